@@ -1,0 +1,40 @@
+//! `vendorscope inventory check|schema`.
+
+use crate::cli::InventoryCommand;
+use crate::gate::{EXIT_CONFIG, EXIT_OK};
+
+use super::Ctx;
+
+pub fn run(ctx: &Ctx, cmd: &InventoryCommand) -> anyhow::Result<u8> {
+    match cmd {
+        InventoryCommand::Schema => {
+            let schema = schemars::schema_for!(crate::inventory::model::Inventory);
+            ctx.out
+                .stdout(&format!("{}\n", serde_json::to_string_pretty(&schema)?));
+            Ok(EXIT_OK)
+        }
+        InventoryCommand::Check { file } => match crate::inventory::load(file) {
+            Ok(loaded) => {
+                for w in &loaded.warnings {
+                    ctx.out.warn(w);
+                }
+                let inv = &loaded.inventory;
+                let keys: usize = inv.vendors.iter().map(|v| v.keys.len()).sum();
+                ctx.out.stdout(&format!(
+                    "{}: ok — {} ({} vendors, {} keys, {} surfaces, {} artifacts)\n",
+                    file.display(),
+                    inv.organization,
+                    inv.vendors.len(),
+                    keys,
+                    inv.surfaces.len(),
+                    inv.artifacts.len()
+                ));
+                Ok(EXIT_OK)
+            }
+            Err(diags) => {
+                ctx.out.stderr(&diags.render(), true);
+                Ok(EXIT_CONFIG)
+            }
+        },
+    }
+}

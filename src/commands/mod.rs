@@ -1,0 +1,146 @@
+//! Command glue: turns parsed arguments into validated settings, runs the job, renders, and
+//! returns the exit code (see `gate`).
+
+pub mod inventory;
+
+use std::io::IsTerminal;
+
+use tracing_subscriber::fmt::MakeWriter;
+
+use crate::cli::{Cli, ColorChoice, Command, GlobalArgs};
+use crate::gate::EXIT_CONFIG;
+use crate::report::filter::Redactor;
+use crate::report::{Format, Output, RenderOptions};
+use crate::run::Run;
+
+/// Everything a command needs to talk to the user.
+pub struct Ctx<'a> {
+    pub global: &'a GlobalArgs,
+    pub out: Output,
+}
+
+impl Ctx<'_> {
+    /// Renders the run on stdout in the chosen format and to every `--output` file.
+    /// Returns false (after reporting) if a report file could not be written.
+    pub fn emit(&self, run: &Run, default: Format) -> bool {
+        let format = self.global.format.unwrap_or(default);
+        let width = terminal_width();
+        let term_opts = RenderOptions {
+            color: self.out.color,
+            width,
+        };
+        let mut ok = true;
+        for spec in &self.global.outputs {
+            let rendered = crate::report::render(run, spec.format, RenderOptions::default());
+            match rendered.and_then(|text| {
+                self.out.write_file(&spec.path, &text).map_err(|e| {
+                    crate::report::RenderError(format!("{}: {e}", spec.path.display()))
+                })
+            }) {
+                Ok(()) => {}
+                Err(e) => {
+                    self.out.error(&e.to_string());
+                    ok = false;
+                }
+            }
+        }
+        match crate::report::render(run, format, term_opts) {
+            Ok(text) => self.out.stdout(&text),
+            Err(e) => {
+                self.out.error(&e.to_string());
+                ok = false;
+            }
+        }
+        ok
+    }
+}
+
+fn terminal_width() -> Option<u16> {
+    if !std::io::stdout().is_terminal() {
+        return None;
+    }
+    std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok())
+}
+
+/// Whether to use colour: `--color`, then `NO_COLOR`, then whether stdout is a terminal.
+pub fn use_color(choice: ColorChoice) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                && std::io::stdout().is_terminal()
+        }
+    }
+}
+
+/// A log writer that passes every line through the redactor before stderr.
+#[derive(Clone)]
+struct FilteredStderr(Redactor);
+
+struct FilteredLine(Redactor, Vec<u8>);
+
+impl std::io::Write for FilteredLine {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.1.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Drop for FilteredLine {
+    fn drop(&mut self) {
+        let text = String::from_utf8_lossy(&self.1);
+        let _ = std::io::Write::write_all(
+            &mut std::io::stderr().lock(),
+            self.0.filter(&text).as_bytes(),
+        );
+    }
+}
+
+impl<'a> MakeWriter<'a> for FilteredStderr {
+    type Writer = FilteredLine;
+    fn make_writer(&'a self) -> Self::Writer {
+        FilteredLine(self.0.clone(), Vec::new())
+    }
+}
+
+fn init_logging(global: &GlobalArgs, redactor: Redactor, color: bool) {
+    let level = match (global.quiet, global.verbose) {
+        (true, _) => "error",
+        (false, 0) => "warn",
+        (false, 1) => "info",
+        (false, _) => "debug",
+    };
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_env("VENDORSCOPE_LOG").unwrap_or_else(|_| {
+            tracing_subscriber::EnvFilter::new(format!("vendorscope={level},warn"))
+        });
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(FilteredStderr(redactor))
+        .with_ansi(color && std::io::stderr().is_terminal())
+        .with_target(false)
+        .without_time()
+        .try_init();
+}
+
+/// Runs a parsed command line; returns the exit code.
+pub fn run(cli: Cli) -> u8 {
+    let color = use_color(cli.global.color);
+    let redactor = Redactor::new();
+    init_logging(&cli.global, redactor.clone(), color);
+    let ctx = Ctx {
+        global: &cli.global,
+        out: Output::new(redactor, cli.global.quiet, color),
+    };
+    match &cli.command {
+        Command::Inventory(cmd) => inventory::run(&ctx, cmd),
+    }
+    .unwrap_or_else(|e| {
+        ctx.out.error(&format!("{e:#}"));
+        EXIT_CONFIG
+    })
+}

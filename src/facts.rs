@@ -1,0 +1,523 @@
+//! The facts model the policies evaluate: vendors, keys, exposures and the run, each fact
+//! marked `declared` (inventory) or `observed` (probe/scan/crawl, with its time).
+//!
+//! A fact that could not be established is absent (`null`/missing), so a rule that needs it
+//! evaluates to `unknown`, never to a pass. A fact that cannot be observed by design keeps its
+//! declared value and is marked `unverifiable` in `provenance`.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::inventory::model::{Inventory, Key, Vendor};
+use crate::run::{Exposure, KeyRecord, KeyStatus};
+
+/// Where a fact came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    Declared,
+    Observed,
+    /// Cannot be observed by design; the declared value stands.
+    Unverifiable,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Provenance {
+    pub source: Source,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<String>,
+}
+
+impl Provenance {
+    fn declared() -> Self {
+        Provenance {
+            source: Source::Declared,
+            at: None,
+        }
+    }
+    fn observed(at: Option<String>) -> Self {
+        Provenance {
+            source: Source::Observed,
+            at,
+        }
+    }
+}
+
+/// All facts of one run.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+pub struct Facts {
+    #[serde(default)]
+    pub vendors: Vec<VendorFacts>,
+    #[serde(default)]
+    pub keys: Vec<KeyFacts>,
+    #[serde(default)]
+    pub exposures: Vec<ExposureFacts>,
+    #[serde(default)]
+    pub run: RunFacts,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct DpaFacts {
+    pub signed: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signed_on: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct AttestationFacts {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub valid_until: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+pub struct RetentionFacts {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order_pii_after_shipment: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accounting_records: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct AdminFacts {
+    pub mfa_enforced: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sso: Option<bool>,
+}
+
+/// Facts about one vendor (all declared).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct VendorFacts {
+    pub id: String,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connector: Option<String>,
+    pub category: String,
+    pub tier: u8,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    pub data_shared: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dpa: Option<DpaFacts>,
+    pub attestations: Vec<AttestationFacts>,
+    /// Date of the last reassessment, `YYYY-MM-DD`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_reassessment: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retention: Option<RetentionFacts>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub admin_accounts: Option<AdminFacts>,
+    pub subprocessors: Vec<String>,
+    pub key_ids: Vec<String>,
+    pub provenance: BTreeMap<String, Provenance>,
+}
+
+/// Facts about one inventory key: declared fields plus what the probe observed.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct KeyFacts {
+    pub id: String,
+    pub vendor: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connector: Option<String>,
+    /// The vendor's category (`marketing_email`, …), copied for rules scoped to keys.
+    pub category: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fingerprint: Option<String>,
+    /// Declared type (`server_side`, `client_side`, …).
+    #[serde(rename = "type")]
+    pub key_type: String,
+    pub public_by_design: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub purpose: Option<String>,
+    pub allowed_capabilities: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub environment: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected_account: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requires_jwt: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_rotated: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_used: Option<String>,
+    /// `env`, `file`, `command`.
+    pub secret_source: String,
+    pub secret_available: bool,
+    /// `active | invalid | revoked | inconclusive | not_probed`.
+    pub status: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_reason: Option<String>,
+    /// Vendor-level type the probe saw.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account_matches: Option<bool>,
+    /// Native grants (absent unless a probe established them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub granted: Option<Vec<String>>,
+    /// Normalised capabilities (absent unless a probe established them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capabilities: Option<Vec<String>>,
+    pub unverifiable: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restrictions: Option<BTreeMap<String, Vec<String>>>,
+    /// Whether an exposure scan ran and found this key in public material (absent = not scanned).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exposed: Option<bool>,
+    pub exposure_ids: Vec<String>,
+    pub provenance: BTreeMap<String, Provenance>,
+}
+
+/// Facts about one exposure, with the attributed key's observed facts copied in.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct ExposureFacts {
+    pub id: String,
+    pub rule: String,
+    pub vendor: String,
+    pub credential_type: String,
+    pub public_by_design: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub environment: Option<String>,
+    /// `artifact` or `surface`.
+    pub source: String,
+    /// Path or URL.
+    pub location: String,
+    pub fingerprint: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inventory_key: Option<String>,
+    pub known: bool,
+    /// Status of the key (from the inventory key's probe or from `--verify`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_status: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_capabilities: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_category: Option<String>,
+    pub observed_at: String,
+    pub provenance: BTreeMap<String, Provenance>,
+}
+
+/// Facts about the run itself.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+pub struct RunFacts {
+    pub command: String,
+    pub offline: bool,
+    pub probed: bool,
+    pub artifacts_scanned: bool,
+    pub surfaces_crawled: bool,
+    pub error_count: u32,
+    /// Exposure scanning errors (unreadable files, unreachable surfaces).
+    pub scan_errors: u32,
+}
+
+/// What the run did, for [`build`].
+#[derive(Debug, Clone, Default)]
+pub struct RunContext {
+    pub command: String,
+    pub offline: bool,
+    pub probed: bool,
+    pub artifacts_scanned: bool,
+    pub surfaces_crawled: bool,
+    pub error_count: u32,
+    pub scan_errors: u32,
+}
+
+fn date(d: &Option<jiff::civil::Date>) -> Option<String> {
+    d.map(|d| d.to_string())
+}
+
+fn enum_str<T: Serialize>(v: &T) -> String {
+    match serde_json::to_value(v) {
+        Ok(serde_json::Value::String(s)) => s,
+        _ => String::new(),
+    }
+}
+
+/// Builds the facts from the inventory, the run's key records and exposures.
+pub fn build(
+    inv: Option<&Inventory>,
+    keys: &[KeyRecord],
+    exposures: &[Exposure],
+    ctx: &RunContext,
+) -> Facts {
+    let mut facts = Facts {
+        run: RunFacts {
+            command: ctx.command.clone(),
+            offline: ctx.offline,
+            probed: ctx.probed,
+            artifacts_scanned: ctx.artifacts_scanned,
+            surfaces_crawled: ctx.surfaces_crawled,
+            error_count: ctx.error_count,
+            scan_errors: ctx.scan_errors,
+        },
+        ..Default::default()
+    };
+    let scanned = ctx.artifacts_scanned || ctx.surfaces_crawled;
+    if let Some(inv) = inv {
+        for v in &inv.vendors {
+            facts.vendors.push(vendor_facts(v));
+            for k in &v.keys {
+                let rec = keys.iter().find(|r| r.id == k.id && r.vendor == v.id);
+                facts.keys.push(key_facts(v, k, rec, exposures, scanned));
+            }
+        }
+    }
+    for e in exposures {
+        facts.exposures.push(exposure_facts(e, &facts.keys));
+    }
+    facts
+}
+
+fn vendor_facts(v: &Vendor) -> VendorFacts {
+    let mut prov = BTreeMap::new();
+    for f in [
+        "category",
+        "tier",
+        "owner",
+        "region",
+        "data_shared",
+        "dpa",
+        "attestations",
+        "last_reassessment",
+        "retention",
+        "admin_accounts",
+        "subprocessors",
+    ] {
+        prov.insert(f.to_string(), Provenance::declared());
+    }
+    VendorFacts {
+        id: v.id.clone(),
+        name: v.name.clone().unwrap_or_else(|| v.id.clone()),
+        connector: v.connector.clone(),
+        category: enum_str(&v.category),
+        tier: v.tier,
+        owner: v.owner.clone(),
+        region: v.region.clone(),
+        data_shared: v.data_shared.clone(),
+        dpa: v.dpa.as_ref().map(|d| DpaFacts {
+            signed: d.signed,
+            signed_on: date(&d.signed_on),
+        }),
+        attestations: v
+            .attestations
+            .iter()
+            .map(|a| AttestationFacts {
+                kind: enum_str(&a.kind),
+                valid_until: a.valid_until.to_string(),
+            })
+            .collect(),
+        last_reassessment: v.last_reassessment.as_ref().map(|r| r.date.to_string()),
+        retention: v.retention.as_ref().map(|r| RetentionFacts {
+            order_pii_after_shipment: r.order_pii_after_shipment.as_ref().map(|d| d.0.clone()),
+            accounting_records: r.accounting_records.as_ref().map(|d| d.0.clone()),
+        }),
+        admin_accounts: v.admin_accounts.as_ref().map(|a| AdminFacts {
+            mfa_enforced: a.mfa_enforced,
+            sso: a.sso,
+        }),
+        subprocessors: v.subprocessors.clone(),
+        key_ids: v.keys.iter().map(|k| k.id.clone()).collect(),
+        provenance: prov,
+    }
+}
+
+fn key_facts(
+    v: &Vendor,
+    k: &Key,
+    rec: Option<&KeyRecord>,
+    exposures: &[Exposure],
+    scanned: bool,
+) -> KeyFacts {
+    let mut prov = BTreeMap::new();
+    for f in [
+        "type",
+        "purpose",
+        "allowed_capabilities",
+        "environment",
+        "expected_account",
+        "requires_jwt",
+        "created",
+        "last_rotated",
+        "last_used",
+        "owner",
+    ] {
+        prov.insert(f.to_string(), Provenance::declared());
+    }
+    let profile = rec.and_then(|r| r.profile.as_ref());
+    let fingerprint = rec.and_then(|r| r.fingerprint.clone());
+    let (status, status_reason) = match profile.map(|p| &p.status) {
+        Some(KeyStatus::Active) => ("active".to_string(), None),
+        Some(KeyStatus::Invalid) => ("invalid".to_string(), None),
+        Some(KeyStatus::Revoked) => ("revoked".to_string(), None),
+        Some(KeyStatus::Inconclusive(r)) => ("inconclusive".to_string(), Some(r.clone())),
+        Some(KeyStatus::NotProbed(r)) => ("not_probed".to_string(), Some(r.clone())),
+        None if fingerprint.is_none() => (
+            "inconclusive".to_string(),
+            Some("secret_unavailable".to_string()),
+        ),
+        None => ("not_probed".to_string(), Some("offline".to_string())),
+    };
+    let observed = profile.filter(|p| matches!(p.status, KeyStatus::Active));
+    let at = profile.and_then(|p| p.probed_at.clone());
+    if profile.is_some() {
+        prov.insert("status".into(), Provenance::observed(at.clone()));
+    }
+    let mut environment = k.environment.map(|e| enum_str(&e));
+    let mut requires_jwt = k.requires_jwt;
+    let mut unverifiable = vec![];
+    if let Some(p) = observed {
+        for f in [
+            "granted",
+            "capabilities",
+            "account",
+            "restrictions",
+            "observed_type",
+        ] {
+            prov.insert(f.into(), Provenance::observed(at.clone()));
+        }
+        if let Some(e) = p.environment {
+            environment = Some(enum_str(&e));
+            prov.insert("environment".into(), Provenance::observed(at.clone()));
+        }
+        unverifiable = p.unverifiable.clone();
+        for u in &unverifiable {
+            prov.insert(
+                u.clone(),
+                Provenance {
+                    source: Source::Unverifiable,
+                    at: None,
+                },
+            );
+        }
+        if let Some(j) = p.restrictions.get("requires_jwt").and_then(|v| v.first()) {
+            requires_jwt = Some(j == "true");
+            prov.insert("requires_jwt".into(), Provenance::observed(at.clone()));
+        }
+    }
+    let exposure_ids: Vec<String> = exposures
+        .iter()
+        .filter(|e| e.inventory_key.as_deref() == Some(k.id.as_str()) && e.vendor_matches(&v.id))
+        .map(|e| e.id.clone())
+        .collect();
+    let exposed = if !exposure_ids.is_empty() {
+        Some(true)
+    } else if scanned {
+        Some(false)
+    } else {
+        None
+    };
+    if exposed.is_some() {
+        prov.insert("exposed".into(), Provenance::observed(None));
+    }
+    KeyFacts {
+        id: k.id.clone(),
+        vendor: v.id.clone(),
+        connector: v.connector.clone(),
+        category: enum_str(&v.category),
+        fingerprint,
+        key_type: enum_str(&k.key_type),
+        public_by_design: k.key_type.public_by_design(),
+        owner: k.owner.clone().or_else(|| v.owner.clone()),
+        purpose: k.purpose.as_ref().map(|p| p.name.clone()),
+        allowed_capabilities: k
+            .purpose
+            .as_ref()
+            .map(|p| p.allowed_capabilities.clone())
+            .unwrap_or_default(),
+        environment,
+        expected_account: k.expected_account.clone().or_else(|| k.shop_domain.clone()),
+        requires_jwt,
+        created: date(&k.created),
+        last_rotated: date(&k.last_rotated),
+        last_used: date(&k.last_used),
+        secret_source: match &k.secret {
+            crate::secret::SecretRef::Env(_) => "env",
+            crate::secret::SecretRef::File(_) => "file",
+            crate::secret::SecretRef::Command(_) => "command",
+        }
+        .into(),
+        secret_available: rec.map(|r| r.fingerprint.is_some()).unwrap_or(false),
+        status,
+        status_reason,
+        observed_type: observed.and_then(|p| p.key_type.clone()),
+        account: observed.and_then(|p| p.account.clone()),
+        account_matches: observed.and_then(|p| p.account_matches),
+        granted: observed.map(|p| p.granted.clone()),
+        capabilities: observed.map(|p| p.capabilities.clone()),
+        unverifiable,
+        restrictions: observed.map(|p| p.restrictions.clone()),
+        exposed,
+        exposure_ids,
+        provenance: prov,
+    }
+}
+
+impl Exposure {
+    fn vendor_matches(&self, vendor_id: &str) -> bool {
+        self.vendor == vendor_id || self.inventory_vendor.as_deref() == Some(vendor_id)
+    }
+}
+
+fn exposure_facts(e: &Exposure, keys: &[KeyFacts]) -> ExposureFacts {
+    let key = e.inventory_key.as_deref().and_then(|id| {
+        keys.iter()
+            .find(|k| k.id == id && e.vendor_matches(&k.vendor))
+    });
+    let mut prov = BTreeMap::new();
+    prov.insert(
+        "location".into(),
+        Provenance::observed(Some(e.observed_at.clone())),
+    );
+    let (key_status, key_capabilities, key_type, key_category) = match (key, &e.verified) {
+        (_, Some(v)) if matches!(v.status, KeyStatus::Active) => (
+            Some("active".to_string()),
+            Some(v.capabilities.clone()),
+            v.key_type.clone(),
+            key.map(|k| k.category.clone()),
+        ),
+        (Some(k), _) => (
+            Some(k.status.clone()),
+            k.capabilities.clone(),
+            Some(k.key_type.clone()),
+            Some(k.category.clone()),
+        ),
+        (None, Some(v)) => (Some(v.status.label()), None, v.key_type.clone(), None),
+        (None, None) => (None, None, None, None),
+    };
+    ExposureFacts {
+        id: e.id.clone(),
+        rule: e.rule.clone(),
+        vendor: e.vendor.clone(),
+        credential_type: e.credential_type.clone(),
+        public_by_design: e.public_by_design,
+        environment: e.environment.map(|x| enum_str(&x)),
+        source: e.source.clone(),
+        location: e
+            .location
+            .url
+            .clone()
+            .or_else(|| e.location.path.clone())
+            .unwrap_or_default(),
+        fingerprint: e.evidence.fingerprint.clone(),
+        inventory_key: e.inventory_key.clone(),
+        known: e.inventory_key.is_some(),
+        key_status,
+        key_type,
+        key_capabilities,
+        key_category,
+        observed_at: e.observed_at.clone(),
+        provenance: prov,
+    }
+}

@@ -1,0 +1,330 @@
+//! The inventory model: what the user declares about vendors, keys, surfaces and artifacts.
+//!
+//! Field names here are canonical (DESIGN.md); the JSON Schema is generated from these types.
+
+use jiff::civil::Date;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::secret::SecretRef;
+
+/// An ISO 8601 duration such as `P3M`, `P90D` or `P10Y`, kept as written.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(transparent)]
+#[schemars(extend("pattern" = r"^P(?:\d+Y)?(?:\d+M)?(?:\d+W)?(?:\d+D)?(?:T(?:\d+H)?(?:\d+M)?(?:\d+S)?)?$"))]
+pub struct IsoDuration(pub String);
+
+impl IsoDuration {
+    /// Parsed span (validated at load time, so callers may rely on `Some`).
+    pub fn span(&self) -> Option<jiff::Span> {
+        self.0.parse().ok()
+    }
+}
+
+/// The whole inventory file.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Inventory {
+    /// Format version; only `1` exists.
+    pub version: u32,
+    /// The organisation the inventory describes.
+    pub organization: String,
+    #[serde(default)]
+    pub vendors: Vec<Vendor>,
+    /// Public places to crawl.
+    #[serde(default)]
+    pub surfaces: Vec<Surface>,
+    /// Build outputs to scan (paths relative to the inventory file).
+    #[serde(default)]
+    pub artifacts: Vec<String>,
+}
+
+/// What kind of supplier a vendor is; rules such as "only e-mail to the e-mail vendor" key on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Category {
+    MarketingEmail,
+    Ecommerce,
+    Psp,
+    Analytics,
+    Logistics,
+    Support,
+    Other,
+}
+
+/// One third-party supplier.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Vendor {
+    /// Unique id, referenced by exceptions and reports.
+    pub id: String,
+    /// Display name (defaults to the id).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Connector: `shopify`, `stripe`, `adyen`, `iterable` (or none for inventory-only vendors).
+    #[serde(default)]
+    pub connector: Option<String>,
+    pub category: Category,
+    /// 1 = critical … 3 = low.
+    #[schemars(range(min = 1, max = 3))]
+    pub tier: u8,
+    #[serde(default)]
+    pub owner: Option<String>,
+    /// Vendor data centre where it matters (Iterable `us`/`eu`, Adyen region).
+    #[serde(default)]
+    pub region: Option<String>,
+    /// Personal-data fields sent to this vendor (`email`, `first_name`, `postal_address`, `phone`, …).
+    #[serde(default)]
+    pub data_shared: Vec<String>,
+    #[serde(default)]
+    pub dpa: Option<Dpa>,
+    #[serde(default)]
+    pub attestations: Vec<Attestation>,
+    #[serde(default)]
+    pub last_reassessment: Option<Reassessment>,
+    #[serde(default)]
+    pub retention: Option<Retention>,
+    #[serde(default)]
+    pub admin_accounts: Option<AdminAccounts>,
+    #[serde(default)]
+    pub subprocessors: Vec<String>,
+    /// Reviewer-facing facts for the reassessment report.
+    #[serde(default)]
+    pub assessment: Option<Assessment>,
+    #[serde(default)]
+    pub keys: Vec<Key>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Dpa {
+    pub signed: bool,
+    #[serde(default)]
+    pub signed_on: Option<Date>,
+    /// Contract reference.
+    #[serde(default)]
+    pub reference: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AttestationType {
+    Iso27001,
+    Soc2Type1,
+    Soc2Type2,
+    PciDssAoc,
+    Other,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Attestation {
+    #[serde(rename = "type")]
+    pub kind: AttestationType,
+    pub valid_until: Date,
+    #[serde(default)]
+    pub scope: Option<String>,
+    #[serde(default)]
+    pub issuer: Option<String>,
+    #[serde(default)]
+    pub certificate_number: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Reassessment {
+    pub date: Date,
+    #[serde(default)]
+    pub reviewer: Option<String>,
+    #[serde(default)]
+    pub outcome: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Retention {
+    /// How long order PII stays at the vendor after shipment before it is isolated (`P3M`).
+    #[serde(default)]
+    pub order_pii_after_shipment: Option<IsoDuration>,
+    /// How long accounting records are kept (`P10Y`).
+    #[serde(default)]
+    pub accounting_records: Option<IsoDuration>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AdminAccounts {
+    pub mfa_enforced: bool,
+    #[serde(default)]
+    pub sso: Option<bool>,
+    #[serde(default)]
+    pub count: Option<u32>,
+}
+
+/// The reviewer's assessment block, rendered by the reassessment report.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Assessment {
+    /// `approve | approve_with_conditions | reject | pending`.
+    #[serde(default)]
+    pub decision: Option<String>,
+    #[serde(default)]
+    pub inherent_risk: Option<RiskLevel>,
+    #[serde(default)]
+    pub residual_risk: Option<RiskLevel>,
+    #[serde(default)]
+    pub contract_start: Option<Date>,
+    #[serde(default)]
+    pub contract_end: Option<Date>,
+    #[serde(default)]
+    pub certificate: Option<Certificate>,
+    #[serde(default)]
+    pub soc2: Option<Soc2>,
+    #[serde(default)]
+    pub pci_dss_aoc: Option<PciAoc>,
+    #[serde(default)]
+    pub last_pentest: Option<Date>,
+    #[serde(default)]
+    pub incidents_since_last_review: Vec<Incident>,
+    #[serde(default)]
+    pub next_review: Option<Date>,
+    #[serde(default)]
+    pub notes: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RiskLevel {
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Certificate {
+    pub number: String,
+    #[serde(default)]
+    pub scope: Option<String>,
+    #[serde(default)]
+    pub issuer: Option<String>,
+    pub expires: Date,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Soc2 {
+    pub period_start: Date,
+    pub period_end: Date,
+    #[serde(default)]
+    pub exceptions: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PciAoc {
+    pub level: u8,
+    pub valid_until: Date,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Incident {
+    pub date: Date,
+    pub summary: String,
+}
+
+/// What a key is meant to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum KeyType {
+    /// Full server-side secret (Shopify admin token, Stripe `sk_`, Adyen API key, Iterable server-side).
+    ServerSide,
+    /// Designed to run in browsers/apps (Iterable JavaScript key).
+    ClientSide,
+    /// Mobile SDK key (Iterable mobile).
+    Mobile,
+    /// Read-only server key (Iterable read-only).
+    ReadOnly,
+    /// Restricted server key (Stripe `rk_`).
+    Restricted,
+    /// Publishable (Stripe `pk_`, Adyen client key).
+    Publishable,
+    /// Signing secret (Stripe `whsec_`, Shopify `shpss_`, Adyen HMAC).
+    SigningSecret,
+}
+
+impl KeyType {
+    /// Keys designed to be seen by the public.
+    pub fn public_by_design(self) -> bool {
+        matches!(
+            self,
+            KeyType::ClientSide | KeyType::Mobile | KeyType::Publishable
+        )
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Environment {
+    Live,
+    Test,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Purpose {
+    pub name: String,
+    /// Normalised capabilities the purpose needs (`events.write`, `orders.read`, …).
+    #[serde(default)]
+    pub allowed_capabilities: Vec<String>,
+}
+
+/// One credential handed to a vendor. The secret itself is never in the file.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Key {
+    pub id: String,
+    pub secret: SecretRef,
+    #[serde(rename = "type")]
+    pub key_type: KeyType,
+    #[serde(default)]
+    pub purpose: Option<Purpose>,
+    #[serde(default)]
+    pub environment: Option<Environment>,
+    /// Shop domain, `acct_…`, Adyen company/merchant, Iterable project.
+    #[serde(default)]
+    pub expected_account: Option<String>,
+    /// Iterable client-side keys: JWT required.
+    #[serde(default)]
+    pub requires_jwt: Option<bool>,
+    #[serde(default)]
+    pub created: Option<Date>,
+    #[serde(default)]
+    pub last_rotated: Option<Date>,
+    #[serde(default)]
+    pub last_used: Option<Date>,
+    /// Endpoint override (emulators). Only honoured when the command line also allows it.
+    #[serde(default)]
+    pub endpoint: Option<String>,
+    /// Shopify: `<shop>.myshopify.com`.
+    #[serde(default)]
+    pub shop_domain: Option<String>,
+    #[serde(default)]
+    pub owner: Option<String>,
+}
+
+/// A public place to crawl.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Surface {
+    pub url: String,
+    #[serde(default)]
+    pub max_pages: Option<u32>,
+    #[serde(default)]
+    pub max_depth: Option<u32>,
+    /// Maximum bytes fetched from this surface in total.
+    #[serde(default)]
+    pub max_bytes: Option<u64>,
+}

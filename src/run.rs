@@ -1,0 +1,581 @@
+//! The run document: one versioned JSON shape every job produces and every report renders.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::facts::Facts;
+
+/// Bumped on any incompatible change to this document.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// The one severity scale, used by rules, findings and every output format.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    JsonSchema,
+    clap::ValueEnum,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    Info,
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+}
+
+/// How sure a rule or detector is.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Confidence {
+    Low,
+    Medium,
+    High,
+}
+
+/// What a failing rule does to the gate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Enforcement {
+    Block,
+    Warn,
+    Report,
+}
+
+/// Exactly one outcome per rule × subject.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Pass,
+    Fail,
+    NotApplicable,
+    /// A needed fact cannot be observed by design; the declared value was used.
+    Unverifiable,
+    /// A needed fact is missing because something failed. Never a pass.
+    Unknown,
+    Excepted,
+}
+
+/// The kind of thing a rule is evaluated against.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum SubjectKind {
+    Key,
+    Vendor,
+    Exposure,
+    Run,
+}
+
+/// Which subject a finding is about.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Subject {
+    pub kind: SubjectKind,
+    /// Key id, vendor id, exposure id or `run`.
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vendor: Option<String>,
+}
+
+/// A place in a file, URL or the inventory.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Location {
+    /// File path (relative to the scan root when scanning), or `None` for URLs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// 1-based.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<u64>,
+    /// 1-based, in characters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub column: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_column: Option<u64>,
+    /// Original source file and line when a source map gave one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub original: Option<OriginalSource>,
+    /// Inside an archive or compressed file: the member path.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub container: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct OriginalSource {
+    pub path: String,
+    pub line: u64,
+    pub column: u64,
+}
+
+/// Evidence about a credential, never the credential.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Evidence {
+    pub fingerprint: String,
+    pub redacted: String,
+}
+
+/// A failing, unknown or excepted rule outcome.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct Finding {
+    pub rule: String,
+    pub title: String,
+    pub severity: Severity,
+    pub confidence: Confidence,
+    pub enforcement: Enforcement,
+    pub status: Outcome,
+    pub subject: Subject,
+    pub message: String,
+    #[serde(default)]
+    pub locations: Vec<Location>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<Evidence>,
+    #[serde(default)]
+    pub remediation: String,
+    /// Fully qualified control ids (`ISO27001:2022/A.5.17`, `ISO27001:2013/A.9.2.4`).
+    #[serde(default)]
+    pub controls: Vec<String>,
+    /// Stable across runs and rebuilds: built from rule, subject and credential fingerprint.
+    pub fingerprint: String,
+    /// Why the outcome is `unknown` (the missing fact, the failed probe).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The exception that applied (or expired).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exception: Option<ExceptionRef>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct ExceptionRef {
+    pub id: String,
+    pub expires: String,
+    pub expired: bool,
+    pub approver: String,
+    pub reason: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ticket: Option<String>,
+}
+
+/// Probe status of a key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case", tag = "status", content = "reason")]
+pub enum KeyStatus {
+    Active,
+    Invalid,
+    Revoked,
+    /// Could not be established: `rate_limited`, `server_error`, `timeout`, `redirect`,
+    /// `unexpected_response`, `secret_unavailable`, `format_mismatch`, `endpoint_refused`,
+    /// `offline`, `network_error`.
+    Inconclusive(String),
+    /// Not probed (offline run, `shpss_` secrets, detection-only vendors).
+    NotProbed(String),
+}
+
+impl KeyStatus {
+    pub fn label(&self) -> String {
+        match self {
+            KeyStatus::Active => "active".into(),
+            KeyStatus::Invalid => "invalid".into(),
+            KeyStatus::Revoked => "revoked".into(),
+            KeyStatus::Inconclusive(r) => format!("inconclusive({r})"),
+            KeyStatus::NotProbed(r) => format!("not_probed({r})"),
+        }
+    }
+}
+
+/// What a probe established about one key.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct KeyProfile {
+    pub vendor: String,
+    #[serde(flatten)]
+    pub status: KeyStatus,
+    /// Vendor-level type (`admin_token`, `secret`, `restricted`, `publishable`, `server_side`, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub environment: Option<crate::inventory::model::Environment>,
+    /// Shop domain, `acct_…`, Adyen company, Iterable project/region.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account_matches: Option<bool>,
+    /// Native grants: scope handles, `rak_*` permissions, roles, key type.
+    #[serde(default)]
+    pub granted: Vec<String>,
+    /// Normalised capabilities (one vocabulary for all vendors).
+    #[serde(default)]
+    pub capabilities: Vec<String>,
+    /// Capabilities that cannot be observed without a write; the declared value stands.
+    #[serde(default)]
+    pub unverifiable: Vec<String>,
+    /// Adyen allowed IPs/origins etc. `allowed_ips: []` means any IP.
+    #[serde(default)]
+    pub restrictions: BTreeMap<String, Vec<String>>,
+    /// Calls made (method, url without query values, status).
+    #[serde(default)]
+    pub calls: Vec<CallSummary>,
+    /// RFC 3339 time of the probe.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub probed_at: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct CallSummary {
+    pub method: String,
+    pub url: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+}
+
+/// One inventory key as the run saw it.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct KeyRecord {
+    pub id: String,
+    pub vendor: String,
+    /// `None` when the secret could not be sourced.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fingerprint: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redacted: Option<String>,
+    pub secret_source: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile: Option<KeyProfile>,
+}
+
+/// A credential found in public material.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct Exposure {
+    /// Stable id: `exp-` + hash of fingerprint and location.
+    pub id: String,
+    pub rule: String,
+    pub vendor: String,
+    pub credential_type: String,
+    pub public_by_design: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub environment: Option<crate::inventory::model::Environment>,
+    pub location: Location,
+    /// `artifact` or `surface`.
+    pub source: String,
+    pub evidence: Evidence,
+    pub confidence: Confidence,
+    /// Inventory key id when attributed; `None` = unknown credential.
+    #[serde(default)]
+    pub inventory_key: Option<String>,
+    /// Vendor id of the attributed inventory key (the detector's vendor may be a connector name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inventory_vendor: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verified: Option<KeyProfile>,
+    /// RFC 3339 time of the observation.
+    pub observed_at: String,
+}
+
+/// One vendor call, as recorded by the guarded client.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct LedgerEntry {
+    pub vendor: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fingerprint: Option<String>,
+    pub method: String,
+    pub host: String,
+    /// Path template, no query values.
+    pub path: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    pub latency_ms: u64,
+    pub attempt: u32,
+    pub at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// Something that could not be done; never fatal to the run.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct RunError {
+    /// `secret`, `probe`, `artifact`, `surface`, `policy`, …
+    pub stage: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    pub message: String,
+}
+
+/// An input file and its hash.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct InputFile {
+    pub path: String,
+    pub sha256: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+pub struct Inputs {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inventory: Option<InputFile>,
+    #[serde(default)]
+    pub policies: Vec<InputFile>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exceptions: Option<InputFile>,
+    #[serde(default)]
+    pub artifacts: Vec<String>,
+    #[serde(default)]
+    pub surfaces: Vec<String>,
+    /// Options that change what was probed or how (`probe_bulk_endpoints`, `verify_unknown`, …).
+    #[serde(default)]
+    pub options: BTreeMap<String, String>,
+}
+
+/// CI identity from the usual environment variables.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+pub struct CiIdentity {
+    pub provider: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_url: Option<String>,
+}
+
+impl CiIdentity {
+    /// Detects GitHub Actions, GitLab CI, Jenkins, CircleCI, Buildkite or a generic `CI`.
+    pub fn detect() -> Option<Self> {
+        let v = |k: &str| std::env::var(k).ok().filter(|s| !s.is_empty());
+        if v("GITHUB_ACTIONS").is_some() {
+            let run_url = match (
+                v("GITHUB_SERVER_URL"),
+                v("GITHUB_REPOSITORY"),
+                v("GITHUB_RUN_ID"),
+            ) {
+                (Some(s), Some(r), Some(id)) => Some(format!("{s}/{r}/actions/runs/{id}")),
+                _ => None,
+            };
+            return Some(CiIdentity {
+                provider: "github_actions".into(),
+                job: v("GITHUB_JOB").or(v("GITHUB_WORKFLOW")),
+                commit: v("GITHUB_SHA"),
+                reference: v("GITHUB_REF"),
+                run_url,
+            });
+        }
+        if v("GITLAB_CI").is_some() {
+            return Some(CiIdentity {
+                provider: "gitlab_ci".into(),
+                job: v("CI_JOB_NAME"),
+                commit: v("CI_COMMIT_SHA"),
+                reference: v("CI_COMMIT_REF_NAME"),
+                run_url: v("CI_JOB_URL"),
+            });
+        }
+        if v("JENKINS_URL").is_some() {
+            return Some(CiIdentity {
+                provider: "jenkins".into(),
+                job: v("JOB_NAME"),
+                commit: v("GIT_COMMIT"),
+                reference: v("GIT_BRANCH"),
+                run_url: v("BUILD_URL"),
+            });
+        }
+        if v("CIRCLECI").is_some() {
+            return Some(CiIdentity {
+                provider: "circleci".into(),
+                job: v("CIRCLE_JOB"),
+                commit: v("CIRCLE_SHA1"),
+                reference: v("CIRCLE_BRANCH"),
+                run_url: v("CIRCLE_BUILD_URL"),
+            });
+        }
+        if v("BUILDKITE").is_some() {
+            return Some(CiIdentity {
+                provider: "buildkite".into(),
+                job: v("BUILDKITE_LABEL"),
+                commit: v("BUILDKITE_COMMIT"),
+                reference: v("BUILDKITE_BRANCH"),
+                run_url: v("BUILDKITE_BUILD_URL"),
+            });
+        }
+        if v("CI").is_some() {
+            return Some(CiIdentity {
+                provider: "generic".into(),
+                ..Default::default()
+            });
+        }
+        None
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct Tool {
+    pub name: String,
+    pub version: String,
+}
+
+/// Proxy use (from the standard `*_PROXY` variables), recorded because it changes who sees calls.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+pub struct ProxyInfo {
+    pub used: bool,
+    #[serde(default)]
+    pub variables: Vec<String>,
+}
+
+impl ProxyInfo {
+    pub fn detect() -> Self {
+        let vars: Vec<String> = [
+            "HTTPS_PROXY",
+            "https_proxy",
+            "HTTP_PROXY",
+            "http_proxy",
+            "ALL_PROXY",
+            "all_proxy",
+        ]
+        .iter()
+        .filter(|k| std::env::var(k).map(|v| !v.is_empty()).unwrap_or(false))
+        .map(|k| k.to_string())
+        .collect();
+        ProxyInfo {
+            used: !vars.is_empty(),
+            variables: vars,
+        }
+    }
+}
+
+/// Counts per control id: pass / fail / unknown / excepted / not_applicable / unverifiable.
+pub type ControlCoverage = BTreeMap<String, BTreeMap<String, u32>>;
+
+/// A built-in rule changed by a user policy: visible tamper evidence.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct PolicyChange {
+    pub rule: String,
+    /// `overridden`, `downgraded_severity`, `downgraded_enforcement`, `disabled`.
+    pub change: String,
+    pub detail: String,
+    pub source: String,
+}
+
+/// The document.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct Run {
+    pub schema_version: u32,
+    pub run_id: String,
+    pub tool: Tool,
+    /// `audit`, `scan`, `probe`, `demo`, `merge`.
+    pub command: String,
+    pub started_at: String,
+    #[serde(default)]
+    pub finished_at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operator: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ci: Option<CiIdentity>,
+    #[serde(default)]
+    pub proxy: ProxyInfo,
+    #[serde(default)]
+    pub inputs: Inputs,
+    /// Check value of the fingerprint key; runs with different values are never compared.
+    pub fingerprint_check: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy_set_hash: Option<String>,
+    #[serde(default)]
+    pub policy_changes: Vec<PolicyChange>,
+    #[serde(default)]
+    pub keys: Vec<KeyRecord>,
+    #[serde(default)]
+    pub exposures: Vec<Exposure>,
+    #[serde(default)]
+    pub facts: Facts,
+    #[serde(default)]
+    pub findings: Vec<Finding>,
+    /// Passes and other outcomes counted per control.
+    #[serde(default)]
+    pub controls: ControlCoverage,
+    #[serde(default)]
+    pub ledger: Vec<LedgerEntry>,
+    #[serde(default)]
+    pub errors: Vec<RunError>,
+    #[serde(default)]
+    pub warnings: Vec<String>,
+}
+
+impl Run {
+    /// A new run stamped with the tool, time, operator, CI and proxy identity.
+    pub fn new(command: &str, fingerprint_check: &str) -> Self {
+        let now = now_rfc3339();
+        let run_id = {
+            let mut b = [0u8; 8];
+            let _ = ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut b);
+            format!("run-{}", hex::encode(b))
+        };
+        Run {
+            schema_version: SCHEMA_VERSION,
+            run_id,
+            tool: Tool {
+                name: "vendorscope".into(),
+                version: env!("CARGO_PKG_VERSION").into(),
+            },
+            command: command.into(),
+            started_at: now,
+            finished_at: String::new(),
+            operator: std::env::var("USER")
+                .ok()
+                .or_else(|| std::env::var("LOGNAME").ok()),
+            ci: CiIdentity::detect(),
+            proxy: ProxyInfo::detect(),
+            inputs: Inputs::default(),
+            fingerprint_check: fingerprint_check.into(),
+            policy_set_hash: None,
+            policy_changes: vec![],
+            keys: vec![],
+            exposures: vec![],
+            facts: Facts::default(),
+            findings: vec![],
+            controls: BTreeMap::new(),
+            ledger: vec![],
+            errors: vec![],
+            warnings: vec![],
+        }
+    }
+
+    pub fn finish(&mut self) {
+        self.finished_at = now_rfc3339();
+    }
+}
+
+/// Current time, RFC 3339 UTC, second precision.
+pub fn now_rfc3339() -> String {
+    jiff::Timestamp::now()
+        .round(jiff::Unit::Second)
+        .map(|t| t.to_string())
+        .unwrap_or_default()
+}
+
+/// SHA-256 hex of bytes (input file hashes, policy-set hash).
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(ring::digest::digest(&ring::digest::SHA256, bytes).as_ref())
+}
