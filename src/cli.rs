@@ -54,6 +54,32 @@ pub enum Command {
     /// Check an inventory or print its JSON Schema.
     #[command(subcommand)]
     Inventory(InventoryCommand),
+    /// Compare two saved runs: new, resolved and changed findings (exit 1 on new failing findings).
+    Diff {
+        /// The earlier run document (JSON).
+        old: PathBuf,
+        /// The later run document (JSON).
+        new: PathBuf,
+        #[command(flatten)]
+        gate: GateArgs,
+    },
+}
+
+/// Gate settings shared by `audit`, `scan` and `diff`.
+#[derive(Debug, Clone, Args)]
+pub struct GateArgs {
+    /// Fail (exit 1) on any failing finding at or above this severity, not only `block` rules.
+    #[arg(long, value_enum, value_name = "SEVERITY")]
+    pub fail_on: Option<crate::run::Severity>,
+    /// Exit 0 instead of 3 when something could not be checked.
+    #[arg(long)]
+    pub allow_incomplete: bool,
+}
+
+impl GateArgs {
+    pub fn options(&self) -> crate::gate::GateOptions {
+        crate::gate::GateOptions { fail_on: self.fail_on, allow_incomplete: self.allow_incomplete }
+    }
 }
 
 #[derive(Debug, Subcommand)]

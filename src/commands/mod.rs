@@ -1,6 +1,7 @@
 //! Command glue: turns parsed arguments into validated settings, runs the job, renders, and
 //! returns the exit code (see `gate`).
 
+pub mod diff;
 pub mod inventory;
 
 use std::io::IsTerminal;
@@ -138,6 +139,9 @@ pub fn run(cli: Cli) -> u8 {
     };
     match &cli.command {
         Command::Inventory(cmd) => inventory::run(&ctx, cmd),
+        Command::Diff { old, new, gate } => {
+            diff::run(&ctx, old, new, cli.global.format == Some(Format::Json), gate.options())
+        }
     }
     .unwrap_or_else(|e| {
         ctx.out.error(&format!("{e:#}"));

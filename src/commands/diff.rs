@@ -1,0 +1,178 @@
+//! `vendorscope diff OLD.json NEW.json`: new, resolved and changed findings by stable
+//! fingerprint, plus policy-set and exception changes. Exit 1 on new failing findings.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use anyhow::Context;
+
+use crate::gate::{EXIT_FAIL, EXIT_OK, GateOptions, fails_gate};
+use crate::report::filter::sanitize_scanned;
+use crate::run::{Finding, Run};
+
+use super::Ctx;
+
+/// Loads a saved run document, with the path in every error.
+pub fn load_run(path: &Path) -> anyhow::Result<Run> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read run {}", path.display()))?;
+    let run: Run = serde_json::from_str(&text)
+        .with_context(|| format!("{}: not a vendorscope run document", path.display()))?;
+    if run.schema_version != crate::run::SCHEMA_VERSION {
+        anyhow::bail!(
+            "{}: run schema_version {} is not supported (expected {})",
+            path.display(),
+            run.schema_version,
+            crate::run::SCHEMA_VERSION
+        );
+    }
+    Ok(run)
+}
+
+/// Refuses to compare runs whose fingerprints were made under different keys.
+pub fn ensure_comparable(a: &Run, a_name: &str, b: &Run, b_name: &str) -> anyhow::Result<()> {
+    if a.fingerprint_check != b.fingerprint_check {
+        anyhow::bail!(
+            "{a_name} and {b_name} were made with different fingerprint keys ({} vs {}): their fingerprints cannot be compared. Set VENDORSCOPE_FINGERPRINT_KEY to the same value for both runs.",
+            a.fingerprint_check,
+            b.fingerprint_check
+        );
+    }
+    Ok(())
+}
+
+/// The comparison of two runs.
+#[derive(Debug, Default, serde::Serialize)]
+pub struct RunDiff<'a> {
+    pub new: Vec<&'a Finding>,
+    pub resolved: Vec<&'a Finding>,
+    /// (old, new) pairs whose status, severity or message changed.
+    pub changed: Vec<(&'a Finding, &'a Finding)>,
+    pub policy_set_changed: bool,
+    pub policy_changes_added: Vec<String>,
+    pub exceptions_changed: bool,
+}
+
+/// Compares findings by their stable fingerprint.
+pub fn diff<'a>(old: &'a Run, new: &'a Run) -> RunDiff<'a> {
+    let old_by: BTreeMap<&str, &Finding> = old.findings.iter().map(|f| (f.fingerprint.as_str(), f)).collect();
+    let new_by: BTreeMap<&str, &Finding> = new.findings.iter().map(|f| (f.fingerprint.as_str(), f)).collect();
+    let mut d = RunDiff::default();
+    for (fp, f) in &new_by {
+        match old_by.get(fp) {
+            None => d.new.push(f),
+            Some(o) if o.status != f.status || o.severity != f.severity || o.message != f.message => {
+                d.changed.push((o, f))
+            }
+            Some(_) => {}
+        }
+    }
+    for (fp, f) in &old_by {
+        if !new_by.contains_key(fp) {
+            d.resolved.push(f);
+        }
+    }
+    d.policy_set_changed = old.policy_set_hash != new.policy_set_hash;
+    let old_changes: Vec<String> = old.policy_changes.iter().map(|c| format!("{} {}", c.rule, c.change)).collect();
+    d.policy_changes_added = new
+        .policy_changes
+        .iter()
+        .map(|c| format!("{} {}: {}", c.rule, c.change, c.detail))
+        .filter(|s| !old_changes.iter().any(|o| s.starts_with(o.as_str())))
+        .collect();
+    d.exceptions_changed = old.inputs.exceptions.as_ref().map(|e| &e.sha256) != new.inputs.exceptions.as_ref().map(|e| &e.sha256);
+    d
+}
+
+fn line(f: &Finding) -> String {
+    format!(
+        "{:<8} {:<9} {:<14} {}:{} — {}",
+        f.severity.as_str(),
+        format!("{:?}", f.status).to_lowercase(),
+        f.rule,
+        format!("{:?}", f.subject.kind).to_lowercase(),
+        f.subject.id,
+        sanitize_scanned(&f.message)
+    )
+}
+
+pub fn run(ctx: &Ctx, old_path: &Path, new_path: &Path, json: bool, gate: GateOptions) -> anyhow::Result<u8> {
+    let old = load_run(old_path)?;
+    let new = load_run(new_path)?;
+    ensure_comparable(&old, &old_path.display().to_string(), &new, &new_path.display().to_string())?;
+    let d = diff(&old, &new);
+    if json {
+        ctx.out.stdout(&format!("{}\n", serde_json::to_string_pretty(&d)?));
+    } else {
+        let mut s = String::new();
+        s.push_str(&format!("New findings ({})\n", d.new.len()));
+        for f in &d.new {
+            s.push_str(&format!("  + {}\n", line(f)));
+        }
+        s.push_str(&format!("Resolved findings ({})\n", d.resolved.len()));
+        for f in &d.resolved {
+            s.push_str(&format!("  - {}\n", line(f)));
+        }
+        s.push_str(&format!("Changed findings ({})\n", d.changed.len()));
+        for (o, n) in &d.changed {
+            s.push_str(&format!("  ~ {}\n    was {}\n", line(n), line(o)));
+        }
+        if d.policy_set_changed {
+            s.push_str("Policy set changed (hash differs)\n");
+        }
+        for c in &d.policy_changes_added {
+            s.push_str(&format!("  policy change: {c}\n"));
+        }
+        if d.exceptions_changed {
+            s.push_str("Exceptions file changed\n");
+        }
+        ctx.out.stdout(&s);
+    }
+    Ok(if d.new.iter().any(|f| fails_gate(f, gate)) { EXIT_FAIL } else { EXIT_OK })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::run::{Confidence, Enforcement, Outcome, Severity, Subject, SubjectKind};
+
+    fn finding(fp: &str, status: Outcome) -> Finding {
+        Finding {
+            rule: "VS-KEY-001".into(),
+            title: "t".into(),
+            severity: Severity::High,
+            confidence: Confidence::High,
+            enforcement: Enforcement::Block,
+            status,
+            subject: Subject { kind: SubjectKind::Key, id: fp.into(), vendor: None },
+            message: "m".into(),
+            locations: vec![],
+            evidence: None,
+            remediation: String::new(),
+            controls: vec![],
+            fingerprint: fp.into(),
+            reason: None,
+            exception: None,
+        }
+    }
+
+    #[test]
+    fn new_resolved_changed() {
+        let mut a = Run::new("audit", "check:1");
+        let mut b = Run::new("audit", "check:1");
+        a.findings = vec![finding("a", Outcome::Fail), finding("b", Outcome::Unknown)];
+        b.findings = vec![finding("b", Outcome::Fail), finding("c", Outcome::Fail)];
+        let d = diff(&a, &b);
+        assert_eq!(d.new.len(), 1);
+        assert_eq!(d.new[0].fingerprint, "c");
+        assert_eq!(d.resolved.len(), 1);
+        assert_eq!(d.resolved[0].fingerprint, "a");
+        assert_eq!(d.changed.len(), 1);
+    }
+
+    #[test]
+    fn different_fingerprint_keys_are_refused() {
+        let a = Run::new("audit", "check:1");
+        let b = Run::new("audit", "check:2");
+        assert!(ensure_comparable(&a, "a", &b, "b").is_err());
+    }
+}
