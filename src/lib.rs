@@ -10,4 +10,5 @@ pub mod inventory;
 pub mod report;
 pub mod run;
 pub mod secret;
+pub mod shard;
 pub mod yaml;
