@@ -256,6 +256,8 @@ pub struct TreeIssue {
     pub message: String,
     /// Where the same thing was seen first (duplicate keys).
     pub first: Option<Pos>,
+    /// Width of the offending text in characters (at least 1).
+    pub len: usize,
 }
 
 /// Result of [`parse_tree`]: the root (absent for an empty document or a fatal error) and
@@ -303,6 +305,7 @@ pub fn parse_tree(text: &str) -> Tree {
             },
             message: format!("file is larger than {} bytes", limits::MAX_BYTES),
             first: None,
+            len: 1,
         });
         return tree;
     }
@@ -316,6 +319,7 @@ pub fn parse_tree(text: &str) -> Tree {
             pos,
             message,
             first: None,
+            len: 1,
         });
     };
     for item in Parser::new_from_str(text) {
@@ -514,12 +518,14 @@ pub fn parse_tree(text: &str) -> Tree {
                                 message: "merge keys (`<<`) are not supported; write the fields out"
                                     .into(),
                                 first: None,
+                                len: 2,
                             });
                         } else if let Some(first) = seen.get(text) {
                             tree.issues.push(TreeIssue {
                                 pos: node.start,
-                                message: "duplicate key in mapping".into(),
+                                message: format!("duplicate key `{}` in mapping", printable_key(text)),
                                 first: Some(*first),
+                                len: text.chars().count().max(1),
                             });
                         } else {
                             seen.insert(text.clone(), node.start);
@@ -532,6 +538,15 @@ pub fn parse_tree(text: &str) -> Tree {
         }
     }
     tree
+}
+
+/// A mapping key quoted in a message: short, printable, and never a credential-looking value
+/// (callers mask the rendered text; this keeps the message readable).
+fn printable_key(k: &str) -> String {
+    if k.len() > 40 || k.bytes().any(|b| b.is_ascii_digit()) && k.len() >= 16 {
+        return "<redacted>".into();
+    }
+    k.chars().map(|c| if c.is_control() { '?' } else { c }).collect()
 }
 
 /// Parser error kinds never contain more than one character of input, but keep them short and
