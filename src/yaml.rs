@@ -333,7 +333,11 @@ pub fn parse_tree(text: &str) -> Tree {
                     col: m.col() + 1,
                     index: m.index(),
                 };
-                fatal(&mut tree, pos, format!("YAML syntax error: {}", safe_kind(&kind)));
+                fatal(
+                    &mut tree,
+                    pos,
+                    format!("YAML syntax error: {}", safe_kind(&kind)),
+                );
                 tree.root = None;
                 return tree;
             }
@@ -515,15 +519,19 @@ pub fn parse_tree(text: &str) -> Tree {
                         if text == "<<" && *style == Style::Plain {
                             tree.issues.push(TreeIssue {
                                 pos: node.start,
-                                message: "merge keys (`<<`) are not supported; write the fields out"
-                                    .into(),
+                                message:
+                                    "merge keys (`<<`) are not supported; write the fields out"
+                                        .into(),
                                 first: None,
                                 len: 2,
                             });
                         } else if let Some(first) = seen.get(text) {
                             tree.issues.push(TreeIssue {
                                 pos: node.start,
-                                message: format!("duplicate key `{}` in mapping", printable_key(text)),
+                                message: format!(
+                                    "duplicate key `{}` in mapping",
+                                    printable_key(text)
+                                ),
                                 first: Some(*first),
                                 len: text.chars().count().max(1),
                             });
@@ -546,7 +554,9 @@ fn printable_key(k: &str) -> String {
     if k.len() > 40 || k.bytes().any(|b| b.is_ascii_digit()) && k.len() >= 16 {
         return "<redacted>".into();
     }
-    k.chars().map(|c| if c.is_control() { '?' } else { c }).collect()
+    k.chars()
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect()
 }
 
 /// Parser error kinds never contain more than one character of input, but keep them short and
@@ -597,7 +607,9 @@ mod tests {
 
     #[test]
     fn scalars_resolve() {
-        let t = parse_tree("a: 1\nb: '1'\nc: true\nd: ~\ne: x\n").root.expect("root");
+        let t = parse_tree("a: 1\nb: '1'\nc: true\nd: ~\ne: x\n")
+            .root
+            .expect("root");
         assert_eq!(t.get("a").and_then(Node::scalar), Some(Scalar::Int(1)));
         assert_eq!(t.get("b").and_then(Node::scalar), Some(Scalar::Str("1")));
         assert_eq!(t.get("c").and_then(Node::scalar), Some(Scalar::Bool(true)));

@@ -23,7 +23,8 @@ pub fn run(ctx: &Ctx, cmd: &InventoryCommand) -> anyhow::Result<u8> {
                 let n = |count: usize, one: &str, many: &str| {
                     format!("{count} {}", if count == 1 { one } else { many })
                 };
-                ctx.out.stdout(&format!(
+                // The organisation is free text: mask anything credential-shaped in it.
+                ctx.out.stdout(&crate::inventory::live::mask(&format!(
                     "{}: ok — {} ({}, {}, {}, {})\n",
                     file.display(),
                     inv.organization,
@@ -31,7 +32,7 @@ pub fn run(ctx: &Ctx, cmd: &InventoryCommand) -> anyhow::Result<u8> {
                     n(keys, "key", "keys"),
                     n(inv.surfaces.len(), "surface", "surfaces"),
                     n(inv.artifacts.len(), "artifact", "artifacts")
-                ));
+                )));
                 Ok(EXIT_OK)
             }
             Err(diags) => {

@@ -18,7 +18,10 @@ const VENDOR_FORMATS: &[(&str, &str)] = &[
         "a Stripe API key",
         r"\b(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{10,247}",
     ),
-    ("a Stripe webhook signing secret", r"\bwhsec_[A-Za-z0-9]{20,}"),
+    (
+        "a Stripe webhook signing secret",
+        r"\bwhsec_[A-Za-z0-9]{20,}",
+    ),
     (
         "an Adyen API key",
         r"\bAQE[A-Za-z0-9+/]{20,}={0,2}-[A-Za-z0-9+/]{20,}={0,2}-[\x21-\x7e]{4,30}",
@@ -57,7 +60,8 @@ pub fn vendor_hits(text: &str) -> Vec<Hit> {
             // A bare 32-hex run is only a key if it mixes digits and letters.
             if s.len() == 32
                 && s.bytes().all(|b| b.is_ascii_hexdigit())
-                && !(s.bytes().any(|b| b.is_ascii_digit()) && s.bytes().any(|b| b.is_ascii_alphabetic()))
+                && !(s.bytes().any(|b| b.is_ascii_digit())
+                    && s.bytes().any(|b| b.is_ascii_alphabetic()))
             {
                 continue;
             }

@@ -43,12 +43,16 @@ impl Loaded {
 
     /// Path of a key by id (`vendors[2].keys[0]`).
     pub fn key_path(&self, key_id: &str) -> Option<String> {
-        self.inventory.vendors.iter().enumerate().find_map(|(i, v)| {
-            v.keys
-                .iter()
-                .position(|k| k.id == key_id)
-                .map(|j| format!("vendors[{i}].keys[{j}]"))
-        })
+        self.inventory
+            .vendors
+            .iter()
+            .enumerate()
+            .find_map(|(i, v)| {
+                v.keys
+                    .iter()
+                    .position(|k| k.id == key_id)
+                    .map(|j| format!("vendors[{i}].keys[{j}]"))
+            })
     }
 }
 
@@ -61,7 +65,11 @@ pub fn load(path: &Path) -> Result<Loaded, Diagnostics> {
 }
 
 /// Loads from bytes; `base_dir` resolves relative `file:` secrets for the permission warning.
-pub fn load_bytes(name: &str, bytes: &[u8], base_dir: Option<&Path>) -> Result<Loaded, Diagnostics> {
+pub fn load_bytes(
+    name: &str,
+    bytes: &[u8],
+    base_dir: Option<&Path>,
+) -> Result<Loaded, Diagnostics> {
     let text = match std::str::from_utf8(bytes) {
         Ok(t) => t,
         Err(e) => {
@@ -92,7 +100,9 @@ pub fn load_bytes(name: &str, bytes: &[u8], base_dir: Option<&Path>) -> Result<L
         let before = &text[..h.range.start];
         let line = before.matches('\n').count() + 1;
         let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-        let masked_len = crate::secret::redact(&text[h.range.clone()]).chars().count();
+        let masked_len = crate::secret::redact(&text[h.range.clone()])
+            .chars()
+            .count();
         items.push((
             line,
             col,
@@ -115,8 +125,7 @@ pub fn load_bytes(name: &str, bytes: &[u8], base_dir: Option<&Path>) -> Result<L
     }
     match &tree.root {
         Some(root) => {
-            let mut v =
-                validate::Validator::new(&mut tree_diags, &mut spans, secret_spans.clone());
+            let mut v = validate::Validator::new(&mut tree_diags, &mut spans, secret_spans.clone());
             v.run(root);
             secret_spans.extend(v.secret_spans);
         }

@@ -116,7 +116,10 @@ impl<'a> Validator<'a> {
                     } else {
                         format!("{path}.{name}")
                     };
-                    if let Some(what) = k.text().and_then(|t| live::vendor_hits(t).first().map(|h| h.what)) {
+                    if let Some(what) = k
+                        .text()
+                        .and_then(|t| live::vendor_hits(t).first().map(|h| h.what))
+                    {
                         self.live_error(k, path, what);
                     } else {
                         self.scan_live(k, &p);
@@ -195,7 +198,9 @@ impl<'a> Validator<'a> {
         // Option<T>: anyOf [T, null].
         if let Some(any) = schema.get("anyOf").and_then(Json::as_array) {
             if matches!(n.scalar(), Some(Scalar::Null))
-                && any.iter().any(|b| b.get("type").and_then(Json::as_str) == Some("null"))
+                && any
+                    .iter()
+                    .any(|b| b.get("type").and_then(Json::as_str) == Some("null"))
             {
                 return;
             }
@@ -248,7 +253,10 @@ impl<'a> Validator<'a> {
                     Some((t, s)) => {
                         found += 1;
                         if found > 1 {
-                            self.err(k, format!("{what} takes exactly one of its forms; remove this one"));
+                            self.err(
+                                k,
+                                format!("{what} takes exactly one of its forms; remove this one"),
+                            );
                         }
                         let s = s.clone();
                         let p = format!("{path}.{t}");
@@ -260,7 +268,11 @@ impl<'a> Validator<'a> {
                     }
                 }
             }
-            if found == 0 && entries.iter().all(|(k, _)| k.text().is_some_and(|t| tags.iter().any(|(x, _)| x == t))) {
+            if found == 0
+                && entries
+                    .iter()
+                    .all(|(k, _)| k.text().is_some_and(|t| tags.iter().any(|(x, _)| x == t)))
+            {
                 self.err(n, format!("{what} needs one of `env`, `file`, `command`"));
             }
             return;
@@ -286,7 +298,10 @@ impl<'a> Validator<'a> {
             self.check_object(n, &schema, path, what);
         } else if types.contains(&"array") {
             let Value::Seq(items) = &n.value else {
-                self.err(n, format!("`{field}` must be a list, found {}", n.kind_name()));
+                self.err(
+                    n,
+                    format!("`{field}` must be a list, found {}", n.kind_name()),
+                );
                 return;
             };
             let item_schema = schema.get("items").cloned().unwrap_or(Json::Null);
@@ -296,7 +311,10 @@ impl<'a> Validator<'a> {
         } else if types.contains(&"string") {
             let text = match n.scalar() {
                 Some(Scalar::Null) | None => {
-                    self.err(n, format!("`{field}` must be a string, found {}", n.kind_name()));
+                    self.err(
+                        n,
+                        format!("`{field}` must be a string, found {}", n.kind_name()),
+                    );
                     return;
                 }
                 Some(_) => n.text().unwrap_or(""),
@@ -329,7 +347,10 @@ impl<'a> Validator<'a> {
             }
         } else if types.contains(&"integer") {
             let Some(Scalar::Int(v)) = n.scalar() else {
-                self.err(n, format!("`{field}` must be an integer, found {}", n.kind_name()));
+                self.err(
+                    n,
+                    format!("`{field}` must be an integer, found {}", n.kind_name()),
+                );
                 return;
             };
             if let Some(c) = schema.get("const").and_then(Json::as_i64) {
@@ -344,7 +365,10 @@ impl<'a> Validator<'a> {
             if min.is_some_and(|m| vf < m) || max.is_some_and(|m| vf > m) {
                 let lo = min.map_or("-∞".into(), |m| format!("{m}"));
                 let hi = max.map_or("∞".into(), |m| format!("{m}"));
-                self.err(n, format!("`{field}` must be between {lo} and {hi}, found {v}"));
+                self.err(
+                    n,
+                    format!("`{field}` must be between {lo} and {hi}, found {v}"),
+                );
             }
         } else if types.contains(&"boolean") && !matches!(n.scalar(), Some(Scalar::Bool(_))) {
             self.err(
@@ -360,7 +384,11 @@ impl<'a> Validator<'a> {
             _ => {
                 self.err(
                     n,
-                    format!("expected one of {} for {what}, found {}", list(consts), n.kind_name()),
+                    format!(
+                        "expected one of {} for {what}, found {}",
+                        list(consts),
+                        n.kind_name()
+                    ),
                 );
                 return;
             }
@@ -371,7 +399,11 @@ impl<'a> Validator<'a> {
                 .unwrap_or_default();
             self.err(
                 n,
-                format!("unknown {what} {}; expected one of {}{hint}", quote(text), list(consts)),
+                format!(
+                    "unknown {what} {}; expected one of {}{hint}",
+                    quote(text),
+                    list(consts)
+                ),
             );
         }
     }
@@ -385,9 +417,15 @@ impl<'a> Validator<'a> {
     ) {
         if live::looks_live(key).is_some() {
             // Already reported (vendor shape) or random-looking: report without quoting.
-            self.secret_spans.push(k.start.index..k.end.index.max(k.start.index + 1));
             if live::vendor_hits(key).is_empty() {
-                self.err_pos(k.start, 6, format!("unknown field in {what}; its name looks like a secret value"));
+                self.live_error(
+                    k,
+                    "",
+                    &format!("a random-looking value used as a field name in {what}"),
+                );
+            } else {
+                self.secret_spans
+                    .push(k.start.index..k.end.index.max(k.start.index + 1));
             }
             return;
         }
@@ -403,11 +441,15 @@ impl<'a> Validator<'a> {
     fn check_object(&mut self, n: &Node, schema: &Json, path: &str, what: &str) {
         let Value::Map(entries) = &n.value else {
             let field = path.rsplit('.').next().unwrap_or(path);
-            let field = if field.is_empty() { "the document" } else { field };
-            self.err(
-                n,
-                format!("`{field}` must be a mapping ({what}), found {}", n.kind_name()),
-            );
+            let msg = if field.is_empty() {
+                format!("the inventory must be a mapping, found {}", n.kind_name())
+            } else {
+                format!(
+                    "`{field}` must be a mapping ({what}), found {}",
+                    n.kind_name()
+                )
+            };
+            self.err(n, msg);
             return;
         };
         let empty = serde_json::Map::new();
@@ -505,7 +547,10 @@ impl<'a> Validator<'a> {
                 {
                     self.err(
                         d,
-                        format!("`shop_domain` must be `<shop>.myshopify.com`, found {}", quote(t)),
+                        format!(
+                            "`shop_domain` must be `<shop>.myshopify.com`, found {}",
+                            quote(t)
+                        ),
                     );
                 }
                 if let Some(s) = k.get("secret") {
@@ -528,7 +573,10 @@ impl<'a> Validator<'a> {
                     }
                     _ => self.err(
                         u,
-                        format!("surface `url` must be an absolute http(s) URL, found {}", quote(t)),
+                        format!(
+                            "surface `url` must be an absolute http(s) URL, found {}",
+                            quote(t)
+                        ),
                     ),
                 }
             }
@@ -601,7 +649,11 @@ impl<'a> Validator<'a> {
             && !p.contains('.')
             && !live::random_tokens(p).is_empty()
         {
-            self.live_error(file, "", "a random-looking secret value where a file path is expected");
+            self.live_error(
+                file,
+                "",
+                "a random-looking secret value where a file path is expected",
+            );
         }
         if let Some(cmd) = s.get("command") {
             if let Value::Seq(items) = &cmd.value {
@@ -613,7 +665,11 @@ impl<'a> Validator<'a> {
                         && live::vendor_hits(t).is_empty()
                         && !live::random_tokens(t).is_empty()
                     {
-                        self.live_error(it, "", "a random-looking secret value in a command argument");
+                        self.live_error(
+                            it,
+                            "",
+                            "a random-looking secret value in a command argument",
+                        );
                     }
                 }
             }
