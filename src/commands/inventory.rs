@@ -20,15 +20,19 @@ pub fn run(ctx: &Ctx, cmd: &InventoryCommand) -> anyhow::Result<u8> {
                 }
                 let inv = &loaded.inventory;
                 let keys: usize = inv.vendors.iter().map(|v| v.keys.len()).sum();
-                ctx.out.stdout(&format!(
-                    "{}: ok — {} ({} vendors, {} keys, {} surfaces, {} artifacts)\n",
+                let n = |count: usize, one: &str, many: &str| {
+                    format!("{count} {}", if count == 1 { one } else { many })
+                };
+                // The organisation is free text: mask anything credential-shaped in it.
+                ctx.out.stdout(&crate::inventory::live::mask(&format!(
+                    "{}: ok — {} ({}, {}, {}, {})\n",
                     file.display(),
                     inv.organization,
-                    inv.vendors.len(),
-                    keys,
-                    inv.surfaces.len(),
-                    inv.artifacts.len()
-                ));
+                    n(inv.vendors.len(), "vendor", "vendors"),
+                    n(keys, "key", "keys"),
+                    n(inv.surfaces.len(), "surface", "surfaces"),
+                    n(inv.artifacts.len(), "artifact", "artifacts")
+                )));
                 Ok(EXIT_OK)
             }
             Err(diags) => {

@@ -1,10 +1,18 @@
 //! Loading and validating the inventory: model, span-aware parsing, whole-file validation.
 
+mod diag;
+pub mod live;
 pub mod model;
+mod validate;
 
+use std::collections::HashMap;
 use std::path::Path;
 
+pub use diag::{Diagnostic, Diagnostics};
 use model::Inventory;
+pub use validate::KNOWN_CONNECTORS;
+
+use crate::secret::SecretRef;
 
 /// A loaded, validated inventory with its non-fatal warnings.
 #[derive(Debug)]
@@ -13,45 +21,208 @@ pub struct Loaded {
     pub warnings: Vec<String>,
     /// SHA-256 of the file's bytes.
     pub sha256: String,
+    /// Path (`vendors[0].keys[1].id`) → 1-based (line, column) in the file.
+    pub spans: HashMap<String, (usize, usize)>,
 }
 
-/// Every problem found in a file, rendered `FILE:LINE:COL: message` with a snippet.
-#[derive(Debug, Default)]
-pub struct Diagnostics {
-    pub items: Vec<String>,
-}
+impl Loaded {
+    /// Where a path (`vendors[0]`, `vendors[0].keys[1]`, `vendors[0].keys[1].id`) is written
+    /// in the inventory, for SARIF and other reports that point at the file.
+    pub fn location_of(&self, path: &str) -> Option<(usize, usize)> {
+        self.spans.get(path).copied()
+    }
 
-impl Diagnostics {
-    pub fn render(&self) -> String {
-        let mut s = String::new();
-        for i in &self.items {
-            s.push_str(i);
-            s.push('\n');
-        }
-        s
+    /// Path of a vendor by id (`vendors[2]`).
+    pub fn vendor_path(&self, vendor_id: &str) -> Option<String> {
+        self.inventory
+            .vendors
+            .iter()
+            .position(|v| v.id == vendor_id)
+            .map(|i| format!("vendors[{i}]"))
+    }
+
+    /// Path of a key by id (`vendors[2].keys[0]`).
+    pub fn key_path(&self, key_id: &str) -> Option<String> {
+        self.inventory
+            .vendors
+            .iter()
+            .enumerate()
+            .find_map(|(i, v)| {
+                v.keys
+                    .iter()
+                    .position(|k| k.id == key_id)
+                    .map(|j| format!("vendors[{i}].keys[{j}]"))
+            })
     }
 }
 
-/// Loads and validates an inventory file.
+/// Loads and validates an inventory file: every problem at once, or the inventory.
 pub fn load(path: &Path) -> Result<Loaded, Diagnostics> {
-    let bytes = std::fs::read(path).map_err(|e| Diagnostics {
-        items: vec![format!("{}: cannot read: {e}", path.display())],
+    let name = path.display().to_string();
+    let bytes = std::fs::read(path)
+        .map_err(|e| Diagnostics::bare(&name, format!("cannot read the file: {}", e.kind())))?;
+    load_bytes(&name, &bytes, path.parent())
+}
+
+/// Loads from bytes; `base_dir` resolves relative `file:` secrets for the permission warning.
+pub fn load_bytes(
+    name: &str,
+    bytes: &[u8],
+    base_dir: Option<&Path>,
+) -> Result<Loaded, Diagnostics> {
+    let text = match std::str::from_utf8(bytes) {
+        Ok(t) => t,
+        Err(e) => {
+            let valid = &bytes[..e.valid_up_to()];
+            let prefix = String::from_utf8_lossy(valid);
+            let line = prefix.matches('\n').count() + 1;
+            let col = prefix.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+            let mut d = Diagnostics::new(name, "", &[]);
+            d.push(line, col, 1, "the file is not valid UTF-8");
+            return Err(d);
+        }
+    };
+    let tree = crate::yaml::parse_tree(text);
+    let mut spans = HashMap::new();
+    let mut secret_spans = Vec::new();
+    let mut items: Vec<(usize, usize, usize, String)> = Vec::new();
+    // Raw scan first: catches keys in comments and in files too broken to parse.
+    let mut char_of_byte = text.char_indices().map(|(b, _)| b).enumerate();
+    let mut raw_hits = live::vendor_hits(text);
+    raw_hits.sort_by_key(|h| h.range.start);
+    for h in &raw_hits {
+        let ci = char_of_byte
+            .by_ref()
+            .find(|(_, b)| *b >= h.range.start)
+            .map_or(0, |(c, _)| c);
+        let clen = text[h.range.clone()].chars().count();
+        secret_spans.push(ci..ci + clen);
+        let before = &text[..h.range.start];
+        let line = before.matches('\n').count() + 1;
+        let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+        let masked_len = crate::secret::redact(&text[h.range.clone()])
+            .chars()
+            .count();
+        items.push((
+            line,
+            col,
+            masked_len,
+            format!(
+                "this value looks like a live credential ({}); secrets never go in the inventory: \
+                 reference them with `secret: {{env: NAME}}` or `{{file: PATH}}` and rotate this \
+                 one if the file was ever shared",
+                h.what
+            ),
+        ));
+    }
+    let mut tree_diags = Diagnostics::new(name, "", &[]);
+    for i in &tree.issues {
+        let msg = match i.first {
+            Some(f) => format!("{} (first at {}:{})", i.message, f.line, f.col),
+            None => i.message.clone(),
+        };
+        tree_diags.push(i.pos.line, i.pos.col, i.len, msg);
+    }
+    match &tree.root {
+        Some(root) => {
+            let mut v = validate::Validator::new(&mut tree_diags, &mut spans, secret_spans.clone());
+            v.run(root);
+            secret_spans.extend(v.secret_spans);
+        }
+        None if tree.issues.is_empty() => {
+            tree_diags.push(
+                1,
+                1,
+                1,
+                "the inventory is empty; expected a mapping with `version: 1`, `organization` and `vendors`",
+            );
+        }
+        None => {}
+    }
+    let mut diags = Diagnostics::new(name, text, &secret_spans);
+    // A live value found by the raw scan is reported once, by the tree walk when it found it.
+    for d in tree_diags.items {
+        diags.push(d.line, d.col, d.len, d.message);
+    }
+    for (line, col, len, msg) in items {
+        diags.push(line, col, len, msg);
+    }
+    if !diags.is_empty() {
+        tracing::debug!(errors = diags.items.len(), "inventory rejected");
+        return Err(diags);
+    }
+    let inventory: Inventory = crate::yaml::from_str(text).map_err(|e| {
+        let mut d = Diagnostics::new(name, text, &secret_spans);
+        d.push(e.line.unwrap_or(1), e.column.unwrap_or(1), 1, e.message);
+        d
     })?;
-    let text = String::from_utf8(bytes.clone()).map_err(|_| Diagnostics {
-        items: vec![format!("{}: not UTF-8", path.display())],
-    })?;
-    let inventory: Inventory = crate::yaml::from_str(&text).map_err(|e| Diagnostics {
-        items: vec![format!(
-            "{}:{}:{}: {}",
-            path.display(),
-            e.line.unwrap_or(0),
-            e.column.unwrap_or(0),
-            e.message
-        )],
-    })?;
+    let warnings = warnings(&inventory, &spans, name, base_dir);
     Ok(Loaded {
         inventory,
-        warnings: vec![],
-        sha256: crate::run::sha256_hex(&bytes),
+        warnings,
+        sha256: crate::run::sha256_hex(bytes),
+        spans,
     })
+}
+
+/// Non-fatal remarks: unset environment variables, missing or group/world-readable key files.
+fn warnings(
+    inv: &Inventory,
+    spans: &HashMap<String, (usize, usize)>,
+    name: &str,
+    base_dir: Option<&Path>,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    for (i, v) in inv.vendors.iter().enumerate() {
+        for (j, k) in v.keys.iter().enumerate() {
+            let at = |field: &str| {
+                spans
+                    .get(&format!("vendors[{i}].keys[{j}].secret.{field}"))
+                    .map_or(name.to_string(), |(l, c)| format!("{name}:{l}:{c}"))
+            };
+            match &k.secret {
+                SecretRef::Env(var) => {
+                    if std::env::var_os(var).is_none_or(|v| v.is_empty()) {
+                        out.push(format!(
+                            "{}: environment variable {var} (key `{}`) is not set; the key will be inconclusive (secret_unavailable)",
+                            at("env"),
+                            k.id
+                        ));
+                    }
+                }
+                SecretRef::File(p) => {
+                    let full = match base_dir {
+                        Some(b) if p.is_relative() => b.join(p),
+                        _ => p.clone(),
+                    };
+                    match std::fs::metadata(&full) {
+                        Err(_) => out.push(format!(
+                            "{}: secret file {} (key `{}`) cannot be read",
+                            at("file"),
+                            full.display(),
+                            k.id
+                        )),
+                        Ok(_m) => {
+                            #[cfg(unix)]
+                            {
+                                use std::os::unix::fs::PermissionsExt;
+                                let mode = _m.permissions().mode();
+                                if mode & 0o077 != 0 {
+                                    out.push(format!(
+                                        "{}: secret file {} (key `{}`) is readable by group or others (mode {:o}); chmod 600 it",
+                                        at("file"),
+                                        full.display(),
+                                        k.id,
+                                        mode & 0o777
+                                    ));
+                                }
+                            }
+                        }
+                    }
+                }
+                SecretRef::Command(_) => {}
+            }
+        }
+    }
+    out.into_iter().map(|w| live::mask(&w)).collect()
 }

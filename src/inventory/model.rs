@@ -26,6 +26,7 @@ impl IsoDuration {
 #[serde(deny_unknown_fields)]
 pub struct Inventory {
     /// Format version; only `1` exists.
+    #[schemars(extend("const" = 1))]
     pub version: u32,
     /// The organisation the inventory describes.
     pub organization: String,

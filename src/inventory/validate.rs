@@ -1,0 +1,702 @@
+//! Whole-file validation of the positioned YAML tree: structure (driven by the model's JSON
+//! Schema, so field names never drift), then semantics (ids, connectors, URLs, references)
+//! and live-looking values. Every problem is collected; nothing stops at the first one.
+
+use std::collections::HashMap;
+
+use serde_json::Value as Json;
+
+use super::diag::Diagnostics;
+use super::live;
+use crate::yaml::{Node, Pos, Scalar, Value};
+
+/// Connectors with an implementation (see `vendors/`).
+pub const KNOWN_CONNECTORS: &[&str] = &["shopify", "stripe", "adyen", "iterable"];
+
+/// Walks the tree; pushes every problem into `diags`; fills `spans` (path → position).
+pub struct Validator<'a> {
+    pub diags: &'a mut Diagnostics,
+    pub spans: &'a mut HashMap<String, (usize, usize)>,
+    schema: Json,
+    /// Character ranges of values found to be secret-looking (for snippet masking).
+    pub secret_spans: Vec<std::ops::Range<usize>>,
+    /// Character ranges already reported by the raw-text scan.
+    raw_spans: Vec<std::ops::Range<usize>>,
+}
+
+fn suggest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let mut best: Option<(f64, &str)> = None;
+    for c in candidates {
+        let score = strsim::jaro_winkler(word, c);
+        if score >= 0.8 && best.is_none_or(|(b, _)| score > b) {
+            best = Some((score, c));
+        }
+    }
+    best.map(|(_, c)| c)
+}
+
+/// User text safe to quote in a message: never a live-looking value, never control chars.
+fn quote(s: &str) -> String {
+    if live::looks_live(s).is_some() {
+        return "<redacted>".into();
+    }
+    let t: String = s
+        .chars()
+        .map(|c| if c.is_control() { '?' } else { c })
+        .take(60)
+        .collect();
+    if s.chars().count() > 60 {
+        format!("`{t}…`")
+    } else {
+        format!("`{t}`")
+    }
+}
+
+fn node_len(n: &Node) -> usize {
+    if n.start.line == n.end.line && n.end.col > n.start.col {
+        n.end.col - n.start.col
+    } else {
+        1
+    }
+}
+
+impl<'a> Validator<'a> {
+    pub fn new(
+        diags: &'a mut Diagnostics,
+        spans: &'a mut HashMap<String, (usize, usize)>,
+        raw_spans: Vec<std::ops::Range<usize>>,
+    ) -> Self {
+        let schema = serde_json::to_value(schemars::schema_for!(super::model::Inventory))
+            .unwrap_or(Json::Null);
+        Validator {
+            diags,
+            spans,
+            schema,
+            secret_spans: Vec::new(),
+            raw_spans,
+        }
+    }
+
+    fn err(&mut self, at: &Node, msg: impl Into<String>) {
+        self.diags
+            .push(at.start.line, at.start.col, node_len(at), msg.into());
+    }
+
+    fn err_pos(&mut self, at: Pos, len: usize, msg: impl Into<String>) {
+        self.diags.push(at.line, at.col, len, msg.into());
+    }
+
+    /// Validates the whole document.
+    pub fn run(&mut self, root: &Node) {
+        self.scan_live(root, "");
+        let schema = self.schema.clone();
+        self.check(root, &schema, "", "inventory");
+        self.semantics(root);
+    }
+
+    // ---- live-looking values anywhere (keys and values) ----
+
+    fn scan_live(&mut self, n: &Node, path: &str) {
+        match &n.value {
+            Value::Scalar { text, .. } => {
+                if let Some(what) = live::vendor_hits(text).first().map(|h| h.what) {
+                    self.live_error(n, path, what);
+                }
+            }
+            Value::Seq(items) => {
+                for (i, it) in items.iter().enumerate() {
+                    self.scan_live(it, &format!("{path}[{i}]"));
+                }
+            }
+            Value::Map(entries) => {
+                for (k, v) in entries {
+                    let name = k.text().unwrap_or("?");
+                    let p = if path.is_empty() {
+                        name.to_string()
+                    } else {
+                        format!("{path}.{name}")
+                    };
+                    if let Some(what) = k
+                        .text()
+                        .and_then(|t| live::vendor_hits(t).first().map(|h| h.what))
+                    {
+                        self.live_error(k, path, what);
+                    } else {
+                        self.scan_live(k, &p);
+                    }
+                    self.scan_live(v, &p);
+                }
+            }
+        }
+    }
+
+    fn live_error(&mut self, n: &Node, path: &str, what: &str) {
+        let span = n.start.index..n.end.index.max(n.start.index + 1);
+        self.secret_spans.push(span.clone());
+        if self
+            .raw_spans
+            .iter()
+            .any(|r| r.start < span.end && span.start < r.end)
+        {
+            return;
+        }
+        let at = if path.is_empty() {
+            String::new()
+        } else {
+            format!(" at `{}`", live::mask(path))
+        };
+        self.err_pos(
+            n.start,
+            6,
+            format!(
+                "this value looks like a live credential ({what}){at}; secrets never go in the \
+                 inventory: reference them with `secret: {{env: NAME}}` or `{{file: PATH}}` and \
+                 rotate this one if the file was ever shared"
+            ),
+        );
+    }
+
+    // ---- structure, driven by the JSON Schema ----
+
+    fn lookup(&self, schema: &Json) -> (Json, Option<String>) {
+        let mut s = schema.clone();
+        let mut name = None;
+        for _ in 0..8 {
+            let Some(r) = s.get("$ref").and_then(Json::as_str) else {
+                break;
+            };
+            let def = r.trim_start_matches("#/$defs/").to_string();
+            let next = self
+                .schema
+                .get("$defs")
+                .and_then(|d| d.get(&def))
+                .cloned()
+                .unwrap_or(Json::Null);
+            name = Some(def);
+            s = next;
+        }
+        (s, name)
+    }
+
+    fn record(&mut self, path: &str, n: &Node) {
+        self.spans
+            .entry(path.to_string())
+            .or_insert((n.start.line, n.start.col));
+    }
+
+    fn check(&mut self, n: &Node, schema: &Json, path: &str, what: &str) {
+        self.record(path, n);
+        let (schema, def) = self.lookup(schema);
+        let what_owned;
+        let what = match &def {
+            Some(d) => {
+                what_owned = d.to_lowercase();
+                what_owned.as_str()
+            }
+            None => what,
+        };
+        // Option<T>: anyOf [T, null].
+        if let Some(any) = schema.get("anyOf").and_then(Json::as_array) {
+            if matches!(n.scalar(), Some(Scalar::Null))
+                && any
+                    .iter()
+                    .any(|b| b.get("type").and_then(Json::as_str) == Some("null"))
+            {
+                return;
+            }
+            let branches: Vec<&Json> = any
+                .iter()
+                .filter(|b| b.get("type").and_then(Json::as_str) != Some("null"))
+                .collect();
+            if let [only] = branches.as_slice() {
+                let only = (*only).clone();
+                self.check(n, &only, path, what);
+                return;
+            }
+        }
+        if let Some(one) = schema.get("oneOf").and_then(Json::as_array) {
+            let consts: Vec<String> = one
+                .iter()
+                .filter_map(|b| b.get("const").and_then(Json::as_str).map(str::to_string))
+                .collect();
+            if consts.len() == one.len() {
+                self.check_enum(n, &consts, what);
+                return;
+            }
+            // One-of-objects with one required key each (externally tagged enums: SecretRef).
+            let mut tags: Vec<(String, Json)> = Vec::new();
+            for b in one {
+                let (b, _) = self.lookup(b);
+                if let Some(props) = b.get("properties").and_then(Json::as_object) {
+                    for (k, v) in props {
+                        tags.push((k.clone(), v.clone()));
+                    }
+                }
+            }
+            let Value::Map(entries) = &n.value else {
+                let names: Vec<String> = tags.iter().map(|(k, _)| format!("`{k}`")).collect();
+                self.err(
+                    n,
+                    format!(
+                        "expected a mapping with one of {} for {what}, found {}",
+                        names.join(", "),
+                        n.kind_name()
+                    ),
+                );
+                self.random_where_reference(n, path);
+                return;
+            };
+            let mut found = 0;
+            for (k, v) in entries {
+                let key = k.text().unwrap_or("");
+                match tags.iter().find(|(t, _)| t == key) {
+                    Some((t, s)) => {
+                        found += 1;
+                        if found > 1 {
+                            self.err(
+                                k,
+                                format!("{what} takes exactly one of its forms; remove this one"),
+                            );
+                        }
+                        let s = s.clone();
+                        let p = format!("{path}.{t}");
+                        self.check(v, &s, &p, what);
+                    }
+                    None => {
+                        self.unknown_field(k, key, tags.iter().map(|(t, _)| t.as_str()), what);
+                        self.random_where_reference(v, path);
+                    }
+                }
+            }
+            if found == 0
+                && entries
+                    .iter()
+                    .all(|(k, _)| k.text().is_some_and(|t| tags.iter().any(|(x, _)| x == t)))
+            {
+                self.err(n, format!("{what} needs one of `env`, `file`, `command`"));
+            }
+            return;
+        }
+        if let Some(consts) = schema.get("enum").and_then(Json::as_array) {
+            let consts: Vec<String> = consts
+                .iter()
+                .filter_map(|c| c.as_str().map(str::to_string))
+                .collect();
+            self.check_enum(n, &consts, what);
+            return;
+        }
+        let types: Vec<&str> = match schema.get("type") {
+            Some(Json::String(t)) => vec![t.as_str()],
+            Some(Json::Array(ts)) => ts.iter().filter_map(Json::as_str).collect(),
+            _ => vec![],
+        };
+        if types.contains(&"null") && matches!(n.scalar(), Some(Scalar::Null)) {
+            return;
+        }
+        let field = path.rsplit('.').next().unwrap_or(path);
+        if types.contains(&"object") {
+            self.check_object(n, &schema, path, what);
+        } else if types.contains(&"array") {
+            let Value::Seq(items) = &n.value else {
+                self.err(
+                    n,
+                    format!("`{field}` must be a list, found {}", n.kind_name()),
+                );
+                return;
+            };
+            let item_schema = schema.get("items").cloned().unwrap_or(Json::Null);
+            for (i, it) in items.iter().enumerate() {
+                self.check(it, &item_schema, &format!("{path}[{i}]"), what);
+            }
+        } else if types.contains(&"string") {
+            let text = match n.scalar() {
+                Some(Scalar::Null) | None => {
+                    self.err(
+                        n,
+                        format!("`{field}` must be a string, found {}", n.kind_name()),
+                    );
+                    return;
+                }
+                Some(_) => n.text().unwrap_or(""),
+            };
+            if def.as_deref() == Some("IsoDuration") {
+                let pattern_ok = schema
+                    .get("pattern")
+                    .and_then(Json::as_str)
+                    .and_then(|p| regex::Regex::new(p).ok())
+                    .is_none_or(|re| re.is_match(text));
+                if !pattern_ok || text.len() < 3 || text.parse::<jiff::Span>().is_err() {
+                    self.err(
+                        n,
+                        format!(
+                            "`{field}` is not an ISO 8601 duration (examples: `P3M`, `P90D`, `P10Y`), found {}",
+                            quote(text)
+                        ),
+                    );
+                }
+            } else if schema.get("format").and_then(Json::as_str) == Some("date")
+                && text.parse::<jiff::civil::Date>().is_err()
+            {
+                self.err(
+                    n,
+                    format!(
+                        "`{field}` is not a valid ISO 8601 date (YYYY-MM-DD), found {}",
+                        quote(text)
+                    ),
+                );
+            }
+        } else if types.contains(&"integer") {
+            let Some(Scalar::Int(v)) = n.scalar() else {
+                self.err(
+                    n,
+                    format!("`{field}` must be an integer, found {}", n.kind_name()),
+                );
+                return;
+            };
+            if let Some(c) = schema.get("const").and_then(Json::as_i64) {
+                if v != i128::from(c) {
+                    self.err(n, format!("`{field}` must be {c}, found {v}"));
+                }
+                return;
+            }
+            let min = schema.get("minimum").and_then(Json::as_f64);
+            let max = schema.get("maximum").and_then(Json::as_f64);
+            let vf = v as f64;
+            if min.is_some_and(|m| vf < m) || max.is_some_and(|m| vf > m) {
+                let lo = min.map_or("-∞".into(), |m| format!("{m}"));
+                let hi = max.map_or("∞".into(), |m| format!("{m}"));
+                self.err(
+                    n,
+                    format!("`{field}` must be between {lo} and {hi}, found {v}"),
+                );
+            }
+        } else if types.contains(&"boolean") && !matches!(n.scalar(), Some(Scalar::Bool(_))) {
+            self.err(
+                n,
+                format!("`{field}` must be true or false, found {}", n.kind_name()),
+            );
+        }
+    }
+
+    fn check_enum(&mut self, n: &Node, consts: &[String], what: &str) {
+        let text = match n.scalar() {
+            Some(Scalar::Str(t)) => t,
+            _ => {
+                self.err(
+                    n,
+                    format!(
+                        "expected one of {} for {what}, found {}",
+                        list(consts),
+                        n.kind_name()
+                    ),
+                );
+                return;
+            }
+        };
+        if !consts.iter().any(|c| c == text) {
+            let hint = suggest(text, consts.iter().map(String::as_str))
+                .map(|s| format!("; did you mean `{s}`?"))
+                .unwrap_or_default();
+            self.err(
+                n,
+                format!(
+                    "unknown {what} {}; expected one of {}{hint}",
+                    quote(text),
+                    list(consts)
+                ),
+            );
+        }
+    }
+
+    fn unknown_field<'s>(
+        &mut self,
+        k: &Node,
+        key: &str,
+        known: impl IntoIterator<Item = &'s str> + Clone,
+        what: &str,
+    ) {
+        if live::looks_live(key).is_some() {
+            // Already reported (vendor shape) or random-looking: report without quoting.
+            if live::vendor_hits(key).is_empty() {
+                self.live_error(
+                    k,
+                    "",
+                    &format!("a random-looking value used as a field name in {what}"),
+                );
+            } else {
+                self.secret_spans
+                    .push(k.start.index..k.end.index.max(k.start.index + 1));
+            }
+            return;
+        }
+        let hint = suggest(key, known.clone())
+            .map(|s| format!("; did you mean `{s}`?"))
+            .unwrap_or_else(|| {
+                let all: Vec<&str> = known.into_iter().collect();
+                format!("; expected one of {}", list(&all))
+            });
+        self.err(k, format!("unknown field {} in {what}{hint}", quote(key)));
+    }
+
+    fn check_object(&mut self, n: &Node, schema: &Json, path: &str, what: &str) {
+        let Value::Map(entries) = &n.value else {
+            let field = path.rsplit('.').next().unwrap_or(path);
+            let msg = if field.is_empty() {
+                format!("the inventory must be a mapping, found {}", n.kind_name())
+            } else {
+                format!(
+                    "`{field}` must be a mapping ({what}), found {}",
+                    n.kind_name()
+                )
+            };
+            self.err(n, msg);
+            return;
+        };
+        let empty = serde_json::Map::new();
+        let props = schema
+            .get("properties")
+            .and_then(Json::as_object)
+            .unwrap_or(&empty)
+            .clone();
+        let closed = schema.get("additionalProperties") == Some(&Json::Bool(false));
+        for (k, v) in entries {
+            let Some(key) = k.text() else {
+                self.err(k, format!("keys in {what} must be plain names"));
+                continue;
+            };
+            let p = if path.is_empty() {
+                key.to_string()
+            } else {
+                format!("{path}.{key}")
+            };
+            match props.get(key) {
+                Some(s) => self.check(v, s, &p, what),
+                None if closed => {
+                    self.unknown_field(k, key, props.keys().map(String::as_str), what);
+                    // A random-looking value under an unknown name (`token: …`) is a secret.
+                    self.random_anywhere(v);
+                }
+                None => {}
+            }
+        }
+        if let Some(req) = schema.get("required").and_then(Json::as_array) {
+            for r in req.iter().filter_map(Json::as_str) {
+                if !entries.iter().any(|(k, _)| k.text() == Some(r)) {
+                    self.err(n, format!("missing required field `{r}` in {what}"));
+                }
+            }
+        }
+    }
+
+    /// Random-looking scalars anywhere below `n` are reported as live-looking values.
+    fn random_anywhere(&mut self, n: &Node) {
+        match &n.value {
+            Value::Scalar { text, .. } => {
+                if live::vendor_hits(text).is_empty() && !live::random_tokens(text).is_empty() {
+                    self.live_error(n, "", "a random-looking secret value");
+                }
+            }
+            Value::Seq(items) => items.iter().for_each(|i| self.random_anywhere(i)),
+            Value::Map(entries) => {
+                for (_, v) in entries {
+                    self.random_anywhere(v);
+                }
+            }
+        }
+    }
+
+    fn random_where_reference(&mut self, n: &Node, _path: &str) {
+        self.random_anywhere(n);
+    }
+
+    // ---- semantics ----
+
+    fn semantics(&mut self, root: &Node) {
+        let mut vendor_ids: HashMap<String, Pos> = HashMap::new();
+        let mut key_ids: HashMap<String, Pos> = HashMap::new();
+        for v in root.get("vendors").map(Node::items).unwrap_or(&[]) {
+            if let Some(id) = v.get("id") {
+                self.unique(id, &mut vendor_ids, "vendor id");
+            }
+            if let Some(c) = v.get("connector")
+                && let Some(Scalar::Str(name)) = c.scalar()
+                && !KNOWN_CONNECTORS.contains(&name)
+            {
+                let hint = suggest(name, KNOWN_CONNECTORS.iter().copied())
+                    .map(|s| format!("; did you mean `{s}`?"))
+                    .unwrap_or_default();
+                self.err(
+                    c,
+                    format!(
+                        "unknown connector {}; known connectors: {}{hint}",
+                        quote(name),
+                        list(KNOWN_CONNECTORS)
+                    ),
+                );
+            }
+            for k in v.get("keys").map(Node::items).unwrap_or(&[]) {
+                if let Some(id) = k.get("id") {
+                    self.unique(id, &mut key_ids, "key id");
+                }
+                if let Some(e) = k.get("endpoint") {
+                    self.endpoint(e);
+                }
+                if let Some(d) = k.get("shop_domain")
+                    && let Some(Scalar::Str(t)) = d.scalar()
+                    && !is_shop_domain(t)
+                {
+                    self.err(
+                        d,
+                        format!(
+                            "`shop_domain` must be `<shop>.myshopify.com`, found {}",
+                            quote(t)
+                        ),
+                    );
+                }
+                if let Some(s) = k.get("secret") {
+                    self.secret_ref(s);
+                }
+            }
+        }
+        for s in root.get("surfaces").map(Node::items).unwrap_or(&[]) {
+            if let Some(u) = s.get("url")
+                && let Some(Scalar::Str(t)) = u.scalar()
+            {
+                match url::Url::parse(t) {
+                    Ok(url)
+                        if matches!(url.scheme(), "http" | "https")
+                            && url.host_str().is_some_and(|h| !h.is_empty())
+                            && url.username().is_empty()
+                            && url.password().is_none() => {}
+                    Ok(url) if !url.username().is_empty() || url.password().is_some() => {
+                        self.err(u, "surface URL must not contain credentials");
+                    }
+                    _ => self.err(
+                        u,
+                        format!(
+                            "surface `url` must be an absolute http(s) URL, found {}",
+                            quote(t)
+                        ),
+                    ),
+                }
+            }
+        }
+    }
+
+    fn unique(&mut self, id: &Node, seen: &mut HashMap<String, Pos>, what: &str) {
+        let Some(Scalar::Str(t)) = id.scalar() else {
+            return;
+        };
+        if let Some(first) = seen.get(t) {
+            let (l, c) = (first.line, first.col);
+            self.err(
+                id,
+                format!("duplicate {what} {} (first defined at {l}:{c})", quote(t)),
+            );
+        } else {
+            seen.insert(t.to_string(), id.start);
+        }
+    }
+
+    fn endpoint(&mut self, e: &Node) {
+        let Some(Scalar::Str(t)) = e.scalar() else {
+            return;
+        };
+        let Ok(url) = url::Url::parse(t) else {
+            self.err(e, format!("`endpoint` is not a valid URL: {}", quote(t)));
+            return;
+        };
+        if !url.username().is_empty() || url.password().is_some() {
+            self.err(e, "`endpoint` must not contain credentials");
+            return;
+        }
+        let loopback = match url.host() {
+            Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+            None => false,
+        };
+        match url.scheme() {
+            "https" if url.host().is_some() => {}
+            "http" if loopback => {}
+            "http" => self.err(
+                e,
+                "`endpoint` must use https (plain http is allowed only for loopback hosts: 127.0.0.0/8, ::1, localhost)",
+            ),
+            _ => self.err(e, "`endpoint` must be an https URL (or http on a loopback host)"),
+        }
+    }
+
+    fn secret_ref(&mut self, s: &Node) {
+        if let Some(env) = s.get("env")
+            && let Some(Scalar::Str(name)) = env.scalar()
+        {
+            if live::looks_live(name).is_some() {
+                if live::vendor_hits(name).is_empty() {
+                    self.live_error(env, "", "a random-looking secret value where an environment variable name is expected");
+                }
+            } else if !is_env_name(name) {
+                self.err(
+                    env,
+                    format!("`env` must be an environment variable name ([A-Za-z_][A-Za-z0-9_]*), found {}", quote(name)),
+                );
+            }
+        }
+        if let Some(file) = s.get("file")
+            && let Some(Scalar::Str(p)) = file.scalar()
+            && live::vendor_hits(p).is_empty()
+            && !p.contains('/')
+            && !p.contains('.')
+            && !live::random_tokens(p).is_empty()
+        {
+            self.live_error(
+                file,
+                "",
+                "a random-looking secret value where a file path is expected",
+            );
+        }
+        if let Some(cmd) = s.get("command") {
+            if let Value::Seq(items) = &cmd.value {
+                if items.is_empty() {
+                    self.err(cmd, "`command` needs at least the program name");
+                }
+                for it in items {
+                    if let Some(t) = it.text()
+                        && live::vendor_hits(t).is_empty()
+                        && !live::random_tokens(t).is_empty()
+                    {
+                        self.live_error(
+                            it,
+                            "",
+                            "a random-looking secret value in a command argument",
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn list<S: AsRef<str>>(items: &[S]) -> String {
+    items
+        .iter()
+        .map(|s| format!("`{}`", s.as_ref()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn is_env_name(s: &str) -> bool {
+    let mut b = s.bytes();
+    matches!(b.next(), Some(c) if c.is_ascii_alphabetic() || c == b'_')
+        && b.all(|c| c.is_ascii_alphanumeric() || c == b'_')
+}
+
+fn is_shop_domain(s: &str) -> bool {
+    s.strip_suffix(".myshopify.com").is_some_and(|name| {
+        !name.is_empty()
+            && !name.starts_with('-')
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    })
+}
