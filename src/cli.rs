@@ -63,6 +63,8 @@ pub enum Command {
         #[command(flatten)]
         gate: GateArgs,
     },
+    /// Scan build output (files, folders, archives) for vendor credentials.
+    Scan(ScanArgs),
 }
 
 /// Gate settings shared by `audit`, `scan` and `diff`.
@@ -80,6 +82,26 @@ impl GateArgs {
     pub fn options(&self) -> crate::gate::GateOptions {
         crate::gate::GateOptions { fail_on: self.fail_on, allow_incomplete: self.allow_incomplete }
     }
+}
+
+/// `vendorscope scan PATH...`.
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// Files or folders to scan (ignore files are not honoured; hidden files are included).
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Skip paths matching GLOB (relative to the scanned folder, or a file/folder name); repeatable.
+    #[arg(long = "exclude", value_name = "GLOB")]
+    pub exclude: Vec<String>,
+    /// Inventory whose keys attribute found credentials (secrets are sourced to fingerprint them).
+    #[arg(long, short = 'i', value_name = "FILE")]
+    pub inventory: Option<PathBuf>,
+    /// A previous run (JSON) whose `keys[].fingerprint` attribute found credentials without secrets.
+    #[arg(long, value_name = "RUN.json")]
+    pub known_keys: Option<PathBuf>,
+    /// Extra detector rules (same format as the built-in `detectors.yaml`); repeatable.
+    #[arg(long = "detectors", value_name = "FILE")]
+    pub detectors: Vec<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]

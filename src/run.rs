@@ -124,6 +124,9 @@ pub struct Location {
     /// Inside an archive or compressed file: the member path.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub container: Option<String>,
+    /// 0-based byte offset in the file (or archive member) where the match starts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offset: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

@@ -3,6 +3,7 @@
 
 pub mod diff;
 pub mod inventory;
+pub mod scan;
 
 use std::io::IsTerminal;
 
@@ -142,6 +143,7 @@ pub fn run(cli: Cli) -> u8 {
         Command::Diff { old, new, gate } => {
             diff::run(&ctx, old, new, cli.global.format == Some(Format::Json), gate.options())
         }
+        Command::Scan(args) => scan::run(&ctx, args),
     }
     .unwrap_or_else(|e| {
         ctx.out.error(&format!("{e:#}"));

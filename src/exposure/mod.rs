@@ -1,0 +1,54 @@
+//! Exposure: detector rules, the scanning engine, source maps and the artifact walker.
+
+pub mod decode;
+pub mod engine;
+pub mod rules;
+pub mod scan;
+pub mod srcmap;
+pub mod walk;
+
+pub use engine::Detectors;
+pub use scan::{Hit, MapSource, ScanOutput, Scanner};
+
+use crate::run::{Evidence, Exposure};
+use crate::secret::Fingerprinter;
+
+/// Builds the run's exposure record for a hit (redacted evidence and keyed fingerprint only).
+pub fn to_exposure(
+    d: &Detectors,
+    hit: &Hit,
+    fp: &Fingerprinter,
+    source: &str,
+    at: &str,
+) -> Exposure {
+    let rule = &d.rules[hit.rule];
+    let fingerprint = fp.fingerprint(&hit.secret);
+    let loc = &hit.location;
+    let id_input = format!(
+        "{fingerprint}|{}|{}|{}|{}|{}",
+        loc.path.as_deref().or(loc.url.as_deref()).unwrap_or(""),
+        loc.container.as_deref().unwrap_or(""),
+        loc.line.unwrap_or(0),
+        loc.column.unwrap_or(0),
+        rule.id
+    );
+    Exposure {
+        id: format!("exp-{}", &crate::run::sha256_hex(id_input.as_bytes())[..16]),
+        rule: rule.id.clone(),
+        vendor: rule.vendor.clone(),
+        credential_type: rule.credential_type.clone(),
+        public_by_design: rule.public_by_design,
+        environment: hit.environment,
+        location: loc.clone(),
+        source: source.into(),
+        evidence: Evidence {
+            fingerprint,
+            redacted: hit.secret.redacted(),
+        },
+        confidence: hit.confidence,
+        inventory_key: None,
+        inventory_vendor: None,
+        verified: None,
+        observed_at: at.into(),
+    }
+}
