@@ -5,6 +5,7 @@
 pub mod cli;
 pub mod commands;
 pub mod exposure;
+pub mod crawl;
 pub mod facts;
 pub mod gate;
 pub mod inventory;
