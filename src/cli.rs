@@ -54,6 +54,28 @@ pub enum Command {
     /// Check an inventory or print its JSON Schema.
     #[command(subcommand)]
     Inventory(InventoryCommand),
+    /// Re-render a saved run document in any format, without the network.
+    Report(ReportArgs),
+    /// Print a shell completion script.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff).
+    Man,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The run document (JSON) written by `audit`, `scan` or `demo`.
+    pub run: PathBuf,
+    /// Only this vendor's data: an evidence pack with no other vendor in it.
+    #[arg(long, value_name = "ID")]
+    pub vendor: Option<String>,
+    /// The previous run, to show what changed since the last assessment.
+    #[arg(long, value_name = "RUN.json")]
+    pub previous: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
