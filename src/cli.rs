@@ -54,6 +54,7 @@ pub enum Command {
     /// Check an inventory or print its JSON Schema.
     #[command(subcommand)]
     Inventory(InventoryCommand),
+<<<<<<< HEAD
     /// Compare two saved runs: new, resolved and changed findings (exit 1 on new failing findings).
     Diff {
         /// The earlier run document (JSON).
@@ -102,6 +103,30 @@ pub struct ScanArgs {
     /// Extra detector rules (same format as the built-in `detectors.yaml`); repeatable.
     #[arg(long = "detectors", value_name = "FILE")]
     pub detectors: Vec<PathBuf>,
+=======
+    /// Re-render a saved run document in any format, without the network.
+    Report(ReportArgs),
+    /// Print a shell completion script.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff).
+    Man,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The run document (JSON) written by `audit`, `scan` or `demo`.
+    pub run: PathBuf,
+    /// Only this vendor's data: an evidence pack with no other vendor in it.
+    #[arg(long, value_name = "ID")]
+    pub vendor: Option<String>,
+    /// The previous run, to show what changed since the last assessment.
+    #[arg(long, value_name = "RUN.json")]
+    pub previous: Option<PathBuf>,
+>>>>>>> reports
 }
 
 #[derive(Debug, Subcommand)]

@@ -112,6 +112,12 @@ pub struct VendorFacts {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub admin_accounts: Option<AdminFacts>,
     pub subprocessors: Vec<String>,
+    /// The reviewer's assessment block (declared), for the reassessment report.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assessment: Option<crate::inventory::model::Assessment>,
+    /// Last reassessment reviewer and outcome (declared).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_reassessment_reviewer: Option<String>,
     pub key_ids: Vec<String>,
     pub provenance: BTreeMap<String, Provenance>,
 }
@@ -328,6 +334,11 @@ fn vendor_facts(v: &Vendor) -> VendorFacts {
             sso: a.sso,
         }),
         subprocessors: v.subprocessors.clone(),
+        assessment: v.assessment.clone(),
+        last_reassessment_reviewer: v
+            .last_reassessment
+            .as_ref()
+            .and_then(|r| r.reviewer.clone()),
         key_ids: v.keys.iter().map(|k| k.id.clone()).collect(),
         provenance: prov,
     }

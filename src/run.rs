@@ -92,6 +92,30 @@ pub enum SubjectKind {
     Run,
 }
 
+impl SubjectKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SubjectKind::Key => "key",
+            SubjectKind::Vendor => "vendor",
+            SubjectKind::Exposure => "exposure",
+            SubjectKind::Run => "run",
+        }
+    }
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Pass => "pass",
+            Outcome::Fail => "fail",
+            Outcome::NotApplicable => "not_applicable",
+            Outcome::Unverifiable => "unverifiable",
+            Outcome::Unknown => "unknown",
+            Outcome::Excepted => "excepted",
+        }
+    }
+}
+
 /// Which subject a finding is about.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Subject {
@@ -472,6 +496,23 @@ impl ProxyInfo {
 /// Counts per control id: pass / fail / unknown / excepted / not_applicable / unverifiable.
 pub type ControlCoverage = BTreeMap<String, BTreeMap<String, u32>>;
 
+/// One rule × subject outcome, passes included (JUnit needs every testcase, not only findings).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct OutcomeRecord {
+    pub rule: String,
+    #[serde(default)]
+    pub title: String,
+    pub severity: Severity,
+    pub subject: Subject,
+    pub status: Outcome,
+    /// Fully qualified control ids of the rule.
+    #[serde(default)]
+    pub controls: Vec<String>,
+    /// Why the outcome is `unknown`, `unverifiable` or `not_applicable`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
 /// A built-in rule changed by a user policy: visible tamper evidence.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct PolicyChange {
@@ -515,6 +556,9 @@ pub struct Run {
     pub facts: Facts,
     #[serde(default)]
     pub findings: Vec<Finding>,
+    /// Every rule × subject outcome (optional: older runs and shards may omit it).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub outcomes: Vec<OutcomeRecord>,
     /// Passes and other outcomes counted per control.
     #[serde(default)]
     pub controls: ControlCoverage,
@@ -558,6 +602,7 @@ impl Run {
             exposures: vec![],
             facts: Facts::default(),
             findings: vec![],
+            outcomes: vec![],
             controls: BTreeMap::new(),
             ledger: vec![],
             errors: vec![],

@@ -4,6 +4,9 @@
 pub mod diff;
 pub mod inventory;
 pub mod scan;
+pub mod completions;
+pub mod inventory;
+pub mod report;
 
 use std::io::IsTerminal;
 
@@ -47,13 +50,29 @@ impl Ctx<'_> {
             }
         }
         match crate::report::render(run, format, term_opts) {
-            Ok(text) => self.out.stdout(&text),
+            Ok(text) => {
+                self.out.stdout(&text);
+                if format == Format::Github {
+                    append_step_summary(self, run);
+                }
+            }
             Err(e) => {
                 self.out.error(&e.to_string());
                 ok = false;
             }
         }
         ok
+    }
+}
+
+/// Appends the findings table to `$GITHUB_STEP_SUMMARY` when it is set.
+pub fn append_step_summary(ctx: &Ctx, run: &Run) {
+    if let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) {
+        let text = crate::report::github::step_summary(run);
+        if let Err(e) = ctx.out.append_file(std::path::Path::new(&path), &text) {
+            ctx.out
+                .warn(&format!("cannot append to GITHUB_STEP_SUMMARY: {e}"));
+        }
     }
 }
 
@@ -144,6 +163,9 @@ pub fn run(cli: Cli) -> u8 {
             diff::run(&ctx, old, new, cli.global.format == Some(Format::Json), gate.options())
         }
         Command::Scan(args) => scan::run(&ctx, args),
+        Command::Report(args) => report::run(&ctx, args),
+        Command::Completions { shell } => completions::completions(&ctx, *shell),
+        Command::Man => completions::man(&ctx),
     }
     .unwrap_or_else(|e| {
         ctx.out.error(&format!("{e:#}"));

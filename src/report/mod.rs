@@ -4,6 +4,13 @@
 //! [`filter::Redactor`] before a byte is written. Report files are written atomically, mode 0600.
 
 pub mod filter;
+pub mod github;
+pub mod html;
+pub mod junit;
+pub mod markdown;
+pub mod ocsf;
+pub mod sarif;
+pub mod scope;
 pub mod table;
 
 use std::io::Write;
@@ -19,6 +26,18 @@ pub enum Format {
     Table,
     /// The run document (versioned JSON).
     Json,
+    /// SARIF 2.1.0 (GitHub code scanning).
+    Sarif,
+    /// JUnit XML (GitLab, Jenkins).
+    Junit,
+    /// GitHub Actions workflow annotations.
+    Github,
+    /// Markdown summary.
+    Markdown,
+    /// Self-contained HTML vendor reassessment report.
+    Html,
+    /// OCSF Detection Finding (class 2004) JSON lines.
+    Ocsf,
 }
 
 impl Format {
@@ -26,6 +45,12 @@ impl Format {
         match self {
             Format::Table => "table",
             Format::Json => "json",
+            Format::Sarif => "sarif",
+            Format::Junit => "junit",
+            Format::Github => "github",
+            Format::Markdown => "markdown",
+            Format::Html => "html",
+            Format::Ocsf => "ocsf",
         }
     }
 }
@@ -81,6 +106,12 @@ pub fn render(run: &Run, format: Format, opts: RenderOptions) -> Result<String, 
             s.push('\n');
             Ok(s)
         }
+        Format::Sarif => sarif::render(run),
+        Format::Junit => junit::render(run),
+        Format::Github => Ok(github::render(run)),
+        Format::Markdown => Ok(markdown::render(run)),
+        Format::Html => html::render(run, None),
+        Format::Ocsf => ocsf::render(run),
     }
 }
 
@@ -144,6 +175,16 @@ impl Output {
             "error"
         };
         self.stderr(&format!("{prefix}: {msg}\n"), true);
+    }
+
+    /// Appends filtered text to a file in one write (`$GITHUB_STEP_SUMMARY`).
+    pub fn append_file(&self, path: &Path, text: &str) -> std::io::Result<()> {
+        let filtered = self.redactor.filter(text);
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .open(path)?;
+        f.write_all(filtered.as_bytes())
     }
 
     /// Writes a filtered report file atomically with mode 0600.

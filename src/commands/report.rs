@@ -1,0 +1,122 @@
+//! `vendorscope report RUN.json`: re-renders a saved run in any format, without the network.
+
+use std::path::Path;
+
+use anyhow::{Context, bail};
+
+use crate::cli::ReportArgs;
+use crate::gate::EXIT_OK;
+use crate::report::{Format, RenderOptions, scope};
+use crate::run::{Run, SCHEMA_VERSION};
+
+use super::Ctx;
+
+/// Reads and checks a saved run document, naming the file and position on error.
+pub fn load_run(path: &Path) -> anyhow::Result<Run> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read run document {}", path.display()))?;
+    let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+        anyhow::anyhow!(
+            "{}:{}:{}: not a JSON document: {}",
+            path.display(),
+            e.line(),
+            e.column(),
+            e
+        )
+    })?;
+    let version = value.get("schema_version").and_then(|v| v.as_u64());
+    match version {
+        Some(v) if v == u64::from(SCHEMA_VERSION) => {}
+        Some(v) => bail!(
+            "{}: run schema version {v} is not supported (this vendorscope reads version {SCHEMA_VERSION})",
+            path.display()
+        ),
+        None => bail!(
+            "{}: not a vendorscope run document (no schema_version)",
+            path.display()
+        ),
+    }
+    serde_json::from_value(value)
+        .map_err(|e| anyhow::anyhow!("{}: invalid run document: {e}", path.display()))
+}
+
+/// Renders one format, with the previous run for the HTML delta.
+fn render(
+    run: &Run,
+    previous: Option<&Run>,
+    format: Format,
+    opts: RenderOptions,
+) -> anyhow::Result<String> {
+    Ok(match format {
+        Format::Html => crate::report::html::render(run, previous)?,
+        f => crate::report::render(run, f, opts)?,
+    })
+}
+
+pub fn run(ctx: &Ctx, args: &ReportArgs) -> anyhow::Result<u8> {
+    let mut run = load_run(&args.run)?;
+    let mut previous = match &args.previous {
+        Some(p) => Some(load_run(p)?),
+        None => None,
+    };
+    if let Some(prev) = &previous {
+        if prev.fingerprint_check != run.fingerprint_check {
+            bail!(
+                "{} and {} were made with different fingerprint keys (check values {} and {}); their findings cannot be compared",
+                args.run.display(),
+                args.previous.as_deref().unwrap_or(Path::new("")).display(),
+                run.fingerprint_check,
+                prev.fingerprint_check
+            );
+        }
+    }
+    if let Some(v) = &args.vendor {
+        if !scope::has_vendor(&run, v) {
+            let known: Vec<&str> = run.facts.vendors.iter().map(|x| x.id.as_str()).collect();
+            bail!(
+                "vendor `{v}` is not in {} (vendors: {})",
+                args.run.display(),
+                if known.is_empty() {
+                    "none".to_string()
+                } else {
+                    known.join(", ")
+                }
+            );
+        }
+        run = scope::vendor_only(&run, v);
+        previous = previous.map(|p| scope::vendor_only(&p, v));
+    }
+    let mut ok = true;
+    for spec in &ctx.global.outputs {
+        let written = render(
+            &run,
+            previous.as_ref(),
+            spec.format,
+            RenderOptions::default(),
+        )
+        .and_then(|text| {
+            ctx.out
+                .write_file(&spec.path, &text)
+                .with_context(|| format!("cannot write {}", spec.path.display()))
+        });
+        if let Err(e) = written {
+            ctx.out.error(&format!("{e:#}"));
+            ok = false;
+        }
+    }
+    let format = ctx.global.format.unwrap_or(Format::Table);
+    let opts = RenderOptions {
+        color: ctx.out.color,
+        width: None,
+    };
+    let text = render(&run, previous.as_ref(), format, opts)?;
+    ctx.out.stdout(&text);
+    if format == Format::Github {
+        super::append_step_summary(ctx, &run);
+    }
+    Ok(if ok {
+        EXIT_OK
+    } else {
+        crate::gate::EXIT_CONFIG
+    })
+}

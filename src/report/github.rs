@@ -1,0 +1,142 @@
+//! GitHub Actions workflow annotations, capped per level, plus the step-summary table.
+
+use crate::run::{Finding, Outcome, Run, Severity};
+
+use super::filter::sanitize_scanned;
+
+/// Annotations GitHub shows per level and step.
+pub const MAX_PER_LEVEL: usize = 10;
+
+/// Escapes workflow-command data (actions/toolkit `escapeData`).
+pub fn escape_data(s: &str) -> String {
+    s.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+/// Escapes a workflow-command property value (actions/toolkit `escapeProperty`).
+pub fn escape_property(s: &str) -> String {
+    escape_data(s).replace(':', "%3A").replace(',', "%2C")
+}
+
+fn level(f: &Finding) -> &'static str {
+    if f.status == Outcome::Unknown {
+        return "warning";
+    }
+    match f.severity {
+        Severity::Critical | Severity::High => "error",
+        Severity::Medium => "warning",
+        Severity::Low | Severity::Info => "notice",
+    }
+}
+
+fn anchor(f: &Finding, run: &Run) -> (Option<String>, Option<u64>, Option<u64>) {
+    for l in &f.locations {
+        if l.url.is_some() {
+            if let Some(o) = &l.original {
+                return (Some(o.path.clone()), Some(o.line), Some(o.column));
+            }
+            continue;
+        }
+        if let Some(p) = &l.path {
+            return (Some(p.clone()), l.line, l.column);
+        }
+    }
+    (
+        run.inputs.inventory.as_ref().map(|i| i.path.clone()),
+        None,
+        None,
+    )
+}
+
+fn annotation(f: &Finding, run: &Run) -> String {
+    let (file, line, col) = anchor(f, run);
+    let mut props = vec![];
+    if let Some(p) = file {
+        props.push(format!("file={}", escape_property(&sanitize_scanned(&p))));
+    }
+    if let Some(l) = line {
+        props.push(format!("line={l}"));
+    }
+    if let Some(c) = col {
+        props.push(format!("col={c}"));
+    }
+    props.push(format!(
+        "title={}",
+        escape_property(&sanitize_scanned(&format!(
+            "{} {} ({})",
+            f.rule,
+            f.title,
+            f.severity.as_str()
+        )))
+    ));
+    let mut msg = sanitize_scanned(&f.message);
+    if f.status == Outcome::Unknown {
+        msg = format!(
+            "could not be checked: {msg}{}",
+            f.reason
+                .as_deref()
+                .map(|r| format!(" ({})", sanitize_scanned(r)))
+                .unwrap_or_default()
+        );
+    }
+    if let Some(u) = f.locations.iter().find_map(|l| l.url.as_deref()) {
+        if !msg.contains(u) {
+            msg.push_str(&format!(" [{}]", sanitize_scanned(u)));
+        }
+    }
+    format!(
+        "::{} {}::{}\n",
+        level(f),
+        props.join(","),
+        escape_data(&msg)
+    )
+}
+
+/// Renders the annotations: most severe first, at most [`MAX_PER_LEVEL`] per level, and a
+/// notice giving the count left out.
+pub fn render(run: &Run) -> String {
+    let mut fs: Vec<&Finding> = run
+        .findings
+        .iter()
+        .filter(|f| super::sarif::reportable(f))
+        .collect();
+    fs.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then((a.status == Outcome::Unknown).cmp(&(b.status == Outcome::Unknown)))
+            .then(a.rule.cmp(&b.rule))
+    });
+    let mut counts = std::collections::HashMap::new();
+    let mut lines = vec![];
+    let mut left_out = 0usize;
+    for f in fs {
+        let lv = level(f);
+        let n = counts.entry(lv).or_insert(0usize);
+        // Keep one notice slot free for the summary notice.
+        let cap = if lv == "notice" {
+            MAX_PER_LEVEL - 1
+        } else {
+            MAX_PER_LEVEL
+        };
+        if *n >= cap {
+            left_out += 1;
+            continue;
+        }
+        *n += 1;
+        lines.push(annotation(f, run));
+    }
+    let mut out = lines.concat();
+    if left_out > 0 {
+        out.push_str(&format!(
+            "::notice title=vendorscope::{} more finding(s) not annotated (GitHub shows {} per level); see the step summary or the SARIF report\n",
+            left_out, MAX_PER_LEVEL
+        ));
+    }
+    out
+}
+
+/// The full findings table for `$GITHUB_STEP_SUMMARY` (Markdown).
+pub fn step_summary(run: &Run) -> String {
+    super::markdown::render(run)
+}

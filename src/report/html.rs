@@ -1,0 +1,527 @@
+//! The self-contained HTML vendor reassessment report (inline CSS and SVG, no network).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use minijinja::Environment;
+use serde_json::{Value, json};
+
+use crate::facts::{KeyFacts, VendorFacts};
+use crate::run::{Finding, Outcome, Run, Severity};
+
+use super::RenderError;
+use super::filter::sanitize_scanned;
+
+const TEMPLATE: &str = include_str!("templates/report.html");
+const CSS: &str = include_str!("templates/report.css");
+
+const SEVERITIES: [Severity; 5] = [
+    Severity::Critical,
+    Severity::High,
+    Severity::Medium,
+    Severity::Low,
+    Severity::Info,
+];
+
+fn sev_color(s: Severity) -> &'static str {
+    match s {
+        Severity::Critical => "#8b0000",
+        Severity::High => "#d9480f",
+        Severity::Medium => "#e8a500",
+        Severity::Low => "#1c7ed6",
+        Severity::Info => "#868e96",
+    }
+}
+
+fn status_color(s: &str) -> &'static str {
+    match s {
+        "pass" => "#2b8a3e",
+        "fail" => "#c92a2a",
+        "unknown" => "#e8a500",
+        "excepted" => "#7048e8",
+        "unverifiable" => "#1c7ed6",
+        _ => "#adb5bd",
+    }
+}
+
+fn date_of(s: &str) -> Option<jiff::civil::Date> {
+    let d = s.get(..10)?;
+    d.parse().ok()
+}
+
+fn days_between(from: &str, to: &str) -> Option<i64> {
+    let a = date_of(from)?;
+    let b = date_of(to)?;
+    a.until(b).ok().map(|s| i64::from(s.get_days()))
+}
+
+/// Due date for a failing finding, by severity, from the run date.
+fn due(run_date: &str, s: Severity) -> String {
+    let days = match s {
+        Severity::Critical => 1,
+        Severity::High => 7,
+        Severity::Medium => 30,
+        Severity::Low => 90,
+        Severity::Info => 180,
+    };
+    date_of(run_date)
+        .and_then(|d| d.checked_add(jiff::Span::new().days(days)).ok())
+        .map(|d| d.to_string())
+        .unwrap_or_default()
+}
+
+fn clean(s: &str) -> String {
+    sanitize_scanned(s)
+}
+
+fn place(l: &crate::run::Location) -> String {
+    let mut p = l.url.clone().or_else(|| l.path.clone()).unwrap_or_default();
+    if let Some(line) = l.line {
+        p.push_str(&format!(":{line}"));
+        if let Some(c) = l.column {
+            p.push_str(&format!(":{c}"));
+        }
+    }
+    clean(&p)
+}
+
+fn finding_value(run: &Run, f: &Finding, owner: Option<&str>) -> Value {
+    let (c22, c13) = split_controls(&f.controls);
+    let expired = f.exception.as_ref().map(|e| e.expired).unwrap_or(false);
+    json!({
+        "anchor": format!("finding-{}", f.fingerprint.replace(|c: char| !c.is_ascii_alphanumeric(), "-")),
+        "rule": f.rule,
+        "title": f.title,
+        "severity": f.severity.as_str(),
+        "severity_color": sev_color(f.severity),
+        "status": if expired { "fail (exception expired)".to_string() } else { f.status.as_str().to_string() },
+        "status_class": f.status.as_str(),
+        "subject": format!("{} {}", f.subject.kind.as_str(), f.subject.id),
+        "vendor": f.subject.vendor,
+        "message": clean(&f.message),
+        "reason": f.reason.as_deref().map(clean),
+        "remediation": clean(&f.remediation),
+        "locations": f.locations.iter().map(|l| json!({
+            "place": place(l),
+            "original": l.original.as_ref().map(|o| format!("{}:{}:{}", clean(&o.path), o.line, o.column)),
+        })).collect::<Vec<_>>(),
+        "key": f.evidence.as_ref().map(|e| format!("{} ({})", e.redacted, e.fingerprint)),
+        "controls_2022": c22,
+        "controls_2013": c13,
+        "owner": owner,
+        "due": if f.status == Outcome::Fail { due(&run.started_at, f.severity) } else { String::new() },
+        "fingerprint": f.fingerprint,
+    })
+}
+
+fn split_controls(cs: &[String]) -> (Vec<String>, Vec<String>) {
+    let mut a = vec![];
+    let mut b = vec![];
+    for c in cs {
+        if let Some(x) = c.strip_prefix("ISO27001:2022/") {
+            a.push(x.to_string());
+        } else if let Some(x) = c.strip_prefix("ISO27001:2013/") {
+            b.push(x.to_string());
+        } else {
+            a.push(c.clone());
+        }
+    }
+    (a, b)
+}
+
+fn key_value(run: &Run, k: &KeyFacts) -> Value {
+    let rec = run
+        .keys
+        .iter()
+        .find(|r| r.id == k.id && r.vendor == k.vendor);
+    let allowed: BTreeSet<&String> = k.allowed_capabilities.iter().collect();
+    let caps = k.capabilities.clone().unwrap_or_default();
+    let excess: Vec<&String> = caps.iter().filter(|c| !allowed.contains(c)).collect();
+    let run_date = &run.started_at;
+    let exposures: Vec<Value> = run
+        .exposures
+        .iter()
+        .filter(|e| k.exposure_ids.contains(&e.id))
+        .map(|e| {
+            json!({
+                "id": e.id,
+                "source": e.source,
+                "place": place(&e.location),
+                "original": e.location.original.as_ref().map(|o| format!("{}:{}:{}", clean(&o.path), o.line, o.column)),
+                "observed_at": e.observed_at,
+                "confidence": format!("{:?}", e.confidence).to_lowercase(),
+            })
+        })
+        .collect();
+    let prov: Vec<Value> = k
+        .provenance
+        .iter()
+        .map(|(f, p)| {
+            json!({"field": f, "source": format!("{:?}", p.source).to_lowercase(), "at": p.at})
+        })
+        .collect();
+    json!({
+        "id": k.id,
+        "vendor": k.vendor,
+        "redacted": rec.and_then(|r| r.redacted.clone()),
+        "fingerprint": k.fingerprint,
+        "declared_type": k.key_type,
+        "observed_type": k.observed_type,
+        "purpose": k.purpose.as_deref().map(clean),
+        "allowed": k.allowed_capabilities,
+        "granted": k.granted,
+        "capabilities": caps,
+        "excess": excess,
+        "unverifiable": k.unverifiable,
+        "status": match &k.status_reason { Some(r) => format!("{} ({})", k.status, r), None => k.status.clone() },
+        "account": k.account.as_deref().map(clean),
+        "expected_account": k.expected_account.as_deref().map(clean),
+        "account_matches": k.account_matches,
+        "environment": k.environment,
+        "requires_jwt": k.requires_jwt,
+        "created": k.created,
+        "age_days": k.created.as_deref().and_then(|c| days_between(c, run_date)),
+        "last_rotated": k.last_rotated,
+        "rotation_days": k.last_rotated.as_deref().and_then(|c| days_between(c, run_date)),
+        "last_used": k.last_used,
+        "restrictions": k.restrictions.as_ref().map(|r| r.iter().map(|(k, v)| format!("{k}: {}", if v.is_empty() { "(none — any)".to_string() } else { v.join(", ") })).collect::<Vec<_>>()),
+        "exposed": k.exposed,
+        "exposures": exposures,
+        "provenance": prov,
+        "probed_at": rec.and_then(|r| r.profile.as_ref()).and_then(|p| p.probed_at.clone()),
+    })
+}
+
+/// Minimum data a vendor category needs (data-minimisation view).
+fn minimum_fields(category: &str) -> &'static [&'static str] {
+    match category {
+        "marketing_email" => &["email", "locale", "consent_flags"],
+        "psp" => &["email", "order_total", "billing_address", "postal_address"],
+        "ecommerce" => &[
+            "email",
+            "first_name",
+            "last_name",
+            "postal_address",
+            "phone",
+            "order_items",
+        ],
+        _ => &[],
+    }
+}
+
+fn vendor_value(run: &Run, v: &VendorFacts, findings: &[&Finding]) -> Value {
+    let a = v.assessment.clone().unwrap_or_default();
+    let min = minimum_fields(&v.category);
+    let beyond: Vec<&String> = if min.is_empty() {
+        vec![]
+    } else {
+        v.data_shared
+            .iter()
+            .filter(|f| !min.contains(&f.as_str()))
+            .collect()
+    };
+    let mut by_sev = BTreeMap::new();
+    for s in SEVERITIES {
+        by_sev.insert(
+            s.as_str(),
+            findings
+                .iter()
+                .filter(|f| f.severity == s && f.status == Outcome::Fail)
+                .count(),
+        );
+    }
+    let stale_days = v
+        .last_reassessment
+        .as_deref()
+        .and_then(|d| days_between(d, &run.started_at));
+    let json_date = |d: Option<jiff::civil::Date>| d.map(|d| d.to_string());
+    json!({
+        "id": v.id,
+        "name": clean(&v.name),
+        "category": v.category,
+        "tier": v.tier,
+        "owner": v.owner,
+        "region": v.region,
+        "data_shared": v.data_shared,
+        "data_beyond_minimum": beyond,
+        "minimum": min,
+        "dpa": v.dpa.as_ref().map(|d| json!({"signed": d.signed, "signed_on": d.signed_on})),
+        "attestations": v.attestations.iter().map(|a| json!({"type": a.kind, "valid_until": a.valid_until, "expired": days_between(&a.valid_until, &run.started_at).map(|d| d > 0)})).collect::<Vec<_>>(),
+        "last_reassessment": v.last_reassessment,
+        "reviewer": v.last_reassessment_reviewer,
+        "reassessment_age_days": stale_days,
+        "reassessment_stale": stale_days.map(|d| d > 365).unwrap_or(true),
+        "retention": v.retention.as_ref().map(|r| json!({
+            "order_pii_after_shipment": r.order_pii_after_shipment,
+            "accounting_records": r.accounting_records,
+        })),
+        "admin_accounts": v.admin_accounts.as_ref().map(|a| json!({"mfa_enforced": a.mfa_enforced, "sso": a.sso})),
+        "subprocessors": v.subprocessors.iter().map(|s| clean(s)).collect::<Vec<_>>(),
+        "keys": v.key_ids,
+        "decision": a.decision.as_deref().map(clean),
+        "inherent_risk": a.inherent_risk,
+        "residual_risk": a.residual_risk,
+        "contract_start": json_date(a.contract_start),
+        "contract_end": json_date(a.contract_end),
+        "certificate": a.certificate.as_ref().map(|c| json!({"number": clean(&c.number), "scope": c.scope.as_deref().map(clean), "issuer": c.issuer.as_deref().map(clean), "expires": c.expires.to_string()})),
+        "soc2": a.soc2.as_ref().map(|s| json!({"period_start": s.period_start.to_string(), "period_end": s.period_end.to_string(), "exceptions": s.exceptions.iter().map(|e| clean(e)).collect::<Vec<_>>()})),
+        "pci": a.pci_dss_aoc.as_ref().map(|p| json!({"level": p.level, "valid_until": p.valid_until.to_string()})),
+        "last_pentest": json_date(a.last_pentest),
+        "incidents": a.incidents_since_last_review.iter().map(|i| json!({"date": i.date.to_string(), "summary": clean(&i.summary)})).collect::<Vec<_>>(),
+        "next_review": json_date(a.next_review),
+        "notes": a.notes.as_deref().map(clean),
+        "by_severity": by_sev,
+        "finding_count": findings.len(),
+    })
+}
+
+/// Stacked horizontal bars: failing findings by severity per vendor.
+fn severity_chart(vendors: &[(String, BTreeMap<Severity, usize>)]) -> Value {
+    let max = vendors
+        .iter()
+        .map(|(_, m)| m.values().sum::<usize>())
+        .max()
+        .unwrap_or(0)
+        .max(1);
+    let width = 520.0;
+    let rows: Vec<Value> = vendors
+        .iter()
+        .enumerate()
+        .map(|(i, (name, m))| {
+            let mut x = 0.0;
+            let segs: Vec<Value> = SEVERITIES
+                .iter()
+                .filter_map(|s| {
+                    let n = *m.get(s).unwrap_or(&0);
+                    if n == 0 {
+                        return None;
+                    }
+                    let w = width * n as f64 / max as f64;
+                    let seg = json!({"x": 140.0 + x, "w": w, "color": sev_color(*s), "n": n, "label": s.as_str()});
+                    x += w;
+                    Some(seg)
+                })
+                .collect();
+            json!({"y": 10 + i * 30, "name": name, "segs": segs, "total": m.values().sum::<usize>(), "tx": 146.0 + x})
+        })
+        .collect();
+    json!({"rows": rows, "height": 20 + vendors.len() * 30, "legend_y": 24 + vendors.len() * 30,
+        "legend": SEVERITIES.iter().enumerate().map(|(i, s)| json!({"x": 140 + i * 100, "color": sev_color(*s), "label": s.as_str()})).collect::<Vec<_>>()})
+}
+
+/// Control coverage: one stacked bar per 2022 control.
+fn coverage_chart(run: &Run) -> Value {
+    let statuses = [
+        "pass",
+        "fail",
+        "unknown",
+        "excepted",
+        "unverifiable",
+        "not_applicable",
+    ];
+    let rows: Vec<(&String, &BTreeMap<String, u32>)> = run
+        .controls
+        .iter()
+        .filter(|(c, _)| !c.starts_with("ISO27001:2013/"))
+        .collect();
+    let max = rows
+        .iter()
+        .map(|(_, m)| m.values().sum::<u32>())
+        .max()
+        .unwrap_or(0)
+        .max(1);
+    let width = 480.0;
+    let out: Vec<Value> = rows
+        .iter()
+        .enumerate()
+        .map(|(i, (c, m))| {
+            let mut x = 0.0;
+            let segs: Vec<Value> = statuses
+                .iter()
+                .filter_map(|s| {
+                    let n = *m.get(*s).unwrap_or(&0);
+                    if n == 0 {
+                        return None;
+                    }
+                    let w = width * f64::from(n) / f64::from(max);
+                    let seg = json!({"x": 180.0 + x, "w": w, "color": status_color(s), "n": n, "label": s});
+                    x += w;
+                    Some(seg)
+                })
+                .collect();
+            json!({"y": 10 + i * 24, "name": c.replace("ISO27001:2022/", "ISO 27001:2022 "), "segs": segs})
+        })
+        .collect();
+    json!({"rows": out, "height": 20 + rows.len() * 24, "legend_y": 24 + rows.len() * 24,
+        "legend": statuses.iter().enumerate().map(|(i, s)| json!({"x": 180 + i * 95, "color": status_color(s), "label": s})).collect::<Vec<_>>()})
+}
+
+fn delta(run: &Run, prev: &Run) -> Value {
+    let cur: BTreeMap<&str, &Finding> = run
+        .findings
+        .iter()
+        .map(|f| (f.fingerprint.as_str(), f))
+        .collect();
+    let old: BTreeMap<&str, &Finding> = prev
+        .findings
+        .iter()
+        .map(|f| (f.fingerprint.as_str(), f))
+        .collect();
+    let comparable = run.fingerprint_check == prev.fingerprint_check;
+    let line = |f: &Finding| json!({"rule": f.rule, "subject": format!("{} {}", f.subject.kind.as_str(), f.subject.id), "severity": f.severity.as_str(), "status": f.status.as_str(), "title": f.title});
+    let new: Vec<Value> = cur
+        .iter()
+        .filter(|(k, _)| !old.contains_key(*k))
+        .map(|(_, f)| line(f))
+        .collect();
+    let resolved: Vec<Value> = old
+        .iter()
+        .filter(|(k, _)| !cur.contains_key(*k))
+        .map(|(_, f)| line(f))
+        .collect();
+    let changed: Vec<Value> = cur
+        .iter()
+        .filter_map(|(k, f)| {
+            let o = old.get(*k)?;
+            (o.status != f.status || o.severity != f.severity).then(|| json!({"rule": f.rule, "subject": format!("{} {}", f.subject.kind.as_str(), f.subject.id), "from": format!("{} / {}", o.status.as_str(), o.severity.as_str()), "to": format!("{} / {}", f.status.as_str(), f.severity.as_str())}))
+        })
+        .collect();
+    json!({"previous_run": prev.run_id, "previous_date": prev.started_at, "comparable": comparable,
+        "new": new, "resolved": resolved, "changed": changed})
+}
+
+/// Renders the reassessment report; `previous` adds the delta since the last assessment.
+pub fn render(run: &Run, previous: Option<&Run>) -> Result<String, RenderError> {
+    let mut env = Environment::new();
+    env.set_auto_escape_callback(|_| minijinja::AutoEscape::Html);
+    env.add_template("report.html", TEMPLATE)
+        .map_err(|e| RenderError(format!("html template: {e}")))?;
+    let mut vendors = vec![];
+    let mut chart_rows = vec![];
+    for v in &run.facts.vendors {
+        let fs: Vec<&Finding> = run
+            .findings
+            .iter()
+            .filter(|f| f.subject.vendor.as_deref() == Some(v.id.as_str()))
+            .collect();
+        let mut m = BTreeMap::new();
+        for f in fs.iter().filter(|f| f.status == Outcome::Fail) {
+            *m.entry(f.severity).or_insert(0) += 1;
+        }
+        chart_rows.push((clean(&v.name), m));
+        vendors.push(vendor_value(run, v, &fs));
+    }
+    let owner_of = |f: &Finding| {
+        f.subject.vendor.as_deref().and_then(|vid| {
+            run.facts
+                .vendors
+                .iter()
+                .find(|v| v.id == vid)
+                .and_then(|v| v.owner.clone())
+        })
+    };
+    let mut fs: Vec<&Finding> = run.findings.iter().collect();
+    fs.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.rule.cmp(&b.rule)));
+    let findings: Vec<Value> = fs
+        .iter()
+        .map(|f| finding_value(run, f, owner_of(f).as_deref()))
+        .collect();
+    let exceptions: Vec<Value> = fs
+        .iter()
+        .filter_map(|f| {
+            let e = f.exception.as_ref()?;
+            Some(json!({"id": e.id, "rule": f.rule, "subject": format!("{} {}", f.subject.kind.as_str(), f.subject.id),
+                "reason": clean(&e.reason), "approver": e.approver, "ticket": e.ticket, "expires": e.expires, "expired": e.expired}))
+        })
+        .collect();
+    let keys: Vec<Value> = run.facts.keys.iter().map(|k| key_value(run, k)).collect();
+    let mut mapping: BTreeMap<String, (BTreeSet<String>, BTreeSet<String>, BTreeSet<String>)> =
+        BTreeMap::new();
+    for f in &run.findings {
+        let (a, b) = split_controls(&f.controls);
+        let e = mapping.entry(f.rule.clone()).or_default();
+        e.0.extend(a);
+        e.1.extend(b);
+        e.2.insert(f.title.clone());
+    }
+    for o in &run.outcomes {
+        let (a, b) = split_controls(&o.controls);
+        let e = mapping.entry(o.rule.clone()).or_default();
+        e.0.extend(a);
+        e.1.extend(b);
+        e.2.insert(o.title.clone());
+    }
+    let mapping: Vec<Value> = mapping
+        .into_iter()
+        .map(|(r, (a, b, t))| json!({"rule": r, "title": t.into_iter().next().unwrap_or_default(), "c2022": a.into_iter().collect::<Vec<_>>(), "c2013": b.into_iter().collect::<Vec<_>>()}))
+        .collect();
+    let coverage: Vec<Value> = run
+        .controls
+        .iter()
+        .map(|(c, m)| json!({"control": c, "pass": m.get("pass").copied().unwrap_or(0), "fail": m.get("fail").copied().unwrap_or(0),
+            "unknown": m.get("unknown").copied().unwrap_or(0), "excepted": m.get("excepted").copied().unwrap_or(0),
+            "other": m.get("not_applicable").copied().unwrap_or(0) + m.get("unverifiable").copied().unwrap_or(0)}))
+        .collect();
+    let count = |s: Outcome| run.findings.iter().filter(|f| f.status == s).count();
+    let sev_counts: Vec<Value> = SEVERITIES
+        .iter()
+        .map(|s| json!({"label": s.as_str(), "color": sev_color(*s), "n": run.findings.iter().filter(|f| f.severity == *s && f.status == Outcome::Fail).count()}))
+        .collect();
+    let title = if run.facts.vendors.len() == 1 {
+        format!("Vendor reassessment: {}", clean(&run.facts.vendors[0].name))
+    } else {
+        "Vendor reassessment report".to_string()
+    };
+    let ledger: Vec<Value> = run
+        .ledger
+        .iter()
+        .take(25)
+        .map(|l| json!({"at": l.at, "vendor": l.vendor, "key": l.key_id, "fingerprint": l.fingerprint, "method": l.method, "host": clean(&l.host), "path": clean(&l.path), "status": l.status, "latency": l.latency_ms}))
+        .collect();
+    let next_review = run
+        .facts
+        .vendors
+        .iter()
+        .filter_map(|v| v.assessment.as_ref().and_then(|a| a.next_review))
+        .min()
+        .map(|d| d.to_string());
+    let ctx = json!({
+        "css": CSS,
+        "title": title,
+        "run": {
+            "id": run.run_id, "command": run.command, "started_at": run.started_at, "finished_at": run.finished_at,
+            "tool": format!("{} {}", run.tool.name, run.tool.version), "schema_version": run.schema_version,
+            "operator": run.operator, "fingerprint_check": run.fingerprint_check, "policy_set_hash": run.policy_set_hash,
+            "ci": run.ci.as_ref().map(|c| json!({"provider": c.provider, "job": c.job, "commit": c.commit, "reference": c.reference, "run_url": c.run_url})),
+            "inputs": {
+                "inventory": run.inputs.inventory.as_ref().map(|i| json!({"path": i.path, "sha256": i.sha256})),
+                "policies": run.inputs.policies.iter().map(|i| json!({"path": i.path, "sha256": i.sha256})).collect::<Vec<_>>(),
+                "exceptions": run.inputs.exceptions.as_ref().map(|i| json!({"path": i.path, "sha256": i.sha256})),
+                "artifacts": run.inputs.artifacts, "surfaces": run.inputs.surfaces,
+            },
+            "proxy": run.proxy.used,
+            "warnings": run.warnings.iter().map(|w| clean(w)).collect::<Vec<_>>(),
+            "errors": run.errors.iter().map(|e| format!("{}: {}", e.stage, clean(&e.message))).collect::<Vec<_>>(),
+            "policy_changes": run.policy_changes.iter().map(|p| format!("{} {}: {}", p.rule, p.change, clean(&p.detail))).collect::<Vec<_>>(),
+            "ledger_total": run.ledger.len(),
+        },
+        "next_review": next_review,
+        "counts": {"fail": count(Outcome::Fail), "unknown": count(Outcome::Unknown), "excepted": count(Outcome::Excepted),
+            "pass": run.outcomes.iter().filter(|o| o.status == Outcome::Pass).count(), "outcomes": run.outcomes.len()},
+        "severity_counts": sev_counts,
+        "vendors": vendors,
+        "keys": keys,
+        "findings": findings,
+        "exceptions": exceptions,
+        "mapping": mapping,
+        "coverage": coverage,
+        "severity_chart": severity_chart(&chart_rows),
+        "coverage_chart": coverage_chart(run),
+        "ledger": ledger,
+        "delta": previous.map(|p| delta(run, p)),
+    });
+    let tmpl = env
+        .get_template("report.html")
+        .map_err(|e| RenderError(format!("html template: {e}")))?;
+    tmpl.render(ctx)
+        .map_err(|e| RenderError(format!("html template: {e}")))
+}

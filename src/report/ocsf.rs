@@ -1,0 +1,159 @@
+//! OCSF Detection Finding (class 2004) events, one JSON object per line.
+
+use serde_json::{Value, json};
+
+use crate::run::{Finding, Outcome, Run, Severity};
+
+use super::RenderError;
+use super::filter::sanitize_scanned;
+
+/// OCSF schema version the events follow.
+pub const OCSF_VERSION: &str = "1.3.0";
+
+/// OCSF `severity_id` and caption for a severity (reference §3.1).
+pub fn severity(s: Severity) -> (u8, &'static str) {
+    match s {
+        Severity::Info => (1, "Informational"),
+        Severity::Low => (2, "Low"),
+        Severity::Medium => (3, "Medium"),
+        Severity::High => (4, "High"),
+        Severity::Critical => (5, "Critical"),
+    }
+}
+
+fn millis(ts: &str) -> i64 {
+    ts.parse::<jiff::Timestamp>()
+        .map(|t| t.as_millisecond())
+        .unwrap_or(0)
+}
+
+fn event(run: &Run, f: &Finding, time: i64) -> Value {
+    let (sev_id, sev) = severity(f.severity);
+    let (status_id, status) = match f.status {
+        Outcome::Excepted => (3, "Suppressed"),
+        _ => (1, "New"),
+    };
+    let status_code = match f.status {
+        Outcome::Fail => "FAIL",
+        Outcome::Unknown => "UNKNOWN",
+        Outcome::Excepted => "EXCEPTED",
+        Outcome::Pass => "PASS",
+        Outcome::NotApplicable => "NOT_APPLICABLE",
+        Outcome::Unverifiable => "UNVERIFIABLE",
+    };
+    let detail = match (&f.exception, f.status) {
+        (Some(e), _) if e.expired => format!("exception {} expired on {}", e.id, e.expires),
+        (Some(e), _) => format!(
+            "excepted until {} by {}: {}",
+            e.expires,
+            e.approver,
+            sanitize_scanned(&e.reason)
+        ),
+        (None, Outcome::Unknown) => f
+            .reason
+            .as_deref()
+            .map(sanitize_scanned)
+            .unwrap_or_default(),
+        _ => String::new(),
+    };
+    let split = |edition: &str| -> Vec<String> {
+        f.controls
+            .iter()
+            .filter_map(|c| {
+                c.strip_prefix(&format!("ISO27001:{edition}/"))
+                    .map(str::to_string)
+            })
+            .collect()
+    };
+    let locations: Vec<Value> = f
+        .locations
+        .iter()
+        .map(|l| serde_json::to_value(l).unwrap_or(Value::Null))
+        .collect();
+    let mut labels = vec![format!("severity:{}", f.severity.as_str())];
+    if let Some(v) = &f.subject.vendor {
+        labels.push(format!("vendor:{v}"));
+    }
+    let mut data = serde_json::Map::new();
+    if let Some(e) = &f.evidence {
+        data.insert("key_fingerprint".into(), json!(e.fingerprint));
+        data.insert("key_redacted".into(), json!(e.redacted));
+    }
+    json!({
+        "activity_id": 1,
+        "activity_name": "Create",
+        "category_uid": 2,
+        "category_name": "Findings",
+        "class_uid": 2004,
+        "class_name": "Detection Finding",
+        "type_uid": 200401,
+        "type_name": "Detection Finding: Create",
+        "time": time,
+        "severity_id": sev_id,
+        "severity": sev,
+        "confidence": format!("{:?}", f.confidence),
+        "message": sanitize_scanned(&f.message),
+        "status_id": status_id,
+        "status": status,
+        "status_code": status_code,
+        "status_detail": detail,
+        "metadata": {
+            "version": OCSF_VERSION,
+            "product": {
+                "uid": "vendorscope",
+                "name": run.tool.name,
+                "vendor_name": "vendorscope",
+                "version": run.tool.version,
+            },
+            "event_code": f.rule,
+            "correlation_uid": run.run_id,
+            "profiles": [],
+        },
+        "finding_info": {
+            "uid": f.fingerprint,
+            "title": f.title,
+            "desc": sanitize_scanned(&f.message),
+            "types": [format!("{}:{}", f.subject.kind.as_str(), f.rule)],
+            "created_time": time,
+        },
+        "resources": [{
+            "uid": f.subject.id,
+            "name": f.subject.id,
+            "type": f.subject.kind.as_str(),
+            "group": { "name": f.subject.vendor.clone().unwrap_or_default() },
+            "labels": labels,
+            "data": data,
+        }],
+        "remediation": {
+            "desc": sanitize_scanned(&f.remediation),
+            "references": [],
+        },
+        "risk_details": f.title,
+        "unmapped": {
+            "compliance": {
+                "ISO27001:2022": split("2022"),
+                "ISO27001:2013": split("2013"),
+            },
+            "enforcement": f.enforcement,
+            "locations": locations,
+            "run_id": run.run_id,
+        },
+    })
+}
+
+/// Renders every finding (excepted ones as suppressed) as JSON lines.
+pub fn render(run: &Run) -> Result<String, RenderError> {
+    let time = millis(if run.finished_at.is_empty() {
+        &run.started_at
+    } else {
+        &run.finished_at
+    });
+    let mut out = String::new();
+    for f in &run.findings {
+        let line =
+            serde_json::to_string(&event(run, f, time)).map_err(|e| RenderError(e.to_string()))?;
+        out.push_str(&line);
+        out.push('\n');
+    }
+    Ok(out)
+}
