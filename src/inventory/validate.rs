@@ -190,7 +190,7 @@ impl<'a> Validator<'a> {
         let what_owned;
         let what = match &def {
             Some(d) => {
-                what_owned = d.to_lowercase();
+                what_owned = human(d);
                 what_owned.as_str()
             }
             None => what,
@@ -675,6 +675,21 @@ impl<'a> Validator<'a> {
             }
         }
     }
+}
+
+/// `KeyType` → `key type`, `SecretRef` → `secret reference`.
+fn human(def: &str) -> String {
+    if def == "SecretRef" {
+        return "secret reference".into();
+    }
+    let mut out = String::new();
+    for (i, c) in def.chars().enumerate() {
+        if c.is_uppercase() && i > 0 {
+            out.push(' ');
+        }
+        out.extend(c.to_lowercase());
+    }
+    out
 }
 
 fn list<S: AsRef<str>>(items: &[S]) -> String {
