@@ -54,7 +54,6 @@ pub enum Command {
     /// Check an inventory or print its JSON Schema.
     #[command(subcommand)]
     Inventory(InventoryCommand),
-<<<<<<< HEAD
     /// Compare two saved runs: new, resolved and changed findings (exit 1 on new failing findings).
     Diff {
         /// The earlier run document (JSON).
@@ -66,6 +65,16 @@ pub enum Command {
     },
     /// Scan build output (files, folders, archives) for vendor credentials.
     Scan(ScanArgs),
+    /// Re-render a saved run document in any format, without the network.
+    Report(ReportArgs),
+    /// Print a shell completion script.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff).
+    Man,
 }
 
 /// Gate settings shared by `audit`, `scan` and `diff`.
@@ -81,7 +90,10 @@ pub struct GateArgs {
 
 impl GateArgs {
     pub fn options(&self) -> crate::gate::GateOptions {
-        crate::gate::GateOptions { fail_on: self.fail_on, allow_incomplete: self.allow_incomplete }
+        crate::gate::GateOptions {
+            fail_on: self.fail_on,
+            allow_incomplete: self.allow_incomplete,
+        }
     }
 }
 
@@ -103,17 +115,6 @@ pub struct ScanArgs {
     /// Extra detector rules (same format as the built-in `detectors.yaml`); repeatable.
     #[arg(long = "detectors", value_name = "FILE")]
     pub detectors: Vec<PathBuf>,
-=======
-    /// Re-render a saved run document in any format, without the network.
-    Report(ReportArgs),
-    /// Print a shell completion script.
-    Completions {
-        /// The shell.
-        #[arg(value_enum)]
-        shell: clap_complete::Shell,
-    },
-    /// Print the man page (roff).
-    Man,
 }
 
 #[derive(Debug, Args)]
@@ -126,7 +127,6 @@ pub struct ReportArgs {
     /// The previous run, to show what changed since the last assessment.
     #[arg(long, value_name = "RUN.json")]
     pub previous: Option<PathBuf>,
->>>>>>> reports
 }
 
 #[derive(Debug, Subcommand)]

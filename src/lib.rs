@@ -4,8 +4,8 @@
 
 pub mod cli;
 pub mod commands;
-pub mod exposure;
 pub mod crawl;
+pub mod exposure;
 pub mod facts;
 pub mod gate;
 pub mod inventory;

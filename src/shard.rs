@@ -13,9 +13,17 @@ pub struct Shard {
 impl FromStr for Shard {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let (k, n) = s.split_once('/').ok_or_else(|| format!("expected K/N (e.g. 1/4), got `{s}`"))?;
-        let index: u32 = k.trim().parse().map_err(|_| format!("shard index `{k}` is not a number"))?;
-        let count: u32 = n.trim().parse().map_err(|_| format!("shard count `{n}` is not a number"))?;
+        let (k, n) = s
+            .split_once('/')
+            .ok_or_else(|| format!("expected K/N (e.g. 1/4), got `{s}`"))?;
+        let index: u32 = k
+            .trim()
+            .parse()
+            .map_err(|_| format!("shard index `{k}` is not a number"))?;
+        let count: u32 = n
+            .trim()
+            .parse()
+            .map_err(|_| format!("shard count `{n}` is not a number"))?;
         if count == 0 || index == 0 || index > count {
             return Err(format!("shard `{s}` must satisfy 1 <= K <= N"));
         }

@@ -14,7 +14,8 @@ use super::Ctx;
 
 /// Loads a saved run document, with the path in every error.
 pub fn load_run(path: &Path) -> anyhow::Result<Run> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read run {}", path.display()))?;
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read run {}", path.display()))?;
     let run: Run = serde_json::from_str(&text)
         .with_context(|| format!("{}: not a vendorscope run document", path.display()))?;
     if run.schema_version != crate::run::SCHEMA_VERSION {
@@ -54,13 +55,23 @@ pub struct RunDiff<'a> {
 
 /// Compares findings by their stable fingerprint.
 pub fn diff<'a>(old: &'a Run, new: &'a Run) -> RunDiff<'a> {
-    let old_by: BTreeMap<&str, &Finding> = old.findings.iter().map(|f| (f.fingerprint.as_str(), f)).collect();
-    let new_by: BTreeMap<&str, &Finding> = new.findings.iter().map(|f| (f.fingerprint.as_str(), f)).collect();
+    let old_by: BTreeMap<&str, &Finding> = old
+        .findings
+        .iter()
+        .map(|f| (f.fingerprint.as_str(), f))
+        .collect();
+    let new_by: BTreeMap<&str, &Finding> = new
+        .findings
+        .iter()
+        .map(|f| (f.fingerprint.as_str(), f))
+        .collect();
     let mut d = RunDiff::default();
     for (fp, f) in &new_by {
         match old_by.get(fp) {
             None => d.new.push(f),
-            Some(o) if o.status != f.status || o.severity != f.severity || o.message != f.message => {
+            Some(o)
+                if o.status != f.status || o.severity != f.severity || o.message != f.message =>
+            {
                 d.changed.push((o, f))
             }
             Some(_) => {}
@@ -72,14 +83,19 @@ pub fn diff<'a>(old: &'a Run, new: &'a Run) -> RunDiff<'a> {
         }
     }
     d.policy_set_changed = old.policy_set_hash != new.policy_set_hash;
-    let old_changes: Vec<String> = old.policy_changes.iter().map(|c| format!("{} {}", c.rule, c.change)).collect();
+    let old_changes: Vec<String> = old
+        .policy_changes
+        .iter()
+        .map(|c| format!("{} {}", c.rule, c.change))
+        .collect();
     d.policy_changes_added = new
         .policy_changes
         .iter()
         .map(|c| format!("{} {}: {}", c.rule, c.change, c.detail))
         .filter(|s| !old_changes.iter().any(|o| s.starts_with(o.as_str())))
         .collect();
-    d.exceptions_changed = old.inputs.exceptions.as_ref().map(|e| &e.sha256) != new.inputs.exceptions.as_ref().map(|e| &e.sha256);
+    d.exceptions_changed = old.inputs.exceptions.as_ref().map(|e| &e.sha256)
+        != new.inputs.exceptions.as_ref().map(|e| &e.sha256);
     d
 }
 
@@ -95,13 +111,25 @@ fn line(f: &Finding) -> String {
     )
 }
 
-pub fn run(ctx: &Ctx, old_path: &Path, new_path: &Path, json: bool, gate: GateOptions) -> anyhow::Result<u8> {
+pub fn run(
+    ctx: &Ctx,
+    old_path: &Path,
+    new_path: &Path,
+    json: bool,
+    gate: GateOptions,
+) -> anyhow::Result<u8> {
     let old = load_run(old_path)?;
     let new = load_run(new_path)?;
-    ensure_comparable(&old, &old_path.display().to_string(), &new, &new_path.display().to_string())?;
+    ensure_comparable(
+        &old,
+        &old_path.display().to_string(),
+        &new,
+        &new_path.display().to_string(),
+    )?;
     let d = diff(&old, &new);
     if json {
-        ctx.out.stdout(&format!("{}\n", serde_json::to_string_pretty(&d)?));
+        ctx.out
+            .stdout(&format!("{}\n", serde_json::to_string_pretty(&d)?));
     } else {
         let mut s = String::new();
         s.push_str(&format!("New findings ({})\n", d.new.len()));
@@ -127,7 +155,11 @@ pub fn run(ctx: &Ctx, old_path: &Path, new_path: &Path, json: bool, gate: GateOp
         }
         ctx.out.stdout(&s);
     }
-    Ok(if d.new.iter().any(|f| fails_gate(f, gate)) { EXIT_FAIL } else { EXIT_OK })
+    Ok(if d.new.iter().any(|f| fails_gate(f, gate)) {
+        EXIT_FAIL
+    } else {
+        EXIT_OK
+    })
 }
 
 #[cfg(test)]
@@ -143,7 +175,11 @@ mod tests {
             confidence: Confidence::High,
             enforcement: Enforcement::Block,
             status,
-            subject: Subject { kind: SubjectKind::Key, id: fp.into(), vendor: None },
+            subject: Subject {
+                kind: SubjectKind::Key,
+                id: fp.into(),
+                vendor: None,
+            },
             message: "m".into(),
             locations: vec![],
             evidence: None,

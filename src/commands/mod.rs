@@ -1,12 +1,11 @@
 //! Command glue: turns parsed arguments into validated settings, runs the job, renders, and
 //! returns the exit code (see `gate`).
 
+pub mod completions;
 pub mod diff;
 pub mod inventory;
-pub mod scan;
-pub mod completions;
-pub mod inventory;
 pub mod report;
+pub mod scan;
 
 use std::io::IsTerminal;
 
@@ -159,9 +158,13 @@ pub fn run(cli: Cli) -> u8 {
     };
     match &cli.command {
         Command::Inventory(cmd) => inventory::run(&ctx, cmd),
-        Command::Diff { old, new, gate } => {
-            diff::run(&ctx, old, new, cli.global.format == Some(Format::Json), gate.options())
-        }
+        Command::Diff { old, new, gate } => diff::run(
+            &ctx,
+            old,
+            new,
+            cli.global.format == Some(Format::Json),
+            gate.options(),
+        ),
         Command::Scan(args) => scan::run(&ctx, args),
         Command::Report(args) => report::run(&ctx, args),
         Command::Completions { shell } => completions::completions(&ctx, *shell),
