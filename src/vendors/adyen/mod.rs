@@ -126,7 +126,8 @@ pub enum MeOutcome {
     Credential(MeCredential),
     /// 403 `00_403`: the key authenticated but has no Management API role.
     NoManagementRole,
-    /// 401 errorCode `010` "Not allowed": the credential is known but refuses this source IP.
+    /// 401 errorCode `010` "Not allowed": the credential is known but refuses this source IP
+    /// (`active`, recorded as the restriction `ip_restricted`).
     IpRestricted,
     /// 401 in a recognised shape: the key is not valid in this environment.
     Unauthorized,
@@ -263,22 +264,19 @@ pub fn role_capabilities(role: &str) -> &'static [&'static str] {
         "data protection api" => &["customers.delete"],
         "api pci payments role" => &["payments.write", "payments.card_data"],
         "checkout encrypted cardholder data" => &["payments.write"],
-        "management api-api credentials read and write" => &["credentials.manage"],
-        "management api-users read and write" => &["users.manage"],
+        // Can mint keys or users with any role: privilege escalation.
+        "management api-api credentials read and write" | "management api-users read and write" => {
+            &["credentials.manage"]
+        }
         "management api-webhooks read and write" => &["webhooks.manage"],
         "management api-webhooks read" => &["webhooks.read"],
+        // Can redirect payouts to another bank account.
+        "management api-payout account settings read and write" => &["payouts.write"],
         "management api-account read" => &["account.read"],
-        "management api-accounts read and write" => &["account.manage"],
-        "management api-stores read and write" => &["stores.manage"],
-        "management api-stores read" => &["stores.read"],
-        "management api-payment methods read and write" => &["payment_methods.manage"],
-        "management api-payment methods read" => &["payment_methods.read"],
-        "management api-payout account settings read and write" => &["payouts.manage"],
-        "management api-payout account settings read" => &["payouts.read"],
-        _ if r.starts_with("management api-terminal") && r.ends_with("read and write") => {
-            &["terminals.manage"]
+        _ if r.starts_with("management api-") && r.ends_with("read and write") => {
+            &["account.write"]
         }
-        _ if r.starts_with("management api-terminal") => &["terminals.read"],
+        _ if r.starts_with("management api-") && r.ends_with(" read") => &["account.read"],
         _ => &[],
     }
 }
@@ -396,13 +394,17 @@ pub fn conclude(
             ];
         }
         MeOutcome::IpRestricted => {
-            // The credential exists but refuses this source address: whether it is enabled
-            // cannot be read from here, so the status is not guessed.
-            p.status = KeyStatus::Inconclusive("ip_restricted".into());
+            // The credential exists (an unknown key gets `000`, not `010`) and its IP
+            // allow-list refuses this source address: recorded as a restriction. Its roles and
+            // the list itself cannot be read from here.
             p.restrictions
                 .insert("ip_restricted".into(), vec!["true".into()]);
             p.restrictions.insert("any_ip".into(), vec!["false".into()]);
-            p.unverifiable = vec!["roles".into(), "restrictions.allowed_ips".into()];
+            p.unverifiable = vec![
+                "roles".into(),
+                "restrictions.allowed_ips".into(),
+                "restrictions.allowed_origins".into(),
+            ];
         }
         MeOutcome::Unauthorized | MeOutcome::Inconclusive(_) => {}
     }
@@ -695,11 +697,19 @@ mod tests {
         );
         assert_eq!(
             role_capabilities("Management API\u{2014}Users read and write"),
-            &["users.manage"]
+            &["credentials.manage"]
         );
         assert_eq!(
             role_capabilities("Management API\u{2014}Terminal settings read"),
-            &["terminals.read"]
+            &["account.read"]
+        );
+        assert_eq!(
+            role_capabilities("Management API\u{2014}Stores read and write"),
+            &["account.write"]
+        );
+        assert_eq!(
+            role_capabilities("Management API\u{2014}Payout account settings read and write"),
+            &["payouts.write"]
         );
         assert!(role_capabilities("Some future role").is_empty());
     }
@@ -763,7 +773,7 @@ mod tests {
         assert!(p.unverifiable.contains(&"roles".to_string()));
 
         let p = conclude(&[(Environment::Test, MeOutcome::IpRestricted)], None);
-        assert_eq!(p.status, KeyStatus::Inconclusive("ip_restricted".into()));
+        assert_eq!(p.status, KeyStatus::Active);
         assert_eq!(p.restrictions["ip_restricted"], vec!["true"]);
 
         let p = conclude(

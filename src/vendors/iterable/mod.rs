@@ -413,13 +413,12 @@ fn server_profile(p: &mut KeyProfile, declared: Option<KeyType>, export: Option<
     p.granted = vec!["server_side_or_read_only".into()];
     // Reads both types have (read-only list CONFIRMED in part; export and user lookup
     // UNCONFIRMED for read-only keys, assumed yes for risk).
+    // Campaigns, lists, templates and metrics are project configuration (`account.read`).
     let mut caps = strs(&[
-        "campaigns.read",
+        "account.read",
         "catalog.read",
         "customers.export",
         "customers.read",
-        "lists.read",
-        "templates.read",
     ]);
     match export {
         // Server-side keys may export (CONFIRMED): a refusal means a read-only key.
@@ -472,12 +471,12 @@ fn client_profile(
     }
     p.granted = vec![p.key_type.clone().unwrap_or_default()];
     p.restrictions
-        .insert("jwt_required".into(), vec![jwt.to_string()]);
+        .insert("requires_jwt".into(), vec![jwt.to_string()]);
     p.capabilities = if jwt {
-        strs(&["in_app.read", "users.write_self"])
+        strs(&["messages.read", "users.write_self"])
     } else {
         // Without JWT any caller may update any profile and read in-app messages of any user.
-        strs(&["in_app.read", "users.write_any"])
+        strs(&["messages.read", "users.write_any"])
     };
     // The "Event creation" option cannot be read without tracking an event.
     p.unverifiable.push("events.write".into());
@@ -825,7 +824,7 @@ mod tests {
         );
         let p = d.conclude(Some(KeyType::ClientSide), None);
         assert_eq!(p.key_type.as_deref(), Some("mobile"));
-        assert_eq!(p.restrictions["jwt_required"], vec!["false"]);
+        assert_eq!(p.restrictions["requires_jwt"], vec!["false"]);
         assert!(p.capabilities.contains(&"users.write_any".into()));
 
         // Wrong-type as 403 Forbidden: the region is known at once.
@@ -849,7 +848,7 @@ mod tests {
         let p = d.conclude(Some(KeyType::ClientSide), None);
         assert_eq!(p.key_type.as_deref(), Some("client_side"));
         assert_eq!(p.account.as_deref(), Some("eu"));
-        assert_eq!(p.restrictions["jwt_required"], vec!["true"]);
+        assert_eq!(p.restrictions["requires_jwt"], vec!["true"]);
         assert!(p.unverifiable.contains(&"key_type".into()));
     }
 
