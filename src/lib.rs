@@ -4,10 +4,13 @@
 
 pub mod cli;
 pub mod commands;
+pub mod emulator;
 pub mod facts;
 pub mod gate;
+pub mod http;
 pub mod inventory;
 pub mod report;
 pub mod run;
 pub mod secret;
+pub mod vendors;
 pub mod yaml;
