@@ -392,6 +392,24 @@ pub struct ClientConfig {
     pub allowed: AllowedEndpoints,
     /// Official host patterns of every connector (used by the resolver check).
     pub official_hosts: Vec<String>,
+    /// Keep request/response transcripts (`probe --record DIR`); credentials are redacted.
+    pub record: bool,
+}
+
+/// One request/response exchange for `--record`. The credential header is redacted here;
+/// the writer still passes everything through the output filter.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Transcript {
+    pub attempt: u32,
+    pub method: String,
+    /// Full URL (query values included: probes put nothing secret in URLs).
+    pub url: String,
+    pub request_headers: Vec<(String, String)>,
+    pub status: Option<u16>,
+    pub response_headers: Vec<(String, String)>,
+    /// The body as read (data-endpoint bodies are never read, so they are absent).
+    pub body: Option<String>,
+    pub error: Option<String>,
 }
 
 impl Default for ClientConfig {
@@ -406,6 +424,7 @@ impl Default for ClientConfig {
             rate_share: 0.5,
             allowed: AllowedEndpoints::none(),
             official_hosts: vec![],
+            record: false,
         }
     }
 }
@@ -437,6 +456,7 @@ pub struct Client {
     attempts: AtomicU64,
     responses_429: AtomicU64,
     retries: AtomicU64,
+    transcripts: Mutex<Vec<Transcript>>,
 }
 
 /// Checks resolved addresses at connection time (no time-of-check/time-of-use gap).
@@ -502,6 +522,7 @@ impl Client {
             attempts: AtomicU64::new(0),
             responses_429: AtomicU64::new(0),
             retries: AtomicU64::new(0),
+            transcripts: Mutex::new(Vec::new()),
         })
     }
 
@@ -520,6 +541,57 @@ impl Client {
             .lock()
             .map(|mut l| std::mem::take(&mut *l))
             .unwrap_or_default()
+    }
+
+    /// Transcripts kept when `record` is set.
+    pub fn transcripts(&self) -> Vec<Transcript> {
+        self.transcripts
+            .lock()
+            .map(|t| t.clone())
+            .unwrap_or_default()
+    }
+
+    #[allow(clippy::too_many_arguments)] // one call site per outcome; a struct would only rename them
+    fn transcribe(
+        &self,
+        req: &Request<'_>,
+        attempt: u32,
+        auth: &Option<(HeaderName, HeaderValue)>,
+        status: Option<u16>,
+        headers: Option<&HeaderMap>,
+        body: Option<&[u8]>,
+        error: Option<String>,
+    ) {
+        if !self.cfg.record {
+            return;
+        }
+        let mut request_headers: Vec<(String, String)> = req
+            .headers
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("(binary)").to_string()))
+            .collect();
+        if let (Some((k, _)), Auth::Bearer(s) | Auth::Header(_, s)) = (auth, req.auth) {
+            request_headers.push((k.to_string(), format!("(redacted {})", s.redacted())));
+        }
+        let t = Transcript {
+            attempt,
+            method: req.method.to_string(),
+            url: req.url.to_string(),
+            request_headers,
+            status,
+            response_headers: headers
+                .map(|h| {
+                    h.iter()
+                        .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("(binary)").to_string()))
+                        .collect()
+                })
+                .unwrap_or_default(),
+            body: body.map(|b| String::from_utf8_lossy(b).into_owned()),
+            error,
+        };
+        if let Ok(mut l) = self.transcripts.lock() {
+            l.push(t);
+        }
     }
 
     pub fn stats(&self) -> ClientStats {
@@ -656,6 +728,15 @@ impl Client {
                             attempt,
                             Some(format!("redirect to {location} not followed")),
                         );
+                        self.transcribe(
+                            &req,
+                            attempt,
+                            &auth,
+                            Some(status),
+                            Some(&headers),
+                            None,
+                            Some("redirect not followed".into()),
+                        );
                         return Err(HttpError::Redirect { status, location });
                     }
                     if status == 429 || status >= 500 {
@@ -671,6 +752,15 @@ impl Client {
                             ra.map(|d| format!("retry-after {}ms", d.as_millis())),
                         );
                         drop(resp);
+                        self.transcribe(
+                            &req,
+                            attempt,
+                            &auth,
+                            Some(status),
+                            Some(&headers),
+                            None,
+                            None,
+                        );
                         retry_wait = ra.unwrap_or_else(|| self.backoff(attempt));
                         final_err = if status == 429 {
                             HttpError::RateLimited { attempts: attempt }
@@ -724,6 +814,15 @@ impl Client {
                             None
                         };
                         self.record(&req, Some(status), started, attempt, None);
+                        self.transcribe(
+                            &req,
+                            attempt,
+                            &auth,
+                            Some(status),
+                            Some(&headers),
+                            body.as_deref(),
+                            None,
+                        );
                         return Ok(Response {
                             status,
                             headers,
@@ -740,6 +839,15 @@ impl Client {
                 Err(e) => {
                     let timeout = e.is_timeout();
                     let message = error_chain(&e);
+                    self.transcribe(
+                        &req,
+                        attempt,
+                        &auth,
+                        None,
+                        None,
+                        None,
+                        Some(message.clone()),
+                    );
                     self.record(
                         &req,
                         None,

@@ -1,7 +1,9 @@
 //! Command glue: turns parsed arguments into validated settings, runs the job, renders, and
 //! returns the exit code (see `gate`).
 
+pub mod emulate;
 pub mod inventory;
+pub mod probe;
 
 use std::io::IsTerminal;
 
@@ -130,6 +132,7 @@ fn init_logging(global: &GlobalArgs, redactor: Redactor, color: bool) {
 /// Runs a parsed command line; returns the exit code.
 pub fn run(cli: Cli) -> u8 {
     let color = use_color(cli.global.color);
+    crate::http::init_tls();
     let redactor = Redactor::new();
     init_logging(&cli.global, redactor.clone(), color);
     let ctx = Ctx {
@@ -138,6 +141,8 @@ pub fn run(cli: Cli) -> u8 {
     };
     match &cli.command {
         Command::Inventory(cmd) => inventory::run(&ctx, cmd),
+        Command::Probe(args) => probe::run(&ctx, args),
+        Command::Emulate(args) => emulate::run(&ctx, args),
     }
     .unwrap_or_else(|e| {
         ctx.out.error(&format!("{e:#}"));
