@@ -3,6 +3,8 @@
 //! Adding a vendor is one folder (`mod.rs` with classify + probe, `emulator.rs`) plus one line
 //! in [`registry`].
 
+pub mod adyen;
+pub mod iterable;
 pub mod shopify;
 pub mod stripe;
 
@@ -76,6 +78,20 @@ pub mod capability {
     pub const ACCOUNT_READ: &str = "account.read";
     /// Unrestricted: every API operation (Stripe `sk_`, admin roles).
     pub const ADMIN_FULL: &str = "admin.full";
+    /// Delete customer data (Adyen Data Protection API): destructive.
+    pub const CUSTOMERS_DELETE: &str = "customers.delete";
+    /// Handle raw card data (Adyen API PCI Payments role).
+    pub const PAYMENTS_CARD_DATA: &str = "payments.card_data";
+    /// Read report notifications and listings (Adyen RSS feed role).
+    pub const REPORTS_READ: &str = "reports.read";
+    /// Change account, store, terminal or payment-method settings.
+    pub const ACCOUNT_WRITE: &str = "account.write";
+    /// Update any user's profile without proving who they are (Iterable client key without JWT).
+    pub const USERS_WRITE_ANY: &str = "users.write_any";
+    /// Read messages addressed to users (Iterable in-app messages).
+    pub const MESSAGES_READ: &str = "messages.read";
+    /// Send messages or trigger campaigns to users.
+    pub const MESSAGES_SEND: &str = "messages.send";
 
     /// Every capability with its one-line meaning (for `policy explain` and docs).
     pub const VOCABULARY: &[(&str, &str)] = &[
@@ -110,6 +126,16 @@ pub mod capability {
         (IDENTITY_READ, "read identity verifications and documents"),
         (ACCOUNT_READ, "read account or company settings"),
         (ADMIN_FULL, "unrestricted: every API operation"),
+        (CUSTOMERS_DELETE, "delete customer data"),
+        (PAYMENTS_CARD_DATA, "handle raw card data"),
+        (REPORTS_READ, "read report notifications and listings"),
+        (ACCOUNT_WRITE, "change account, store or terminal settings"),
+        (
+            USERS_WRITE_ANY,
+            "update any user's profile without authentication",
+        ),
+        (MESSAGES_READ, "read messages addressed to users"),
+        (MESSAGES_SEND, "send messages or trigger campaigns"),
     ];
 
     /// Whether `name` is in the vocabulary.
@@ -172,6 +198,9 @@ pub struct ProbeInput<'a> {
     /// Override base URL (`http://127.0.0.1:PORT`), already allowed; `None` = official host.
     pub base: Option<Url>,
     pub expected_account: Option<String>,
+    /// The inventory's declared type: stands where the probe cannot tell (Iterable read-only
+    /// vs server-side).
+    pub declared_type: Option<KeyType>,
     /// Shopify shop domain (validated), from `--shop`, the key's `shop_domain` or `expected_account`.
     pub shop_domain: Option<String>,
     pub settings: &'a ProbeSettings,
@@ -214,11 +243,21 @@ pub trait Connector: Send + Sync {
     fn emulator(&self) -> Option<EmulatorSpec> {
         None
     }
+    /// Whether the observed `account` is the declared `expected_account`; `None` when they
+    /// cannot be compared (an Iterable project name against a region).
+    fn account_matches(&self, expected: &str, account: &str) -> Option<bool> {
+        Some(expected.eq_ignore_ascii_case(account))
+    }
 }
 
 /// Every implemented connector, in a fixed order.
 pub fn registry() -> Vec<&'static dyn Connector> {
-    vec![&shopify::Shopify, &stripe::Stripe]
+    vec![
+        &shopify::Shopify,
+        &stripe::Stripe,
+        &adyen::Adyen,
+        &iterable::Iterable,
+    ]
 }
 
 /// The connector called `name`.
@@ -328,6 +367,7 @@ pub fn prepare<'a>(
         class,
         base,
         expected_account: key.expected_account.clone(),
+        declared_type: Some(key.key_type),
         shop_domain,
         settings,
     })
@@ -352,7 +392,7 @@ pub async fn probe_key(
     let expected = input.expected_account.clone();
     let mut p = c.probe(input, client).await;
     if let (Some(exp), Some(acct)) = (&expected, &p.account) {
-        p.account_matches = Some(exp.eq_ignore_ascii_case(acct));
+        p.account_matches = c.account_matches(exp, acct);
     }
     p.probed_at = Some(crate::run::now_rfc3339());
     p

@@ -490,6 +490,10 @@ impl Connector for Adyen {
     fn emulator(&self) -> Option<EmulatorSpec> {
         Some(emulator::spec())
     }
+
+    fn account_matches(&self, expected: &str, account: &str) -> Option<bool> {
+        account_matches(Some(expected), Some(account))
+    }
 }
 
 /// `GET /v3/me` on test, then on live when test refuses; never anything else.

@@ -601,21 +601,26 @@ impl Connector for Iterable {
     }
 
     fn probe<'a>(&'a self, input: ProbeInput<'a>, client: &'a Client) -> BoxFuture<'a, KeyProfile> {
-        Box::pin(probe(input, client, None))
+        Box::pin(probe(input, client))
     }
 
     fn emulator(&self) -> Option<EmulatorSpec> {
         Some(emulator::spec())
     }
+
+    fn account_matches(&self, expected: &str, account: &str) -> Option<bool> {
+        let region = match account {
+            "us" => Region::Us,
+            "eu" => Region::Eu,
+            _ => return None,
+        };
+        region_matches(Some(expected), region)
+    }
 }
 
-/// Runs the [`Discovery`] sequence through the guarded client. `declared` is the inventory
-/// type, kept where read-only and server-side cannot be told apart.
-pub async fn probe(
-    input: ProbeInput<'_>,
-    client: &Client,
-    declared: Option<KeyType>,
-) -> KeyProfile {
+/// Runs the [`Discovery`] sequence through the guarded client. The inventory's declared type
+/// is kept where read-only and server-side cannot be told apart.
+pub async fn probe(input: ProbeInput<'_>, client: &Client) -> KeyProfile {
     let mut d = Discovery::new(options(&input));
     let mut calls = vec![];
     while let Some((region, pr)) = d.next() {
@@ -665,7 +670,7 @@ pub async fn probe(
         };
         d.record(region, pr, answer);
     }
-    let mut p = d.conclude(declared, input.expected_account.as_deref());
+    let mut p = d.conclude(input.declared_type, input.expected_account.as_deref());
     p.calls = calls;
     p
 }
