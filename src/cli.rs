@@ -75,6 +75,10 @@ pub enum Command {
     },
     /// Print the man page (roff).
     Man,
+    /// Probe one vendor key with read-only calls and print what it can do.
+    Probe(ProbeArgs),
+    /// Run the vendor emulators on loopback and print their base URLs (until Ctrl-C).
+    Emulate(EmulateArgs),
 }
 
 /// Gate settings shared by `audit`, `scan` and `diff`.
@@ -127,6 +131,48 @@ pub struct ReportArgs {
     /// The previous run, to show what changed since the last assessment.
     #[arg(long, value_name = "RUN.json")]
     pub previous: Option<PathBuf>,
+}
+
+/// `vendorscope probe`. The key is read from an environment variable or stdin, never argv.
+#[derive(Debug, Args)]
+pub struct ProbeArgs {
+    /// Connector: one of the implemented vendors (see `--help` of `emulate` for the list).
+    #[arg(long)]
+    pub vendor: String,
+    /// Environment variable holding the key.
+    #[arg(
+        long,
+        value_name = "VAR",
+        required_unless_present = "key_stdin",
+        conflicts_with = "key_stdin"
+    )]
+    pub key_env: Option<String>,
+    /// Read the key from standard input.
+    #[arg(long)]
+    pub key_stdin: bool,
+    /// Shopify shop domain (`<shop>.myshopify.com`).
+    #[arg(long, value_name = "DOMAIN")]
+    pub shop: Option<String>,
+    /// Send to this base URL instead of the vendor's official host (emulators, tests).
+    #[arg(long, value_name = "URL")]
+    pub endpoint: Option<String>,
+    /// Print the calls that would be made, make none.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Write redacted request/response transcripts to DIR.
+    #[arg(long, value_name = "DIR")]
+    pub record: Option<PathBuf>,
+}
+
+/// `vendorscope emulate`.
+#[derive(Debug, Args)]
+pub struct EmulateArgs {
+    /// Loopback address; port 0 = ephemeral ports, port P = P, P+1, … per vendor.
+    #[arg(long, default_value = "127.0.0.1:0")]
+    pub listen: std::net::SocketAddr,
+    /// Emulator config (YAML/JSON): a list of keys, or `{keys, variants, latency_ms}`.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -6,6 +6,8 @@ pub mod diff;
 pub mod inventory;
 pub mod report;
 pub mod scan;
+pub mod emulate;
+pub mod probe;
 
 use std::io::IsTerminal;
 
@@ -150,6 +152,7 @@ fn init_logging(global: &GlobalArgs, redactor: Redactor, color: bool) {
 /// Runs a parsed command line; returns the exit code.
 pub fn run(cli: Cli) -> u8 {
     let color = use_color(cli.global.color);
+    crate::http::init_tls();
     let redactor = Redactor::new();
     init_logging(&cli.global, redactor.clone(), color);
     let ctx = Ctx {
@@ -169,6 +172,8 @@ pub fn run(cli: Cli) -> u8 {
         Command::Report(args) => report::run(&ctx, args),
         Command::Completions { shell } => completions::completions(&ctx, *shell),
         Command::Man => completions::man(&ctx),
+        Command::Probe(args) => probe::run(&ctx, args),
+        Command::Emulate(args) => emulate::run(&ctx, args),
     }
     .unwrap_or_else(|e| {
         ctx.out.error(&format!("{e:#}"));

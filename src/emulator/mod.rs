@@ -1,0 +1,519 @@
+//! Shared emulator plumbing: axum on loopback, configurable keys → grants, request log, fault injection, write methods refused loudly.
+//!
+//! Each vendor folder provides an [`EmulatorSpec`] (router, default keys, throttle response);
+//! this module serves it, records every request, injects faults before the vendor handler
+//! runs, and answers any method other than GET/HEAD with a loud 405 (logged as an error and
+//! counted in [`EmuState::writes`]).
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+
+/// State of an emulated key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KeyState {
+    #[default]
+    Active,
+    Revoked,
+    Expired,
+}
+
+/// One key the emulator knows: which vendor, what it grants, which account it belongs to.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmulatorKey {
+    /// The synthetic key value (format-valid, obviously fake).
+    pub key: String,
+    /// `shopify`, `stripe`, `adyen`, `iterable`.
+    pub vendor: String,
+    /// Native grants: scope handles, `rak_*` permissions, roles, key type words.
+    #[serde(default)]
+    pub grants: Vec<String>,
+    /// Shop domain, `acct_…`, company, project.
+    #[serde(default)]
+    pub account: Option<String>,
+    #[serde(default)]
+    pub state: KeyState,
+    /// Vendor-specific key type when the shape does not say it (Iterable).
+    #[serde(default)]
+    pub key_type: Option<String>,
+    /// Per-key variant flags (override the vendor-wide ones).
+    #[serde(default)]
+    pub variants: BTreeMap<String, String>,
+    /// Vendor-specific extras (allowed IPs, region, …).
+    #[serde(default)]
+    pub extra: BTreeMap<String, Vec<String>>,
+}
+
+/// Emulator configuration: keys plus vendor-wide variant flags.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmulatorConfig {
+    #[serde(default)]
+    pub keys: Vec<EmulatorKey>,
+    /// vendor → flag → value, e.g. `stripe: {forbidden_wording: enabling}`.
+    #[serde(default)]
+    pub variants: BTreeMap<String, BTreeMap<String, String>>,
+    /// Added latency on every response, milliseconds.
+    #[serde(default)]
+    pub latency_ms: Option<u64>,
+    /// Whether the built-in synthetic keys are included (default true).
+    #[serde(default)]
+    pub include_builtin_keys: Option<bool>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum ConfigFile {
+    List(Vec<EmulatorKey>),
+    Full(EmulatorConfig),
+}
+
+impl EmulatorConfig {
+    /// The built-in synthetic keys of every registered emulator.
+    pub fn builtin() -> Self {
+        let mut keys = Vec::new();
+        for c in crate::vendors::registry() {
+            if let Some(spec) = c.emulator() {
+                keys.extend((spec.default_keys)());
+            }
+        }
+        EmulatorConfig {
+            keys,
+            ..Default::default()
+        }
+    }
+
+    /// Parses a YAML (or JSON) file: either a list of keys or `{keys, variants, latency_ms}`.
+    /// Built-in keys are added unless `include_builtin_keys: false`.
+    pub fn from_text(text: &str) -> Result<Self, String> {
+        let parsed: ConfigFile =
+            crate::yaml::from_str(text).map_err(|e| match (e.line, e.column) {
+                (Some(l), Some(c)) => format!("{l}:{c}: {}", e.message),
+                _ => e.message,
+            })?;
+        let mut cfg = match parsed {
+            ConfigFile::List(keys) => EmulatorConfig {
+                keys,
+                ..Default::default()
+            },
+            ConfigFile::Full(c) => c,
+        };
+        if cfg.include_builtin_keys.unwrap_or(true) {
+            let mut all = Self::builtin().keys;
+            all.retain(|b| !cfg.keys.iter().any(|k| k.key == b.key));
+            cfg.keys.extend(all);
+        }
+        Ok(cfg)
+    }
+
+    /// Loads a config file; the error names the file and position.
+    pub fn load(path: &Path) -> Result<Self, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("{}: cannot read: {}", path.display(), e.kind()))?;
+        Self::from_text(&text).map_err(|e| format!("{}:{e}", path.display()))
+    }
+}
+
+/// What a vendor folder provides to be served.
+#[derive(Clone, Copy)]
+pub struct EmulatorSpec {
+    pub vendor: &'static str,
+    /// The vendor's routes (the plumbing adds recording, faults and write refusal around them).
+    pub router: fn(EmuState) -> Router,
+    /// Built-in synthetic keys (documented in the vendor's emulator module).
+    pub default_keys: fn() -> Vec<EmulatorKey>,
+    /// The vendor's 429 response, with or without `Retry-After` (value given).
+    pub throttled: fn(Option<&str>) -> Response,
+}
+
+/// One request the emulator received. The credential is kept only in redacted form.
+#[derive(Debug, Clone, Serialize)]
+pub struct RecordedRequest {
+    pub method: String,
+    pub path: String,
+    /// Raw query string.
+    pub query: Option<String>,
+    pub host: Option<String>,
+    /// Redacted credential seen (`Authorization`, `X-Shopify-Access-Token`, `Api-Key`, `X-API-Key`).
+    pub credential: Option<String>,
+}
+
+/// Faults injected before the vendor handler runs. Counters (`*_next`) apply to that many
+/// upcoming requests.
+#[derive(Debug, Clone, Default)]
+pub struct Faults {
+    /// Added to every response.
+    pub latency: Duration,
+    /// The next N requests get `fail_status` (default 503).
+    pub fail_next: u32,
+    pub fail_status: Option<u16>,
+    /// The next N requests get the vendor's 429; `retry_after` is the header value, if any.
+    pub throttle_next: u32,
+    pub retry_after: Option<String>,
+    /// The next N requests wait this long before answering (client timeouts).
+    pub hang_next: u32,
+    pub hang: Duration,
+    /// Every response is a 302 to this URL (another host).
+    pub redirect_to: Option<String>,
+    /// The next N successful responses trickle their body, one byte per `slow_body` step.
+    pub slow_body_next: u32,
+    pub slow_body: Duration,
+    /// The next N responses are cut off mid-body (connection reset).
+    pub reset_next: u32,
+    /// The next N requests get a 200 with an HTML body nobody documented.
+    pub unexpected_next: u32,
+    /// Error bodies echo the full key (vendors have done it; the output filter must catch it).
+    pub echo_key: bool,
+}
+
+/// Shared, cloneable state of one running vendor emulator.
+#[derive(Clone)]
+pub struct EmuState {
+    pub vendor: &'static str,
+    keys: Arc<RwLock<Vec<EmulatorKey>>>,
+    variants: Arc<RwLock<BTreeMap<String, String>>>,
+    log: Arc<Mutex<Vec<RecordedRequest>>>,
+    writes: Arc<Mutex<u32>>,
+    faults: Arc<Mutex<Faults>>,
+    buckets: Arc<Mutex<HashMap<String, (f64, Instant)>>>,
+    throttled: fn(Option<&str>) -> Response,
+}
+
+impl EmuState {
+    /// State for `vendor` from a config (keeps only that vendor's keys and variants).
+    pub fn new(spec: &EmulatorSpec, cfg: &EmulatorConfig) -> Self {
+        let keys: Vec<EmulatorKey> = cfg
+            .keys
+            .iter()
+            .filter(|k| k.vendor == spec.vendor)
+            .cloned()
+            .collect();
+        let faults = Faults {
+            latency: Duration::from_millis(cfg.latency_ms.unwrap_or(0)),
+            ..Default::default()
+        };
+        EmuState {
+            vendor: spec.vendor,
+            keys: Arc::new(RwLock::new(keys)),
+            variants: Arc::new(RwLock::new(
+                cfg.variants.get(spec.vendor).cloned().unwrap_or_default(),
+            )),
+            log: Arc::new(Mutex::new(Vec::new())),
+            writes: Arc::new(Mutex::new(0)),
+            faults: Arc::new(Mutex::new(faults)),
+            buckets: Arc::new(Mutex::new(HashMap::new())),
+            throttled: spec.throttled,
+        }
+    }
+
+    /// The configured key equal to `raw`, if any.
+    pub fn find_key(&self, raw: &str) -> Option<EmulatorKey> {
+        self.keys
+            .read()
+            .ok()
+            .and_then(|k| k.iter().find(|k| k.key == raw).cloned())
+    }
+
+    /// Whether any configured key satisfies `f` (e.g. belongs to a shop).
+    pub fn find_key_where(&self, f: impl Fn(&EmulatorKey) -> bool) -> bool {
+        self.keys.read().map(|k| k.iter().any(f)).unwrap_or(false)
+    }
+
+    /// Adds or replaces a key at runtime (tests).
+    pub fn put_key(&self, key: EmulatorKey) {
+        if let Ok(mut ks) = self.keys.write() {
+            ks.retain(|k| k.key != key.key);
+            ks.push(key);
+        }
+    }
+
+    /// A variant flag: the key's own, else the vendor-wide one.
+    pub fn variant(&self, key: Option<&EmulatorKey>, flag: &str) -> Option<String> {
+        if let Some(v) = key.and_then(|k| k.variants.get(flag)) {
+            return Some(v.clone());
+        }
+        self.variants.read().ok().and_then(|v| v.get(flag).cloned())
+    }
+
+    /// Sets a vendor-wide variant flag (tests).
+    pub fn set_variant(&self, flag: &str, value: &str) {
+        if let Ok(mut v) = self.variants.write() {
+            v.insert(flag.to_string(), value.to_string());
+        }
+    }
+
+    /// Changes the faults (tests).
+    pub fn faults(&self, f: impl FnOnce(&mut Faults)) {
+        if let Ok(mut g) = self.faults.lock() {
+            f(&mut g);
+        }
+    }
+
+    /// Whether error bodies should echo the full key.
+    pub fn echo_key(&self) -> bool {
+        self.faults.lock().map(|f| f.echo_key).unwrap_or(false)
+    }
+
+    /// Every request received so far.
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.log.lock().map(|l| l.clone()).unwrap_or_default()
+    }
+
+    /// Clears the request log.
+    pub fn clear_requests(&self) {
+        if let Ok(mut l) = self.log.lock() {
+            l.clear();
+        }
+    }
+
+    /// Requests with a method other than GET/HEAD (must stay 0).
+    pub fn writes(&self) -> u32 {
+        self.writes.lock().map(|w| *w).unwrap_or(0)
+    }
+
+    /// Leaky bucket: adds one request to `bucket` (capacity, leak per second); returns the
+    /// level after the request, or `Err(level)` when full (the request is not counted).
+    pub fn leaky_bucket(&self, bucket: &str, capacity: f64, leak: f64) -> Result<f64, f64> {
+        let Ok(mut map) = self.buckets.lock() else {
+            return Ok(0.0);
+        };
+        let now = Instant::now();
+        let entry = map.entry(bucket.to_string()).or_insert((0.0, now));
+        let level = (entry.0 - now.duration_since(entry.1).as_secs_f64() * leak).max(0.0);
+        if level + 1.0 > capacity + 1e-9 {
+            *entry = (level, now);
+            return Err(level);
+        }
+        *entry = (level + 1.0, now);
+        Ok(level + 1.0)
+    }
+}
+
+/// Pulls the credential out of the usual headers.
+pub fn credential(headers: &HeaderMap) -> Option<String> {
+    for h in ["x-shopify-access-token", "api-key", "x-api-key"] {
+        if let Some(v) = headers.get(h).and_then(|v| v.to_str().ok()) {
+            return Some(v.to_string());
+        }
+    }
+    let auth = headers.get("authorization").and_then(|v| v.to_str().ok())?;
+    auth.strip_prefix("Bearer ")
+        .or_else(|| auth.strip_prefix("bearer "))
+        .map(str::to_string)
+}
+
+/// A JSON response with a status.
+pub fn json(status: u16, body: serde_json::Value) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    (status, axum::Json(body)).into_response()
+}
+
+fn take(counter: &mut u32) -> bool {
+    if *counter > 0 {
+        *counter -= 1;
+        true
+    } else {
+        false
+    }
+}
+
+async fn plumbing(State(st): State<EmuState>, req: Request, next: Next) -> Response {
+    let method = req.method().clone();
+    let record = RecordedRequest {
+        method: method.to_string(),
+        path: req.uri().path().to_string(),
+        query: req.uri().query().map(str::to_string),
+        host: req
+            .headers()
+            .get("host")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string),
+        credential: credential(req.headers()).map(|c| crate::secret::redact(&c)),
+    };
+    if let Ok(mut l) = st.log.lock() {
+        l.push(record);
+    }
+    if method != Method::GET && method != Method::HEAD {
+        if let Ok(mut w) = st.writes.lock() {
+            *w += 1;
+        }
+        tracing::error!(vendor = st.vendor, %method, path = req.uri().path(), "EMULATOR: write method refused — probes must only read");
+        return (
+            StatusCode::METHOD_NOT_ALLOWED,
+            format!(
+                "vendorscope emulator: {method} refused. Probes must only send GET/HEAD; this request is recorded as a violation.\n"
+            ),
+        )
+            .into_response();
+    }
+    let f = match st.faults.lock() {
+        Ok(mut g) => {
+            let snapshot = g.clone();
+            let hang = take(&mut g.hang_next);
+            let throttle = take(&mut g.throttle_next);
+            let fail = take(&mut g.fail_next);
+            let unexpected = take(&mut g.unexpected_next);
+            let reset = take(&mut g.reset_next);
+            let slow = take(&mut g.slow_body_next);
+            (snapshot, hang, throttle, fail, unexpected, reset, slow)
+        }
+        Err(_) => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    };
+    let (faults, hang, throttle, fail, unexpected, reset, slow) = f;
+    if !faults.latency.is_zero() {
+        tokio::time::sleep(faults.latency).await;
+    }
+    if hang {
+        tokio::time::sleep(faults.hang).await;
+    }
+    if let Some(to) = &faults.redirect_to {
+        return (StatusCode::FOUND, [("location", to.as_str())]).into_response();
+    }
+    if throttle {
+        return (st.throttled)(faults.retry_after.as_deref());
+    }
+    if fail {
+        let status = StatusCode::from_u16(faults.fail_status.unwrap_or(503))
+            .unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+        return (status, "upstream unavailable (injected)\n").into_response();
+    }
+    if unexpected {
+        return (
+            StatusCode::OK,
+            [("content-type", "text/html")],
+            "<html><body>Maintenance</body></html>",
+        )
+            .into_response();
+    }
+    let resp = next.run(req).await;
+    if reset {
+        let (parts, _) = resp.into_parts();
+        let stream = futures::stream::iter(vec![
+            Ok::<_, std::io::Error>(axum::body::Bytes::from_static(b"{\"par")),
+            Err(std::io::Error::new(
+                std::io::ErrorKind::ConnectionReset,
+                "injected reset",
+            )),
+        ]);
+        return Response::from_parts(parts, Body::from_stream(stream));
+    }
+    if slow && !faults.slow_body.is_zero() {
+        let (parts, body) = resp.into_parts();
+        let bytes = axum::body::to_bytes(body, 1 << 20)
+            .await
+            .unwrap_or_default();
+        let step = faults.slow_body;
+        let stream = futures::stream::unfold(0usize, move |i| {
+            let bytes = bytes.clone();
+            async move {
+                if i >= bytes.len() {
+                    return None;
+                }
+                tokio::time::sleep(step).await;
+                Some((Ok::<_, std::io::Error>(bytes.slice(i..i + 1)), i + 1))
+            }
+        });
+        let mut parts = parts;
+        parts.headers.remove("content-length");
+        return Response::from_parts(parts, Body::from_stream(stream));
+    }
+    resp
+}
+
+/// A running emulator; dropping it shuts the server down.
+pub struct RunningEmulator {
+    pub vendor: &'static str,
+    pub addr: SocketAddr,
+    /// `http://127.0.0.1:PORT`.
+    pub base_url: String,
+    pub state: EmuState,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Drop for RunningEmulator {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// Serves one vendor emulator on a loopback address (a non-loopback address is refused).
+pub async fn serve(
+    spec: &EmulatorSpec,
+    cfg: &EmulatorConfig,
+    addr: SocketAddr,
+) -> std::io::Result<RunningEmulator> {
+    if !addr.ip().is_loopback() {
+        return Err(std::io::Error::other(format!(
+            "emulators listen on loopback only; {addr} refused"
+        )));
+    }
+    let state = EmuState::new(spec, cfg);
+    let app = (spec.router)(state.clone()).layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        plumbing,
+    ));
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let addr = listener.local_addr()?;
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = rx.await;
+            })
+            .await;
+    });
+    Ok(RunningEmulator {
+        vendor: spec.vendor,
+        addr,
+        base_url: format!("http://{addr}"),
+        state,
+        shutdown: Some(tx),
+    })
+}
+
+/// Serves every registered vendor emulator. With port 0 each gets an ephemeral port; with
+/// port P they get P, P+1, … in registry order.
+pub async fn start_all(
+    cfg: &EmulatorConfig,
+    listen: SocketAddr,
+) -> std::io::Result<Vec<RunningEmulator>> {
+    let mut out = Vec::new();
+    let mut port = listen.port();
+    for c in crate::vendors::registry() {
+        let Some(spec) = c.emulator() else { continue };
+        let addr = SocketAddr::new(listen.ip(), port);
+        out.push(serve(&spec, cfg, addr).await?);
+        if port != 0 {
+            port = port.saturating_add(1);
+        }
+    }
+    Ok(out)
+}
+
+/// Serves one vendor's emulator by name.
+pub async fn start_vendor(
+    vendor: &str,
+    cfg: &EmulatorConfig,
+    listen: SocketAddr,
+) -> std::io::Result<RunningEmulator> {
+    let spec = crate::vendors::registry()
+        .into_iter()
+        .find(|c| c.name() == vendor)
+        .and_then(|c| c.emulator())
+        .ok_or_else(|| std::io::Error::other(format!("no emulator for vendor {vendor}")))?;
+    serve(&spec, cfg, listen).await
+}

@@ -1,0 +1,804 @@
+//! Adyen connector: offline key classification, `GET /v3/me` interpretation, role → capability mapping.
+
+pub mod emulator;
+
+use std::collections::BTreeMap;
+use std::sync::LazyLock;
+
+use futures::future::BoxFuture;
+use regex::Regex;
+use reqwest::Method;
+use reqwest::header::{HOST, HeaderName, HeaderValue};
+use serde::Deserialize;
+use url::Url;
+
+use super::{Classification, Connector, PlannedCall, ProbeInput};
+use crate::emulator::EmulatorSpec;
+use crate::http::{Auth, BodyRead, Client, HttpError, RateSpec, Request};
+use crate::inventory::model::{Environment, KeyType};
+use crate::run::{KeyProfile, KeyStatus};
+use crate::secret::Secret;
+
+/// Vendor id used in profiles, ledgers and the registry.
+pub const VENDOR: &str = "adyen";
+/// Management API, test environment (CONFIRMED: adyen-openapi ManagementService-v3 servers).
+pub const TEST_HOST: &str = "management-test.adyen.com";
+/// Management API, live environment (CONFIRMED: Java SDK maps `-test` to `-live`).
+pub const LIVE_HOST: &str = "management-live.adyen.com";
+/// The only hosts an Adyen API key is ever sent to.
+pub const OFFICIAL_HOSTS: &[&str] = &[TEST_HOST, LIVE_HOST];
+/// The one probe: "You can make this request with any of the Management API roles."
+pub const ME_PATH: &str = "/v3/me";
+/// Authentication header (CONFIRMED: securitySchemes ApiKeyAuth).
+pub const AUTH_HEADER: &str = "X-API-Key";
+
+/// API key shape, derived from an observed real key (UNCONFIRMED: no official format).
+static API_KEY_STRUCTURED: LazyLock<Option<Regex>> = LazyLock::new(|| {
+    Regex::new(r"^AQE[A-Za-z0-9+/]{20,}={0,2}-[A-Za-z0-9+/]{20,}={0,2}-[\x21-\x7e]{4,30}$").ok()
+});
+/// Fallback API key shape for keys without the three-part structure.
+static API_KEY_FALLBACK: LazyLock<Option<Regex>> =
+    LazyLock::new(|| Regex::new(r"^AQE[A-Za-z0-9+/=\-]{60,}$").ok());
+/// Client key: public by design (CONFIRMED prefix; length UNCONFIRMED).
+static CLIENT_KEY: LazyLock<Option<Regex>> =
+    LazyLock::new(|| Regex::new(r"^(test|live)_[A-Z0-9]{32}$").ok());
+
+/// What a raw value is, judged offline from its shape alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    /// `AQE…` server-side API key: probed with `GET /v3/me`.
+    ApiKey,
+    /// `test_…`/`live_…` client key: public by design and "not used when making requests to
+    /// our APIs", so never probed.
+    ClientKey(Environment),
+    /// Not an Adyen credential: never sent anywhere.
+    Unrecognised,
+}
+
+fn is_match(re: &LazyLock<Option<Regex>>, s: &str) -> bool {
+    re.as_ref().is_some_and(|r| r.is_match(s))
+}
+
+/// Classifies a key from its shape; a value that is not an Adyen key is never sent.
+pub fn classify(raw: &str) -> Shape {
+    if is_match(&API_KEY_STRUCTURED, raw) || is_match(&API_KEY_FALLBACK, raw) {
+        return Shape::ApiKey;
+    }
+    if is_match(&CLIENT_KEY, raw) {
+        let env = if raw.starts_with("live_") {
+            Environment::Live
+        } else {
+            Environment::Test
+        };
+        return Shape::ClientKey(env);
+    }
+    Shape::Unrecognised
+}
+
+/// The Management host of an environment.
+pub fn host(env: Environment) -> &'static str {
+    match env {
+        Environment::Test => TEST_HOST,
+        Environment::Live => LIVE_HOST,
+    }
+}
+
+/// `MeApiCredential` (CONFIRMED schema; required: id, username, clientKey,
+/// allowedIpAddresses, roles, active).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct MeApiCredentialWire {
+    id: String,
+    username: String,
+    #[allow(dead_code)]
+    client_key: String,
+    allowed_ip_addresses: Vec<String>,
+    roles: Vec<String>,
+    active: bool,
+    #[serde(default)]
+    allowed_origins: Vec<AllowedOriginWire>,
+    #[serde(default)]
+    company_name: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+struct AllowedOriginWire {
+    domain: String,
+}
+
+/// The parts of `MeApiCredential` the profile needs (never the client key or links).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MeCredential {
+    pub id: String,
+    pub username: String,
+    /// `companyName`, or the company parsed from `ws_…@Company.<Company>`.
+    pub company: Option<String>,
+    pub roles: Vec<String>,
+    pub allowed_ips: Vec<String>,
+    pub allowed_origins: Vec<String>,
+    pub active: bool,
+}
+
+/// What one `GET /v3/me` answer means.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MeOutcome {
+    /// 200 with a well-formed `MeApiCredential`.
+    Credential(MeCredential),
+    /// 403 `00_403`: the key authenticated but has no Management API role.
+    NoManagementRole,
+    /// 401 errorCode `010` "Not allowed": the credential is known but refuses this source IP
+    /// (`active`, recorded as the restriction `ip_restricted`).
+    IpRestricted,
+    /// 401 in a recognised shape: the key is not valid in this environment.
+    Unauthorized,
+    /// Nothing can be concluded (`rate_limited`, `server_error`, `unexpected_response`, …).
+    Inconclusive(String),
+}
+
+/// Company from an API credential username `ws_123456@Company.YourCompany`.
+pub fn company_from_username(username: &str) -> Option<String> {
+    let (_, domain) = username.rsplit_once('@')?;
+    let company = domain.strip_prefix("Company.")?;
+    (!company.is_empty()).then(|| company.to_string())
+}
+
+/// Error body fields shared by the Management (`RestServiceError`) and Checkout/Classic shapes.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ErrorWire {
+    #[serde(default)]
+    error_code: Option<String>,
+    #[serde(default)]
+    title: Option<String>,
+    #[serde(default)]
+    message: Option<String>,
+    #[serde(default)]
+    error_type: Option<String>,
+    #[serde(default)]
+    status: Option<u16>,
+}
+
+/// Interprets one `/v3/me` response. Unknown shapes are `inconclusive(unexpected_response)`.
+pub fn interpret_me(status: u16, body: &str) -> MeOutcome {
+    let unexpected = || MeOutcome::Inconclusive("unexpected_response".into());
+    match status {
+        200 => match serde_json::from_str::<MeApiCredentialWire>(body) {
+            Ok(w) => {
+                let company = w
+                    .company_name
+                    .filter(|c| !c.trim().is_empty())
+                    .or_else(|| company_from_username(&w.username));
+                MeOutcome::Credential(MeCredential {
+                    id: w.id,
+                    username: w.username,
+                    company,
+                    roles: w.roles,
+                    allowed_ips: w.allowed_ip_addresses,
+                    allowed_origins: w.allowed_origins.into_iter().map(|o| o.domain).collect(),
+                    active: w.active,
+                })
+            }
+            Err(_) => unexpected(),
+        },
+        401 => interpret_401(body).unwrap_or_else(unexpected),
+        403 => match serde_json::from_str::<ErrorWire>(body) {
+            // OBSERVED (Adyen SDK tests): {"type":…/forbidden,"title":"Forbidden","status":403,
+            // "detail":"Not allowed","errorCode":"00_403"}
+            Ok(e)
+                if e.error_code.as_deref() == Some("00_403")
+                    || (e.title.as_deref() == Some("Forbidden") && e.status == Some(403)) =>
+            {
+                MeOutcome::NoManagementRole
+            }
+            _ => unexpected(),
+        },
+        429 => MeOutcome::Inconclusive("rate_limited".into()),
+        500..=599 => MeOutcome::Inconclusive("server_error".into()),
+        _ => unexpected(),
+    }
+}
+
+/// The 401 shapes: Management `RestServiceError` (UNCONFIRMED), Checkout/Classic JSON
+/// (OBSERVED), plain text `000 HTTP Status Response - Unauthorized` (OBSERVED, 3p), an empty
+/// body (UNCONFIRMED), and the IP allow-list `010` variants (OBSERVED, 3p).
+fn interpret_401(body: &str) -> Option<MeOutcome> {
+    let trimmed = body.trim();
+    if trimmed.is_empty() {
+        return Some(MeOutcome::Unauthorized);
+    }
+    if let Ok(e) = serde_json::from_str::<ErrorWire>(trimmed) {
+        return match e.error_code.as_deref() {
+            Some("010") => Some(MeOutcome::IpRestricted),
+            Some("000") | Some("00_401") => Some(MeOutcome::Unauthorized),
+            _ if e.title.as_deref() == Some("Unauthorized")
+                || e.message
+                    .as_deref()
+                    .is_some_and(|m| m.contains("Unauthorized"))
+                || e.error_type.as_deref() == Some("security") =>
+            {
+                Some(MeOutcome::Unauthorized)
+            }
+            _ => None,
+        };
+    }
+    if trimmed.starts_with("010") && trimmed.contains("Not allowed") {
+        return Some(MeOutcome::IpRestricted);
+    }
+    if trimmed.starts_with("000") && trimmed.contains("Unauthorized") {
+        return Some(MeOutcome::Unauthorized);
+    }
+    None
+}
+
+/// The environment to try after `outcome` on `env`, if any: test first; a live key only
+/// authenticates on the live host, so a 401 (or an inconclusive answer) on test moves on.
+pub fn next_environment(env: Environment, outcome: &MeOutcome) -> Option<Environment> {
+    match (env, outcome) {
+        (Environment::Test, MeOutcome::Unauthorized | MeOutcome::Inconclusive(_)) => {
+            Some(Environment::Live)
+        }
+        _ => None,
+    }
+}
+
+/// Role strings use an em dash (U+2014); tolerate en dashes and spaced hyphens too.
+fn normalise_role(role: &str) -> String {
+    role.replace(['\u{2014}', '\u{2013}'], "-")
+        .replace(" - ", "-")
+        .replace(" -", "-")
+        .replace("- ", "-")
+        .trim()
+        .to_lowercase()
+}
+
+/// Normalised capabilities of one role (empty for roles with no mapped capability).
+pub fn role_capabilities(role: &str) -> &'static [&'static str] {
+    let r = normalise_role(role);
+    match r.as_str() {
+        "merchant report download role" => &["reports.download"],
+        "merchant rss feed role" => &["reports.read"],
+        "merchant pal webservice role" | "checkout webservice role" => {
+            &["payments.write", "refunds.write"]
+        }
+        "merchant recurring role" => &["customers.read", "payments.write"],
+        "data protection api" => &["customers.delete"],
+        "api pci payments role" => &["payments.write", "payments.card_data"],
+        "checkout encrypted cardholder data" => &["payments.write"],
+        // Can mint keys or users with any role: privilege escalation.
+        "management api-api credentials read and write" | "management api-users read and write" => {
+            &["credentials.manage"]
+        }
+        "management api-webhooks read and write" => &["webhooks.manage"],
+        "management api-webhooks read" => &["webhooks.read"],
+        // Can redirect payouts to another bank account.
+        "management api-payout account settings read and write" => &["payouts.write"],
+        "management api-account read" => &["account.read"],
+        _ if r.starts_with("management api-") && r.ends_with("read and write") => {
+            &["account.write"]
+        }
+        _ if r.starts_with("management api-") && r.ends_with(" read") => &["account.read"],
+        _ => &[],
+    }
+}
+
+/// Sorted, de-duplicated capabilities of a role list.
+pub fn capabilities_for(roles: &[String]) -> Vec<String> {
+    let mut caps: Vec<String> = roles
+        .iter()
+        .flat_map(|r| role_capabilities(r).iter().map(|c| c.to_string()))
+        .collect();
+    caps.sort();
+    caps.dedup();
+    caps
+}
+
+/// Whether the declared `expected_account` names this company (`X` or `Company.X`).
+pub fn account_matches(expected: Option<&str>, company: Option<&str>) -> Option<bool> {
+    let expected = expected?.trim();
+    let company = company?;
+    let expected = expected.strip_prefix("Company.").unwrap_or(expected);
+    Some(expected == company)
+}
+
+/// The profile of a key that was never sent (client key, wrong format).
+pub fn offline_profile(shape: Shape) -> Option<KeyProfile> {
+    let (status, key_type, env) = match shape {
+        Shape::ApiKey => return None,
+        Shape::ClientKey(env) => (
+            KeyStatus::NotProbed("public_by_design".into()),
+            Some("publishable".to_string()),
+            Some(env),
+        ),
+        Shape::Unrecognised => (
+            KeyStatus::Inconclusive("format_mismatch".into()),
+            None,
+            None,
+        ),
+    };
+    let mut p = empty_profile(status);
+    p.key_type = key_type;
+    p.environment = env;
+    Some(p)
+}
+
+fn empty_profile(status: KeyStatus) -> KeyProfile {
+    KeyProfile {
+        vendor: VENDOR.into(),
+        status,
+        key_type: None,
+        environment: None,
+        account: None,
+        account_matches: None,
+        granted: vec![],
+        capabilities: vec![],
+        unverifiable: vec![],
+        restrictions: BTreeMap::new(),
+        calls: vec![],
+        probed_at: None,
+    }
+}
+
+/// Builds the profile from the `/v3/me` outcomes in the order they were obtained (test, then
+/// maybe live). `calls` is left for the caller to fill.
+pub fn conclude(
+    outcomes: &[(Environment, MeOutcome)],
+    expected_account: Option<&str>,
+) -> KeyProfile {
+    let decisive = outcomes.iter().find(|(_, o)| {
+        matches!(
+            o,
+            MeOutcome::Credential(_) | MeOutcome::NoManagementRole | MeOutcome::IpRestricted
+        )
+    });
+    let Some((env, outcome)) = decisive else {
+        let inconclusive = outcomes.iter().find_map(|(_, o)| match o {
+            MeOutcome::Inconclusive(r) => Some(r.clone()),
+            _ => None,
+        });
+        return match inconclusive {
+            Some(reason) => empty_profile(KeyStatus::Inconclusive(reason)),
+            None if outcomes.is_empty() => {
+                empty_profile(KeyStatus::Inconclusive("not_probed".into()))
+            }
+            // 401 on both hosts: Adyen does not tell a deleted key from a mistyped one.
+            None => empty_profile(KeyStatus::Invalid),
+        };
+    };
+    let mut p = empty_profile(KeyStatus::Active);
+    p.key_type = Some("api_key".into());
+    p.environment = Some(*env);
+    match outcome {
+        MeOutcome::Credential(c) => {
+            if !c.active {
+                p.status = KeyStatus::Revoked;
+            }
+            p.account = c.company.clone();
+            p.account_matches = account_matches(expected_account, c.company.as_deref());
+            p.granted = c.roles.clone();
+            p.capabilities = capabilities_for(&c.roles);
+            p.restrictions
+                .insert("allowed_ips".into(), c.allowed_ips.clone());
+            p.restrictions
+                .insert("allowed_origins".into(), c.allowed_origins.clone());
+            // Schema text: an empty list allows requests from any IP.
+            p.restrictions
+                .insert("any_ip".into(), vec![c.allowed_ips.is_empty().to_string()]);
+        }
+        MeOutcome::NoManagementRole => {
+            // Authenticated (403, not 401) but no Management API role: no read-only call
+            // can list its roles.
+            p.unverifiable = vec![
+                "roles".into(),
+                "restrictions.allowed_ips".into(),
+                "restrictions.allowed_origins".into(),
+            ];
+        }
+        MeOutcome::IpRestricted => {
+            // The credential exists (an unknown key gets `000`, not `010`) and its IP
+            // allow-list refuses this source address: recorded as a restriction. Its roles and
+            // the list itself cannot be read from here.
+            p.restrictions
+                .insert("ip_restricted".into(), vec!["true".into()]);
+            p.restrictions.insert("any_ip".into(), vec!["false".into()]);
+            p.unverifiable = vec![
+                "roles".into(),
+                "restrictions.allowed_ips".into(),
+                "restrictions.allowed_origins".into(),
+            ];
+        }
+        MeOutcome::Unauthorized | MeOutcome::Inconclusive(_) => {}
+    }
+    p
+}
+
+/// Management API rate limits are not documented (UNCONFIRMED): a conservative assumption,
+/// of which the client spends its configured share.
+pub const ASSUMED_RATE_PER_SECOND: f64 = 10.0;
+
+/// The Adyen connector.
+pub struct Adyen;
+
+/// URL and extra headers for `/v3/me` on `env`: the official host, or the override base with
+/// a `Host` header naming the official host (so one emulator can play both).
+fn target(
+    env: Environment,
+    base: Option<&Url>,
+) -> Result<(Url, Vec<(HeaderName, HeaderValue)>), HttpError> {
+    match base {
+        None => Url::parse(&format!("https://{}{ME_PATH}", host(env)))
+            .map(|u| (u, vec![]))
+            .map_err(|e| HttpError::BadUrl(e.to_string())),
+        Some(b) => Ok((
+            super::join(b, ME_PATH)?,
+            vec![(HOST, HeaderValue::from_static(host(env)))],
+        )),
+    }
+}
+
+impl Connector for Adyen {
+    fn name(&self) -> &'static str {
+        VENDOR
+    }
+
+    fn official_hosts(&self) -> &'static [&'static str] {
+        OFFICIAL_HOSTS
+    }
+
+    fn classify(&self, secret: &Secret) -> Option<Classification> {
+        match classify(secret.expose()) {
+            Shape::ApiKey => Some(Classification {
+                key_type: "api_key".into(),
+                inventory_type: KeyType::ServerSide,
+                environment: None,
+                not_probed: None,
+            }),
+            Shape::ClientKey(env) => Some(Classification {
+                key_type: "client_key".into(),
+                inventory_type: KeyType::Publishable,
+                environment: Some(env),
+                not_probed: Some("public_by_design".into()),
+            }),
+            Shape::Unrecognised => None,
+        }
+    }
+
+    fn plan(&self, input: &ProbeInput<'_>) -> Vec<PlannedCall> {
+        [Environment::Test, Environment::Live]
+            .into_iter()
+            .filter_map(|env| {
+                let (url, headers) = target(env, input.base.as_ref()).ok()?;
+                let mut notes = vec![];
+                if env == Environment::Live {
+                    notes.push("only if the test host answers 401 or fails".to_string());
+                }
+                if !headers.is_empty() {
+                    notes.push(format!("Host: {}", host(env)));
+                }
+                Some(PlannedCall {
+                    method: "GET".into(),
+                    url: crate::http::display_url(&url, ME_PATH),
+                    note: (!notes.is_empty()).then(|| notes.join("; ")),
+                })
+            })
+            .collect()
+    }
+
+    fn probe<'a>(&'a self, input: ProbeInput<'a>, client: &'a Client) -> BoxFuture<'a, KeyProfile> {
+        Box::pin(probe(input, client))
+    }
+
+    fn emulator(&self) -> Option<EmulatorSpec> {
+        Some(emulator::spec())
+    }
+
+    fn account_matches(&self, expected: &str, account: &str) -> Option<bool> {
+        account_matches(Some(expected), Some(account))
+    }
+}
+
+/// `GET /v3/me` on test, then on live when test refuses; never anything else.
+pub async fn probe(input: ProbeInput<'_>, client: &Client) -> KeyProfile {
+    let mut outcomes = vec![];
+    let mut calls = vec![];
+    let mut env = Environment::Test;
+    loop {
+        let (url, headers) = match target(env, input.base.as_ref()) {
+            Ok(t) => t,
+            Err(e) => {
+                let mut p = empty_profile(super::status_for_error(&e));
+                p.calls = calls;
+                return p;
+            }
+        };
+        let req = Request {
+            method: Method::GET,
+            url: url.clone(),
+            template: ME_PATH.into(),
+            official_hosts: OFFICIAL_HOSTS,
+            auth: Auth::Header(AUTH_HEADER, input.secret),
+            headers,
+            rates: vec![RateSpec {
+                bucket: format!("{VENDOR}:{}", host(env)),
+                per_second: ASSUMED_RATE_PER_SECOND,
+            }],
+            budget_header: None,
+            body: BodyRead::Always,
+            who: input.who(VENDOR),
+        };
+        let outcome = match client.send(req).await {
+            Ok(resp) => {
+                calls.push(resp.call.clone());
+                let body = resp
+                    .body
+                    .as_deref()
+                    .map(String::from_utf8_lossy)
+                    .unwrap_or_default();
+                interpret_me(resp.status, &body)
+            }
+            Err(e) => {
+                calls.push(super::failed_call("GET", &url, ME_PATH));
+                if e.refused_before_sending() {
+                    let mut p = empty_profile(super::status_for_error(&e));
+                    p.calls = calls;
+                    return p;
+                }
+                MeOutcome::Inconclusive(e.reason().into())
+            }
+        };
+        let next = next_environment(env, &outcome);
+        outcomes.push((env, outcome));
+        match next {
+            Some(n) => env = n,
+            None => break,
+        }
+    }
+    let mut p = conclude(&outcomes, input.expected_account.as_deref());
+    p.calls = calls;
+    p
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEY: &str = "AQEyhmfxK4PJahZCw0m/n3Q5qf3VaY9UCJ1+XWZe9W27jmlZiv4PD4jhfNMofnLr2K5i8/0QwV1bDb7kfNy1WIxIIkxgBw==-kiN9mMBn4tQgNYm4kBeMlKVYRdVHqWaPbM5lvGgk5C80=-i1i:ZYyURy3sT98pv}v";
+
+    #[test]
+    fn classifies_shapes() {
+        assert_eq!(classify(KEY), Shape::ApiKey);
+        assert_eq!(
+            classify("test_SNY6SRDLZVGH3B2I53CCV2YK6YIOK4H7"),
+            Shape::ClientKey(Environment::Test)
+        );
+        assert_eq!(
+            classify("live_SNY6SRDLZVGH3B2I53CCV2YK6YIOK4H7"),
+            Shape::ClientKey(Environment::Live)
+        );
+        assert_eq!(classify("AQEshort"), Shape::Unrecognised);
+        assert_eq!(classify("sk_live_abc"), Shape::Unrecognised);
+        assert_eq!(classify(&format!("{KEY}\nX-Other: 1")), Shape::Unrecognised);
+        assert_eq!(classify(""), Shape::Unrecognised);
+    }
+
+    #[test]
+    fn offline_profiles_never_probe() {
+        assert!(offline_profile(Shape::ApiKey).is_none());
+        let p = offline_profile(Shape::Unrecognised).expect("profile");
+        assert_eq!(p.status, KeyStatus::Inconclusive("format_mismatch".into()));
+        let p = offline_profile(Shape::ClientKey(Environment::Live)).expect("profile");
+        assert_eq!(p.environment, Some(Environment::Live));
+        assert_eq!(p.key_type.as_deref(), Some("publishable"));
+    }
+
+    #[test]
+    fn parses_me_credential() {
+        let body = emulator::me_body(
+            "YourCompany",
+            &[
+                "Management API\u{2014}Account read",
+                "Checkout webservice role",
+                "Merchant Report Download role",
+            ],
+            &[],
+            &["https://www.eu.mystore.com"],
+            true,
+        );
+        let MeOutcome::Credential(c) = interpret_me(200, &body) else {
+            panic!("not a credential")
+        };
+        assert_eq!(c.company.as_deref(), Some("YourCompany"));
+        assert_eq!(c.allowed_origins, vec!["https://www.eu.mystore.com"]);
+        assert_eq!(
+            capabilities_for(&c.roles),
+            vec![
+                "account.read",
+                "payments.write",
+                "refunds.write",
+                "reports.download"
+            ]
+        );
+    }
+
+    #[test]
+    fn company_from_username_fallback() {
+        let body = r#"{"id":"S2-1","username":"ws_123456@Company.Acme","clientKey":"test_X","allowedIpAddresses":["1.2.3.4"],"roles":[],"active":true}"#;
+        let MeOutcome::Credential(c) = interpret_me(200, body) else {
+            panic!("not a credential")
+        };
+        assert_eq!(c.company.as_deref(), Some("Acme"));
+        assert_eq!(company_from_username("ws@Merchant.X"), None);
+    }
+
+    #[test]
+    fn missing_required_field_is_unexpected() {
+        let body = r#"{"id":"S2-1","username":"ws_1@Company.Acme","roles":[],"active":true}"#;
+        assert_eq!(
+            interpret_me(200, body),
+            MeOutcome::Inconclusive("unexpected_response".into())
+        );
+        assert_eq!(
+            interpret_me(200, "<html>"),
+            MeOutcome::Inconclusive("unexpected_response".into())
+        );
+    }
+
+    #[test]
+    fn error_bodies() {
+        use emulator::fixtures as f;
+        assert_eq!(
+            interpret_me(403, f::FORBIDDEN_403),
+            MeOutcome::NoManagementRole
+        );
+        for b in [
+            f::UNAUTHORIZED_REST_401,
+            f::UNAUTHORIZED_CLASSIC_401,
+            f::UNAUTHORIZED_PLAIN_401,
+            "",
+        ] {
+            assert_eq!(interpret_me(401, b), MeOutcome::Unauthorized, "{b}");
+        }
+        for b in [
+            f::IP_NOT_ALLOWED_CLASSIC_401,
+            f::IP_NOT_ALLOWED_REST_401,
+            f::IP_NOT_ALLOWED_PLAIN_401,
+        ] {
+            assert_eq!(interpret_me(401, b), MeOutcome::IpRestricted, "{b}");
+        }
+        assert_eq!(
+            interpret_me(429, f::TOO_MANY_429),
+            MeOutcome::Inconclusive("rate_limited".into())
+        );
+        assert_eq!(
+            interpret_me(503, ""),
+            MeOutcome::Inconclusive("server_error".into())
+        );
+        for (s, b) in [
+            (401, "<html>denied</html>"),
+            (403, "nope"),
+            (422, "{}"),
+            (302, ""),
+        ] {
+            assert_eq!(
+                interpret_me(s, b),
+                MeOutcome::Inconclusive("unexpected_response".into()),
+                "{s}"
+            );
+        }
+    }
+
+    #[test]
+    fn role_mapping_tolerates_dashes() {
+        for r in [
+            "Management API\u{2014}API credentials read and write",
+            "Management API \u{2013} API credentials read and write",
+            "Management API - API credentials read and write",
+        ] {
+            assert_eq!(role_capabilities(r), &["credentials.manage"], "{r}");
+        }
+        assert_eq!(
+            role_capabilities("Management API\u{2014}Webhooks read and write"),
+            &["webhooks.manage"]
+        );
+        assert_eq!(
+            role_capabilities("Management API\u{2014}Users read and write"),
+            &["credentials.manage"]
+        );
+        assert_eq!(
+            role_capabilities("Management API\u{2014}Terminal settings read"),
+            &["account.read"]
+        );
+        assert_eq!(
+            role_capabilities("Management API\u{2014}Stores read and write"),
+            &["account.write"]
+        );
+        assert_eq!(
+            role_capabilities("Management API\u{2014}Payout account settings read and write"),
+            &["payouts.write"]
+        );
+        assert!(role_capabilities("Some future role").is_empty());
+    }
+
+    #[test]
+    fn environment_order() {
+        assert_eq!(
+            next_environment(Environment::Test, &MeOutcome::Unauthorized),
+            Some(Environment::Live)
+        );
+        assert_eq!(
+            next_environment(Environment::Test, &MeOutcome::NoManagementRole),
+            None
+        );
+        assert_eq!(
+            next_environment(Environment::Test, &MeOutcome::IpRestricted),
+            None
+        );
+        assert_eq!(
+            next_environment(Environment::Live, &MeOutcome::Unauthorized),
+            None
+        );
+    }
+
+    #[test]
+    fn conclusions() {
+        let cred = |active, ips: Vec<String>| {
+            MeOutcome::Credential(MeCredential {
+                id: "S2-1".into(),
+                username: "ws_1@Company.Acme".into(),
+                company: Some("Acme".into()),
+                roles: vec!["Merchant Report Download role".into()],
+                allowed_ips: ips,
+                allowed_origins: vec![],
+                active,
+            })
+        };
+        let p = conclude(
+            &[
+                (Environment::Test, MeOutcome::Unauthorized),
+                (Environment::Live, cred(true, vec![])),
+            ],
+            Some("Company.Acme"),
+        );
+        assert_eq!(p.status, KeyStatus::Active);
+        assert_eq!(p.environment, Some(Environment::Live));
+        assert_eq!(p.account_matches, Some(true));
+        assert_eq!(p.restrictions["any_ip"], vec!["true"]);
+        assert_eq!(p.capabilities, vec!["reports.download"]);
+
+        let p = conclude(
+            &[(Environment::Test, cred(false, vec!["1.1.1.1".into()]))],
+            Some("Other"),
+        );
+        assert_eq!(p.status, KeyStatus::Revoked);
+        assert_eq!(p.account_matches, Some(false));
+        assert_eq!(p.restrictions["any_ip"], vec!["false"]);
+
+        let p = conclude(&[(Environment::Test, MeOutcome::NoManagementRole)], None);
+        assert_eq!(p.status, KeyStatus::Active);
+        assert!(p.unverifiable.contains(&"roles".to_string()));
+
+        let p = conclude(&[(Environment::Test, MeOutcome::IpRestricted)], None);
+        assert_eq!(p.status, KeyStatus::Active);
+        assert_eq!(p.restrictions["ip_restricted"], vec!["true"]);
+
+        let p = conclude(
+            &[
+                (Environment::Test, MeOutcome::Unauthorized),
+                (Environment::Live, MeOutcome::Unauthorized),
+            ],
+            None,
+        );
+        assert_eq!(p.status, KeyStatus::Invalid);
+
+        let p = conclude(
+            &[
+                (
+                    Environment::Test,
+                    MeOutcome::Inconclusive("server_error".into()),
+                ),
+                (Environment::Live, MeOutcome::Unauthorized),
+            ],
+            None,
+        );
+        assert_eq!(p.status, KeyStatus::Inconclusive("server_error".into()));
+    }
+}

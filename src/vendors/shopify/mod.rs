@@ -1,0 +1,322 @@
+//! Shopify connector: admin token shapes, `GET /admin/oauth/access_scopes.json` for grants and `shop.json` for identity.
+//!
+//! Reference: vendor-apis.md §1. Every token must be paired with its `<shop>.myshopify.com`
+//! domain; a 401 cannot tell invalid from revoked or expired (tokens may be short-lived), so
+//! it is reported as `invalid`.
+
+pub mod emulator;
+
+use futures::FutureExt;
+use futures::future::BoxFuture;
+use reqwest::header::{HeaderName, HeaderValue};
+use url::Url;
+
+use super::capability as cap;
+use super::{Classification, Connector, PlannedCall, ProbeInput};
+use crate::http::{BodyRead, BudgetHeader, Client, RateSpec, Request, valid_label};
+use crate::inventory::model::KeyType;
+use crate::run::{KeyProfile, KeyStatus};
+use crate::secret::Secret;
+
+/// The Shopify connector.
+pub struct Shopify;
+
+/// Official hosts: one shop label under `myshopify.com`.
+pub const OFFICIAL_HOSTS: &[&str] = &["*.myshopify.com"];
+/// Admin REST version used for `shop.json` (access_scopes is unversioned).
+pub const API_VERSION: &str = "2025-10";
+/// Documented REST leaky bucket (Standard plan, CONFIRMED): 40 requests, leaking 2/s.
+pub const BUCKET_SIZE: f64 = 40.0;
+pub const LEAK_PER_SECOND: f64 = 2.0;
+/// OBSERVED budget header `used/size`.
+pub const CALL_LIMIT_HEADER: &str = "x-shopify-shop-api-call-limit";
+/// Exact body of the documented 401 (OBSERVED).
+pub const INVALID_TOKEN_MESSAGE: &str =
+    "[API] Invalid API key or access token (unrecognized login or wrong password)";
+
+fn hex32(s: &str) -> bool {
+    s.len() == 32 && s.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// `<label>.myshopify.com` with a valid label, lower case.
+pub fn valid_shop_domain(d: &str) -> bool {
+    d.strip_suffix(".myshopify.com").is_some_and(valid_label)
+}
+
+/// Scope handle → normalised capabilities.
+pub fn capabilities_of(handle: &str) -> &'static [&'static str] {
+    match handle {
+        "read_customers" => &[cap::CUSTOMERS_READ, cap::CUSTOMERS_EXPORT],
+        "write_customers" => &[
+            cap::CUSTOMERS_READ,
+            cap::CUSTOMERS_EXPORT,
+            cap::CUSTOMERS_WRITE,
+        ],
+        "read_orders" | "read_draft_orders" | "read_order_edits" => {
+            &[cap::ORDERS_READ, cap::CUSTOMERS_READ]
+        }
+        "write_orders" => &[
+            cap::ORDERS_READ,
+            cap::CUSTOMERS_READ,
+            cap::ORDERS_WRITE,
+            cap::REFUNDS_WRITE,
+        ],
+        "write_draft_orders" | "write_order_edits" => &[cap::ORDERS_READ, cap::ORDERS_WRITE],
+        "read_all_orders" => &[cap::ORDERS_READ_ALL],
+        "read_products" | "read_inventory" | "read_price_rules" | "read_discounts" => {
+            &[cap::CATALOG_READ]
+        }
+        "write_products" | "write_inventory" | "write_price_rules" | "write_discounts" => {
+            &[cap::CATALOG_READ, cap::CATALOG_WRITE]
+        }
+        "write_script_tags" | "write_themes" | "write_pixels" | "write_custom_pixels" => {
+            &[cap::STOREFRONT_CODE_INJECT]
+        }
+        "read_reports" => &[cap::REPORTS_DOWNLOAD],
+        "read_customer_events" | "read_companies" => &[cap::CUSTOMERS_READ],
+        "read_fulfillments"
+        | "read_assigned_fulfillment_orders"
+        | "read_merchant_managed_fulfillment_orders"
+        | "read_third_party_fulfillment_orders"
+        | "read_shipping" => &[cap::ORDERS_READ],
+        "read_shopify_payments_payouts" | "read_shopify_payments_bank_accounts" => {
+            &[cap::PAYOUTS_READ]
+        }
+        "read_shopify_payments_disputes" => &[cap::DISPUTES_READ],
+        "read_shopify_payments_accounts" | "read_shopify_payments_provider_accounts_sensitive" => {
+            &[cap::PAYMENTS_READ, cap::ACCOUNT_READ]
+        }
+        "read_users" => &[cap::USERS_READ],
+        _ => &[],
+    }
+}
+
+impl Shopify {
+    fn base(&self, input: &ProbeInput<'_>) -> Option<Url> {
+        match &input.base {
+            Some(b) => Some(b.clone()),
+            None => Url::parse(&format!("https://{}/", input.shop_domain.as_deref()?)).ok(),
+        }
+    }
+
+    fn shop_problem(&self, input: &ProbeInput<'_>) -> Option<&'static str> {
+        match input.shop_domain.as_deref() {
+            None => Some("shop_domain_missing"),
+            Some(d) if !valid_shop_domain(d) => Some("shop_domain_invalid"),
+            Some(_) => None,
+        }
+    }
+
+    fn request<'a>(
+        &self,
+        input: &'a ProbeInput<'a>,
+        base: &Url,
+        path: &str,
+    ) -> Option<Request<'a>> {
+        let shop = input.shop_domain.clone().unwrap_or_default();
+        let url = base.join(path).ok()?;
+        let mut headers = Vec::new();
+        if input.base.is_some() {
+            // Emulator override: the shop travels in the Host header, as it would on the real host.
+            if let Ok(v) = HeaderValue::from_str(&shop) {
+                headers.push((HeaderName::from_static("host"), v));
+            }
+        }
+        let bucket = format!("shopify:{shop}");
+        Some(Request {
+            headers,
+            rates: vec![RateSpec {
+                bucket: bucket.clone(),
+                per_second: LEAK_PER_SECOND,
+            }],
+            budget_header: Some(BudgetHeader {
+                header: CALL_LIMIT_HEADER,
+                bucket,
+                leak_per_second: LEAK_PER_SECOND,
+            }),
+            body: BodyRead::Always,
+            auth: crate::http::Auth::Header("x-shopify-access-token", input.secret),
+            who: input.who("shopify"),
+            ..Request::get(url, path, OFFICIAL_HOSTS)
+        })
+    }
+
+    async fn run_probe(&self, input: ProbeInput<'_>, client: &Client) -> KeyProfile {
+        let mut p = super::profile("shopify", KeyStatus::Active);
+        p.key_type = Some(input.class.key_type.clone());
+        p.environment = input.class.environment;
+        if let Some(problem) = self.shop_problem(&input) {
+            p.status = super::inconclusive(problem);
+            return p;
+        }
+        p.account = input.shop_domain.clone();
+        let Some(base) = self.base(&input) else {
+            p.status = super::inconclusive("shop_domain_invalid");
+            return p;
+        };
+        // 1. Grants.
+        let scopes_path = "/admin/oauth/access_scopes.json";
+        let Some(req) = self.request(&input, &base, scopes_path) else {
+            p.status = super::inconclusive("bad_url");
+            return p;
+        };
+        let url = req.url.clone();
+        let resp = match client.send(req).await {
+            Ok(r) => r,
+            Err(e) => {
+                if !e.refused_before_sending() {
+                    p.calls.push(super::failed_call("GET", &url, scopes_path));
+                }
+                p.status = super::status_for_error(&e);
+                return p;
+            }
+        };
+        p.calls.push(resp.call.clone());
+        match interpret_error(resp.status, resp.json()) {
+            Some(status) => {
+                p.status = status;
+                return p;
+            }
+            None => {
+                // CONFIRMED shape: {"access_scopes":[{"handle":"read_products"},…]}
+                let handles = resp.json().and_then(|v| {
+                    let list = v.get("access_scopes")?.as_array()?.clone();
+                    list.iter()
+                        .map(|s| s.get("handle").and_then(|h| h.as_str()).map(str::to_string))
+                        .collect::<Option<Vec<String>>>()
+                });
+                let Some(handles) = handles else {
+                    p.status = super::inconclusive("unexpected_response");
+                    return p;
+                };
+                let mut caps = Vec::new();
+                for h in &handles {
+                    caps.extend(capabilities_of(h).iter().map(|c| c.to_string()));
+                }
+                p.granted = super::sorted(handles);
+                p.capabilities = super::sorted(caps);
+            }
+        }
+        // 2. Identity (fields other than the domain are dropped unread into the profile).
+        let shop_path = format!("/admin/api/{API_VERSION}/shop.json");
+        let Some(req) = self.request(&input, &base, &shop_path) else {
+            return p;
+        };
+        let url = req.url.clone();
+        match client.send(req).await {
+            Ok(r) => {
+                p.calls.push(r.call.clone());
+                if let Some(status) = interpret_error(r.status, r.json()) {
+                    // Grants are known; identity is not. Keep the grants, report why.
+                    p.status = match status {
+                        KeyStatus::Inconclusive(_) => status,
+                        _ => super::inconclusive("unexpected_response"),
+                    };
+                    return p;
+                }
+                let domain = r.json().and_then(|v| {
+                    let shop = v.get("shop")?;
+                    shop.get("myshopify_domain")
+                        .or_else(|| shop.get("domain"))
+                        .and_then(|d| d.as_str())
+                        .map(str::to_ascii_lowercase)
+                });
+                match domain {
+                    Some(d) => p.account = Some(d),
+                    None => p.status = super::inconclusive("unexpected_response"),
+                }
+            }
+            Err(e) => {
+                if !e.refused_before_sending() {
+                    p.calls.push(super::failed_call("GET", &url, &shop_path));
+                }
+                p.status = super::status_for_error(&e);
+            }
+        }
+        p
+    }
+}
+
+/// Maps a non-200 admin response to a status; `None` = 200 (go on reading the body).
+fn interpret_error(status: u16, body: Option<serde_json::Value>) -> Option<KeyStatus> {
+    let errors = body
+        .as_ref()
+        .and_then(|b| b.get("errors"))
+        .and_then(|e| e.as_str())
+        .map(str::to_string);
+    match status {
+        200 => None,
+        // OBSERVED body; invalid, revoked and expired tokens all answer the same.
+        401 if errors.as_deref() == Some(INVALID_TOKEN_MESSAGE) => Some(KeyStatus::Invalid),
+        // OBSERVED (trufflehog shopifyoauth): unknown shop. The key's validity is unknown.
+        404 => Some(super::inconclusive("shop_not_found")),
+        // UNCONFIRMED: frozen/unpaid (402) and locked (423) shops; keyed on status only.
+        402 => Some(super::inconclusive("shop_frozen")),
+        423 => Some(super::inconclusive("shop_locked")),
+        _ => Some(super::inconclusive("unexpected_response")),
+    }
+}
+
+impl Connector for Shopify {
+    fn name(&self) -> &'static str {
+        "shopify"
+    }
+
+    fn official_hosts(&self) -> &'static [&'static str] {
+        OFFICIAL_HOSTS
+    }
+
+    fn classify(&self, secret: &Secret) -> Option<Classification> {
+        let raw = secret.expose();
+        let (key_type, probe) = match raw.split_once('_') {
+            Some(("shpat", rest)) if hex32(rest) => ("admin_token", true),
+            Some(("shpca", rest)) if hex32(rest) => ("custom_app_token", true),
+            Some(("shppa", rest)) if hex32(rest) => ("private_app_token", true),
+            // OBSERVED prefix, UNCONFIRMED length: 32 hex assumed.
+            Some(("shpua", rest)) if hex32(rest) => ("undecided_app_token", true),
+            Some(("shpss", rest)) if hex32(rest) => ("app_secret", false),
+            None if raw.len() == 32 && raw.bytes().all(|b| b.is_ascii_alphanumeric()) => {
+                ("legacy_token", true)
+            }
+            _ => return None,
+        };
+        Some(Classification {
+            key_type: key_type.into(),
+            inventory_type: if probe {
+                KeyType::ServerSide
+            } else {
+                KeyType::SigningSecret
+            },
+            environment: None,
+            not_probed: (!probe).then(|| "app_secret_not_usable_as_token".into()),
+        })
+    }
+
+    fn plan(&self, input: &ProbeInput<'_>) -> Vec<PlannedCall> {
+        let base = self
+            .base(input)
+            .map(|b| b.as_str().trim_end_matches('/').to_string())
+            .unwrap_or_else(|| "https://<shop>.myshopify.com".into());
+        let note = self.shop_problem(input).map(|p| format!("not sent: {p}"));
+        vec![
+            PlannedCall {
+                method: "GET".into(),
+                url: format!("{base}/admin/oauth/access_scopes.json"),
+                note: note.clone(),
+            },
+            PlannedCall {
+                method: "GET".into(),
+                url: format!("{base}/admin/api/{API_VERSION}/shop.json"),
+                note,
+            },
+        ]
+    }
+
+    fn probe<'a>(&'a self, input: ProbeInput<'a>, client: &'a Client) -> BoxFuture<'a, KeyProfile> {
+        self.run_probe(input, client).boxed()
+    }
+
+    fn emulator(&self) -> Option<crate::emulator::EmulatorSpec> {
+        Some(emulator::spec())
+    }
+}

@@ -1,0 +1,680 @@
+//! Adyen and Iterable connectors against their emulators, through the guarded client.
+
+use std::time::{Duration, Instant};
+
+use url::Url;
+use vendorscope::emulator::{EmulatorConfig, EmulatorSpec, RunningEmulator, serve};
+use vendorscope::http::Client;
+use vendorscope::inventory::model::{Key, KeyType};
+use vendorscope::report::filter::Redactor;
+use vendorscope::run::{KeyProfile, KeyStatus};
+use vendorscope::secret::{Secret, SecretRef};
+use vendorscope::vendors::adyen::emulator::{self as adyen_emu, keys as ak};
+use vendorscope::vendors::iterable::PROBE_EMAIL;
+use vendorscope::vendors::iterable::emulator::{self as iterable_emu, keys as ik};
+use vendorscope::vendors::{self, ProbeSettings};
+
+struct Env {
+    emu: RunningEmulator,
+    settings: ProbeSettings,
+    client: Client,
+}
+
+async fn start(spec: EmulatorSpec, bulk: bool, timeout: Duration) -> Env {
+    let cfg = EmulatorConfig {
+        keys: (spec.default_keys)(),
+        ..Default::default()
+    };
+    let emu = serve(&spec, &cfg, "127.0.0.1:0".parse().expect("addr"))
+        .await
+        .expect("emulator");
+    let settings = ProbeSettings {
+        endpoint: Some(Url::parse(&emu.base_url).expect("url")),
+        probe_bulk_endpoints: bulk,
+        ..Default::default()
+    };
+    let mut ccfg = settings.client_config();
+    ccfg.backoff_base = Duration::from_millis(20);
+    ccfg.timeout = timeout;
+    let client = Client::new(ccfg).expect("client");
+    Env {
+        emu,
+        settings,
+        client,
+    }
+}
+
+fn key(key_type: KeyType, expected: Option<&str>) -> Key {
+    let mut k = vendors::cli_key(SecretRef::Env("UNUSED".into()), None);
+    k.key_type = key_type;
+    k.expected_account = expected.map(str::to_string);
+    k
+}
+
+impl Env {
+    async fn probe(&self, vendor: &str, raw: &str, k: &Key) -> KeyProfile {
+        let p =
+            vendors::probe_key(vendor, &Secret::new(raw), k, &self.settings, &self.client).await;
+        self.assert_reads_only();
+        p
+    }
+
+    fn assert_reads_only(&self) {
+        let st = &self.emu.state;
+        assert_eq!(st.writes(), 0, "emulator saw a write");
+        assert!(
+            st.requests()
+                .iter()
+                .all(|r| r.method == "GET" || r.method == "HEAD"),
+            "{:?}",
+            st.requests()
+        );
+    }
+
+    fn hosts(&self) -> Vec<String> {
+        self.emu
+            .state
+            .requests()
+            .iter()
+            .map(|r| r.host.clone().unwrap_or_default())
+            .collect()
+    }
+}
+
+fn adyen() -> EmulatorSpec {
+    adyen_emu::spec()
+}
+fn iterable() -> EmulatorSpec {
+    iterable_emu::spec()
+}
+const T: Duration = Duration::from_secs(5);
+
+fn s(v: &[&str]) -> Vec<String> {
+    v.iter().map(|x| x.to_string()).collect()
+}
+
+// ---------------------------------------------------------------- Adyen
+
+#[tokio::test]
+async fn adyen_test_key_with_management_roles() {
+    let e = start(adyen(), false, T).await;
+    let p = e
+        .probe(
+            "adyen",
+            ak::TEST_FULL,
+            &key(KeyType::ServerSide, Some("VendorscopeDemo")),
+        )
+        .await;
+    assert_eq!(p.status, KeyStatus::Active);
+    assert_eq!(
+        p.environment,
+        Some(vendorscope::inventory::model::Environment::Test)
+    );
+    assert_eq!(p.account.as_deref(), Some("VendorscopeDemo"));
+    assert_eq!(p.account_matches, Some(true));
+    assert!(
+        p.granted
+            .contains(&"Management API\u{2014}API credentials read and write".to_string())
+    );
+    for c in [
+        "account.read",
+        "credentials.manage",
+        "payments.write",
+        "refunds.write",
+        "reports.download",
+        "webhooks.manage",
+    ] {
+        assert!(
+            p.capabilities.contains(&c.to_string()),
+            "{c}: {:?}",
+            p.capabilities
+        );
+    }
+    assert_eq!(p.restrictions["allowed_ips"], Vec::<String>::new());
+    assert_eq!(p.restrictions["any_ip"], s(&["true"]));
+    assert_eq!(p.calls.len(), 1);
+    assert_eq!(e.hosts(), s(&["management-test.adyen.com"]));
+    let r = &e.emu.state.requests()[0];
+    assert_eq!((r.path.as_str(), r.query.as_deref()), ("/v3/me", None));
+}
+
+#[tokio::test]
+async fn adyen_live_key_is_found_on_the_live_host() {
+    let e = start(adyen(), false, T).await;
+    let p = e
+        .probe("adyen", ak::LIVE_CHECKOUT, &key(KeyType::ServerSide, None))
+        .await;
+    assert_eq!(p.status, KeyStatus::Active);
+    assert_eq!(
+        p.environment,
+        Some(vendorscope::inventory::model::Environment::Live)
+    );
+    assert_eq!(p.restrictions["allowed_ips"], s(&["203.0.113.10"]));
+    assert_eq!(p.restrictions["any_ip"], s(&["false"]));
+    assert_eq!(
+        p.restrictions["allowed_origins"],
+        s(&["https://shop.example.com"])
+    );
+    assert_eq!(
+        p.capabilities,
+        s(&["account.read", "payments.write", "refunds.write"])
+    );
+    assert_eq!(
+        e.hosts(),
+        s(&["management-test.adyen.com", "management-live.adyen.com"])
+    );
+    assert_eq!(
+        p.calls.iter().map(|c| c.status).collect::<Vec<_>>(),
+        vec![Some(401), Some(200)]
+    );
+}
+
+#[tokio::test]
+async fn adyen_key_without_management_role_is_active_roles_unknown() {
+    let e = start(adyen(), false, T).await;
+    let p = e
+        .probe(
+            "adyen",
+            ak::TEST_NO_MANAGEMENT,
+            &key(KeyType::ServerSide, None),
+        )
+        .await;
+    assert_eq!(p.status, KeyStatus::Active);
+    assert!(p.granted.is_empty() && p.capabilities.is_empty());
+    assert!(p.unverifiable.contains(&"roles".to_string()));
+    assert_eq!(p.calls.len(), 1, "403 on test is decisive");
+}
+
+#[tokio::test]
+async fn adyen_ip_allowlist_refusal_every_body_variant() {
+    let e = start(adyen(), false, T).await;
+    for v in ["classic", "rest_service_error", "plain_text"] {
+        e.emu.state.set_variant("ip_refusal_body", v);
+        let p = e
+            .probe(
+                "adyen",
+                ak::TEST_IP_REFUSED,
+                &key(KeyType::ServerSide, None),
+            )
+            .await;
+        assert_eq!(p.status, KeyStatus::Active, "{v}");
+        assert!(p.unverifiable.contains(&"roles".to_string()));
+        assert_eq!(p.restrictions["ip_restricted"], s(&["true"]), "{v}");
+        assert_eq!(
+            p.environment,
+            Some(vendorscope::inventory::model::Environment::Test)
+        );
+    }
+}
+
+#[tokio::test]
+async fn adyen_revoked_and_unknown_keys_every_401_variant() {
+    let e = start(adyen(), false, T).await;
+    for v in ["rest_service_error", "classic", "plain_text", "empty"] {
+        e.emu.state.set_variant("unauthorized_body", v);
+        e.emu.state.clear_requests();
+        let p = e
+            .probe("adyen", ak::TEST_REVOKED, &key(KeyType::ServerSide, None))
+            .await;
+        assert_eq!(p.status, KeyStatus::Invalid, "{v}");
+        assert_eq!(e.emu.state.requests().len(), 2, "test then live ({v})");
+    }
+    let unknown = ak::TEST_FULL.replace("FULL", "NONE");
+    let p = e
+        .probe("adyen", &unknown, &key(KeyType::ServerSide, None))
+        .await;
+    assert_eq!(p.status, KeyStatus::Invalid);
+    // Variant: a disabled credential that still answers, with `"active": false`.
+    e.emu.state.set_variant("revoked", "inactive");
+    let p = e
+        .probe("adyen", ak::TEST_REVOKED, &key(KeyType::ServerSide, None))
+        .await;
+    assert_eq!(p.status, KeyStatus::Revoked);
+}
+
+#[tokio::test]
+async fn adyen_client_key_and_wrong_format_are_never_sent() {
+    let e = start(adyen(), false, T).await;
+    let p = e
+        .probe(
+            "adyen",
+            "test_SNY6SRDLZVGH3B2I53CCV2YK6YIOK4H7",
+            &key(KeyType::Publishable, None),
+        )
+        .await;
+    assert_eq!(p.status, KeyStatus::NotProbed("public_by_design".into()));
+    for bad in [ik::SERVER_US, "AQEshort", "sk_live_x"] {
+        let p = e.probe("adyen", bad, &key(KeyType::ServerSide, None)).await;
+        assert_eq!(p.status, KeyStatus::Inconclusive("format_mismatch".into()));
+    }
+    assert!(e.emu.state.requests().is_empty());
+    assert!(e.client.ledger().is_empty());
+}
+
+#[tokio::test]
+async fn adyen_inventory_endpoint_without_command_line_is_refused() {
+    let e = start(adyen(), false, T).await;
+    let mut k = key(KeyType::ServerSide, None);
+    k.endpoint = Some(e.emu.base_url.clone());
+    let settings = ProbeSettings::default();
+    let client = Client::new(settings.client_config()).expect("client");
+    let p = vendors::probe_key("adyen", &Secret::new(ak::TEST_FULL), &k, &settings, &client).await;
+    assert_eq!(p.status, KeyStatus::Inconclusive("endpoint_refused".into()));
+    assert!(e.emu.state.requests().is_empty());
+}
+
+#[tokio::test]
+async fn adyen_429_with_and_without_retry_after() {
+    let e = start(adyen(), false, T).await;
+    e.emu.state.faults(|f| {
+        f.throttle_next = 1;
+        f.retry_after = Some("1".into());
+    });
+    let t0 = Instant::now();
+    let p = e
+        .probe("adyen", ak::TEST_FULL, &key(KeyType::ServerSide, None))
+        .await;
+    assert_eq!(p.status, KeyStatus::Active);
+    assert!(
+        t0.elapsed() >= Duration::from_millis(950),
+        "Retry-After honoured"
+    );
+    e.emu.state.faults(|f| {
+        f.throttle_next = 1;
+        f.retry_after = None;
+    });
+    let p = e
+        .probe("adyen", ak::TEST_FULL, &key(KeyType::ServerSide, None))
+        .await;
+    assert_eq!(p.status, KeyStatus::Active);
+    e.emu.state.faults(|f| f.throttle_next = 100);
+    let p = e
+        .probe("adyen", ak::TEST_FULL, &key(KeyType::ServerSide, None))
+        .await;
+    assert_eq!(p.status, KeyStatus::Inconclusive("rate_limited".into()));
+}
+
+#[tokio::test]
+async fn adyen_server_errors_timeouts_and_unexpected_bodies_are_inconclusive() {
+    let e = start(adyen(), false, Duration::from_millis(300)).await;
+    e.emu.state.faults(|f| f.fail_next = 100);
+    let p = e
+        .probe("adyen", ak::TEST_FULL, &key(KeyType::ServerSide, None))
+        .await;
+    assert_eq!(p.status, KeyStatus::Inconclusive("server_error".into()));
+    e.emu.state.faults(|f| {
+        f.fail_next = 0;
+        f.hang_next = 100;
+        f.hang = Duration::from_secs(2);
+    });
+    let p = e
+        .probe("adyen", ak::TEST_FULL, &key(KeyType::ServerSide, None))
+        .await;
+    assert_eq!(p.status, KeyStatus::Inconclusive("timeout".into()));
+    e.emu.state.faults(|f| {
+        f.hang_next = 0;
+        f.unexpected_next = 100;
+    });
+    let p = e
+        .probe("adyen", ak::TEST_FULL, &key(KeyType::ServerSide, None))
+        .await;
+    assert_eq!(
+        p.status,
+        KeyStatus::Inconclusive("unexpected_response".into())
+    );
+}
+
+#[tokio::test]
+async fn adyen_redirect_is_not_followed() {
+    let e = start(adyen(), false, T).await;
+    let other = serve(
+        &adyen(),
+        &EmulatorConfig::default(),
+        "127.0.0.1:0".parse().expect("addr"),
+    )
+    .await
+    .expect("second emulator");
+    e.emu
+        .state
+        .faults(|f| f.redirect_to = Some(format!("{}/v3/me", other.base_url)));
+    let p = e
+        .probe("adyen", ak::TEST_FULL, &key(KeyType::ServerSide, None))
+        .await;
+    assert_eq!(p.status, KeyStatus::Inconclusive("redirect".into()));
+    assert!(
+        other.state.requests().is_empty(),
+        "the second host saw nothing"
+    );
+}
+
+#[tokio::test]
+async fn adyen_error_body_echoing_the_key_never_reaches_output() {
+    let e = start(adyen(), false, T).await;
+    e.emu.state.faults(|f| f.echo_key = true);
+    let raw = ak::TEST_FULL.replace("FULL", "ECHO");
+    let p = e
+        .probe("adyen", &raw, &key(KeyType::ServerSide, None))
+        .await;
+    assert_eq!(p.status, KeyStatus::Invalid);
+    let out = format!(
+        "{}{}",
+        serde_json::to_string(&p).expect("json"),
+        serde_json::to_string(&e.client.ledger()).expect("json")
+    );
+    assert!(!out.contains(&raw));
+    // The echoed body itself is masked by the output filter.
+    let (_, _, body) = adyen_emu::respond(&e.emu.state, "", "/v3/me", Some(&raw));
+    assert!(body.contains(&raw));
+    let red = Redactor::new();
+    red.add_secret(&Secret::new(raw.clone()));
+    assert!(!red.filter(&body).contains(&raw));
+}
+
+#[tokio::test]
+async fn adyen_dry_run_lists_test_then_live() {
+    let e = start(adyen(), false, T).await;
+    let plan = vendors::dry_run(
+        "adyen",
+        &Secret::new(ak::TEST_FULL),
+        &key(KeyType::ServerSide, None),
+        &e.settings,
+    )
+    .expect("plan");
+    assert_eq!(plan.len(), 2);
+    assert!(
+        plan.iter()
+            .all(|c| c.method == "GET" && c.url.ends_with("/v3/me"))
+    );
+    assert!(e.emu.state.requests().is_empty());
+}
+
+// ---------------------------------------------------------------- Iterable
+
+#[tokio::test]
+async fn iterable_server_side_key_us_one_call() {
+    let e = start(iterable(), false, T).await;
+    let p = e
+        .probe(
+            "iterable",
+            ik::SERVER_US,
+            &key(KeyType::ServerSide, Some("us")),
+        )
+        .await;
+    assert_eq!(p.status, KeyStatus::Active);
+    assert_eq!(p.key_type.as_deref(), Some("server_side"));
+    assert_eq!(p.account.as_deref(), Some("us"));
+    assert_eq!(p.account_matches, Some(true));
+    assert!(p.capabilities.contains(&"customers.export".to_string()));
+    assert!(p.unverifiable.contains(&"key_type".to_string()));
+    assert!(p.unverifiable.contains(&"customers.write".to_string()));
+    assert_eq!(e.hosts(), s(&["api.iterable.com"]));
+    assert_eq!(e.emu.state.requests()[0].path, "/api/users/getFields");
+    // A project name cannot be compared with a region: no verdict rather than a false one.
+    let p = e
+        .probe(
+            "iterable",
+            ik::SERVER_US,
+            &key(KeyType::ServerSide, Some("demo-us")),
+        )
+        .await;
+    assert_eq!(p.account_matches, None);
+}
+
+#[tokio::test]
+async fn iterable_eu_key_found_on_eu_host() {
+    let e = start(iterable(), false, T).await;
+    let p = e
+        .probe("iterable", ik::SERVER_EU, &key(KeyType::ServerSide, None))
+        .await;
+    assert_eq!(p.status, KeyStatus::Active);
+    assert_eq!(p.account.as_deref(), Some("eu"));
+    assert_eq!(e.hosts(), s(&["api.iterable.com", "api.eu.iterable.com"]));
+}
+
+#[tokio::test]
+async fn iterable_read_only_key_declared_type_kept_and_bulk_opt_in() {
+    let e = start(iterable(), false, T).await;
+    let p = e
+        .probe("iterable", ik::READ_ONLY_US, &key(KeyType::ReadOnly, None))
+        .await;
+    assert_eq!(p.status, KeyStatus::Active);
+    assert_eq!(
+        p.key_type.as_deref(),
+        Some("read_only"),
+        "declared type kept"
+    );
+    assert!(p.unverifiable.contains(&"key_type".to_string()));
+    assert!(
+        !e.emu
+            .state
+            .requests()
+            .iter()
+            .any(|r| r.path.contains("export"))
+    );
+
+    // With --probe-bulk-endpoints the export refusal shows a read-only key.
+    for variant in ["bad_api_key", "forbidden"] {
+        let e = start(iterable(), true, T).await;
+        e.emu.state.set_variant("wrong_type", variant);
+        let p = e
+            .probe(
+                "iterable",
+                ik::READ_ONLY_US,
+                &key(KeyType::ServerSide, None),
+            )
+            .await;
+        assert_eq!(p.key_type.as_deref(), Some("read_only"), "{variant}");
+        assert!(!p.capabilities.contains(&"customers.export".to_string()));
+        let export = e
+            .emu
+            .state
+            .requests()
+            .into_iter()
+            .find(|r| r.path == "/api/export/data.json")
+            .expect("export probed");
+        let q = export.query.unwrap_or_default();
+        assert!(q.contains("startDateTime=2999"), "empty-result window: {q}");
+    }
+    // Variant: read-only keys allowed to export → cannot be told apart.
+    let e = start(iterable(), true, T).await;
+    e.emu.state.set_variant("read_only_export", "allowed");
+    let p = e
+        .probe("iterable", ik::READ_ONLY_US, &key(KeyType::ReadOnly, None))
+        .await;
+    assert!(p.capabilities.contains(&"customers.export".to_string()));
+    assert!(p.unverifiable.contains(&"key_type".to_string()));
+}
+
+#[tokio::test]
+async fn iterable_server_key_with_bulk_probe_exports() {
+    let e = start(iterable(), true, T).await;
+    let p = e
+        .probe("iterable", ik::SERVER_US, &key(KeyType::ServerSide, None))
+        .await;
+    assert_eq!(p.key_type.as_deref(), Some("server_side"));
+    assert!(p.capabilities.contains(&"customers.export".to_string()));
+    assert_eq!(p.calls.len(), 2);
+    assert!(
+        p.calls.iter().all(|c| !c.url.contains("2999")),
+        "no query values in calls"
+    );
+}
+
+#[tokio::test]
+async fn iterable_client_keys_both_wrong_type_variants() {
+    for variant in ["bad_api_key", "forbidden"] {
+        let e = start(iterable(), false, T).await;
+        e.emu.state.set_variant("wrong_type", variant);
+        let p = e
+            .probe(
+                "iterable",
+                ik::JS_NO_JWT_US,
+                &key(KeyType::ClientSide, None),
+            )
+            .await;
+        assert_eq!(p.status, KeyStatus::Active, "{variant}");
+        assert_eq!(p.key_type.as_deref(), Some("client_side"));
+        assert_eq!(p.restrictions["requires_jwt"], s(&["false"]));
+        assert!(p.capabilities.contains(&"users.write_any".to_string()));
+        let p = e
+            .probe("iterable", ik::MOBILE_US, &key(KeyType::Mobile, None))
+            .await;
+        assert_eq!(p.key_type.as_deref(), Some("mobile"), "{variant}");
+        for r in e.emu.state.requests() {
+            if r.path.starts_with("/api/inApp/") {
+                let q = r.query.unwrap_or_default();
+                assert!(q.contains("count=1"));
+                assert!(q.contains(&PROBE_EMAIL.replace('@', "%40")), "{q}");
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn iterable_jwt_enabled_client_key_every_jwt_variant() {
+    for variant in ["bad_authorization_header", "invalid_jwt_payload"] {
+        let e = start(iterable(), false, T).await;
+        e.emu.state.set_variant("jwt_error", variant);
+        let p = e
+            .probe("iterable", ik::JS_JWT_US, &key(KeyType::ClientSide, None))
+            .await;
+        assert_eq!(p.status, KeyStatus::Active, "{variant}");
+        assert_eq!(p.restrictions["requires_jwt"], s(&["true"]));
+        assert!(p.capabilities.contains(&"users.write_self".to_string()));
+    }
+}
+
+#[tokio::test]
+async fn iterable_invalid_and_revoked_every_variant() {
+    for (flag, value) in [
+        ("bad_api_key_params", "ip"),
+        ("bad_api_key_params", "null"),
+        ("invalid_get_fields", "fields_null"),
+    ] {
+        let e = start(iterable(), false, T).await;
+        e.emu.state.set_variant(flag, value);
+        let p = e
+            .probe("iterable", ik::REVOKED_US, &key(KeyType::ServerSide, None))
+            .await;
+        assert_eq!(p.status, KeyStatus::Invalid, "{flag}={value}");
+        assert_eq!(p.calls.len(), 6, "both regions, server and client probes");
+        let p = e
+            .probe(
+                "iterable",
+                "0123456789abcdef0123456789abcdef",
+                &key(KeyType::ServerSide, None),
+            )
+            .await;
+        assert_eq!(p.status, KeyStatus::Invalid);
+    }
+}
+
+#[tokio::test]
+async fn iterable_wrong_format_is_never_sent() {
+    let e = start(iterable(), false, T).await;
+    for bad in [&ik::SERVER_US.to_uppercase(), "abc", ak::TEST_FULL] {
+        let p = e
+            .probe("iterable", bad, &key(KeyType::ServerSide, None))
+            .await;
+        assert_eq!(p.status, KeyStatus::Inconclusive("format_mismatch".into()));
+    }
+    assert!(e.emu.state.requests().is_empty());
+}
+
+#[tokio::test]
+async fn iterable_429_5xx_timeout_unexpected() {
+    let e = start(iterable(), false, Duration::from_millis(300)).await;
+    e.emu.state.faults(|f| {
+        f.throttle_next = 1;
+        f.retry_after = Some("1".into());
+    });
+    let t0 = Instant::now();
+    let p = e
+        .probe("iterable", ik::SERVER_US, &key(KeyType::ServerSide, None))
+        .await;
+    assert_eq!(p.status, KeyStatus::Active);
+    assert!(t0.elapsed() >= Duration::from_millis(950));
+    e.emu.state.faults(|f| {
+        f.throttle_next = 1;
+        f.retry_after = None;
+    });
+    let p = e
+        .probe("iterable", ik::SERVER_US, &key(KeyType::ServerSide, None))
+        .await;
+    assert_eq!(p.status, KeyStatus::Active);
+    e.emu.state.faults(|f| f.throttle_next = 1000);
+    let p = e
+        .probe("iterable", ik::SERVER_US, &key(KeyType::ServerSide, None))
+        .await;
+    assert_eq!(p.status, KeyStatus::Inconclusive("rate_limited".into()));
+    e.emu.state.faults(|f| {
+        f.throttle_next = 0;
+        f.fail_next = 1000;
+    });
+    let p = e
+        .probe("iterable", ik::SERVER_US, &key(KeyType::ServerSide, None))
+        .await;
+    assert_eq!(p.status, KeyStatus::Inconclusive("server_error".into()));
+    e.emu.state.faults(|f| {
+        f.fail_next = 0;
+        f.hang_next = 1000;
+        f.hang = Duration::from_secs(2);
+    });
+    let p = e
+        .probe("iterable", ik::SERVER_US, &key(KeyType::ServerSide, None))
+        .await;
+    assert_eq!(p.status, KeyStatus::Inconclusive("timeout".into()));
+    e.emu.state.faults(|f| {
+        f.hang_next = 0;
+        f.unexpected_next = 1000;
+    });
+    let p = e
+        .probe("iterable", ik::SERVER_US, &key(KeyType::ServerSide, None))
+        .await;
+    assert_eq!(
+        p.status,
+        KeyStatus::Inconclusive("unexpected_response".into())
+    );
+}
+
+#[tokio::test]
+async fn iterable_redirect_not_followed_and_echo_filtered() {
+    let e = start(iterable(), false, T).await;
+    let other = serve(
+        &iterable(),
+        &EmulatorConfig::default(),
+        "127.0.0.1:0".parse().expect("addr"),
+    )
+    .await
+    .expect("second emulator");
+    e.emu
+        .state
+        .faults(|f| f.redirect_to = Some(format!("{}/api/users/getFields", other.base_url)));
+    let p = e
+        .probe("iterable", ik::SERVER_US, &key(KeyType::ServerSide, None))
+        .await;
+    assert_eq!(p.status, KeyStatus::Inconclusive("redirect".into()));
+    assert!(other.state.requests().is_empty());
+
+    let e = start(iterable(), false, T).await;
+    e.emu.state.faults(|f| f.echo_key = true);
+    let raw = "0123456789abcdef0123456789abcdef";
+    let p = e
+        .probe("iterable", raw, &key(KeyType::ServerSide, None))
+        .await;
+    assert_eq!(p.status, KeyStatus::Invalid);
+    let out = serde_json::to_string(&(p, e.client.ledger())).expect("json");
+    assert!(!out.contains(raw));
+    let a = iterable_emu::respond(
+        &e.emu.state,
+        "",
+        "/api/users/getFields",
+        None,
+        Some(raw),
+        None,
+    );
+    assert!(a.body.contains(raw));
+    let red = Redactor::new();
+    red.add_secret(&Secret::new(raw));
+    assert!(!red.filter(&a.body).contains(raw));
+}
