@@ -7,6 +7,7 @@ pub mod commands;
 pub mod facts;
 pub mod gate;
 pub mod inventory;
+pub mod policy;
 pub mod report;
 pub mod run;
 pub mod secret;

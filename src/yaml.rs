@@ -28,3 +28,12 @@ pub fn from_str<T: DeserializeOwned>(text: &str) -> Result<T, YamlError> {
         }
     })
 }
+
+/// A deserialised value with the position it was written at (policy files need it to point
+/// CEL errors at the exact line and column).
+pub use serde_saphyr::Spanned;
+
+/// 1-based (line, column) of a spanned value.
+pub fn position<T>(s: &Spanned<T>) -> (usize, usize) {
+    (s.referenced.line() as usize, s.referenced.column() as usize)
+}

@@ -2,6 +2,7 @@
 //! returns the exit code (see `gate`).
 
 pub mod inventory;
+pub mod policy;
 
 use std::io::IsTerminal;
 
@@ -138,6 +139,7 @@ pub fn run(cli: Cli) -> u8 {
     };
     match &cli.command {
         Command::Inventory(cmd) => inventory::run(&ctx, cmd),
+        Command::Policy(cmd) => policy::run(&ctx, cmd),
     }
     .unwrap_or_else(|e| {
         ctx.out.error(&format!("{e:#}"));
