@@ -7,7 +7,7 @@ use std::sync::{Arc, OnceLock};
 
 use cel::common::ast::{EntryExpr, Expr as Ast, IdedExpr};
 
-use super::{Defaults, Diagnostics, Docs, Expr, MAX_EXPRESSION_CHARS, RawRule, Rule, crosswalk};
+use super::{Defaults, Diagnostics, Expr, MAX_EXPRESSION_CHARS, RawRule, Rule, crosswalk};
 use crate::run::{Confidence, Enforcement, Severity, SubjectKind};
 use crate::yaml::Spanned;
 
