@@ -79,6 +79,9 @@ pub enum Command {
     Probe(ProbeArgs),
     /// Run the vendor emulators on loopback and print their base URLs (until Ctrl-C).
     Emulate(EmulateArgs),
+    /// Lint, list and explain policy rules; show the facts they see and the controls they map.
+    #[command(subcommand)]
+    Policy(PolicyCommand),
 }
 
 /// Gate settings shared by `audit`, `scan` and `diff`.
@@ -174,6 +177,46 @@ pub struct EmulateArgs {
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
 }
+
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// Check policy files: syntax, CEL, control ids, duplicate ids, rules that can never apply
+    /// (exit 0 clean, 2 otherwise).
+    Lint {
+        /// Policy YAML files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Table of rules × controls (built-in pack plus any --policy files).
+    List {
+        /// User policy files merged over the built-in pack.
+        #[arg(long = "policy", value_name = "PATH")]
+        policies: Vec<PathBuf>,
+    },
+    /// A rule's documentation: what it does, why it matters, remediation, controls.
+    Explain {
+        /// Rule id, e.g. VKS-EXP-002.
+        rule: String,
+        #[arg(long = "policy", value_name = "PATH")]
+        policies: Vec<PathBuf>,
+    },
+    /// The facts the rules see, as JSON.
+    Facts {
+        /// The inventory YAML file.
+        #[arg(long, short = 'i')]
+        inventory: PathBuf,
+        /// Build facts from the inventory only: no secrets sourced, no probes, no scans.
+        #[arg(long)]
+        offline: bool,
+    },
+    /// Each mapped Annex A control with its rules (and outcome counts from a saved run).
+    Controls {
+        #[arg(long = "policy", value_name = "PATH")]
+        policies: Vec<PathBuf>,
+        /// A saved run document (JSON) to take pass/fail/unknown counts from.
+        #[arg(long = "run", value_name = "RUN.json")]
+        run: Option<PathBuf>,
+    },
 
 #[derive(Debug, Subcommand)]
 pub enum InventoryCommand {

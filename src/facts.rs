@@ -198,6 +198,9 @@ pub struct ExposureFacts {
     pub source: String,
     /// Path or URL.
     pub location: String,
+    /// Original source file when a source map gave one (stable across rebuilds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub original: Option<String>,
     pub fingerprint: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub inventory_key: Option<String>,
@@ -226,6 +229,10 @@ pub struct RunFacts {
     pub error_count: u32,
     /// Exposure scanning errors (unreadable files, unreachable surfaces).
     pub scan_errors: u32,
+    /// Whether found credentials could be attributed (an inventory or known-key fingerprints
+    /// were available); without it, "unknown credential" cannot be decided.
+    #[serde(default)]
+    pub attribution_available: bool,
 }
 
 /// What the run did, for [`build`].
@@ -267,6 +274,7 @@ pub fn build(
             surfaces_crawled: ctx.surfaces_crawled,
             error_count: ctx.error_count,
             scan_errors: ctx.scan_errors,
+            attribution_available: inv.is_some() || keys.iter().any(|k| k.fingerprint.is_some()),
         },
         ..Default::default()
     };
@@ -521,6 +529,7 @@ fn exposure_facts(e: &Exposure, keys: &[KeyFacts]) -> ExposureFacts {
             .clone()
             .or_else(|| e.location.path.clone())
             .unwrap_or_default(),
+        original: e.location.original.as_ref().map(|o| o.path.clone()),
         fingerprint: e.evidence.fingerprint.clone(),
         inventory_key: e.inventory_key.clone(),
         known: e.inventory_key.is_some(),

@@ -11,6 +11,7 @@ pub mod facts;
 pub mod gate;
 pub mod http;
 pub mod inventory;
+pub mod policy;
 pub mod report;
 pub mod run;
 pub mod secret;

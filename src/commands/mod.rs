@@ -8,6 +8,7 @@ pub mod report;
 pub mod scan;
 pub mod emulate;
 pub mod probe;
+pub mod policy;
 
 use std::io::IsTerminal;
 
@@ -174,6 +175,7 @@ pub fn run(cli: Cli) -> u8 {
         Command::Man => completions::man(&ctx),
         Command::Probe(args) => probe::run(&ctx, args),
         Command::Emulate(args) => emulate::run(&ctx, args),
+        Command::Policy(cmd) => policy::run(&ctx, cmd),
     }
     .unwrap_or_else(|e| {
         ctx.out.error(&format!("{e:#}"));

@@ -1,0 +1,255 @@
+//! `vendorscope policy lint|list|explain|facts|controls`.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
+
+use crate::cli::PolicyCommand;
+use crate::gate::{EXIT_CONFIG, EXIT_OK};
+use crate::policy::{PolicySet, crosswalk};
+
+use super::Ctx;
+
+fn table() -> Table {
+    let mut t = Table::new();
+    t.load_preset(UTF8_FULL_CONDENSED);
+    t.force_no_tty();
+    t
+}
+
+fn load(ctx: &Ctx, policies: &[PathBuf]) -> Option<PolicySet> {
+    match PolicySet::load_files(policies) {
+        Ok(s) => Some(s),
+        Err(d) => {
+            ctx.out.stderr(&d.render(), true);
+            None
+        }
+    }
+}
+
+pub fn run(ctx: &Ctx, cmd: &PolicyCommand) -> anyhow::Result<u8> {
+    match cmd {
+        PolicyCommand::Lint { files } => {
+            let d = crate::policy::lint_files(files);
+            if d.is_empty() {
+                ctx.out
+                    .stdout(&format!("{} file(s): no problems found\n", files.len()));
+                Ok(EXIT_OK)
+            } else {
+                ctx.out.stderr(&d.render(), true);
+                ctx.out
+                    .error(&format!("{} problem(s) found", d.items.len()));
+                Ok(EXIT_CONFIG)
+            }
+        }
+        PolicyCommand::List { policies } => {
+            let Some(set) = load(ctx, policies) else {
+                return Ok(EXIT_CONFIG);
+            };
+            let mut t = table();
+            t.set_header(vec![
+                "rule",
+                "subject",
+                "severity",
+                "enforcement",
+                "title",
+                "ISO 27001:2022",
+                "ISO 27001:2013",
+            ]);
+            for r in &set.rules {
+                let short = |v: &[String]| {
+                    v.iter()
+                        .map(|c| c.rsplit('/').next().unwrap_or(c).to_string())
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                };
+                t.add_row(vec![
+                    if r.enabled {
+                        r.id.clone()
+                    } else {
+                        format!("{} (disabled)", r.id)
+                    },
+                    crate::policy::var_name(r.subject).to_string(),
+                    r.severity.as_str().to_string(),
+                    format!("{:?}", r.enforcement).to_lowercase(),
+                    r.title.clone(),
+                    short(&r.controls_2022),
+                    short(&r.controls_2013),
+                ]);
+            }
+            let mut s = format!("{t}\n{} rules; policy set {}\n", set.rules.len(), set.hash);
+            for c in &set.changes {
+                s.push_str(&format!(
+                    "changed: {} {} ({}) in {}\n",
+                    c.rule, c.change, c.detail, c.source
+                ));
+            }
+            ctx.out.stdout(&s);
+            Ok(EXIT_OK)
+        }
+        PolicyCommand::Explain { rule, policies } => {
+            let Some(set) = load(ctx, policies) else {
+                return Ok(EXIT_CONFIG);
+            };
+            let Some(r) = set.rule(rule) else {
+                ctx.out
+                    .error(&format!("no rule `{rule}` (see `vendorscope policy list`)"));
+                return Ok(EXIT_CONFIG);
+            };
+            ctx.out.stdout(&explain(r));
+            Ok(EXIT_OK)
+        }
+        PolicyCommand::Facts { inventory, offline } => {
+            if !*offline {
+                ctx.out.error(
+                    "probing keys for facts is done by `audit`; pass --offline to see the inventory facts",
+                );
+                return Ok(EXIT_CONFIG);
+            }
+            let loaded = match crate::inventory::load(inventory) {
+                Ok(l) => l,
+                Err(d) => {
+                    ctx.out.stderr(&d.render(), true);
+                    return Ok(EXIT_CONFIG);
+                }
+            };
+            let facts = crate::facts::build(
+                Some(&loaded.inventory),
+                &[],
+                &[],
+                &crate::facts::RunContext {
+                    command: "policy facts".into(),
+                    offline: true,
+                    ..Default::default()
+                },
+            );
+            ctx.out
+                .stdout(&format!("{}\n", serde_json::to_string_pretty(&facts)?));
+            Ok(EXIT_OK)
+        }
+        PolicyCommand::Controls { policies, run } => {
+            let Some(set) = load(ctx, policies) else {
+                return Ok(EXIT_CONFIG);
+            };
+            let counts = match run {
+                Some(p) => {
+                    let text = std::fs::read_to_string(p)
+                        .map_err(|e| anyhow::anyhow!("{}: cannot read: {e}", p.display()))?;
+                    let run: crate::run::Run = serde_json::from_str(&text)
+                        .map_err(|e| anyhow::anyhow!("{}: not a run document: {e}", p.display()))?;
+                    Some(run.controls)
+                }
+                None => None,
+            };
+            ctx.out.stdout(&controls_table(&set, counts.as_ref()));
+            Ok(EXIT_OK)
+        }
+    }
+}
+
+/// ruff-style documentation of one rule.
+pub fn explain(r: &crate::policy::Rule) -> String {
+    let cw = crosswalk::Crosswalk::get();
+    let mut s = format!("{} — {}\n\n", r.id, r.title);
+    s.push_str(&format!(
+        "severity: {}   confidence: {:?}   enforcement: {}   subject: {}{}\nsource: {}\n\n",
+        r.severity.as_str(),
+        r.confidence,
+        format!("{:?}", r.enforcement).to_lowercase(),
+        crate::policy::var_name(r.subject),
+        if r.enabled { "" } else { "   (disabled)" },
+        r.source
+    ));
+    s.push_str(&format!("## What it does\n{}\n\n", r.docs.what_it_does));
+    s.push_str(&format!("## Why it matters\n{}\n\n", r.docs.why_it_matters));
+    s.push_str(&format!("## Remediation\n{}\n\n", r.remediation));
+    s.push_str("## Condition\n");
+    if let Some(w) = &r.where_ {
+        s.push_str(&format!("where:   {}\n", w.source));
+    }
+    s.push_str(&format!("require: {}\n\n", r.require.source));
+    s.push_str("## Controls\n");
+    for c in &r.controls_2022 {
+        s.push_str(&format!("{c}  {}\n", cw.title(c).unwrap_or("")));
+    }
+    for c in &r.controls_2013 {
+        s.push_str(&format!("{c}\n"));
+    }
+    if !r.references.is_empty() {
+        s.push_str("\n## References\n");
+        for x in &r.references {
+            s.push_str(&format!("{x}\n"));
+        }
+    }
+    s
+}
+
+/// Each mapped control (2022, with its 2013 ids) and its rules; with a run's coverage, the
+/// outcome counts, and "not assessed" when nothing was evaluated.
+pub fn controls_table(set: &PolicySet, coverage: Option<&crate::run::ControlCoverage>) -> String {
+    let cw = crosswalk::Crosswalk::get();
+    let mut by: BTreeMap<String, Vec<&str>> = BTreeMap::new();
+    for r in set.rules.iter().filter(|r| r.enabled) {
+        for c in &r.controls_2022 {
+            by.entry(c.clone()).or_default().push(&r.id);
+        }
+    }
+    let mut keys: Vec<&String> = by.keys().collect();
+    keys.sort_by_key(|k| {
+        k.rsplit('/')
+            .next()
+            .unwrap_or(k)
+            .split('.')
+            .skip(1)
+            .map(|p| p.parse::<u32>().unwrap_or(0))
+            .collect::<Vec<_>>()
+    });
+    let mut t = table();
+    let mut header = vec!["control", "title", "2013", "rules"];
+    if coverage.is_some() {
+        header.extend(["pass", "fail", "unknown", "excepted", "status"]);
+    }
+    t.set_header(header);
+    for k in keys {
+        let rules = &by[k];
+        let mut row = vec![
+            k.rsplit('/').next().unwrap_or(k).to_string(),
+            cw.title(k).unwrap_or("").to_string(),
+            cw.iso2013(k)
+                .iter()
+                .map(|c| c.rsplit('/').next().unwrap_or(c).to_string())
+                .collect::<Vec<_>>()
+                .join(" "),
+            rules.join(" "),
+        ];
+        if let Some(cov) = coverage {
+            let m = cov.get(k.as_str());
+            let n = |o: &str| m.and_then(|m| m.get(o)).copied().unwrap_or(0);
+            let (p, f, u, e) = (
+                n("pass") + n("unverifiable"),
+                n("fail"),
+                n("unknown"),
+                n("excepted"),
+            );
+            let status = if p + f + u + e == 0 {
+                "not assessed"
+            } else if f > 0 {
+                "failing"
+            } else if u > 0 {
+                "incomplete"
+            } else {
+                "passing"
+            };
+            row.extend([
+                p.to_string(),
+                f.to_string(),
+                u.to_string(),
+                e.to_string(),
+                status.to_string(),
+            ]);
+        }
+        t.add_row(row);
+    }
+    format!("{t}\n")
+}

@@ -1,0 +1,486 @@
+//! Evaluation: every enabled rule × every subject of its kind gets exactly one outcome.
+//!
+//! `where` false → `not_applicable`; `require` true → `pass` (or `unverifiable` when it relied
+//! on a declared value that cannot be observed by design); false → `fail`; a missing fact, a
+//! wrong type or any CEL runtime error → `unknown` with the reason, never a pass. Failing and
+//! unknown outcomes become findings (`excepted` when a live exception matches).
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use cel::{Context, ExecutionError, Value};
+use serde_json::Value as Json;
+
+use super::exceptions::Exceptions;
+use super::{PolicySet, Rule, lint, var_name};
+use crate::facts::Facts;
+use crate::run::{ControlCoverage, Finding, Location, Outcome, PolicyChange, Subject, SubjectKind};
+
+/// The outcome of one rule for one subject (passes and not-applicable included).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RuleResult {
+    pub rule: String,
+    pub subject: Subject,
+    pub outcome: Outcome,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// What one evaluation produced; `audit` copies it into the run.
+#[derive(Debug, Clone, Default)]
+pub struct Evaluation {
+    /// Failing, unknown and excepted outcomes.
+    pub findings: Vec<Finding>,
+    /// Outcome counts per control (2022 and 2013 ids); every mapped control is present.
+    pub controls: ControlCoverage,
+    /// Every rule × subject outcome.
+    pub results: Vec<RuleResult>,
+    /// Expired, refused and unused exceptions (for the run's warnings).
+    pub exception_warnings: Vec<String>,
+    /// Ids of exceptions that matched nothing (`--deny-unused-exceptions` makes them errors).
+    pub unused_exceptions: Vec<String>,
+    /// Built-in rules overridden, downgraded or disabled, and every exception in force.
+    pub policy_changes: Vec<PolicyChange>,
+    pub policy_set_hash: String,
+}
+
+/// JSON facts → CEL value; `null` members are dropped so a missing fact is `NoSuchKey`.
+pub fn to_cel(v: &Json) -> Value {
+    match v {
+        Json::Null => Value::Null,
+        Json::Bool(b) => Value::Bool(*b),
+        Json::Number(n) => {
+            if let Some(i) = n.as_i64() {
+                Value::Int(i)
+            } else if let Some(u) = n.as_u64() {
+                Value::UInt(u)
+            } else {
+                Value::Float(n.as_f64().unwrap_or(0.0))
+            }
+        }
+        Json::String(s) => Value::String(Arc::new(s.clone())),
+        Json::Array(a) => Value::List(Arc::new(a.iter().map(to_cel).collect())),
+        Json::Object(o) => {
+            let m: HashMap<String, Value> = o
+                .iter()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, v)| (k.clone(), to_cel(v)))
+                .collect();
+            Value::from(m)
+        }
+    }
+}
+
+fn reason_of(e: &ExecutionError, var: &str, subject: &Json) -> String {
+    let mut r = match e {
+        ExecutionError::NoSuchKey(k) => format!("fact `{k}` not established"),
+        ExecutionError::UndeclaredReference(k) => format!("`{k}` is not defined"),
+        ExecutionError::FunctionError { function, message } if function == "unknown" => {
+            message.clone()
+        }
+        ExecutionError::FunctionError { function, message } => {
+            format!("{function}: {message}")
+        }
+        other => format!("evaluation error: {other}"),
+    };
+    if var == "key" {
+        if let Some(st) = subject.get("status").and_then(|s| s.as_str()) {
+            if st != "active" {
+                let why = subject
+                    .get("status_reason")
+                    .and_then(|s| s.as_str())
+                    .map(|s| format!("({s})"))
+                    .unwrap_or_default();
+                r.push_str(&format!(" — key status {st}{why}"));
+            }
+        }
+    }
+    r
+}
+
+/// Strips content hashes from a file or URL so a finding keeps its fingerprint across rebuilds
+/// (`main.3f2a1b9c.js` and `main.77aa01de.js` are the same place).
+pub fn stable_location(loc: &str) -> String {
+    let loc = loc.split(['?', '#']).next().unwrap_or(loc);
+    let (dir, file) = match loc.rfind('/') {
+        Some(i) => (&loc[..=i], &loc[i + 1..]),
+        None => ("", loc),
+    };
+    let mut out = String::new();
+    let mut seg = String::new();
+    let flush = |seg: &mut String, out: &mut String, sep: Option<char>, last: bool| {
+        let hashy = !last
+            && seg.len() >= 6
+            && seg.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            && seg.chars().any(|c| c.is_ascii_digit());
+        if !hashy {
+            out.push_str(seg);
+        } else if out.ends_with(['.', '-']) {
+            out.pop();
+        }
+        if let Some(s) = sep {
+            out.push(s);
+        }
+        seg.clear();
+    };
+    let chars: Vec<char> = file.chars().collect();
+    let last_dot = file.rfind('.').map(|i| file[..i].chars().count());
+    for (i, c) in chars.iter().enumerate() {
+        if *c == '.' || *c == '-' {
+            flush(&mut seg, &mut out, Some(*c), false);
+            let _ = i;
+        } else {
+            seg.push(*c);
+        }
+    }
+    flush(&mut seg, &mut out, None, last_dot.is_some());
+    format!("{dir}{out}")
+}
+
+/// Stable identity of a rule × subject.
+fn finding_fingerprint(rule: &str, kind: SubjectKind, subject: &Json) -> String {
+    let s = |k: &str| subject.get(k).and_then(|v| v.as_str()).unwrap_or("");
+    let ident = match kind {
+        SubjectKind::Key => format!("{}/{}", s("vendor"), s("id")),
+        SubjectKind::Vendor => s("id").to_string(),
+        SubjectKind::Run => "run".into(),
+        SubjectKind::Exposure => {
+            let loc = subject
+                .get("original")
+                .and_then(|v| v.as_str())
+                .unwrap_or(s("location"));
+            format!("{}@{}", s("fingerprint"), stable_location(loc))
+        }
+    };
+    let k = var_name(kind);
+    let h = crate::run::sha256_hex(format!("{rule}\0{k}\0{ident}").as_bytes());
+    format!("vsf1:{}", &h[..32])
+}
+
+fn subject_of(kind: SubjectKind, v: &Json) -> Subject {
+    let s = |k: &str| v.get(k).and_then(|x| x.as_str()).map(str::to_string);
+    match kind {
+        SubjectKind::Run => Subject {
+            kind,
+            id: "run".into(),
+            vendor: None,
+        },
+        SubjectKind::Vendor => Subject {
+            kind,
+            id: s("id").unwrap_or_default(),
+            vendor: s("id"),
+        },
+        _ => Subject {
+            kind,
+            id: s("id").unwrap_or_default(),
+            vendor: s("vendor"),
+        },
+    }
+}
+
+fn unverifiable_facts(subject: &Json) -> Vec<String> {
+    let mut out: Vec<String> = subject
+        .get("unverifiable")
+        .and_then(|u| u.as_array())
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    if let Some(p) = subject.get("provenance").and_then(|p| p.as_object()) {
+        for (k, v) in p {
+            if v.get("source").and_then(|s| s.as_str()) == Some("unverifiable") && !out.contains(k)
+            {
+                out.push(k.clone());
+            }
+        }
+    }
+    out
+}
+
+/// Whether a pass relied on a fact that cannot be observed by design.
+fn relies_on_unverifiable(rule: &Rule, unverifiable: &[String]) -> Option<String> {
+    if unverifiable.is_empty() {
+        return None;
+    }
+    let mut fields = rule.require.fields.clone();
+    if let Some(w) = &rule.where_ {
+        fields.extend(w.fields.iter().cloned());
+    }
+    let src = format!(
+        "{} {}",
+        rule.require.source,
+        rule.where_
+            .as_ref()
+            .map(|w| w.source.as_str())
+            .unwrap_or("")
+    );
+    let caps = fields.contains("capabilities") || fields.contains("granted");
+    let hit: Vec<&String> = unverifiable
+        .iter()
+        .filter(|u| {
+            fields.contains(u.as_str())
+                || (caps && (src.contains(u.as_str()) || fields.contains("allowed_capabilities")))
+        })
+        .collect();
+    if hit.is_empty() {
+        None
+    } else {
+        Some(format!(
+            "declared value used for {} (cannot be observed without a write)",
+            hit.iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))
+    }
+}
+
+fn run_expr(
+    e: &super::Expr,
+    ctx: &Context<'_, '_>,
+    var: &str,
+    subject: &Json,
+) -> Result<bool, String> {
+    match e.program.execute(ctx) {
+        Ok(Value::Bool(b)) => Ok(b),
+        Ok(other) => Err(format!(
+            "expression returned {:?}, not a boolean",
+            other.type_of()
+        )),
+        Err(err) => Err(reason_of(&err, var, subject)),
+    }
+}
+
+fn outcome_label(o: Outcome) -> &'static str {
+    match o {
+        Outcome::Pass => "pass",
+        Outcome::Fail => "fail",
+        Outcome::NotApplicable => "not_applicable",
+        Outcome::Unverifiable => "unverifiable",
+        Outcome::Unknown => "unknown",
+        Outcome::Excepted => "excepted",
+    }
+}
+
+/// Evaluates the policy set over the facts at time `now`.
+pub fn evaluate(
+    set: &PolicySet,
+    facts: &Facts,
+    exceptions: &Exceptions,
+    now: jiff::Timestamp,
+    fingerprint_check: &str,
+) -> Evaluation {
+    let json = serde_json::to_value(facts).unwrap_or(Json::Null);
+    evaluate_json(set, &json, exceptions, now, fingerprint_check)
+}
+
+/// Evaluates over facts already in JSON form (the shape of [`Facts`]); fixtures and the
+/// mutation test use it to remove or retype single facts.
+pub fn evaluate_json(
+    set: &PolicySet,
+    facts: &Json,
+    exceptions: &Exceptions,
+    now: jiff::Timestamp,
+    fingerprint_check: &str,
+) -> Evaluation {
+    let mut ev = Evaluation {
+        policy_set_hash: set.hash.clone(),
+        policy_changes: set.changes.clone(),
+        ..Default::default()
+    };
+    let mut root = Context::with_env(lint::env());
+    if let Err(e) = super::functions::register(&mut root, now) {
+        tracing::error!("policy functions: {e}");
+    }
+    let today = now.to_zoned(jiff::tz::TimeZone::UTC).date().to_string();
+    root.add_variable_from_value("now", now.to_string());
+    root.add_variable_from_value("today", today);
+    let run_json = facts
+        .get("run")
+        .cloned()
+        .unwrap_or(Json::Object(Default::default()));
+    root.add_variable_from_value("run", to_cel(&run_json));
+
+    for r in set.rules.iter().filter(|r| r.enabled) {
+        for c in r.controls() {
+            ev.controls.entry(c).or_default();
+        }
+    }
+    let mut usage = exceptions.new_usage();
+    for kind in [
+        SubjectKind::Key,
+        SubjectKind::Vendor,
+        SubjectKind::Exposure,
+        SubjectKind::Run,
+    ] {
+        let rules: Vec<&Rule> = set
+            .rules
+            .iter()
+            .filter(|r| r.enabled && r.subject == kind)
+            .collect();
+        if rules.is_empty() {
+            continue;
+        }
+        let subjects: Vec<&Json> = match kind {
+            SubjectKind::Key => array(facts, "keys"),
+            SubjectKind::Vendor => array(facts, "vendors"),
+            SubjectKind::Exposure => array(facts, "exposures"),
+            SubjectKind::Run => vec![&run_json],
+        };
+        let var = var_name(kind);
+        for subject in subjects {
+            let mut ctx = root.new_inner_scope();
+            ctx.add_variable_from_value(var, to_cel(subject));
+            let unverifiable = unverifiable_facts(subject);
+            let subj = subject_of(kind, subject);
+            for rule in &rules {
+                let (mut outcome, mut reason) = match &rule.where_ {
+                    Some(w) => match run_expr(w, &ctx, var, subject) {
+                        Ok(true) => (None, None),
+                        Ok(false) => (Some(Outcome::NotApplicable), None),
+                        Err(r) => (Some(Outcome::Unknown), Some(format!("scope: {r}"))),
+                    },
+                    None => (None, None),
+                };
+                if outcome.is_none() {
+                    (outcome, reason) = match run_expr(&rule.require, &ctx, var, subject) {
+                        Ok(true) => match relies_on_unverifiable(rule, &unverifiable) {
+                            Some(why) => (Some(Outcome::Unverifiable), Some(why)),
+                            None => (Some(Outcome::Pass), None),
+                        },
+                        Ok(false) => (Some(Outcome::Fail), None),
+                        Err(r) => (Some(Outcome::Unknown), Some(r)),
+                    };
+                }
+                let mut outcome = outcome.unwrap_or(Outcome::Unknown);
+                let mut exception = None;
+                if matches!(outcome, Outcome::Fail | Outcome::Unknown) {
+                    if let Some((eref, live)) =
+                        exceptions.find(&rule.id, kind, subject, now, fingerprint_check, &mut usage)
+                    {
+                        if live {
+                            outcome = Outcome::Excepted;
+                        }
+                        exception = Some(eref);
+                    }
+                }
+                for c in rule.controls() {
+                    *ev.controls
+                        .entry(c)
+                        .or_default()
+                        .entry(outcome_label(outcome).to_string())
+                        .or_insert(0) += 1;
+                }
+                if matches!(
+                    outcome,
+                    Outcome::Fail | Outcome::Unknown | Outcome::Excepted
+                ) {
+                    let mut mctx = serde_json::Map::new();
+                    mctx.insert(var.to_string(), subject.clone());
+                    if var != "run" {
+                        mctx.insert("run".into(), run_json.clone());
+                    }
+                    let message = set.render_message(rule, &Json::Object(mctx));
+                    ev.findings.push(Finding {
+                        rule: rule.id.clone(),
+                        title: rule.title.clone(),
+                        severity: rule.severity,
+                        confidence: rule.confidence,
+                        enforcement: rule.enforcement,
+                        status: outcome,
+                        subject: subj.clone(),
+                        message,
+                        locations: locations(kind, subject),
+                        evidence: evidence(kind, subject),
+                        remediation: rule.remediation.clone(),
+                        controls: rule.controls(),
+                        fingerprint: finding_fingerprint(&rule.id, kind, subject),
+                        reason: reason.clone(),
+                        exception,
+                    });
+                }
+                ev.results.push(RuleResult {
+                    rule: rule.id.clone(),
+                    subject: subj.clone(),
+                    outcome,
+                    reason,
+                });
+            }
+        }
+    }
+    let (warnings, unused) = exceptions.report(&usage);
+    ev.exception_warnings = warnings;
+    ev.unused_exceptions = unused;
+    ev.policy_changes.extend(exceptions.as_changes());
+    ev
+}
+
+fn array<'a>(facts: &'a Json, k: &str) -> Vec<&'a Json> {
+    facts
+        .get(k)
+        .and_then(|v| v.as_array())
+        .map(|a| a.iter().collect())
+        .unwrap_or_default()
+}
+
+fn locations(kind: SubjectKind, subject: &Json) -> Vec<Location> {
+    if kind != SubjectKind::Exposure {
+        return vec![];
+    }
+    let loc = subject
+        .get("location")
+        .and_then(|v| v.as_str())
+        .unwrap_or("");
+    let surface = subject.get("source").and_then(|v| v.as_str()) == Some("surface");
+    vec![Location {
+        path: (!surface).then(|| loc.to_string()),
+        url: surface.then(|| loc.to_string()),
+        ..Default::default()
+    }]
+}
+
+fn evidence(kind: SubjectKind, subject: &Json) -> Option<crate::run::Evidence> {
+    let fp = subject.get("fingerprint")?.as_str()?;
+    let _ = kind;
+    Some(crate::run::Evidence {
+        fingerprint: fp.to_string(),
+        redacted: String::new(),
+    })
+}
+
+/// Groups results per rule: outcome → count (for `policy controls --run` and tests).
+pub fn tally(results: &[RuleResult]) -> BTreeMap<String, BTreeMap<&'static str, u32>> {
+    let mut m: BTreeMap<String, BTreeMap<&'static str, u32>> = BTreeMap::new();
+    for r in results {
+        *m.entry(r.rule.clone())
+            .or_default()
+            .entry(outcome_label(r.outcome))
+            .or_insert(0) += 1;
+    }
+    m
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stable_locations_drop_content_hashes() {
+        assert_eq!(
+            stable_location("dist/assets/index-BxZ3k9aQ.js"),
+            "dist/assets/index.js"
+        );
+        assert_eq!(stable_location("dist/main.3f2a1b9c.js"), "dist/main.js");
+        assert_eq!(
+            stable_location("https://shop.example/app.js?v=123"),
+            "https://shop.example/app.js"
+        );
+        assert_eq!(stable_location("dist/analytics.js"), "dist/analytics.js");
+        assert_eq!(
+            stable_location("dist/main.3f2a1b9c.js"),
+            stable_location("dist/main.77aa01de.js")
+        );
+    }
+}

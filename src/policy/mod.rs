@@ -1,0 +1,623 @@
+//! Policy engine: policy files (YAML + CEL), the built-in ISO 27001 pack, exceptions and evaluation.
+//!
+//! A rule = metadata + `scope` (subject kind and optional CEL `where`) + CEL `require`. Each
+//! rule × subject gets exactly one [`Outcome`](crate::run::Outcome); see [`eval`].
+
+pub mod crosswalk;
+pub mod eval;
+pub mod exceptions;
+pub mod functions;
+mod lint;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use crate::run::{Confidence, Enforcement, PolicyChange, Severity, SubjectKind};
+use crate::yaml::Spanned;
+
+pub use eval::{Evaluation, RuleResult, evaluate};
+pub use exceptions::Exceptions;
+
+/// Longest `where`/`require` expression accepted (CEL has no runtime limits).
+pub const MAX_EXPRESSION_CHARS: usize = 2000;
+
+/// The built-in pack, embedded at build time.
+pub const BUILTIN: &[(&str, &str)] = &[
+    (
+        "iso27001/keys.yaml",
+        include_str!("../../policies/iso27001/keys.yaml"),
+    ),
+    (
+        "iso27001/exposure.yaml",
+        include_str!("../../policies/iso27001/exposure.yaml"),
+    ),
+    (
+        "iso27001/suppliers.yaml",
+        include_str!("../../policies/iso27001/suppliers.yaml"),
+    ),
+    (
+        "iso27001/privacy.yaml",
+        include_str!("../../policies/iso27001/privacy.yaml"),
+    ),
+];
+
+/// One problem in a policy or exceptions file, at its 1-based line and column.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Diagnostic {
+    pub file: String,
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+}
+
+impl std::fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}:{}:{}: {}",
+            self.file, self.line, self.column, self.message
+        )
+    }
+}
+
+/// Every problem found while loading; any item means nothing is evaluated (exit 2).
+#[derive(Debug, Clone, Default)]
+pub struct Diagnostics {
+    pub items: Vec<Diagnostic>,
+}
+
+impl Diagnostics {
+    pub fn push(&mut self, file: &str, pos: (usize, usize), message: impl Into<String>) {
+        self.items.push(Diagnostic {
+            file: file.to_string(),
+            line: pos.0,
+            column: pos.1,
+            message: message.into(),
+        });
+    }
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+    /// `FILE:LINE:COL: message`, one per line.
+    pub fn render(&self) -> String {
+        let mut s = String::new();
+        for d in &self.items {
+            s.push_str(&d.to_string());
+            s.push('\n');
+        }
+        s
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Raw file model (what the user writes), deserialised with spans.
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    version: Spanned<u32>,
+    kind: Spanned<String>,
+    #[serde(default)]
+    metadata: Option<Metadata>,
+    #[serde(default)]
+    defaults: Option<Defaults>,
+    #[serde(default)]
+    rules: Vec<RawRule>,
+}
+
+/// Free-form description of a policy file.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Metadata {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub owner: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub frameworks: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Defaults {
+    #[serde(default)]
+    enforcement: Option<Enforcement>,
+    #[serde(default)]
+    confidence: Option<Confidence>,
+    #[serde(default)]
+    severity: Option<Severity>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawScope {
+    subject: Spanned<SubjectKind>,
+    #[serde(default, rename = "where")]
+    where_: Option<Spanned<String>>,
+}
+
+/// ruff-style documentation sections (remediation and references live on the rule).
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Docs {
+    #[serde(default)]
+    pub what_it_does: String,
+    #[serde(default)]
+    pub why_it_matters: String,
+    #[serde(default)]
+    pub example: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRule {
+    id: Spanned<String>,
+    #[serde(default)]
+    enabled: Option<bool>,
+    #[serde(default)]
+    title: Option<String>,
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default)]
+    severity: Option<Severity>,
+    #[serde(default)]
+    confidence: Option<Confidence>,
+    #[serde(default)]
+    enforcement: Option<Enforcement>,
+    #[serde(default)]
+    controls: Option<Vec<Spanned<String>>>,
+    /// Explicit 2013 ids, replacing the crosswalk derivation.
+    #[serde(default)]
+    controls_2013: Option<Vec<Spanned<String>>>,
+    #[serde(default)]
+    scope: Option<RawScope>,
+    #[serde(default)]
+    require: Option<Spanned<String>>,
+    #[serde(default)]
+    message: Option<Spanned<String>>,
+    #[serde(default)]
+    remediation: Option<String>,
+    #[serde(default)]
+    references: Option<Vec<String>>,
+    #[serde(default)]
+    docs: Option<Docs>,
+    #[serde(default)]
+    tags: Option<Vec<String>>,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Validated model.
+
+/// A compiled CEL expression with its text and the facts it reads.
+#[derive(Debug, Clone)]
+pub struct Expr {
+    pub source: String,
+    pub program: Arc<cel::Program>,
+    /// First-level fields of the subject the expression reads (`capabilities`, `status`, …).
+    pub fields: BTreeSet<String>,
+    /// Where the expression starts in its file (1-based line, column).
+    pub pos: (usize, usize),
+}
+
+/// A validated rule.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    pub id: String,
+    pub enabled: bool,
+    pub title: String,
+    pub description: String,
+    pub severity: Severity,
+    pub confidence: Confidence,
+    pub enforcement: Enforcement,
+    /// Fully qualified 2022 ids as written.
+    pub controls_2022: Vec<String>,
+    /// Fully qualified 2013 ids (derived from the crosswalk unless overridden).
+    pub controls_2013: Vec<String>,
+    pub subject: SubjectKind,
+    pub where_: Option<Expr>,
+    pub require: Expr,
+    pub message: String,
+    pub remediation: String,
+    pub references: Vec<String>,
+    pub docs: Docs,
+    pub tags: Vec<String>,
+    /// `builtin:iso27001/keys.yaml` or the user file path.
+    pub source: String,
+}
+
+impl Rule {
+    /// 2022 then 2013 ids, fully qualified.
+    pub fn controls(&self) -> Vec<String> {
+        let mut v = self.controls_2022.clone();
+        v.extend(self.controls_2013.iter().cloned());
+        v
+    }
+}
+
+/// A loaded set of rules: the built-in pack with user files merged over it.
+#[derive(Debug, Clone)]
+pub struct PolicySet {
+    /// Every rule, disabled ones included (they are skipped at evaluation).
+    pub rules: Vec<Rule>,
+    /// Built-in rules a user file overrode, downgraded or disabled.
+    pub changes: Vec<PolicyChange>,
+    /// SHA-256 of the effective rules: changes whenever what is evaluated changes.
+    pub hash: String,
+    /// Input files (user policies) and their SHA-256.
+    pub inputs: Vec<crate::run::InputFile>,
+    templates: Arc<minijinja::Environment<'static>>,
+}
+
+/// Variable name a subject kind is bound to in CEL and templates.
+pub fn var_name(kind: SubjectKind) -> &'static str {
+    match kind {
+        SubjectKind::Key => "key",
+        SubjectKind::Vendor => "vendor",
+        SubjectKind::Exposure => "exposure",
+        SubjectKind::Run => "run",
+    }
+}
+
+fn enforcement_rank(e: Enforcement) -> u8 {
+    match e {
+        Enforcement::Report => 0,
+        Enforcement::Warn => 1,
+        Enforcement::Block => 2,
+    }
+}
+
+struct Source<'a> {
+    name: String,
+    text: &'a str,
+    builtin: bool,
+}
+
+impl PolicySet {
+    /// The built-in pack alone.
+    pub fn load_builtin() -> Result<PolicySet, Diagnostics> {
+        Self::load_sources(&builtin_sources(), false)
+    }
+
+    /// The built-in pack with `files` merged over it (a rule with a built-in id overrides it).
+    pub fn load_files(files: &[PathBuf]) -> Result<PolicySet, Diagnostics> {
+        let mut diags = Diagnostics::default();
+        let mut texts = vec![];
+        for f in files {
+            match read_text(f) {
+                Ok(t) => texts.push((f.display().to_string(), t)),
+                Err(m) => diags.push(&f.display().to_string(), (1, 1), m),
+            }
+        }
+        if !diags.is_empty() {
+            return Err(diags);
+        }
+        let mut sources = builtin_sources();
+        for (name, text) in &texts {
+            sources.push(Source {
+                name: name.clone(),
+                text,
+                builtin: false,
+            });
+        }
+        Self::load_sources(&sources, false)
+    }
+
+    /// Loads user policy text (tests, `policy lint`), merged over the built-in pack.
+    pub fn load_str(name: &str, text: &str) -> Result<PolicySet, Diagnostics> {
+        let mut sources = builtin_sources();
+        sources.push(Source {
+            name: name.to_string(),
+            text,
+            builtin: false,
+        });
+        Self::load_sources(&sources, false)
+    }
+
+    fn load_sources(sources: &[Source], strict: bool) -> Result<PolicySet, Diagnostics> {
+        let mut diags = Diagnostics::default();
+        let mut rules: Vec<Rule> = vec![];
+        let mut origin: BTreeMap<String, (String, bool)> = BTreeMap::new();
+        let mut changes = vec![];
+        let mut inputs = vec![];
+        for src in sources {
+            if !src.builtin {
+                inputs.push(crate::run::InputFile {
+                    path: src.name.clone(),
+                    sha256: crate::run::sha256_hex(src.text.as_bytes()),
+                });
+            }
+            let file = if src.builtin {
+                format!("builtin:{}", src.name)
+            } else {
+                src.name.clone()
+            };
+            let raw: RawFile = match crate::yaml::from_str(src.text) {
+                Ok(r) => r,
+                Err(e) => {
+                    diags.push(
+                        &file,
+                        (e.line.unwrap_or(1), e.column.unwrap_or(1)),
+                        format!("invalid policy file: {}", first_line(&e.message)),
+                    );
+                    continue;
+                }
+            };
+            if raw.version.value != 1 {
+                diags.push(
+                    &file,
+                    crate::yaml::position(&raw.version),
+                    format!("unsupported version {} (expected 1)", raw.version.value),
+                );
+            }
+            if raw.kind.value != "PolicySet" {
+                diags.push(
+                    &file,
+                    crate::yaml::position(&raw.kind),
+                    format!("kind must be `PolicySet`, found `{}`", raw.kind.value),
+                );
+            }
+            let defaults = raw.defaults.clone().unwrap_or_default();
+            let _ = &raw.metadata;
+            for rr in raw.rules {
+                let id = rr.id.value.clone();
+                let id_pos = crate::yaml::position(&rr.id);
+                if !valid_rule_id(&id) {
+                    diags.push(
+                        &file,
+                        id_pos,
+                        format!("rule id `{id}` must be letters, digits, `-`, `_` or `.`"),
+                    );
+                    continue;
+                }
+                match origin.get(&id).cloned() {
+                    Some((_, true)) if !src.builtin => {
+                        // Override of a built-in rule: merge.
+                        let Some(idx) = rules.iter().position(|r| r.id == id) else {
+                            continue;
+                        };
+                        let base = rules[idx].clone();
+                        if let Some(new) = lint::build_rule(
+                            &file,
+                            src.text,
+                            rr,
+                            &defaults,
+                            Some(&base),
+                            &mut diags,
+                        ) {
+                            changes.extend(describe_changes(&base, &new, &file));
+                            rules[idx] = new;
+                            origin.insert(id, (file.clone(), false));
+                        }
+                        continue;
+                    }
+                    Some((prev_file, _)) => {
+                        diags.push(
+                            &file,
+                            id_pos,
+                            format!("duplicate rule id `{id}` (first defined in {prev_file})"),
+                        );
+                        continue;
+                    }
+                    None => {}
+                }
+                if let Some(rule) =
+                    lint::build_rule(&file, src.text, rr, &defaults, None, &mut diags)
+                {
+                    origin.insert(id, (file.clone(), src.builtin));
+                    rules.push(rule);
+                }
+            }
+        }
+        if strict {
+            lint::never_applies(&rules, &mut diags);
+        }
+        let mut env = minijinja::Environment::new();
+        env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
+        for r in &rules {
+            if let Err(e) = env.add_template_owned(r.id.clone(), r.message.clone()) {
+                diags.push(
+                    &r.source,
+                    (1, 1),
+                    format!("rule {}: bad message template: {e}", r.id),
+                );
+            }
+        }
+        if !diags.is_empty() {
+            return Err(diags);
+        }
+        let hash = hash_rules(&rules);
+        Ok(PolicySet {
+            rules,
+            changes,
+            hash,
+            inputs,
+            templates: Arc::new(env),
+        })
+    }
+
+    /// Looks a rule up by id.
+    pub fn rule(&self, id: &str) -> Option<&Rule> {
+        self.rules.iter().find(|r| r.id == id)
+    }
+
+    /// Renders a rule's message over the subject's facts (empty template → the title).
+    pub fn render_message(&self, rule: &Rule, ctx: &serde_json::Value) -> String {
+        match self
+            .templates
+            .get_template(&rule.id)
+            .and_then(|t| t.render(ctx))
+        {
+            Ok(s) if !s.trim().is_empty() => s.trim().to_string(),
+            Ok(_) => rule.title.clone(),
+            Err(e) => format!("{} (message template error: {e})", rule.title),
+        }
+    }
+}
+
+/// Lints policy files on their own (no merge with the built-in pack, so a copy of a
+/// built-in rule is not a duplicate) plus checks that only apply to authoring: rules that
+/// can never apply. Returns every problem.
+pub fn lint_files(files: &[PathBuf]) -> Diagnostics {
+    let mut diags = Diagnostics::default();
+    let mut texts = vec![];
+    for f in files {
+        match read_text(f) {
+            Ok(t) => texts.push((f.display().to_string(), t)),
+            Err(m) => diags.push(&f.display().to_string(), (1, 1), m),
+        }
+    }
+    let sources: Vec<Source> = texts
+        .iter()
+        .map(|(n, t)| Source {
+            name: n.clone(),
+            text: t,
+            builtin: false,
+        })
+        .collect();
+    if let Err(d) = PolicySet::load_sources(&sources, true) {
+        diags.items.extend(d.items);
+    }
+    diags
+}
+
+/// Lints policy text (tests).
+pub fn lint_str(name: &str, text: &str) -> Diagnostics {
+    let sources = [Source {
+        name: name.to_string(),
+        text,
+        builtin: false,
+    }];
+    match PolicySet::load_sources(&sources, true) {
+        Ok(_) => Diagnostics::default(),
+        Err(d) => d,
+    }
+}
+
+fn builtin_sources() -> Vec<Source<'static>> {
+    BUILTIN
+        .iter()
+        .map(|(n, t)| Source {
+            name: n.to_string(),
+            text: t,
+            builtin: true,
+        })
+        .collect()
+}
+
+fn read_text(p: &Path) -> Result<String, String> {
+    let bytes = std::fs::read(p).map_err(|e| format!("cannot read: {e}"))?;
+    String::from_utf8(bytes).map_err(|_| "not UTF-8".to_string())
+}
+
+fn first_line(s: &str) -> &str {
+    s.lines().next().unwrap_or(s)
+}
+
+fn valid_rule_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 64
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+}
+
+fn describe_changes(base: &Rule, new: &Rule, file: &str) -> Vec<PolicyChange> {
+    let mut out = vec![];
+    let mut diffs = vec![];
+    if base.severity != new.severity {
+        diffs.push(format!(
+            "severity {} → {}",
+            base.severity.as_str(),
+            new.severity.as_str()
+        ));
+    }
+    if base.enforcement != new.enforcement {
+        diffs.push(format!(
+            "enforcement {:?} → {:?}",
+            base.enforcement, new.enforcement
+        ));
+    }
+    if base.require.source != new.require.source {
+        diffs.push("require changed".into());
+    }
+    if base.where_.as_ref().map(|e| &e.source) != new.where_.as_ref().map(|e| &e.source) {
+        diffs.push("scope.where changed".into());
+    }
+    if base.controls_2022 != new.controls_2022 || base.controls_2013 != new.controls_2013 {
+        diffs.push("controls changed".into());
+    }
+    if base.subject != new.subject {
+        diffs.push("scope.subject changed".into());
+    }
+    let push = |out: &mut Vec<PolicyChange>, change: &str, detail: String| {
+        out.push(PolicyChange {
+            rule: base.id.clone(),
+            change: change.into(),
+            detail,
+            source: file.to_string(),
+        })
+    };
+    if !new.enabled && base.enabled {
+        push(&mut out, "disabled", "rule disabled".into());
+    }
+    if new.severity < base.severity {
+        push(
+            &mut out,
+            "downgraded_severity",
+            format!("{} → {}", base.severity.as_str(), new.severity.as_str()),
+        );
+    }
+    if enforcement_rank(new.enforcement) < enforcement_rank(base.enforcement) {
+        push(
+            &mut out,
+            "downgraded_enforcement",
+            format!("{:?} → {:?}", base.enforcement, new.enforcement).to_lowercase(),
+        );
+    }
+    push(
+        &mut out,
+        "overridden",
+        if diffs.is_empty() {
+            "redefined without effective change".into()
+        } else {
+            diffs.join("; ")
+        },
+    );
+    out
+}
+
+#[derive(Serialize)]
+struct HashedRule<'a> {
+    id: &'a str,
+    enabled: bool,
+    severity: Severity,
+    enforcement: Enforcement,
+    subject: SubjectKind,
+    where_: Option<&'a str>,
+    require: &'a str,
+    controls: Vec<String>,
+}
+
+fn hash_rules(rules: &[Rule]) -> String {
+    let mut hr: Vec<HashedRule> = rules
+        .iter()
+        .map(|r| HashedRule {
+            id: &r.id,
+            enabled: r.enabled,
+            severity: r.severity,
+            enforcement: r.enforcement,
+            subject: r.subject,
+            where_: r.where_.as_ref().map(|e| e.source.as_str()),
+            require: &r.require.source,
+            controls: r.controls(),
+        })
+        .collect();
+    hr.sort_by(|a, b| a.id.cmp(b.id));
+    let bytes = serde_json::to_vec(&hr).unwrap_or_default();
+    format!("sha256:{}", crate::run::sha256_hex(&bytes))
+}
