@@ -382,7 +382,7 @@ fn delta(run: &Run, prev: &Run) -> Value {
         .iter()
         .filter_map(|(k, f)| {
             let o = old.get(*k)?;
-            (o.status != f.status || o.severity != f.severity).then(|| json!({"rule": f.rule, "subject": format!("{} {}", f.subject.kind.as_str(), f.subject.id), "from": format!("{} / {}", o.status.as_str(), o.severity.as_str()), "to": format!("{} / {}", f.status.as_str(), f.severity.as_str())}))
+            (o.status != f.status || o.severity != f.severity).then(|| json!({"rule": f.rule, "subject": format!("{} {}", f.subject.kind.as_str(), f.subject.id), "from": format!("{}, {}", o.status.as_str(), o.severity.as_str()), "to": format!("{}, {}", f.status.as_str(), f.severity.as_str())}))
         })
         .collect();
     json!({"previous_run": prev.run_id, "previous_date": prev.started_at, "comparable": comparable,
