@@ -22,6 +22,9 @@ const SEVERITIES: [Severity; 5] = [
     Severity::Info,
 ];
 
+/// 2022 ids, 2013 ids and titles of one rule.
+type RuleControls = (BTreeSet<String>, BTreeSet<String>, BTreeSet<String>);
+
 fn sev_color(s: Severity) -> &'static str {
     match s {
         Severity::Critical => "#8b0000",
@@ -434,8 +437,7 @@ pub fn render(run: &Run, previous: Option<&Run>) -> Result<String, RenderError> 
         })
         .collect();
     let keys: Vec<Value> = run.facts.keys.iter().map(|k| key_value(run, k)).collect();
-    let mut mapping: BTreeMap<String, (BTreeSet<String>, BTreeSet<String>, BTreeSet<String>)> =
-        BTreeMap::new();
+    let mut mapping: BTreeMap<String, RuleControls> = BTreeMap::new();
     for f in &run.findings {
         let (a, b) = split_controls(&f.controls);
         let e = mapping.entry(f.rule.clone()).or_default();
