@@ -217,6 +217,7 @@ pub enum PolicyCommand {
         #[arg(long = "run", value_name = "RUN.json")]
         run: Option<PathBuf>,
     },
+}
 
 #[derive(Debug, Subcommand)]
 pub enum InventoryCommand {

@@ -132,6 +132,42 @@ pub fn encoded_forms(raw: &str) -> Vec<String> {
             .replace('"', "&quot;")
             .replace('\'', "&#39;"),
     );
+    // The escapers the renderers use: minijinja HTML (also `/`), XML (JUnit), Markdown cells,
+    // GitHub workflow-command properties.
+    forms.push(
+        raw.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;")
+            .replace('\'', "&#x27;")
+            .replace('/', "&#x2f;"),
+    );
+    forms.push(
+        raw.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;")
+            .replace('\'', "&apos;"),
+    );
+    forms.push(raw.chars().fold(String::new(), |mut s, c| {
+        if "\\`*_{}[]<>()#+!|".contains(c) {
+            s.push('\\');
+        }
+        s.push(c);
+        s
+    }));
+    forms.push(raw.chars().fold(String::new(), |mut s, c| {
+        if "\\`*_[]|".contains(c) {
+            s.push('\\');
+        }
+        s.push(c);
+        s
+    }));
+    forms.push(
+        raw.replace('%', "%25")
+            .replace(':', "%3A")
+            .replace(',', "%2C"),
+    );
     forms.push(raw.chars().map(|c| format!("&#{};", c as u32)).collect());
     forms.push(raw.chars().map(|c| format!("&#x{:x};", c as u32)).collect());
     // Base64 at the three alignments, standard and URL-safe, without the unstable edges.
@@ -153,6 +189,13 @@ pub fn encoded_forms(raw: &str) -> Vec<String> {
             }
         }
     }
+    // Any of the above placed inside a JSON string (SARIF help markdown, OCSF, the run).
+    let json_forms: Vec<String> = forms
+        .iter()
+        .filter_map(|f| serde_json::to_string(f).ok())
+        .map(|j| j[1..j.len() - 1].to_string())
+        .collect();
+    forms.extend(json_forms);
     forms.sort();
     forms.dedup();
     forms

@@ -22,6 +22,9 @@ const SEVERITIES: [Severity; 5] = [
     Severity::Info,
 ];
 
+/// 2022 ids, 2013 ids and titles of one rule.
+type RuleControls = (BTreeSet<String>, BTreeSet<String>, BTreeSet<String>);
+
 fn sev_color(s: Severity) -> &'static str {
     match s {
         Severity::Critical => "#8b0000",
@@ -382,7 +385,7 @@ fn delta(run: &Run, prev: &Run) -> Value {
         .iter()
         .filter_map(|(k, f)| {
             let o = old.get(*k)?;
-            (o.status != f.status || o.severity != f.severity).then(|| json!({"rule": f.rule, "subject": format!("{} {}", f.subject.kind.as_str(), f.subject.id), "from": format!("{} / {}", o.status.as_str(), o.severity.as_str()), "to": format!("{} / {}", f.status.as_str(), f.severity.as_str())}))
+            (o.status != f.status || o.severity != f.severity).then(|| json!({"rule": f.rule, "subject": format!("{} {}", f.subject.kind.as_str(), f.subject.id), "from": format!("{}, {}", o.status.as_str(), o.severity.as_str()), "to": format!("{}, {}", f.status.as_str(), f.severity.as_str())}))
         })
         .collect();
     json!({"previous_run": prev.run_id, "previous_date": prev.started_at, "comparable": comparable,
@@ -434,8 +437,7 @@ pub fn render(run: &Run, previous: Option<&Run>) -> Result<String, RenderError> 
         })
         .collect();
     let keys: Vec<Value> = run.facts.keys.iter().map(|k| key_value(run, k)).collect();
-    let mut mapping: BTreeMap<String, (BTreeSet<String>, BTreeSet<String>, BTreeSet<String>)> =
-        BTreeMap::new();
+    let mut mapping: BTreeMap<String, RuleControls> = BTreeMap::new();
     for f in &run.findings {
         let (a, b) = split_controls(&f.controls);
         let e = mapping.entry(f.rule.clone()).or_default();
