@@ -166,6 +166,11 @@ pub fn run(ctx: &Ctx, args: &ScanArgs) -> anyhow::Result<u8> {
             message,
         });
     }
+    for (subject, message) in res.warnings {
+        run.warnings.push(format!(
+            "{subject}: {message} (content scanned; no original position)"
+        ));
+    }
     run.inputs.artifacts = args.paths.iter().map(|p| p.display().to_string()).collect();
     if !args.exclude.is_empty() {
         run.inputs

@@ -56,6 +56,9 @@ pub struct Hit {
 pub struct ScanOutput {
     pub hits: Vec<Hit>,
     pub errors: Vec<(String, String)>,
+    /// (subject, message) for things that limit attribution but not detection (a broken
+    /// source map: the bundle itself was scanned).
+    pub warnings: Vec<(String, String)>,
     /// Items skipped as binary.
     pub skipped_binary: u64,
     pub bytes: u64,
@@ -284,7 +287,7 @@ impl Scanner {
             if f.is_dir() {
                 continue;
             }
-            let member = join(container, &f.name().to_string());
+            let member = join(container, f.name());
             let msub = format!("{name}!{member}");
             if f.size() > self.limits.max_member {
                 out.errors.push((
@@ -461,7 +464,7 @@ impl Scanner {
                         }
                     }
                 }
-                Err(e) => out.errors.push((subject.to_string(), e.to_string())),
+                Err(e) => out.warnings.push((subject.to_string(), e.to_string())),
             }
         } else if let Some(url) = srcmap::mapping_url(bytes) {
             let loaded: Result<Option<Vec<u8>>, MapError> = match srcmap::data_uri(&url) {
@@ -478,7 +481,7 @@ impl Scanner {
                 }
                 Ok(None) => {}
                 Err(e) => out
-                    .errors
+                    .warnings
                     .push((format!("{subject} → {url}"), e.to_string())),
             }
         }

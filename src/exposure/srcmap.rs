@@ -265,7 +265,7 @@ fn percent_decode(s: &[u8]) -> Vec<u8> {
     let mut i = 0;
     while i < s.len() {
         if s[i] == b'%'
-            && i + 2 < s.len() + 0
+            && i + 2 < s.len()
             && let (Some(a), Some(b)) = (
                 (s[i + 1] as char).to_digit(16),
                 s.get(i + 2).and_then(|c| (*c as char).to_digit(16)),

@@ -18,6 +18,8 @@ pub struct ArtifactScan {
     pub hits: Vec<Hit>,
     /// (subject, message) per item that could not be read or opened.
     pub errors: Vec<(String, String)>,
+    /// Attribution problems (broken source maps); the content itself was scanned.
+    pub warnings: Vec<(String, String)>,
     pub files: u64,
     pub bytes: u64,
     pub skipped_binary: u64,
@@ -143,6 +145,7 @@ pub fn scan_paths(roots: &[PathBuf], exclude: &GlobSet, scanner: &Scanner) -> Ar
     for o in outputs {
         res.hits.extend(o.hits);
         errors.extend(o.errors);
+        res.warnings.extend(o.warnings);
         res.bytes += o.bytes;
         res.skipped_binary += o.skipped_binary;
     }
