@@ -4,6 +4,7 @@
 
 pub mod cli;
 pub mod commands;
+pub mod crawl;
 pub mod facts;
 pub mod gate;
 pub mod inventory;

@@ -1,0 +1,428 @@
+//! Crawler tests: the demo storefront, limits, anonymity, SSRF refusals and hostile servers.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use url::Url;
+use vendorscope::crawl::demo_site::{DemoConfig, DemoHandle, DemoSite, TEST_ITERABLE_KEY};
+use vendorscope::crawl::{CrawlErrorKind, CrawlReport, CrawlSettings, Fetched, FetchedKind, crawl};
+
+fn local_settings() -> CrawlSettings {
+    CrawlSettings {
+        allow_loopback: true,
+        progress: false,
+        connect_timeout: Duration::from_secs(2),
+        request_timeout: Duration::from_secs(10),
+        read_idle_timeout: Duration::from_secs(2),
+        ..CrawlSettings::default()
+    }
+}
+
+struct Demo {
+    _rt: tokio::runtime::Runtime,
+    page: Url,
+    cdn: Url,
+    handle: DemoHandle,
+}
+
+fn demo(config: DemoConfig) -> Demo {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let (page, cdn, handle) = rt.block_on(DemoSite::start(config)).expect("demo starts");
+    Demo {
+        _rt: rt,
+        page,
+        cdn,
+        handle,
+    }
+}
+
+fn run(seeds: &[Url], settings: &CrawlSettings) -> (Vec<Fetched>, CrawlReport) {
+    let mut got = Vec::new();
+    let report = crawl(seeds, settings, |f| got.push(f));
+    (got, report)
+}
+
+fn fetched<'a>(got: &'a [Fetched], url: &str) -> Option<&'a Fetched> {
+    got.iter().find(|f| f.url.as_str() == url)
+}
+
+#[test]
+fn demo_site_lazy_chunk_source_map_and_config_are_fetched() {
+    let d = demo(DemoConfig::default());
+    let (got, report) = run(std::slice::from_ref(&d.page), &local_settings());
+    assert!(report.errors.is_empty(), "errors: {:?}", report.errors);
+
+    let chunk_url = d
+        .cdn
+        .join(&format!("assets/{}", d.handle.checkout_chunk))
+        .expect("url");
+    let chunk = fetched(&got, chunk_url.as_str()).expect("lazy chunk on the CDN fetched");
+    assert_eq!(chunk.kind, FetchedKind::Script);
+    let main_url = d
+        .cdn
+        .join(&format!("assets/{}", d.handle.main_chunk))
+        .expect("url");
+    assert_eq!(
+        chunk.referrer.as_ref(),
+        Some(&main_url),
+        "named only in the main bundle"
+    );
+    // Temporary hook until the exposure engine is wired: the planted key is in the bytes.
+    assert!(String::from_utf8_lossy(&chunk.bytes).contains(TEST_ITERABLE_KEY));
+    let map_url = Url::parse(&format!("{chunk_url}.map")).expect("url");
+    assert_eq!(chunk.source_map_url.as_ref(), Some(&map_url));
+    let map = fetched(&got, map_url.as_str()).expect("source map fetched");
+    assert_eq!(map.kind, FetchedKind::SourceMap);
+    assert!(String::from_utf8_lossy(&map.bytes).contains("src/config/iterable.ts"));
+
+    // SourceMap header on the vendor chunk.
+    let vendor_map = d
+        .cdn
+        .join(&format!("assets/{}.map", d.handle.vendor_chunk))
+        .expect("url");
+    assert!(
+        fetched(&got, vendor_map.as_str()).is_some(),
+        "SourceMap header followed"
+    );
+
+    let config = fetched(&got, d.page.join("/config.json").expect("url").as_str()).expect("config");
+    assert_eq!(config.kind, FetchedKind::Json);
+    // Only in the sitemap.
+    assert!(fetched(&got, d.page.join("/products/3").expect("url").as_str()).is_some());
+    // Disallowed by robots.txt.
+    assert!(fetched(&got, d.page.join("/admin/").expect("url").as_str()).is_none());
+    assert!(report.stats.robots_disallowed >= 1);
+    // CDN assets are fetched, not crawled: nothing but /assets/ was asked of the CDN.
+    let reqs = d.handle.requests();
+    assert!(
+        reqs.iter()
+            .filter(|r| r.origin == "cdn")
+            .all(|r| r.path.starts_with("/assets/")),
+        "{:?}",
+        reqs.iter().map(|r| &r.path).collect::<Vec<_>>()
+    );
+    // Anonymous: no cookie (the site set one), no credentials, no referrer.
+    for r in &reqs {
+        for (k, _) in &r.headers {
+            assert!(
+                !matches!(
+                    k.as_str(),
+                    "cookie" | "authorization" | "proxy-authorization" | "api-key" | "referer"
+                ),
+                "{} sent on {}",
+                k,
+                r.path
+            );
+        }
+    }
+    assert!(reqs.iter().all(|r| r.path != "/admin/"));
+}
+
+#[test]
+fn ignore_robots_fetches_disallowed_pages() {
+    let d = demo(DemoConfig::default());
+    let settings = CrawlSettings {
+        ignore_robots: true,
+        ..local_settings()
+    };
+    let (got, _) = run(std::slice::from_ref(&d.page), &settings);
+    assert!(fetched(&got, d.page.join("/admin/").expect("url").as_str()).is_some());
+}
+
+#[test]
+fn two_builds_have_different_chunk_names() {
+    let a = demo(DemoConfig::default());
+    let b = demo(DemoConfig {
+        build_seed: "build-2".into(),
+        iterable_key: "00112233445566778899aabbccddeeff".into(),
+    });
+    assert_ne!(a.handle.checkout_chunk, b.handle.checkout_chunk);
+    let (got, _) = run(std::slice::from_ref(&b.page), &local_settings());
+    let chunk = b
+        .cdn
+        .join(&format!("assets/{}", b.handle.checkout_chunk))
+        .expect("url");
+    let f = fetched(&got, chunk.as_str()).expect("chunk");
+    assert!(String::from_utf8_lossy(&f.bytes).contains("00112233445566778899aabbccddeeff"));
+}
+
+#[test]
+fn page_and_depth_limits() {
+    let d = demo(DemoConfig::default());
+    let settings = CrawlSettings {
+        max_pages: 2,
+        ..local_settings()
+    };
+    let (got, report) = run(std::slice::from_ref(&d.page), &settings);
+    let pages = got.iter().filter(|f| f.kind == FetchedKind::Page).count();
+    assert!(pages <= 2, "{pages} pages");
+    assert!(report.stats.pages_over_limit > 0);
+
+    let settings = CrawlSettings {
+        max_depth: 0,
+        ..local_settings()
+    };
+    let (got, _) = run(std::slice::from_ref(&d.page), &settings);
+    let pages: Vec<&str> = got
+        .iter()
+        .filter(|f| f.kind == FetchedKind::Page)
+        .map(|f| f.url.as_str())
+        .collect();
+    assert_eq!(pages, vec![d.page.as_str()]);
+}
+
+#[test]
+fn total_byte_budget_stops_the_crawl() {
+    let d = demo(DemoConfig::default());
+    let settings = CrawlSettings {
+        max_total_bytes: 2_000,
+        concurrency: 1,
+        per_host_concurrency: 1,
+        ..local_settings()
+    };
+    let (got, report) = run(std::slice::from_ref(&d.page), &settings);
+    let total: usize = got.iter().map(|f| f.bytes.len()).sum();
+    assert!(total <= 2_000, "{total} bytes kept");
+    assert!(
+        report
+            .errors
+            .iter()
+            .any(|e| e.kind == CrawlErrorKind::BudgetExhausted)
+    );
+}
+
+// ---- hostile servers -------------------------------------------------------------------
+
+/// A raw HTTP/1.1 server on loopback that records every request head.
+struct Raw {
+    base: Url,
+    log: Arc<Mutex<Vec<String>>>,
+}
+
+fn raw_server() -> Raw {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let log2 = log.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { continue };
+            let log = log2.clone();
+            std::thread::spawn(move || handle_raw(stream, port, &log));
+        }
+    });
+    Raw {
+        base: Url::parse(&format!("http://127.0.0.1:{port}/")).expect("url"),
+        log,
+    }
+}
+
+fn handle_raw(mut s: TcpStream, port: u16, log: &Mutex<Vec<String>>) {
+    let mut head = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+        match s.read(&mut buf) {
+            Ok(0) | Err(_) => return,
+            Ok(n) => head.extend_from_slice(&buf[..n]),
+        }
+    }
+    let head = String::from_utf8_lossy(&head).into_owned();
+    let path = head.split_whitespace().nth(1).unwrap_or("/").to_owned();
+    log.lock().expect("log").push(head);
+    let ok = |ct: &str, body: &str| {
+        format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: {ct}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+    };
+    let redirect = |to: &str| {
+        format!(
+            "HTTP/1.1 302 Found\r\nLocation: {to}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        )
+    };
+    let resp = match path.as_str() {
+        "/" => ok(
+            "text/html",
+            r#"<html><head><script src="/maps.js"></script></head><body>
+<a href="/redirect-metadata">m</a><a href="/redirect-private">p</a><a href="/redirect-cross">c</a>
+<a href="/redirect-same">s</a></body></html>"#,
+        ),
+        "/maps.js" => ok(
+            "application/javascript",
+            "import(\"http://10.1.2.3/chunk.js\");\n//# sourceMappingURL=http://169.254.169.254/latest/meta-data/app.js.map\n",
+        ),
+        "/redirect-metadata" => redirect("http://169.254.169.254/latest/meta-data/"),
+        "/redirect-private" => redirect("http://10.0.0.1/"),
+        "/redirect-cross" => redirect(&format!("http://localhost:{port}/other")),
+        "/redirect-same" => redirect("/landed"),
+        "/landed" => ok("text/html", "<html><body>landed</body></html>"),
+        "/stall" => {
+            let _ = s.write_all(
+                b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 100000\r\n\r\n<html>",
+            );
+            let _ = s.flush();
+            std::thread::sleep(Duration::from_secs(30));
+            return;
+        }
+        "/huge" => {
+            let _ = s.write_all(b"HTTP/1.1 200 OK\r\nContent-Type: application/javascript\r\nConnection: close\r\n\r\n");
+            let chunk = vec![b'a'; 64 * 1024];
+            for _ in 0..(256 * 16) {
+                if s.write_all(&chunk).is_err() {
+                    return;
+                }
+            }
+            return;
+        }
+        _ => "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_owned(),
+    };
+    let _ = s.write_all(resp.as_bytes());
+}
+
+fn paths(raw: &Raw) -> Vec<String> {
+    raw.log
+        .lock()
+        .expect("log")
+        .iter()
+        .filter_map(|h| h.split_whitespace().nth(1).map(str::to_owned))
+        .collect()
+}
+
+#[test]
+fn private_and_metadata_redirects_and_source_maps_are_refused() {
+    let raw = raw_server();
+    let (got, report) = run(std::slice::from_ref(&raw.base), &local_settings());
+    let refused: Vec<&str> = report
+        .errors
+        .iter()
+        .filter(|e| e.kind == CrawlErrorKind::Refused)
+        .map(|e| e.url.as_str())
+        .collect();
+    for u in [
+        raw.base.join("/redirect-metadata").expect("url"),
+        raw.base.join("/redirect-private").expect("url"),
+        Url::parse("http://169.254.169.254/latest/meta-data/app.js.map").expect("url"),
+        Url::parse("http://10.1.2.3/chunk.js").expect("url"),
+    ] {
+        assert!(
+            refused.contains(&u.as_str()),
+            "{u} not refused: {:?}",
+            report.errors
+        );
+    }
+    // Cross-origin redirect not followed; same-origin one is.
+    assert!(
+        report
+            .skipped
+            .iter()
+            .any(|s| s.url.ends_with("/redirect-cross"))
+    );
+    let p = paths(&raw);
+    assert!(!p.iter().any(|x| x == "/other"), "{p:?}");
+    let same = fetched(&got, raw.base.join("/redirect-same").expect("url").as_str()).expect("same");
+    assert!(same.final_url.path().ends_with("/landed"));
+    // Never a cookie or credential header.
+    for h in raw.log.lock().expect("log").iter() {
+        let lower = h.to_ascii_lowercase();
+        assert!(
+            !lower.contains("\r\ncookie:") && !lower.contains("\r\nauthorization:"),
+            "{h}"
+        );
+    }
+}
+
+#[test]
+fn without_allow_loopback_and_private_addresses_are_refused_before_connecting() {
+    let raw = raw_server();
+    let settings = CrawlSettings {
+        progress: false,
+        ..CrawlSettings::default()
+    };
+    let localhost = Url::parse(&format!(
+        "http://localhost:{}/",
+        raw.base.port().expect("port")
+    ))
+    .expect("url");
+    let started = Instant::now();
+    let seeds = [
+        raw.base.clone(),
+        localhost.clone(),
+        Url::parse("http://169.254.169.254/latest/meta-data/").expect("url"),
+        Url::parse("http://10.0.0.1/").expect("url"),
+        Url::parse("http://[::ffff:10.0.0.1]/").expect("url"),
+        Url::parse("http://0x7f.1/").expect("url"),
+    ];
+    let (got, report) = run(&seeds, &settings);
+    assert!(got.is_empty());
+    // Refusal happens before any connection: no connect timeouts, nothing reached the server.
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(paths(&raw).is_empty(), "{:?}", paths(&raw));
+    for s in &seeds {
+        let e = report
+            .errors
+            .iter()
+            .find(|e| e.url == s.as_str())
+            .unwrap_or_else(|| panic!("no error for {s}: {:?}", report.errors));
+        assert_eq!(e.kind, CrawlErrorKind::Refused, "{e:?}");
+    }
+    // The name was resolved, then refused.
+    let e = report
+        .errors
+        .iter()
+        .find(|e| e.url == localhost.as_str())
+        .expect("error");
+    assert!(e.message.contains("resolves to"), "{}", e.message);
+    assert!(report.run_errors().iter().all(|r| r.stage == "surface"));
+}
+
+#[test]
+fn stalled_body_is_cut_off_by_the_idle_timeout() {
+    let raw = raw_server();
+    let settings = CrawlSettings {
+        read_idle_timeout: Duration::from_millis(500),
+        probe_well_known: false,
+        ..local_settings()
+    };
+    let url = raw.base.join("/stall").expect("url");
+    let started = Instant::now();
+    let (got, report) = run(std::slice::from_ref(&url), &settings);
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert!(got.is_empty());
+    let e = report
+        .errors
+        .iter()
+        .find(|e| e.url == url.as_str())
+        .expect("error");
+    assert_eq!(e.kind, CrawlErrorKind::Timeout, "{e:?}");
+}
+
+#[test]
+fn huge_response_is_capped() {
+    let raw = raw_server();
+    let settings = CrawlSettings {
+        max_response_bytes: 1 << 20,
+        probe_well_known: false,
+        ..local_settings()
+    };
+    let url = raw.base.join("/huge").expect("url");
+    let (got, report) = run(std::slice::from_ref(&url), &settings);
+    let f = fetched(&got, url.as_str()).expect("prefix delivered");
+    assert_eq!(f.bytes.len(), 1 << 20);
+    assert!(f.truncated);
+    let e = report
+        .errors
+        .iter()
+        .find(|e| e.url == url.as_str())
+        .expect("error");
+    assert_eq!(e.kind, CrawlErrorKind::TooLarge);
+}
