@@ -5,8 +5,8 @@
 pub mod cli;
 pub mod commands;
 pub mod crawl;
-pub mod exposure;
 pub mod emulator;
+pub mod exposure;
 pub mod facts;
 pub mod gate;
 pub mod http;

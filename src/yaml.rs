@@ -574,6 +574,15 @@ fn safe_kind(kind: &str) -> String {
     }
 }
 
+/// A deserialised value with the position it was written at (policy files need it to point
+/// CEL errors at the exact line and column).
+pub use serde_saphyr::Spanned;
+
+/// 1-based (line, column) of a spanned value.
+pub fn position<T>(s: &Spanned<T>) -> (usize, usize) {
+    (s.referenced.line() as usize, s.referenced.column() as usize)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -616,11 +625,4 @@ mod tests {
         assert_eq!(t.get("d").and_then(Node::scalar), Some(Scalar::Null));
         assert_eq!(t.get("e").and_then(Node::scalar), Some(Scalar::Str("x")));
     }
-/// A deserialised value with the position it was written at (policy files need it to point
-/// CEL errors at the exact line and column).
-pub use serde_saphyr::Spanned;
-
-/// 1-based (line, column) of a spanned value.
-pub fn position<T>(s: &Spanned<T>) -> (usize, usize) {
-    (s.referenced.line() as usize, s.referenced.column() as usize)
 }

@@ -3,12 +3,12 @@
 
 pub mod completions;
 pub mod diff;
+pub mod emulate;
 pub mod inventory;
+pub mod policy;
+pub mod probe;
 pub mod report;
 pub mod scan;
-pub mod emulate;
-pub mod probe;
-pub mod policy;
 
 use std::io::IsTerminal;
 

@@ -70,6 +70,9 @@ pub fn run(ctx: &Ctx, args: &ProbeArgs) -> anyhow::Result<u8> {
     };
     let key = vendors::cli_key(secret_ref, args.shop.clone());
     let format = ctx.global.format.unwrap_or(Format::Table);
+    if !matches!(format, Format::Table | Format::Json) {
+        anyhow::bail!("probe prints one key profile: use --format table or --format json");
+    }
 
     if args.dry_run {
         let text = match vendors::dry_run(&args.vendor, &secret, &key, &settings) {
@@ -80,7 +83,7 @@ pub fn run(ctx: &Ctx, args: &ProbeArgs) -> anyhow::Result<u8> {
                         &serde_json::json!({"vendor": args.vendor, "dry_run": true, "calls": calls})
                     )?
                 ),
-                Format::Table => {
+                _ => {
                     let mut t =
                         format!("{}: calls a probe would make (nothing sent)\n", args.vendor);
                     for c in &calls {
@@ -135,7 +138,7 @@ pub fn run(ctx: &Ctx, args: &ProbeArgs) -> anyhow::Result<u8> {
 fn render(p: &KeyProfile, format: Format) -> anyhow::Result<String> {
     Ok(match format {
         Format::Json => format!("{}\n", serde_json::to_string_pretty(p)?),
-        Format::Table => {
+        _ => {
             let mut t = String::new();
             let line = |t: &mut String, k: &str, v: String| {
                 if !v.is_empty() {
