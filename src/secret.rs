@@ -307,6 +307,17 @@ impl Fingerprinter {
         Ok(Self::from_bytes(&bytes, KeyOrigin::File(path)))
     }
 
+    /// The warning a CI run gets when its fingerprints come from a per-machine key file: they
+    /// will not match any other run's, so `--known-keys`, `diff` and baselines cannot compare.
+    pub fn ci_warning(&self) -> Option<String> {
+        let in_ci = crate::run::CiIdentity::detect().is_some();
+        (in_ci && self.origin != KeyOrigin::Env).then(|| {
+            format!(
+                "running under CI without {FINGERPRINT_KEY_ENV}: fingerprints come from a key file on this machine and will not match other runs' (set it from a CI secret)"
+            )
+        })
+    }
+
     /// Fingerprint of a raw value.
     pub fn fingerprint_str(&self, raw: &str) -> String {
         let tag = hmac::sign(&self.key, raw.as_bytes());

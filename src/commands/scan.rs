@@ -19,6 +19,9 @@ type KnownKeys = BTreeMap<String, (String, String)>;
 
 pub fn run(ctx: &Ctx, args: &ScanArgs) -> anyhow::Result<u8> {
     let fp = Fingerprinter::load().context("cannot load the fingerprint key")?;
+    if let Some(w) = fp.ci_warning() {
+        ctx.out.warn(&w);
+    }
     let detectors = match Detectors::load(&args.detectors) {
         Ok(d) => Arc::new(d),
         Err(e) => {
