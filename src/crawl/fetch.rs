@@ -7,10 +7,7 @@ use std::time::Duration;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use url::{Host, Url};
 
-/// Installs the ring crypto provider for rustls; idempotent, so every entry point may call it.
-pub fn init_tls() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-}
+pub use crate::http::init_tls;
 
 /// Which non-public address ranges a connection may reach. Public-only by default, because a
 /// crawled page controls which URLs we fetch (SSRF).
