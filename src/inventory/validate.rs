@@ -10,8 +10,14 @@ use super::diag::Diagnostics;
 use super::live;
 use crate::yaml::{Node, Pos, Scalar, Value};
 
-/// Connectors with an implementation (see `vendors/`).
-pub const KNOWN_CONNECTORS: &[&str] = &["shopify", "stripe", "adyen", "iterable"];
+/// Connectors with an implementation: the names in `vendors::registry()`, so adding a vendor
+/// folder and its registry line is all an inventory needs.
+pub fn known_connectors() -> Vec<&'static str> {
+    crate::vendors::registry()
+        .iter()
+        .map(|c| c.name())
+        .collect()
+}
 
 /// Walks the tree; pushes every problem into `diags`; fills `spans` (path → position).
 pub struct Validator<'a> {
@@ -520,9 +526,9 @@ impl<'a> Validator<'a> {
             }
             if let Some(c) = v.get("connector")
                 && let Some(Scalar::Str(name)) = c.scalar()
-                && !KNOWN_CONNECTORS.contains(&name)
+                && !known_connectors().contains(&name)
             {
-                let hint = suggest(name, KNOWN_CONNECTORS.iter().copied())
+                let hint = suggest(name, known_connectors())
                     .map(|s| format!("; did you mean `{s}`?"))
                     .unwrap_or_default();
                 self.err(
@@ -530,7 +536,7 @@ impl<'a> Validator<'a> {
                     format!(
                         "unknown connector {}; known connectors: {}{hint}",
                         quote(name),
-                        list(KNOWN_CONNECTORS)
+                        list(&known_connectors())
                     ),
                 );
             }
