@@ -63,6 +63,14 @@ pub enum Command {
         #[command(flatten)]
         gate: GateArgs,
     },
+    /// The scheduled audit: probe every inventory key, scan artifacts, crawl surfaces, check the
+    /// policies, write the run.
+    Audit(AuditArgs),
+    /// The 2020 scenario end to end against the built-in emulators and demo site (no
+    /// credentials, no network): prints the findings and writes JSON, SARIF and HTML reports.
+    Demo(DemoArgs),
+    /// Merge shard runs (`audit --shard K/N`) and re-evaluate the policies over the whole.
+    Merge(MergeArgs),
     /// Scan build output (files, folders, archives) for vendor credentials.
     Scan(ScanArgs),
     /// Re-render a saved run document in any format, without the network.
@@ -102,6 +110,89 @@ impl GateArgs {
             allow_incomplete: self.allow_incomplete,
         }
     }
+}
+
+/// Policy inputs shared by `audit` and `merge`.
+#[derive(Debug, Clone, Args)]
+pub struct PolicyArgs {
+    /// User policy file merged over the built-in ISO 27001 pack (repeatable).
+    #[arg(long = "policy", value_name = "PATH")]
+    pub policies: Vec<PathBuf>,
+    /// Exceptions file (rule, subject, reason, approver, expires).
+    #[arg(long, value_name = "FILE")]
+    pub exceptions: Option<PathBuf>,
+    /// Longest accepted exception lifetime, in days.
+    #[arg(long, value_name = "DAYS", default_value_t = crate::policy::exceptions::DEFAULT_MAX_LIFETIME_DAYS)]
+    pub max_exception_days: i64,
+    /// Treat exceptions that match nothing as an error (exit 2) instead of a warning.
+    #[arg(long)]
+    pub deny_unused_exceptions: bool,
+    /// Gate only on findings that are not in this earlier run (same fingerprint key).
+    #[arg(long, value_name = "RUN.json")]
+    pub baseline: Option<PathBuf>,
+}
+
+/// `vendorscope audit -i FILE`.
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// The inventory YAML file.
+    #[arg(long, short = 'i', value_name = "FILE")]
+    pub inventory: PathBuf,
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+    /// Inventory facts only: no secrets sourced, no probes, no scans (key and exposure rules
+    /// are `unknown`).
+    #[arg(long, conflicts_with = "dry_run")]
+    pub offline: bool,
+    /// Print the vendor calls and crawls the audit would make; make none.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Let keys whose inventory `endpoint` is HOST:PORT be sent there (emulators; repeatable).
+    #[arg(long = "allow-endpoint", value_name = "HOST:PORT")]
+    pub allow_endpoint: Vec<String>,
+    /// Run `command` secret sources (never allow this for inventories from pull requests).
+    #[arg(long)]
+    pub allow_secret_commands: bool,
+    /// Also call export/bulk endpoints to confirm export capabilities (recorded in the run).
+    #[arg(long)]
+    pub probe_bulk_endpoints: bool,
+    /// Crawl surfaces on private, loopback and link-local addresses (metadata stays refused).
+    #[arg(long)]
+    pub allow_private_addresses: bool,
+    /// Run shard K of N: a deterministic part of the keys, vendors, artifacts and surfaces.
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<crate::shard::Shard>,
+    /// Extra detector rules (same format as the built-in `detectors.yaml`); repeatable.
+    #[arg(long = "detectors", value_name = "FILE")]
+    pub detectors: Vec<PathBuf>,
+    #[command(flatten)]
+    pub gate: GateArgs,
+}
+
+/// `vendorscope demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Folder for the demo inventory, its synthetic secrets and the reports.
+    #[arg(long, value_name = "DIR", default_value = "vendorscope-demo")]
+    pub out: PathBuf,
+    /// Changes every chunk hash of the demo site's build (same content).
+    #[arg(long, value_name = "SEED", default_value = "build-1", hide = true)]
+    pub build_seed: String,
+}
+
+/// `vendorscope merge RUN.json...`.
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// Shard run documents written by `audit --shard K/N`.
+    #[arg(required = true, value_name = "RUN.json")]
+    pub runs: Vec<PathBuf>,
+    /// The inventory (default: the path recorded in the runs; its hash must match).
+    #[arg(long, short = 'i', value_name = "FILE")]
+    pub inventory: Option<PathBuf>,
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+    #[command(flatten)]
+    pub gate: GateArgs,
 }
 
 /// `vendorscope scan PATH...`.

@@ -278,13 +278,15 @@ pub fn build(
         },
         ..Default::default()
     };
-    let scanned = ctx.artifacts_scanned || ctx.surfaces_crawled;
+    // `exposed: false` only when every scan completed: an unreadable file or unreachable
+    // surface leaves it unknown.
+    let scanned = (ctx.artifacts_scanned || ctx.surfaces_crawled) && ctx.scan_errors == 0;
     if let Some(inv) = inv {
         for v in &inv.vendors {
             facts.vendors.push(vendor_facts(v));
             for k in &v.keys {
                 let rec = keys.iter().find(|r| r.id == k.id && r.vendor == v.id);
-                facts.keys.push(key_facts(v, k, rec, exposures, scanned));
+                facts.keys.push(key_facts(v, k, rec, exposures, scanned, ctx.offline));
             }
         }
     }
@@ -358,6 +360,7 @@ fn key_facts(
     rec: Option<&KeyRecord>,
     exposures: &[Exposure],
     scanned: bool,
+    offline: bool,
 ) -> KeyFacts {
     let mut prov = BTreeMap::new();
     for f in [
@@ -382,6 +385,7 @@ fn key_facts(
         Some(KeyStatus::Revoked) => ("revoked".to_string(), None),
         Some(KeyStatus::Inconclusive(r)) => ("inconclusive".to_string(), Some(r.clone())),
         Some(KeyStatus::NotProbed(r)) => ("not_probed".to_string(), Some(r.clone())),
+        None if offline => ("not_probed".to_string(), Some("offline".to_string())),
         None if fingerprint.is_none() => (
             "inconclusive".to_string(),
             Some("secret_unavailable".to_string()),

@@ -2,9 +2,11 @@
 //!
 //! Data flows one way: load → source → probe / scan → facts → policies → run → reports.
 
+pub mod audit;
 pub mod cli;
 pub mod commands;
 pub mod crawl;
+pub mod demo;
 pub mod emulator;
 pub mod exposure;
 pub mod facts;

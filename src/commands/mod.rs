@@ -1,7 +1,9 @@
 //! Command glue: turns parsed arguments into validated settings, runs the job, renders, and
 //! returns the exit code (see `gate`).
 
+pub mod audit;
 pub mod completions;
+pub mod demo;
 pub mod diff;
 pub mod emulate;
 pub mod inventory;
@@ -169,6 +171,9 @@ pub fn run(cli: Cli) -> u8 {
             cli.global.format == Some(Format::Json),
             gate.options(),
         ),
+        Command::Audit(args) => audit::run(&ctx, args),
+        Command::Demo(args) => demo::run(&ctx, args),
+        Command::Merge(args) => audit::merge(&ctx, args),
         Command::Scan(args) => scan::run(&ctx, args),
         Command::Report(args) => report::run(&ctx, args),
         Command::Completions { shell } => completions::completions(&ctx, *shell),

@@ -253,7 +253,7 @@ fn run_expr(
     }
 }
 
-fn outcome_label(o: Outcome) -> &'static str {
+pub fn outcome_label(o: Outcome) -> &'static str {
     match o {
         Outcome::Pass => "pass",
         Outcome::Fail => "fail",
@@ -382,7 +382,18 @@ pub fn evaluate_json(
                     if var != "run" {
                         mctx.insert("run".into(), run_json.clone());
                     }
-                    let message = set.render_message(rule, &Json::Object(mctx));
+                    // Templates describe the failure; an unknown says what was not established.
+                    let message = if outcome == Outcome::Unknown
+                        || exception.as_ref().is_some_and(|_| reason.is_some())
+                    {
+                        format!(
+                            "{}: not established ({})",
+                            rule.title,
+                            reason.as_deref().unwrap_or("a needed fact is missing")
+                        )
+                    } else {
+                        set.render_message(rule, &Json::Object(mctx))
+                    };
                     ev.findings.push(Finding {
                         rule: rule.id.clone(),
                         title: rule.title.clone(),

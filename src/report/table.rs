@@ -59,12 +59,25 @@ pub fn render(run: &Run, opts: RenderOptions) -> String {
             "capabilities",
         ]);
         for k in &run.keys {
-            let (status, caps) = match &k.profile {
-                Some(p) => (p.status.label(), p.capabilities.join(", ")),
-                None if k.fingerprint.is_none() => {
+            // The facts say what the rules saw (offline, secret unavailable, not probed).
+            let fact = run
+                .facts
+                .keys
+                .iter()
+                .find(|f| f.id == k.id && f.vendor == k.vendor);
+            let (status, caps) = match (&k.profile, fact) {
+                (Some(p), _) => (p.status.label(), p.capabilities.join(", ")),
+                (None, Some(f)) => (
+                    match &f.status_reason {
+                        Some(r) => format!("{}({r})", f.status),
+                        None => f.status.clone(),
+                    },
+                    String::new(),
+                ),
+                (None, None) if k.fingerprint.is_none() => {
                     ("inconclusive(secret_unavailable)".into(), String::new())
                 }
-                None => ("not probed".into(), String::new()),
+                (None, None) => ("not probed".into(), String::new()),
             };
             t.add_row(vec![
                 Cell::new(&k.vendor),

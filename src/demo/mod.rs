@@ -1,0 +1,293 @@
+//! `vendorscope demo`: the 2020 scenario end to end on loopback. Starts every vendor emulator
+//! and the demo storefront (page origin + CDN origin), generates fresh synthetic keys, writes
+//! the demo inventory (secrets as 0600 files) and hands back what an audit of it needs.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use url::Url;
+
+use crate::audit::AuditOptions;
+use crate::crawl::demo_site::{DemoConfig, DemoHandle, DemoSite};
+use crate::emulator::{EmulatorConfig, EmulatorKey, KeyState, RunningEmulator};
+use crate::http::AllowedEndpoints;
+
+/// The inventory template: `{{days_ago:N}}`, `{{days_ahead:N}}`, `{{endpoint:VENDOR}}`,
+/// `{{surface}}`.
+pub const INVENTORY_TEMPLATE: &str = include_str!("inventory.yaml");
+
+/// The account names the demo keys belong to (the inventory expects the same).
+const SHOP_DOMAIN: &str = "example-shop.myshopify.com";
+const STRIPE_ACCOUNT: &str = "acct_1ExampleShop01";
+const ADYEN_COMPANY: &str = "ExampleShopECOM";
+const ITERABLE_PROJECT: &str = "example-shop";
+
+/// The running scenario. Dropping it stops the servers.
+pub struct Scenario {
+    /// Where the inventory and its secrets were written.
+    pub dir: PathBuf,
+    pub inventory: PathBuf,
+    /// `HOST:PORT` of every emulator (for `--allow-endpoint`).
+    pub allow_endpoints: Vec<String>,
+    pub page_url: Url,
+    pub cdn_url: Url,
+    pub site: DemoHandle,
+    pub emulators: Vec<RunningEmulator>,
+    // Last: the servers run on it.
+    rt: tokio::runtime::Runtime,
+}
+
+/// The demo's keys: fresh per run, format-valid, obviously synthetic.
+struct Keys {
+    iterable: String,
+    shopify: String,
+    stripe: String,
+    adyen: String,
+}
+
+fn random_alnum(n: usize) -> String {
+    const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    let mut b = vec![0u8; n];
+    let _ = ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut b);
+    b.iter().map(|x| A[*x as usize % A.len()] as char).collect()
+}
+
+impl Keys {
+    fn generate() -> Self {
+        Keys {
+            iterable: DemoConfig::random_iterable_key(),
+            shopify: format!(
+                "shpat_{}",
+                &hex::encode(random_alnum(16).as_bytes())[..32]
+            ),
+            stripe: format!("sk_live_51Demo{}", random_alnum(60)),
+            adyen: format!(
+                "AQE{}Bw==-{}=-vsDemo:{}",
+                random_alnum(36),
+                random_alnum(44),
+                random_alnum(6)
+            ),
+        }
+    }
+
+    fn emulator_config(&self) -> EmulatorConfig {
+        let key = |raw: &str, vendor: &str, grants: &[&str], account: &str, kt: Option<&str>| {
+            EmulatorKey {
+                key: raw.into(),
+                vendor: vendor.into(),
+                grants: grants.iter().map(|g| g.to_string()).collect(),
+                account: Some(account.into()),
+                state: KeyState::Active,
+                key_type: kt.map(str::to_string),
+                variants: Default::default(),
+                extra: Default::default(),
+            }
+        };
+        let mut keys = vec![
+            key(
+                &self.iterable,
+                "iterable",
+                &["server_side"],
+                ITERABLE_PROJECT,
+                Some("server_side"),
+            ),
+            key(
+                &self.shopify,
+                "shopify",
+                &[
+                    "read_orders",
+                    "read_customers",
+                    "read_products",
+                    "write_fulfillments",
+                    "write_themes",
+                    "write_script_tags",
+                ],
+                SHOP_DOMAIN,
+                None,
+            ),
+            key(&self.stripe, "stripe", &[], STRIPE_ACCOUNT, None),
+            key(
+                &self.adyen,
+                "adyen",
+                &[
+                    "Management API\u{2014}Account read",
+                    "Checkout webservice role",
+                    "Merchant Report Download role",
+                ],
+                ADYEN_COMPANY,
+                Some("api_key"),
+            ),
+        ];
+        keys.extend(EmulatorConfig::builtin().keys);
+        EmulatorConfig {
+            keys,
+            ..Default::default()
+        }
+    }
+}
+
+/// Fills the template's markers.
+pub fn render_inventory(
+    template: &str,
+    today: jiff::civil::Date,
+    endpoints: &[(String, String)],
+    surface: &Url,
+) -> Result<String, String> {
+    let mut out = String::with_capacity(template.len());
+    let mut rest = template;
+    while let Some(i) = rest.find("{{") {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 2..];
+        let j = after
+            .find("}}")
+            .ok_or_else(|| "unterminated {{ in the demo inventory".to_string())?;
+        let marker = &after[..j];
+        let value = match marker.split_once(':') {
+            Some(("days_ago", n)) | Some(("days_ahead", n)) => {
+                let n: i64 = n.parse().map_err(|_| format!("bad marker {{{{{marker}}}}}"))?;
+                let sign = if marker.starts_with("days_ago") { -1 } else { 1 };
+                today
+                    .checked_add(jiff::Span::new().days(sign * n))
+                    .map_err(|e| e.to_string())?
+                    .to_string()
+            }
+            Some(("endpoint", v)) => endpoints
+                .iter()
+                .find(|(name, _)| name == v)
+                .map(|(_, u)| u.clone())
+                .ok_or_else(|| format!("no emulator for {v}"))?,
+            None if marker == "surface" => surface.to_string(),
+            _ => return Err(format!("unknown marker {{{{{marker}}}}}")),
+        };
+        out.push_str(&value);
+        rest = &after[j + 2..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+/// Writes `text` to `path` with mode 0600 (secrets).
+fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+    let mut o = std::fs::OpenOptions::new();
+    o.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        o.mode(0o600);
+    }
+    let mut f = o.open(path)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    }
+    f.write_all(text.as_bytes())
+}
+
+impl Scenario {
+    /// Starts the servers and writes the inventory into `dir` (created if missing).
+    /// `build_seed` changes every chunk hash of the demo site (same content).
+    pub fn start(dir: &Path, build_seed: &str) -> std::io::Result<Scenario> {
+        let keys = Keys::generate();
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()?;
+        let cfg = keys.emulator_config();
+        let emulators = rt.block_on(crate::emulator::start_all(
+            &cfg,
+            "127.0.0.1:0".parse().map_err(std::io::Error::other)?,
+        ))?;
+        let (page_url, cdn_url, site) = rt.block_on(DemoSite::start(DemoConfig {
+            iterable_key: keys.iterable.clone(),
+            build_seed: build_seed.to_string(),
+        }))?;
+        std::fs::create_dir_all(dir.join("secrets"))?;
+        for (name, value) in [
+            ("iterable-web", &keys.iterable),
+            ("shopify-admin", &keys.shopify),
+            ("stripe-secret", &keys.stripe),
+            ("adyen-api", &keys.adyen),
+        ] {
+            write_private(&dir.join("secrets").join(format!("{name}.key")), value)?;
+        }
+        let endpoints: Vec<(String, String)> = emulators
+            .iter()
+            .map(|e| (e.vendor.to_string(), e.base_url.clone()))
+            .collect();
+        let today = jiff::Zoned::now().date();
+        let text = render_inventory(INVENTORY_TEMPLATE, today, &endpoints, &page_url)
+            .map_err(std::io::Error::other)?;
+        let inventory = dir.join("inventory.yaml");
+        write_private(&inventory, &text)?;
+        Ok(Scenario {
+            dir: dir.to_path_buf(),
+            inventory,
+            allow_endpoints: emulators.iter().map(|e| e.addr.to_string()).collect(),
+            page_url,
+            cdn_url,
+            site,
+            emulators,
+            rt,
+        })
+    }
+
+    /// The audit of the scenario: the emulators allowed as endpoints, the loopback site
+    /// crawlable, no progress bars.
+    pub fn audit_options(&self) -> Result<AuditOptions, String> {
+        let mut o = AuditOptions::new(&self.inventory);
+        o.allowed = AllowedEndpoints::parse(&self.allow_endpoints)?;
+        o.allow_loopback = true;
+        o.command = "demo".into();
+        o.crawl.progress = false;
+        o.crawl.connect_timeout = std::time::Duration::from_secs(5);
+        o.crawl.request_timeout = std::time::Duration::from_secs(20);
+        Ok(o)
+    }
+
+    /// The runtime the servers run on (tests add faults through emulator state).
+    pub fn runtime(&self) -> &tokio::runtime::Runtime {
+        &self.rt
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn template_markers_are_filled() {
+        let today: jiff::civil::Date = "2026-11-28".parse().expect("date");
+        let eps: Vec<(String, String)> = ["iterable", "shopify", "stripe", "adyen"]
+            .iter()
+            .map(|v| (v.to_string(), format!("http://127.0.0.1:1/{v}")))
+            .collect();
+        let url = Url::parse("http://127.0.0.1:2/").expect("url");
+        let text = render_inventory(INVENTORY_TEMPLATE, today, &eps, &url).expect("renders");
+        assert!(!text.contains("{{"), "{text}");
+        assert!(text.contains("date: 2024-11-28"), "730 days ago");
+        assert!(text.contains("http://127.0.0.1:1/stripe"));
+        let inv: crate::inventory::model::Inventory =
+            crate::yaml::from_str(&text).expect("valid inventory");
+        assert_eq!(inv.vendors.len(), 4);
+        assert!(render_inventory("{{nope}}", today, &eps, &url).is_err());
+        assert!(render_inventory("{{days_ago:x}}", today, &eps, &url).is_err());
+    }
+
+    #[test]
+    fn generated_keys_have_their_vendor_shapes() {
+        let k = Keys::generate();
+        for (vendor, raw) in [
+            ("iterable", &k.iterable),
+            ("shopify", &k.shopify),
+            ("stripe", &k.stripe),
+            ("adyen", &k.adyen),
+        ] {
+            let c = crate::vendors::connector(vendor).expect("connector");
+            let class = c
+                .classify(&crate::secret::Secret::new(raw.as_str()))
+                .unwrap_or_else(|| panic!("{vendor} key shape not recognised"));
+            assert!(class.not_probed.is_none(), "{vendor}");
+        }
+    }
+}
