@@ -53,6 +53,8 @@ pub struct AuditOptions {
     pub command: String,
     /// Crawl limits; the inventory's per-surface limits are applied on top.
     pub crawl: CrawlSettings,
+    /// The fingerprint key; `None` = [`Fingerprinter::load`] (environment or key file).
+    pub fingerprinter: Option<Arc<Fingerprinter>>,
 }
 
 impl AuditOptions {
@@ -74,6 +76,7 @@ impl AuditOptions {
             progress: false,
             command: "audit".into(),
             crawl: CrawlSettings::default(),
+            fingerprinter: None,
         }
     }
 }
@@ -120,9 +123,12 @@ pub fn prepare(opts: &AuditOptions) -> Result<Prepared, ConfigError> {
         }
         None => Exceptions::none(),
     };
-    let fingerprinter = Fingerprinter::load()
-        .map(Arc::new)
-        .map_err(|e| ConfigError(format!("cannot load the fingerprint key: {e}")))?;
+    let fingerprinter = match &opts.fingerprinter {
+        Some(f) => Arc::clone(f),
+        None => Fingerprinter::load()
+            .map(Arc::new)
+            .map_err(|e| ConfigError(format!("cannot load the fingerprint key: {e}")))?,
+    };
     Ok(Prepared {
         loaded,
         policies,
@@ -149,7 +155,8 @@ pub fn key_shard_id(vendor: &str, key: &str) -> String {
 /// happens, so no later output can carry it.
 pub fn audit(opts: &AuditOptions, redactor: &Redactor) -> Result<AuditResult, ConfigError> {
     let prep = prepare(opts)?;
-    let detectors = Arc::new(Detectors::load(&opts.detectors).map_err(|e| ConfigError(e.to_string()))?);
+    let detectors =
+        Arc::new(Detectors::load(&opts.detectors).map_err(|e| ConfigError(e.to_string()))?);
     redactor.add_matcher(detectors.matcher());
     let fp = Arc::clone(&prep.fingerprinter);
     let inv = &prep.loaded.inventory;
@@ -395,7 +402,9 @@ pub fn audit(opts: &AuditOptions, redactor: &Redactor) -> Result<AuditResult, Co
     let mut facts = crate::facts::build(Some(inv), &run.keys, &run.exposures, &ctx);
     if let Some(shard) = opts.shard {
         // A shard answers for the vendors and keys it owns; `merge` evaluates the whole.
-        facts.vendors.retain(|v| shard.owns(&format!("vendor:{}", v.id)));
+        facts
+            .vendors
+            .retain(|v| shard.owns(&format!("vendor:{}", v.id)));
         facts
             .keys
             .retain(|k| shard.owns(&key_shard_id(&k.vendor, &k.id)));
@@ -592,7 +601,9 @@ pub fn evaluate_into(
             OutcomeRecord {
                 rule: r.rule.clone(),
                 title: rule.map(|x| x.title.clone()).unwrap_or_default(),
-                severity: rule.map(|x| x.severity).unwrap_or(crate::run::Severity::Info),
+                severity: rule
+                    .map(|x| x.severity)
+                    .unwrap_or(crate::run::Severity::Info),
                 subject: r.subject.clone(),
                 status: r.outcome,
                 controls: rule.map(|x| x.controls()).unwrap_or_default(),
@@ -703,8 +714,10 @@ pub fn merge(opts: &AuditOptions, runs: Vec<(String, Run)>) -> Result<AuditResul
         command: opts.command.clone(),
         ..Default::default()
     };
-    let hashes: HashSet<Option<&String>> =
-        runs.iter().map(|(_, r)| r.policy_set_hash.as_ref()).collect();
+    let hashes: HashSet<Option<&String>> = runs
+        .iter()
+        .map(|(_, r)| r.policy_set_hash.as_ref())
+        .collect();
     if hashes.len() > 1 {
         run.warnings.push(
             "the shards were evaluated with different policy sets; the merge re-evaluates with the policies given to it".into(),

@@ -286,7 +286,9 @@ pub fn build(
             facts.vendors.push(vendor_facts(v));
             for k in &v.keys {
                 let rec = keys.iter().find(|r| r.id == k.id && r.vendor == v.id);
-                facts.keys.push(key_facts(v, k, rec, exposures, scanned, ctx.offline));
+                facts
+                    .keys
+                    .push(key_facts(v, k, rec, exposures, scanned, ctx.offline));
             }
         }
     }

@@ -216,7 +216,11 @@ fn dry_run(ctx: &Ctx, opts: &AuditOptions) -> anyhow::Result<u8> {
     } else {
         let mut t = String::from("audit --dry-run: nothing is sent\n\nkey probes\n");
         for p in &plan {
-            t.push_str(&format!("  {}/{}\n", p["vendor"].as_str().unwrap_or(""), p["key"].as_str().unwrap_or("")));
+            t.push_str(&format!(
+                "  {}/{}\n",
+                p["vendor"].as_str().unwrap_or(""),
+                p["key"].as_str().unwrap_or("")
+            ));
             if let Some(calls) = p["plan"]["calls"].as_array() {
                 for c in calls {
                     t.push_str(&format!(

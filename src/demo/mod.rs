@@ -38,7 +38,8 @@ pub struct Scenario {
 }
 
 /// The demo's keys: fresh per run, format-valid, obviously synthetic.
-struct Keys {
+#[derive(Clone)]
+pub struct Keys {
     iterable: String,
     shopify: String,
     stripe: String,
@@ -53,13 +54,10 @@ fn random_alnum(n: usize) -> String {
 }
 
 impl Keys {
-    fn generate() -> Self {
+    pub fn generate() -> Self {
         Keys {
             iterable: DemoConfig::random_iterable_key(),
-            shopify: format!(
-                "shpat_{}",
-                &hex::encode(random_alnum(16).as_bytes())[..32]
-            ),
+            shopify: format!("shpat_{}", &hex::encode(random_alnum(16).as_bytes())[..32]),
             stripe: format!("sk_live_51Demo{}", random_alnum(60)),
             adyen: format!(
                 "AQE{}Bw==-{}=-vsDemo:{}",
@@ -144,8 +142,14 @@ pub fn render_inventory(
         let marker = &after[..j];
         let value = match marker.split_once(':') {
             Some(("days_ago", n)) | Some(("days_ahead", n)) => {
-                let n: i64 = n.parse().map_err(|_| format!("bad marker {{{{{marker}}}}}"))?;
-                let sign = if marker.starts_with("days_ago") { -1 } else { 1 };
+                let n: i64 = n
+                    .parse()
+                    .map_err(|_| format!("bad marker {{{{{marker}}}}}"))?;
+                let sign = if marker.starts_with("days_ago") {
+                    -1
+                } else {
+                    1
+                };
                 today
                     .checked_add(jiff::Span::new().days(sign * n))
                     .map_err(|e| e.to_string())?
@@ -188,7 +192,11 @@ impl Scenario {
     /// Starts the servers and writes the inventory into `dir` (created if missing).
     /// `build_seed` changes every chunk hash of the demo site (same content).
     pub fn start(dir: &Path, build_seed: &str) -> std::io::Result<Scenario> {
-        let keys = Keys::generate();
+        Self::start_with(dir, build_seed, &Keys::generate())
+    }
+
+    /// [`Scenario::start`] with given keys (two builds of the same site, same keys).
+    pub fn start_with(dir: &Path, build_seed: &str, keys: &Keys) -> std::io::Result<Scenario> {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()

@@ -223,6 +223,12 @@ pub fn content_fingerprint(f: &Finding) -> String {
                 .find(|l| l.url.is_none())
                 .and_then(|l| l.path.clone())
         })
+        // A URL without a source map: its path with content hashes and queries removed.
+        .or_else(|| {
+            f.locations
+                .iter()
+                .find_map(|l| l.url.as_deref().map(crate::policy::eval::stable_location))
+        })
         .unwrap_or_default();
     let material = format!("{}|{}|{}", f.rule, cred, original);
     let d = ring::digest::digest(&ring::digest::SHA256, material.as_bytes());
