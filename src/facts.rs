@@ -63,6 +63,9 @@ pub struct DpaFacts {
     pub signed: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signed_on: Option<String>,
+    /// Contract reference.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -222,6 +225,9 @@ pub struct ExposureFacts {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
 pub struct RunFacts {
     pub command: String,
+    /// The organisation the inventory describes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organization: Option<String>,
     pub offline: bool,
     pub probed: bool,
     pub artifacts_scanned: bool,
@@ -268,6 +274,7 @@ pub fn build(
     let mut facts = Facts {
         run: RunFacts {
             command: ctx.command.clone(),
+            organization: inv.map(|i| i.organization.clone()),
             offline: ctx.offline,
             probed: ctx.probed,
             artifacts_scanned: ctx.artifacts_scanned,
@@ -327,6 +334,7 @@ fn vendor_facts(v: &Vendor) -> VendorFacts {
         dpa: v.dpa.as_ref().map(|d| DpaFacts {
             signed: d.signed,
             signed_on: date(&d.signed_on),
+            reference: d.reference.clone(),
         }),
         attestations: v
             .attestations

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# SARIF from a saved demo-like run and from a scan of the fixtures must pass Microsoft's SARIF
-# Multitool with 0 errors and 0 warnings.
+# SARIF from `demo` and from a scan of the fixtures must pass Microsoft's SARIF Multitool with
+# 0 errors and 0 warnings; the demo's SARIF holds one result per failing or unknown finding,
+# the kill chain among them.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 cargo build --quiet
@@ -8,7 +9,20 @@ command -v npm >/dev/null || { apt-get update -qq && apt-get install -y -qq node
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 bin=target/debug/vendorscope
-$bin report fixtures/runs/demo-run.json --format sarif > "$out/report.sarif"
+export VENDORSCOPE_FINGERPRINT_KEY=ci-sarif-check
+(cd "$out" && "$OLDPWD/$bin" demo --out demo --quiet --color never > /dev/null)
 # The fixtures hold synthetic keys, so the scan exits 1: that is expected here.
 $bin scan fixtures/ --quiet --format json --output sarif="$out/scan.sarif" > /dev/null || [ $? -eq 1 ]
-bash .ci/sarif-validate.sh "$out/report.sarif" "$out/scan.sarif"
+python3 - "$out/demo/run.json" "$out/demo/run.sarif" <<'PY'
+import json, sys
+run = json.load(open(sys.argv[1]))
+sarif = json.load(open(sys.argv[2]))
+results = sarif["runs"][0]["results"]
+want = [f for f in run["findings"] if f["status"] in ("fail", "unknown")]
+assert len(results) == len(want), f"{len(results)} SARIF results, {len(want)} failing/unknown findings"
+assert any(r["ruleId"] == "VKS-EXP-002" for r in results), "kill chain missing from SARIF"
+fps = [json.dumps(r["partialFingerprints"], sort_keys=True) for r in results]
+assert len(set(fps)) == len(fps), "duplicate partialFingerprints"
+print(f"demo SARIF: {len(results)} results = failing + unknown findings; kill chain present")
+PY
+bash .ci/sarif-validate.sh "$out/demo/run.sarif" "$out/scan.sarif"

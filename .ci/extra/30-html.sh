@@ -1,10 +1,21 @@
 #!/usr/bin/env bash
-# The HTML reassessment report renders in headless Chromium (network off) to a non-blank PNG.
+# The demo's HTML reassessment report renders in headless Chromium (network off) to a non-blank
+# PNG and shows values specific to the demo in its sections.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 cargo build --quiet
 command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
-target/debug/vendorscope report fixtures/runs/demo-run.json --format html > "$out/report.html"
-bash .ci/html-render.sh "$out/report.html" "$out/report.png"
+bin="$PWD/target/debug/vendorscope"
+(cd "$out" && "$bin" demo --out demo --quiet --color never > /dev/null)
+html="$out/demo/report.html"
+for want in "Example Shop SAS (demo)" "DPA-2018-007" "example-shop.myshopify.com" \
+            "iterable.ts:12" "VKS-EXP-002" "A.5.19" "A.15.1.1" "customers.export" \
+            "Customer e-mails and name" "KILL CHAIN" "ExampleShopECOM"; do
+  grep -qF -- "$want" "$html" || { echo "report.html lacks: $want" >&2; exit 1; }
+done
+if grep -qiE '<(script|link|img)[^>]+(src|href)="https?:' "$html"; then
+  echo "report.html fetches external resources" >&2; exit 1
+fi
+bash .ci/html-render.sh "$html" "$out/report.png"

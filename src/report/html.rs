@@ -247,7 +247,7 @@ fn vendor_value(run: &Run, v: &VendorFacts, findings: &[&Finding]) -> Value {
         "data_shared": v.data_shared,
         "data_beyond_minimum": beyond,
         "minimum": min,
-        "dpa": v.dpa.as_ref().map(|d| json!({"signed": d.signed, "signed_on": d.signed_on})),
+        "dpa": v.dpa.as_ref().map(|d| json!({"signed": d.signed, "signed_on": d.signed_on, "reference": d.reference})),
         "attestations": v.attestations.iter().map(|a| json!({"type": a.kind, "valid_until": a.valid_until, "expired": days_between(&a.valid_until, &run.started_at).map(|d| d > 0)})).collect::<Vec<_>>(),
         "last_reassessment": v.last_reassessment,
         "reviewer": v.last_reassessment_reviewer,
@@ -490,7 +490,7 @@ pub fn render(run: &Run, previous: Option<&Run>) -> Result<String, RenderError> 
         "css": CSS,
         "title": title,
         "run": {
-            "id": run.run_id, "command": run.command, "started_at": run.started_at, "finished_at": run.finished_at,
+            "id": run.run_id, "organization": run.facts.run.organization, "command": run.command, "started_at": run.started_at, "finished_at": run.finished_at,
             "tool": format!("{} {}", run.tool.name, run.tool.version), "schema_version": run.schema_version,
             "operator": run.operator, "fingerprint_check": run.fingerprint_check, "policy_set_hash": run.policy_set_hash,
             "ci": run.ci.as_ref().map(|c| json!({"provider": c.provider, "job": c.job, "commit": c.commit, "reference": c.reference, "run_url": c.run_url})),
