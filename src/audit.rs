@@ -409,7 +409,14 @@ pub fn audit(opts: &AuditOptions, redactor: &Redactor) -> Result<AuditResult, Co
             .keys
             .retain(|k| shard.owns(&key_shard_id(&k.vendor, &k.id)));
     }
-    let unused = evaluate_into(&mut run, facts, &prep, jiff::Timestamp::now());
+    let unused = evaluate_into(
+        &mut run,
+        facts,
+        &prep.policies,
+        &prep.exceptions,
+        Some(&prep.loaded),
+        jiff::Timestamp::now(),
+    );
     run.finish();
     Ok(AuditResult {
         run,
@@ -462,7 +469,7 @@ fn record_options(run: &mut Run, opts: &AuditOptions) {
 
 /// Crawls one surface and scans every body as it arrives. A bundle's hits are attributed to
 /// original sources when its source map arrives (maps are fetched after the bundle naming them).
-async fn crawl_and_scan(
+pub async fn crawl_and_scan(
     seed: &Url,
     settings: &CrawlSettings,
     scanner: &Scanner,
@@ -507,19 +514,15 @@ async fn crawl_and_scan(
 pub fn evaluate_into(
     run: &mut Run,
     facts: Facts,
-    prep: &Prepared,
+    policies: &PolicySet,
+    exceptions: &Exceptions,
+    loaded: Option<&Loaded>,
     now: jiff::Timestamp,
 ) -> Vec<String> {
-    let ev = crate::policy::evaluate(
-        &prep.policies,
-        &facts,
-        &prep.exceptions,
-        now,
-        &run.fingerprint_check,
-    );
+    let ev = crate::policy::evaluate(policies, &facts, exceptions, now, &run.fingerprint_check);
     let inv_path = run.inputs.inventory.as_ref().map(|i| i.path.clone());
     let at_inventory = |path: Option<String>| -> Option<Location> {
-        let (line, column) = prep.loaded.location_of(&path?)?;
+        let (line, column) = loaded?.location_of(&path?)?;
         Some(Location {
             path: inv_path.clone(),
             line: Some(line as u64),
@@ -536,7 +539,7 @@ pub fn evaluate_into(
         .collect();
     let mut findings = ev.findings;
     for f in &mut findings {
-        let rule = prep.policies.rule(&f.rule);
+        let rule = policies.rule(&f.rule);
         match f.subject.kind {
             SubjectKind::Exposure => {
                 if let Some(e) = exposures.get(f.subject.id.as_str()) {
@@ -559,7 +562,7 @@ pub fn evaluate_into(
                             .map(|e| e.location.clone()),
                     );
                 }
-                locs.extend(at_inventory(prep.loaded.key_path(&f.subject.id)));
+                locs.extend(at_inventory(loaded.and_then(|l| l.key_path(&f.subject.id))));
                 f.locations = locs;
                 if let Some(k) = keys.get(&(vendor.as_str(), f.subject.id.as_str())) {
                     if let (Some(fp), Some(red)) = (&k.fingerprint, &k.redacted) {
@@ -571,7 +574,7 @@ pub fn evaluate_into(
                 }
             }
             SubjectKind::Vendor => {
-                f.locations = at_inventory(prep.loaded.vendor_path(&f.subject.id))
+                f.locations = at_inventory(loaded.and_then(|l| l.vendor_path(&f.subject.id)))
                     .into_iter()
                     .collect();
             }
@@ -597,7 +600,7 @@ pub fn evaluate_into(
         .results
         .iter()
         .map(|r| {
-            let rule = prep.policies.rule(&r.rule);
+            let rule = policies.rule(&r.rule);
             OutcomeRecord {
                 rule: r.rule.clone(),
                 title: rule.map(|x| x.title.clone()).unwrap_or_default(),
@@ -807,7 +810,14 @@ pub fn merge(opts: &AuditOptions, runs: Vec<(String, Run)>) -> Result<AuditResul
         &run.exposures,
         &ctx,
     );
-    let unused = evaluate_into(&mut run, facts, &prep, jiff::Timestamp::now());
+    let unused = evaluate_into(
+        &mut run,
+        facts,
+        &prep.policies,
+        &prep.exceptions,
+        Some(&prep.loaded),
+        jiff::Timestamp::now(),
+    );
     run.finish();
     Ok(AuditResult {
         run,

@@ -195,12 +195,13 @@ pub struct MergeArgs {
     pub gate: GateArgs,
 }
 
-/// `vendorscope scan PATH...`.
+/// `vendorscope scan PATH|URL...`.
 #[derive(Debug, Args)]
 pub struct ScanArgs {
-    /// Files or folders to scan (ignore files are not honoured; hidden files are included).
-    #[arg(required = true, value_name = "PATH")]
-    pub paths: Vec<PathBuf>,
+    /// Files, folders or archives to scan, and `http(s)://` URLs to crawl (ignore files are not
+    /// honoured; hidden files are included).
+    #[arg(required = true, value_name = "PATH|URL")]
+    pub targets: Vec<String>,
     /// Skip paths matching GLOB (relative to the scanned folder, or a file/folder name); repeatable.
     #[arg(long = "exclude", value_name = "GLOB")]
     pub exclude: Vec<String>,
@@ -213,6 +214,31 @@ pub struct ScanArgs {
     /// Extra detector rules (same format as the built-in `detectors.yaml`); repeatable.
     #[arg(long = "detectors", value_name = "FILE")]
     pub detectors: Vec<PathBuf>,
+    /// Probe found credentials that belong to inventory keys (read-only calls, in the ledger).
+    #[arg(long)]
+    pub verify: bool,
+    /// Also probe found credentials nobody inventoried (recorded in the run).
+    #[arg(long, requires = "verify")]
+    pub verify_unknown: bool,
+    /// Let `--verify` send inventory keys to their `endpoint` HOST:PORT (emulators; repeatable).
+    #[arg(long = "allow-endpoint", value_name = "HOST:PORT")]
+    pub allow_endpoint: Vec<String>,
+    /// Crawl URLs on private, loopback and link-local addresses (metadata stays refused).
+    #[arg(long)]
+    pub allow_private_addresses: bool,
+    /// Do not honour robots.txt when crawling.
+    #[arg(long)]
+    pub ignore_robots: bool,
+    /// Pages crawled at most per URL.
+    #[arg(long, value_name = "N", default_value_t = 500)]
+    pub max_pages: usize,
+    /// Link depth from each URL.
+    #[arg(long, value_name = "N", default_value_t = 5)]
+    pub max_depth: u32,
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+    #[command(flatten)]
+    pub gate: GateArgs,
 }
 
 #[derive(Debug, Args)]

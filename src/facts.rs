@@ -208,6 +208,9 @@ pub struct ExposureFacts {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub inventory_key: Option<String>,
     pub known: bool,
+    /// The attributed inventory key's facts are in this run (its key-level rules cover it).
+    #[serde(default)]
+    pub key_checked: bool,
     /// Status of the key (from the inventory key's probe or from `--verify`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key_status: Option<String>,
@@ -547,6 +550,7 @@ fn exposure_facts(e: &Exposure, keys: &[KeyFacts]) -> ExposureFacts {
         fingerprint: e.evidence.fingerprint.clone(),
         inventory_key: e.inventory_key.clone(),
         known: e.inventory_key.is_some(),
+        key_checked: key.is_some(),
         key_status,
         key_type,
         key_capabilities,

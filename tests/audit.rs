@@ -461,3 +461,254 @@ fn sarif_fingerprints_survive_a_rebuild_that_renames_chunks() {
         fa.len()
     );
 }
+
+// --- The CLI: `audit`, `scan URL` (crawl, --verify, --known-keys), `--baseline`, `merge`. ---
+
+const FP_ENV: &str = "cli-test-fingerprint-key";
+
+fn cli(args: &[&str]) -> (u8, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_vendorscope"))
+        .args(args)
+        .env("VENDORSCOPE_FINGERPRINT_KEY", FP_ENV)
+        .env("NO_COLOR", "1")
+        .env_remove("CI")
+        .env_remove("GITHUB_ACTIONS")
+        .output()
+        .expect("binary runs");
+    (
+        out.status.code().unwrap_or(-1) as u8,
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+impl Demo {
+    fn allow_args(&self) -> Vec<String> {
+        let mut v = vec!["--allow-private-addresses".to_string()];
+        for e in &self.scenario.allow_endpoints {
+            v.push("--allow-endpoint".into());
+            v.push(e.clone());
+        }
+        v
+    }
+}
+
+fn json_findings(stdout: &str) -> Run {
+    serde_json::from_str(stdout).expect("run document on stdout")
+}
+
+#[test]
+fn cli_audit_scan_verify_known_keys_and_baseline() {
+    let d = demo();
+    let inv = d.scenario.inventory.display().to_string();
+    let run_json = d.scenario.dir.join("audit.json").display().to_string();
+    let allow = d.allow_args();
+    let mut args = vec!["audit", "-i", &inv, "--quiet", "--format", "json"];
+    args.extend(allow.iter().map(String::as_str));
+    let out_spec = format!("json={run_json}");
+    args.extend(["--output", &out_spec]);
+    let (code, stdout, stderr) = cli(&args);
+    assert_eq!(code, 1, "{stderr}");
+    let audit = json_findings(&stdout);
+    assert!(
+        audit
+            .findings
+            .iter()
+            .any(|f| f.rule == "VKS-EXP-002" && f.status == Outcome::Fail)
+    );
+    assert!(Path::new(&run_json).exists());
+
+    // The deploy gate on the live site with the inventory: verify the found key → kill chain.
+    let page = d.scenario.page_url.to_string();
+    let mut args = vec![
+        "scan", &page, "-i", &inv, "--verify", "--quiet", "--format", "json",
+    ];
+    args.extend(allow.iter().map(String::as_str));
+    let (code, stdout, stderr) = cli(&args);
+    assert_eq!(code, 1, "{stderr}");
+    let scan = json_findings(&stdout);
+    let rules: BTreeSet<&str> = scan.findings.iter().map(|f| f.rule.as_str()).collect();
+    assert!(
+        rules.contains("VKS-EXP-001") && rules.contains("VKS-EXP-002"),
+        "{rules:?}"
+    );
+    assert!(
+        rules
+            .iter()
+            .all(|r| r.starts_with("VKS-EXP") || r.starts_with("VKS-RUN")),
+        "scan evaluates exposure rules only: {rules:?}"
+    );
+    assert!(!scan.ledger.is_empty());
+    assert!(
+        scan.ledger
+            .iter()
+            .all(|l| l.method == "GET" || l.method == "HEAD")
+    );
+    assert!(
+        scan.exposures
+            .iter()
+            .filter(|e| e.vendor == "iterable")
+            .all(|e| e.verified.is_some())
+    );
+
+    // Without secrets: attributed with the audit's fingerprints; no verification.
+    let mut args = vec![
+        "scan",
+        &page,
+        "--known-keys",
+        &run_json,
+        "--quiet",
+        "--format",
+        "json",
+    ];
+    args.push("--allow-private-addresses");
+    let (code, stdout, stderr) = cli(&args);
+    assert_eq!(code, 1, "{stderr}");
+    let known = json_findings(&stdout);
+    let f = known
+        .findings
+        .iter()
+        .find(|f| f.rule == "VKS-EXP-005")
+        .expect("server-side credential in public assets");
+    assert!(f.message.contains("iterable-web"), "{}", f.message);
+    assert!(known.ledger.is_empty(), "nothing sent without --verify");
+
+    // Baseline: the same findings do not fail the gate again.
+    let base = d.scenario.dir.join("scan.json");
+    std::fs::write(&base, &stdout).expect("write");
+    let base_s = base.display().to_string();
+    args.extend(["--baseline", &base_s]);
+    let (code, stdout2, stderr) = cli(&args);
+    assert_eq!(code, 0, "{stderr}");
+    let again = json_findings(&stdout2);
+    assert!(
+        again.warnings.iter().any(|w| w.contains("in the baseline")),
+        "{:?}",
+        again.warnings
+    );
+    assert_eq!(again.inputs.options.get("baseline"), Some(&base_s));
+
+    // No key reached stdout or stderr.
+    for s in d.secrets() {
+        for text in [&stdout, &stderr] {
+            assert!(!text.contains(s.as_str()));
+        }
+    }
+}
+
+#[test]
+fn cli_scan_exit_codes_without_inventory() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let dist = dir.path().join("dist");
+    std::fs::create_dir_all(&dist).expect("dist");
+    // Public by design only: nothing fails.
+    std::fs::write(
+        dist.join("app.js"),
+        "const stripe = Stripe(\"pk_live_51DemoKey0000000000000000000000000000000000000000000000\");\n",
+    )
+    .expect("write");
+    let d = dist.display().to_string();
+    let (code, _, stderr) = cli(&["scan", &d, "--quiet", "--format", "json"]);
+    assert_eq!(code, 0, "{stderr}");
+    // A live secret key fails the gate without any inventory.
+    std::fs::write(
+        dist.join("config.js"),
+        "window.cfg={stripeKey:\"sk_live_51Hx7Q2eZvKb3Lm9NpR4sT6uW8yA1cD3fG5hJ7kL9mN0pQ2rS4tU6vW8xY0zB2dF4gH6\"};\n",
+    )
+    .expect("write");
+    let (code, stdout, stderr) = cli(&["scan", &d, "--quiet", "--format", "json"]);
+    assert_eq!(code, 1, "{stderr}");
+    let run = json_findings(&stdout);
+    assert!(
+        run.findings
+            .iter()
+            .any(|f| f.rule == "VKS-EXP-005" && f.status == Outcome::Fail)
+    );
+    // An unreachable URL: incomplete, exit 3 (nothing else fails).
+    std::fs::remove_file(dist.join("config.js")).expect("rm");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("port")
+        .port();
+    let url = format!("http://127.0.0.1:{port}/");
+    let (code, stdout, stderr) = cli(&[
+        "scan",
+        &d,
+        &url,
+        "--allow-private-addresses",
+        "--quiet",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 3, "{stderr}");
+    let run = json_findings(&stdout);
+    assert!(
+        run.findings
+            .iter()
+            .any(|f| f.rule == "VKS-RUN-001" && f.status == Outcome::Unknown)
+    );
+    // Bad targets are usage errors.
+    assert_eq!(cli(&["scan", "ftp://example.com/x"]).0, 2);
+    assert_eq!(cli(&["scan", "no/such/dir"]).0, 2);
+}
+
+#[test]
+fn cli_diff_and_merge_of_shards() {
+    let d = demo();
+    let inv = d.scenario.inventory.display().to_string();
+    let allow = d.allow_args();
+    let dir = d.scenario.dir.clone();
+    let audit_to = |name: &str, extra: &[&str]| -> (u8, String) {
+        let path = dir.join(name).display().to_string();
+        let spec = format!("json={path}");
+        let mut args = vec!["audit", "-i", &inv, "--quiet", "--format", "table"];
+        args.extend(allow.iter().map(String::as_str));
+        args.extend(extra);
+        args.extend(["--output", &spec]);
+        let (code, _, stderr) = cli(&args);
+        assert!(code == 1 || code == 3 || code == 0, "{stderr}");
+        (code, path)
+    };
+    let (_, whole) = audit_to("whole.json", &[]);
+    let (_, s1) = audit_to("s1.json", &["--shard", "1/2"]);
+    let (_, s2) = audit_to("s2.json", &["--shard", "2/2"]);
+    let merged_path = dir.join("merged.json").display().to_string();
+    let spec = format!("json={merged_path}");
+    let (code, _, stderr) = cli(&["merge", &s1, &s2, "--quiet", "--output", &spec]);
+    assert_eq!(code, 1, "{stderr}");
+    let read = |p: &str| -> Run {
+        serde_json::from_str(&std::fs::read_to_string(p).expect("read")).expect("run")
+    };
+    let (w, m) = (read(&whole), read(&merged_path));
+    assert_eq!(findings(&w, Outcome::Fail), findings(&m, Outcome::Fail));
+    assert_eq!(m.command, "merge");
+    assert_eq!(
+        cli(&["merge", &s1, "--quiet"]).0,
+        2,
+        "a missing shard is refused"
+    );
+
+    // diff: the merged run against the whole run has no new findings; against a run
+    // with one finding removed, exactly one.
+    let (code, stdout, _) = cli(&["diff", &whole, &merged_path, "--format", "json"]);
+    assert_eq!(code, 0, "{stdout}");
+    let mut fewer = read(&whole);
+    let kc = fewer
+        .findings
+        .iter()
+        .position(|f| f.rule == "VKS-EXP-002")
+        .expect("kill chain");
+    fewer.findings.remove(kc);
+    let fewer_path = dir.join("fewer.json");
+    std::fs::write(&fewer_path, serde_json::to_string(&fewer).expect("json")).expect("write");
+    let fp = fewer_path.display().to_string();
+    let (code, stdout, _) = cli(&["diff", &fp, &whole, "--format", "json"]);
+    assert_eq!(code, 1, "a new failing finding: {stdout}");
+    let v: serde_json::Value = serde_json::from_str(&stdout).expect("json");
+    assert_eq!(v["new"].as_array().map(Vec::len), Some(1));
+    assert_eq!(v["new"][0]["rule"], "VKS-EXP-002");
+    let (code, stdout, _) = cli(&["diff", &whole, &fp, "--format", "json"]);
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(&stdout).expect("json");
+    assert_eq!(v["resolved"].as_array().map(Vec::len), Some(1));
+}

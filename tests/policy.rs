@@ -378,6 +378,55 @@ fn every_rule_passes_fails_and_goes_unknown_on_its_fixtures() {
     );
     assert_eq!(outcomes(&set, &u)[&k], Outcome::Unknown);
     covered.insert("VKS-EXP-003");
+    // VKS-EXP-005 works on a credential no inventory key check covers.
+    let k = ("VKS-EXP-005".to_string(), "Exposure:exp-2".to_string());
+    let mut p = shop();
+    apply(
+        &mut p,
+        "exposures",
+        "exp-2",
+        &[
+            Op::Set("public_by_design", json!(false)),
+            Op::Set("key_checked", json!(false)),
+            Op::Set("environment", json!("test")),
+        ],
+    );
+    assert_eq!(outcomes(&set, &p)[&k], Outcome::Pass);
+    let mut f = p.clone();
+    apply(
+        &mut f,
+        "exposures",
+        "exp-2",
+        &[Op::Set("environment", json!("live"))],
+    );
+    assert_eq!(outcomes(&set, &f)[&k], Outcome::Fail);
+    let mut u = f.clone();
+    apply(&mut u, "exposures", "exp-2", &[Op::Remove("key_checked")]);
+    assert_eq!(outcomes(&set, &u)[&k], Outcome::Unknown);
+    let mut n = f.clone();
+    apply(
+        &mut n,
+        "exposures",
+        "exp-2",
+        &[Op::Set("key_checked", json!(true))],
+    );
+    assert_eq!(
+        outcomes(&set, &n)[&k],
+        Outcome::NotApplicable,
+        "covered by VKS-EXP-001"
+    );
+    covered.insert("VKS-EXP-005");
+    // VKS-RUN-001 cannot fail by design: an incomplete scan is `unknown` (exit 3), never a
+    // verdict about the assets it did not see.
+    let k = ("VKS-RUN-001".to_string(), "Run:run".to_string());
+    assert_eq!(base[&k], Outcome::Pass);
+    let mut u = shop();
+    apply(&mut u, "run", "run", &[Op::Set("scan_errors", json!(2))]);
+    assert_eq!(outcomes(&set, &u)[&k], Outcome::Unknown);
+    let mut r = shop();
+    apply(&mut r, "run", "run", &[Op::Remove("scan_errors")]);
+    assert_eq!(outcomes(&set, &r)[&k], Outcome::Unknown);
+    covered.insert("VKS-RUN-001");
     for r in &set.rules {
         assert!(covered.contains(r.id.as_str()), "{} has no fixtures", r.id);
     }

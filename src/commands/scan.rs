@@ -1,27 +1,30 @@
-//! `vendorscope scan PATH...`: artifact scan, attribution, run document, exit code.
+//! `vendorscope scan PATH|URL...`: the deploy gate. Scans build output and crawls URLs,
+//! attributes what it finds (inventory or `--known-keys`), optionally verifies found keys,
+//! and takes its findings and exit code from the policy pack's exposure rules.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context;
+use url::Url;
 
 use super::Ctx;
 use crate::cli::ScanArgs;
-use crate::exposure::{Detectors, Scanner, to_exposure, walk};
-use crate::gate::{EXIT_CONFIG, EXIT_FAIL, EXIT_INCOMPLETE, EXIT_OK};
-use crate::inventory::model::Environment;
-use crate::report::Format;
-use crate::run::{Exposure, InputFile, KeyRecord, Run, RunError};
-use crate::secret::{Fingerprinter, SourceError, SourceOptions};
+use crate::crawl::CrawlSettings;
+use crate::exposure::{Detectors, Hit, Scanner, to_exposure, walk};
+use crate::gate::EXIT_CONFIG;
+use crate::http::{AllowedEndpoints, Client};
+use crate::policy::{Exceptions, PolicySet};
+use crate::run::{InputFile, KeyRecord, Run, RunError};
+use crate::secret::{Fingerprinter, Secret, SecretRef, SourceError, SourceOptions};
+use crate::vendors::{self, ProbeSettings};
 
 /// Inventory key identity per fingerprint.
 type KnownKeys = BTreeMap<String, (String, String)>;
 
 pub fn run(ctx: &Ctx, args: &ScanArgs) -> anyhow::Result<u8> {
-    let fp = Fingerprinter::load().context("cannot load the fingerprint key")?;
-    if let Some(w) = fp.ci_warning() {
-        ctx.out.warn(&w);
-    }
+    let fp = Arc::new(Fingerprinter::load().context("cannot load the fingerprint key")?);
     let detectors = match Detectors::load(&args.detectors) {
         Ok(d) => Arc::new(d),
         Err(e) => {
@@ -38,15 +41,64 @@ pub fn run(ctx: &Ctx, args: &ScanArgs) -> anyhow::Result<u8> {
             return Ok(EXIT_CONFIG);
         }
     };
-    for p in &args.paths {
-        if std::fs::symlink_metadata(p).is_err() {
-            ctx.out
-                .error(&format!("{}: no such file or directory", p.display()));
+    let mut paths: Vec<PathBuf> = vec![];
+    let mut urls: Vec<Url> = vec![];
+    for t in &args.targets {
+        if t.starts_with("http://") || t.starts_with("https://") {
+            match Url::parse(t) {
+                Ok(u) if u.host().is_some() => urls.push(u),
+                _ => {
+                    ctx.out
+                        .error(&format!("{t}: not a valid http(s) URL with a host"));
+                    return Ok(EXIT_CONFIG);
+                }
+            }
+        } else if t.contains("://") {
+            ctx.out.error(&format!(
+                "{t}: only http:// and https:// URLs can be crawled"
+            ));
             return Ok(EXIT_CONFIG);
+        } else {
+            let p = PathBuf::from(t);
+            if std::fs::symlink_metadata(&p).is_err() {
+                ctx.out.error(&format!("{t}: no such file or directory"));
+                return Ok(EXIT_CONFIG);
+            }
+            paths.push(p);
         }
     }
+    let allowed = match AllowedEndpoints::parse(&args.allow_endpoint) {
+        Ok(a) => a,
+        Err(e) => {
+            ctx.out.error(&format!("--allow-endpoint: {e}"));
+            return Ok(EXIT_CONFIG);
+        }
+    };
+    let (mut policies, exceptions) = match load_policies(&args.policy) {
+        Ok(p) => p,
+        Err(msg) => {
+            ctx.out.stderr(&msg, true);
+            return Ok(EXIT_CONFIG);
+        }
+    };
+    policies.restrict_to_exposure();
+    let baseline = match &args.policy.baseline {
+        Some(p) => match super::diff::load_run(p) {
+            Ok(r) => Some((p.display().to_string(), r)),
+            Err(e) => {
+                ctx.out.error(&format!("--baseline: {e:#}"));
+                return Ok(EXIT_CONFIG);
+            }
+        },
+        None => None,
+    };
 
     let mut run = Run::new("scan", fp.check_value());
+    if let Some(w) = fp.ci_warning() {
+        run.warnings.push(w);
+    }
+    run.inputs.policies = args.policy.policies.iter().map(|p| input_file(p)).collect();
+    run.inputs.exceptions = args.policy.exceptions.as_deref().map(input_file);
     let mut known: KnownKeys = BTreeMap::new();
 
     if let Some(path) = &args.known_keys {
@@ -65,94 +117,86 @@ pub fn run(ctx: &Ctx, args: &ScanArgs) -> anyhow::Result<u8> {
         }
     }
 
+    let mut loaded = None;
     if let Some(path) = &args.inventory {
-        let loaded = match crate::inventory::load(path) {
+        let l = match crate::inventory::load(path) {
             Ok(l) => l,
             Err(d) => {
                 ctx.out.stderr(&d.render(), true);
                 return Ok(EXIT_CONFIG);
             }
         };
-        for w in &loaded.warnings {
-            ctx.out.warn(w);
-        }
+        run.warnings.extend(l.warnings.iter().cloned());
         run.inputs.inventory = Some(InputFile {
             path: path.display().to_string(),
-            sha256: loaded.sha256.clone(),
+            sha256: l.sha256.clone(),
         });
-        let opts = SourceOptions {
-            base_dir: path.parent().map(|p| p.to_path_buf()).unwrap_or_default(),
-            ..Default::default()
-        };
-        for vendor in &loaded.inventory.vendors {
-            for key in &vendor.keys {
-                let prior = run
-                    .keys
-                    .iter()
-                    .position(|k| k.id == key.id && k.vendor == vendor.id);
-                match crate::secret::source(&key.secret, &opts) {
-                    Ok((secret, warnings)) => {
-                        ctx.out.redactor.add_secret(&secret);
-                        for w in warnings {
-                            ctx.out.warn(&w);
-                        }
-                        let f = fp.fingerprint(&secret);
-                        known.insert(f.clone(), (key.id.clone(), vendor.id.clone()));
-                        let rec = KeyRecord {
-                            id: key.id.clone(),
-                            vendor: vendor.id.clone(),
-                            fingerprint: Some(f),
-                            redacted: Some(secret.redacted()),
-                            secret_source: key.secret.describe(),
-                            profile: None,
-                        };
-                        match prior {
-                            Some(i) => run.keys[i] = rec,
-                            None => run.keys.push(rec),
-                        }
-                    }
-                    Err(e) => {
-                        let has_known = prior.is_some_and(|i| run.keys[i].fingerprint.is_some());
-                        let msg = format!("key {}/{}: {e}", vendor.id, key.id);
-                        if has_known {
-                            // The recorded fingerprint still attributes this key.
-                            run.warnings.push(format!(
-                                "{msg}; attributed with the fingerprint from --known-keys"
-                            ));
-                        } else {
-                            run.errors.push(RunError {
-                                stage: "secret".into(),
-                                subject: Some(format!("{}/{}", vendor.id, key.id)),
-                                message: match e {
-                                    SourceError::EnvMissing(_) => format!(
-                                        "{e}; this key cannot be recognised by value (pass --known-keys RUN.json to attribute it without the secret)"
-                                    ),
-                                    _ => e.to_string(),
-                                },
-                            });
-                            if prior.is_none() {
-                                run.keys.push(KeyRecord {
-                                    id: key.id.clone(),
-                                    vendor: vendor.id.clone(),
-                                    fingerprint: None,
-                                    redacted: None,
-                                    secret_source: key.secret.describe(),
-                                    profile: None,
-                                });
-                            }
-                        }
-                    }
-                }
-            }
-        }
+        source_inventory_keys(ctx, &l, path, &fp, &mut run, &mut known);
+        loaded = Some(l);
     }
 
     let scanner = Scanner::new(Arc::clone(&detectors));
-    let res = walk::scan_paths(&args.paths, &exclude, &scanner);
     let at = crate::run::now_rfc3339();
-    let mut seen = std::collections::HashSet::new();
-    for hit in &res.hits {
-        let mut e = to_exposure(&detectors, hit, &fp, "artifact", &at);
+    let mut hits: Vec<(Hit, &'static str)> = vec![];
+    let mut scan_errors = 0u32;
+    if !paths.is_empty() {
+        let res = walk::scan_paths(&paths, &exclude, &scanner);
+        tracing::info!(
+            files = res.files,
+            bytes = res.bytes,
+            skipped_binary = res.skipped_binary,
+            "artifact scan finished"
+        );
+        hits.extend(res.hits.into_iter().map(|h| (h, "artifact")));
+        for (subject, message) in res.errors {
+            scan_errors += 1;
+            run.errors.push(RunError {
+                stage: "artifact".into(),
+                subject: Some(subject),
+                message,
+            });
+        }
+        for (subject, message) in res.warnings {
+            run.warnings.push(format!(
+                "{subject}: {message} (content scanned; no original position)"
+            ));
+        }
+    }
+    let needs_runtime = !urls.is_empty() || args.verify;
+    let rt = if needs_runtime {
+        Some(
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .context("cannot start the I/O runtime")?,
+        )
+    } else {
+        None
+    };
+    if let Some(rt) = &rt {
+        let settings = CrawlSettings {
+            allow_private_addresses: args.allow_private_addresses,
+            ignore_robots: args.ignore_robots,
+            max_pages: args.max_pages,
+            max_depth: args.max_depth,
+            progress: !ctx.global.quiet,
+            ..CrawlSettings::default()
+        };
+        for u in &urls {
+            let (found, report) = rt.block_on(crate::audit::crawl_and_scan(u, &settings, &scanner));
+            hits.extend(found.into_iter().map(|h| (h, "surface")));
+            let errs = report.run_errors();
+            scan_errors += errs.len() as u32;
+            run.errors.extend(errs);
+        }
+    }
+
+    // Exposures, attributed by fingerprint; the found values kept for --verify only.
+    let mut seen = HashSet::new();
+    let mut found: HashMap<String, Secret> = HashMap::new();
+    for (hit, source) in &hits {
+        let mut e = to_exposure(&detectors, hit, &fp, source, &at);
         if !seen.insert(e.id.clone()) {
             continue;
         }
@@ -160,55 +204,278 @@ pub fn run(ctx: &Ctx, args: &ScanArgs) -> anyhow::Result<u8> {
             e.inventory_key = Some(key.clone());
             e.inventory_vendor = Some(vendor.clone());
         }
+        if args.verify {
+            found
+                .entry(e.evidence.fingerprint.clone())
+                .or_insert_with(|| hit.secret.clone());
+        }
         run.exposures.push(e);
     }
-    for (subject, message) in res.errors {
-        run.errors.push(RunError {
-            stage: "artifact".into(),
-            subject: Some(subject),
-            message,
-        });
+    drop(hits);
+
+    let mut probed = false;
+    if let (true, Some(rt)) = (args.verify, &rt) {
+        probed = verify(
+            rt,
+            &mut run,
+            &found,
+            loaded.as_ref(),
+            &allowed,
+            args.verify_unknown,
+            &fp,
+        )?;
+        run.inputs.options.insert("verify".into(), "true".into());
+        if args.verify_unknown {
+            run.inputs
+                .options
+                .insert("verify_unknown".into(), "true".into());
+        }
     }
-    for (subject, message) in res.warnings {
-        run.warnings.push(format!(
-            "{subject}: {message} (content scanned; no original position)"
-        ));
-    }
-    run.inputs.artifacts = args.paths.iter().map(|p| p.display().to_string()).collect();
+    drop(found);
+
+    run.inputs.artifacts = paths.iter().map(|p| p.display().to_string()).collect();
+    run.inputs.surfaces = urls.iter().map(|u| u.to_string()).collect();
     if !args.exclude.is_empty() {
         run.inputs
             .options
             .insert("exclude".into(), args.exclude.join(","));
     }
-    tracing::info!(
-        files = res.files,
-        bytes = res.bytes,
-        skipped_binary = res.skipped_binary,
-        "artifact scan finished"
+    let rctx = crate::facts::RunContext {
+        command: "scan".into(),
+        offline: false,
+        probed,
+        artifacts_scanned: !paths.is_empty(),
+        surfaces_crawled: !urls.is_empty(),
+        error_count: run.errors.len() as u32,
+        scan_errors,
+    };
+    let facts = crate::facts::build(
+        loaded.as_ref().map(|l| &l.inventory),
+        &run.keys,
+        &run.exposures,
+        &rctx,
+    );
+    let unused = crate::audit::evaluate_into(
+        &mut run,
+        facts,
+        &policies,
+        &exceptions,
+        loaded.as_ref(),
+        jiff::Timestamp::now(),
     );
     run.finish();
-    let written = ctx.emit(&run, Format::Table);
-    let code = exit_code(&run.exposures, !run.errors.is_empty());
-    Ok(if !written && code == EXIT_OK {
-        EXIT_INCOMPLETE
-    } else {
-        code
-    })
+    Ok(super::audit::finish(
+        ctx,
+        crate::audit::AuditResult {
+            run,
+            unused_exceptions: unused,
+        },
+        &args.policy,
+        baseline,
+        args.gate.options(),
+    ))
 }
 
-/// Until policies land: 1 for any exposed credential that is not public by design (test-mode
-/// keys excluded: they reach no customer data), else 3 if something could not be read, else 0.
-pub fn exit_code(exposures: &[Exposure], incomplete: bool) -> u8 {
-    if exposures
-        .iter()
-        .any(|e| !e.public_by_design && e.environment != Some(Environment::Test))
-    {
-        EXIT_FAIL
-    } else if incomplete {
-        EXIT_INCOMPLETE
-    } else {
-        EXIT_OK
+fn input_file(path: &std::path::Path) -> InputFile {
+    InputFile {
+        path: path.display().to_string(),
+        sha256: std::fs::read(path)
+            .map(|b| crate::run::sha256_hex(&b))
+            .unwrap_or_default(),
     }
+}
+
+/// The built-in pack merged with `--policy` files, and `--exceptions`.
+pub fn load_policies(p: &crate::cli::PolicyArgs) -> Result<(PolicySet, Exceptions), String> {
+    if p.max_exception_days <= 0 {
+        return Err(format!(
+            "--max-exception-days {}: must be at least 1",
+            p.max_exception_days
+        ));
+    }
+    let set = PolicySet::load_files(&p.policies).map_err(|d| d.render())?;
+    let exceptions = match &p.exceptions {
+        Some(path) => {
+            let e = Exceptions::load(path, jiff::Span::new().days(p.max_exception_days))
+                .map_err(|d| d.render())?;
+            let d = e.check_rules(&set);
+            if !d.is_empty() {
+                return Err(d.render());
+            }
+            e
+        }
+        None => Exceptions::none(),
+    };
+    Ok((set, exceptions))
+}
+
+/// Sources every inventory key's secret to fingerprint it (never probes here).
+fn source_inventory_keys(
+    ctx: &Ctx,
+    loaded: &crate::inventory::Loaded,
+    path: &std::path::Path,
+    fp: &Fingerprinter,
+    run: &mut Run,
+    known: &mut KnownKeys,
+) {
+    let opts = SourceOptions {
+        base_dir: path.parent().map(|p| p.to_path_buf()).unwrap_or_default(),
+        ..Default::default()
+    };
+    for vendor in &loaded.inventory.vendors {
+        for key in &vendor.keys {
+            let prior = run
+                .keys
+                .iter()
+                .position(|k| k.id == key.id && k.vendor == vendor.id);
+            match crate::secret::source(&key.secret, &opts) {
+                Ok((secret, warnings)) => {
+                    ctx.out.redactor.add_secret(&secret);
+                    run.warnings.extend(warnings);
+                    let f = fp.fingerprint(&secret);
+                    known.insert(f.clone(), (key.id.clone(), vendor.id.clone()));
+                    let rec = KeyRecord {
+                        id: key.id.clone(),
+                        vendor: vendor.id.clone(),
+                        fingerprint: Some(f),
+                        redacted: Some(secret.redacted()),
+                        secret_source: key.secret.describe(),
+                        profile: None,
+                    };
+                    match prior {
+                        Some(i) => run.keys[i] = rec,
+                        None => run.keys.push(rec),
+                    }
+                }
+                Err(e) => {
+                    let has_known = prior.is_some_and(|i| run.keys[i].fingerprint.is_some());
+                    let msg = format!("key {}/{}: {e}", vendor.id, key.id);
+                    if has_known {
+                        // The recorded fingerprint still attributes this key.
+                        run.warnings.push(format!(
+                            "{msg}; attributed with the fingerprint from --known-keys"
+                        ));
+                    } else {
+                        run.errors.push(RunError {
+                            stage: "secret".into(),
+                            subject: Some(format!("{}/{}", vendor.id, key.id)),
+                            message: match e {
+                                SourceError::EnvMissing(_) => format!(
+                                    "{e}; this key cannot be recognised by value (pass --known-keys RUN.json to attribute it without the secret)"
+                                ),
+                                _ => e.to_string(),
+                            },
+                        });
+                        if prior.is_none() {
+                            run.keys.push(KeyRecord {
+                                id: key.id.clone(),
+                                vendor: vendor.id.clone(),
+                                fingerprint: None,
+                                redacted: None,
+                                secret_source: key.secret.describe(),
+                                profile: None,
+                            });
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `--verify`: probes each distinct found credential once, with the value that was found.
+/// Inventory keys use their inventory entry (expected account, endpoint if allowed); unknown
+/// credentials only with `--verify-unknown`, on the vendor's official hosts. Returns whether
+/// anything was probed.
+fn verify(
+    rt: &tokio::runtime::Runtime,
+    run: &mut Run,
+    found: &HashMap<String, Secret>,
+    loaded: Option<&crate::inventory::Loaded>,
+    allowed: &AllowedEndpoints,
+    verify_unknown: bool,
+    fp: &Arc<Fingerprinter>,
+) -> anyhow::Result<bool> {
+    let settings = ProbeSettings {
+        allowed: allowed.clone(),
+        fingerprinter: Some(Arc::clone(fp)),
+        ..Default::default()
+    };
+    let client = Client::new(settings.client_config()).context("cannot build the HTTP client")?;
+    // fingerprint → (connector, key entry, region, inventory identity)
+    let mut jobs = vec![];
+    let mut planned = HashSet::new();
+    for e in &run.exposures {
+        if e.public_by_design || !planned.insert(e.evidence.fingerprint.clone()) {
+            continue;
+        }
+        let Some(secret) = found.get(&e.evidence.fingerprint) else {
+            continue;
+        };
+        let inv = e.inventory_key.as_deref().and_then(|k| {
+            loaded.and_then(|l| {
+                l.inventory.vendors.iter().find_map(|v| {
+                    v.keys
+                        .iter()
+                        .find(|x| x.id == k && Some(v.id.as_str()) == e.inventory_vendor.as_deref())
+                        .map(|x| (v, x))
+                })
+            })
+        });
+        let (connector, key, region) = match inv {
+            Some((v, k)) => (
+                v.connector.clone().unwrap_or_default(),
+                k.clone(),
+                v.region.clone(),
+            ),
+            None if e.inventory_key.is_some() || verify_unknown => (
+                e.vendor.clone(),
+                vendors::cli_key(SecretRef::Env("(found)".into()), None),
+                None,
+            ),
+            None => continue,
+        };
+        let mut s = settings.clone();
+        s.region = region;
+        jobs.push((e.evidence.fingerprint.clone(), connector, key, secret, s));
+    }
+    if jobs.is_empty() {
+        return Ok(false);
+    }
+    let profiles = rt.block_on(async {
+        let futs = jobs.iter().map(|(f, connector, key, secret, s)| async {
+            (
+                f.clone(),
+                vendors::probe_key(connector, secret, key, s, &client).await,
+            )
+        });
+        futures::future::join_all(futs).await
+    });
+    for (f, p) in profiles {
+        if let crate::run::KeyStatus::Inconclusive(r) = &p.status {
+            run.errors.push(RunError {
+                stage: "verify".into(),
+                subject: Some(f.clone()),
+                message: format!("probe inconclusive: {r}"),
+            });
+        }
+        for e in run
+            .exposures
+            .iter_mut()
+            .filter(|e| e.evidence.fingerprint == f)
+        {
+            e.verified = Some(p.clone());
+        }
+        if let Some(k) = run
+            .keys
+            .iter_mut()
+            .find(|k| k.fingerprint.as_deref() == Some(f.as_str()))
+        {
+            k.profile = Some(p);
+        }
+    }
+    run.ledger.extend(client.take_ledger());
+    Ok(true)
 }
 
 fn load_known_keys(

@@ -441,6 +441,22 @@ impl PolicySet {
     }
 
     /// Looks a rule up by id.
+    /// Keeps only what `scan` can decide: exposure and run rules, and key rules that read
+    /// `exposed` (the others need probes and would only be `unknown`).
+    pub fn restrict_to_exposure(&mut self) {
+        for r in &mut self.rules {
+            let reads_exposed = r.require.fields.contains("exposed")
+                || r.where_
+                    .as_ref()
+                    .is_some_and(|w| w.fields.contains("exposed"));
+            let keep = matches!(r.subject, SubjectKind::Exposure | SubjectKind::Run)
+                || (r.subject == SubjectKind::Key && reads_exposed);
+            if !keep {
+                r.enabled = false;
+            }
+        }
+    }
+
     pub fn rule(&self, id: &str) -> Option<&Rule> {
         self.rules.iter().find(|r| r.id == id)
     }
