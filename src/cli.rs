@@ -85,7 +85,8 @@ pub enum Command {
     Man,
     /// Probe one vendor key with read-only calls and print what it can do.
     Probe(ProbeArgs),
-    /// Run the vendor emulators on loopback and print their base URLs (until Ctrl-C).
+    /// Run the vendor emulators and the demo storefront on loopback and print their URLs
+    /// (until Ctrl-C).
     Emulate(EmulateArgs),
     /// Lint, list and explain policy rules; show the facts they see and the controls they map.
     #[command(subcommand)]

@@ -712,3 +712,52 @@ fn cli_diff_and_merge_of_shards() {
     let v: serde_json::Value = serde_json::from_str(&stdout).expect("json");
     assert_eq!(v["resolved"].as_array().map(Vec::len), Some(1));
 }
+
+#[test]
+fn cli_emulate_serves_the_demo_site_that_scan_finds() {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_vendorscope"))
+        .args(["emulate", "--color", "never"])
+        .env("VENDORSCOPE_FINGERPRINT_KEY", FP_ENV)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("emulate starts");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut site = None;
+    let mut vendors = 0;
+    for line in std::io::BufReader::new(stdout).lines() {
+        let line = line.expect("line");
+        if let Some(rest) = line.strip_prefix("site") {
+            site = rest.split_whitespace().next().map(str::to_string);
+        } else if line.contains("http://127.0.0.1:") {
+            vendors += 1;
+        }
+        if line.contains("Ctrl-C") {
+            break;
+        }
+    }
+    let site = site.expect("site URL printed");
+    let (code, stdout, stderr) = cli(&[
+        "scan",
+        &site,
+        "--allow-private-addresses",
+        "--quiet",
+        "--format",
+        "json",
+    ]);
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(vendors, 4);
+    assert_eq!(code, 1, "{stderr}");
+    let run = json_findings(&stdout);
+    assert!(
+        run.exposures.iter().any(|e| e.vendor == "iterable"
+            && e.location
+                .original
+                .as_ref()
+                .is_some_and(|o| o.path == "src/config/iterable.ts")),
+        "{:?}",
+        run.exposures
+    );
+}

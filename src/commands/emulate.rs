@@ -1,13 +1,15 @@
-//! `vendorscope emulate`: every vendor emulator on loopback until Ctrl-C.
+//! `vendorscope emulate`: every vendor emulator and the demo storefront on loopback until
+//! Ctrl-C.
 
 use crate::cli::EmulateArgs;
-use crate::emulator::{EmulatorConfig, start_all};
+use crate::crawl::demo_site::{DemoConfig, DemoSite};
+use crate::emulator::{EmulatorConfig, EmulatorKey, KeyState, start_all};
 use crate::gate::{EXIT_CONFIG, EXIT_OK};
 
 use super::Ctx;
 
 pub fn run(ctx: &Ctx, args: &EmulateArgs) -> anyhow::Result<u8> {
-    let cfg = match &args.config {
+    let mut cfg = match &args.config {
         Some(p) => match EmulatorConfig::load(p) {
             Ok(c) => c,
             Err(e) => {
@@ -24,15 +26,38 @@ pub fn run(ctx: &Ctx, args: &EmulateArgs) -> anyhow::Result<u8> {
         ));
         return Ok(EXIT_CONFIG);
     }
+    // The storefront's planted server-side Iterable key (fresh per start) is live at the
+    // Iterable emulator, so a crawl of the site followed by `--verify` finds the 2020 chain.
+    let planted = DemoConfig::random_iterable_key();
+    cfg.keys.push(EmulatorKey {
+        key: planted.clone(),
+        vendor: "iterable".into(),
+        grants: vec!["server_side".into()],
+        account: Some("demo-us".into()),
+        state: KeyState::Active,
+        key_type: Some("server_side".into()),
+        variants: Default::default(),
+        extra: Default::default(),
+    });
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
     rt.block_on(async {
         let running = start_all(&cfg, args.listen).await?;
+        let (page, cdn, site) = DemoSite::start(DemoConfig {
+            iterable_key: planted.clone(),
+            build_seed: "build-1".into(),
+        })
+        .await?;
         let mut text = String::new();
         for r in &running {
             text.push_str(&format!("{:<10} {}\n", r.vendor, r.base_url));
         }
+        text.push_str(&format!(
+            "{:<10} {page} (assets on {cdn}; the server-side Iterable key …{} is planted in a lazy chunk)\n",
+            "site",
+            &planted[planted.len() - 4..]
+        ));
         text.push_str(&format!(
             "{} synthetic keys loaded; probe with --endpoint URL; Ctrl-C stops.\n",
             cfg.keys.len()
@@ -40,6 +65,7 @@ pub fn run(ctx: &Ctx, args: &EmulateArgs) -> anyhow::Result<u8> {
         ctx.out.stdout(&text);
         let _ = tokio::signal::ctrl_c().await;
         drop(running);
+        site.shutdown();
         Ok::<_, anyhow::Error>(())
     })?;
     Ok(EXIT_OK)
