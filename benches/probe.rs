@@ -42,7 +42,9 @@ async fn run() {
     let shopify = start_vendor("shopify", &cfg, addr).await.expect("shopify");
     let stripe = start_vendor("stripe", &cfg, addr).await.expect("stripe");
     let adyen = start_vendor("adyen", &cfg, addr).await.expect("adyen");
-    let iterable = start_vendor("iterable", &cfg, addr).await.expect("iterable");
+    let iterable = start_vendor("iterable", &cfg, addr)
+        .await
+        .expect("iterable");
     let mut jobs: Vec<(&str, String, vendorscope::inventory::model::Key)> = Vec::new();
     for s in 0..SHOPS {
         let shop = format!("bench{s}.myshopify.com");
@@ -68,15 +70,15 @@ async fn run() {
         }
     }
     for n in 0..ADYEN_KEYS {
-        let raw = format!(
-            "AQEbench{n:032}Bw==-{:044}=-vsBench:{n:06}",
-            n * 7 + 1
-        );
+        let raw = format!("AQEbench{n:032}Bw==-{:044}=-vsBench:{n:06}", n * 7 + 1);
         let mut k = ek(
             &raw,
             "adyen",
             "BenchCompany",
-            &["Management API\u{2014}Account read", "Checkout webservice role"],
+            &[
+                "Management API\u{2014}Account read",
+                "Checkout webservice role",
+            ],
         );
         k.key_type = Some("api_key".into());
         adyen.state.put_key(k);

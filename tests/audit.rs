@@ -761,3 +761,51 @@ fn cli_emulate_serves_the_demo_site_that_scan_finds() {
         run.exposures
     );
 }
+
+#[test]
+fn cli_audit_dry_run_sends_nothing_and_offline_exits_3() {
+    let d = demo();
+    let inv = d.scenario.inventory.display().to_string();
+    let allow = d.allow_args();
+    let mut args = vec!["audit", "-i", &inv, "--dry-run", "--format", "json"];
+    args.extend(allow.iter().map(String::as_str));
+    let (code, stdout, stderr) = cli(&args);
+    assert_eq!(code, 0, "{stderr}");
+    let plan: serde_json::Value = serde_json::from_str(&stdout).expect("plan is JSON");
+    let keys = plan["keys"].as_array().expect("keys");
+    assert_eq!(keys.len(), 4);
+    assert!(
+        keys.iter()
+            .all(|k| k["plan"]["calls"].as_array().is_some_and(|c| !c.is_empty())),
+        "{plan}"
+    );
+    assert!(
+        keys.iter()
+            .flat_map(|k| k["plan"]["calls"].as_array().into_iter().flatten())
+            .all(|c| c["method"] == "GET" || c["method"] == "HEAD")
+    );
+    assert_eq!(plan["surfaces"].as_array().map(Vec::len), Some(1));
+    for e in &d.scenario.emulators {
+        assert!(e.state.requests().is_empty(), "{} was called", e.vendor);
+    }
+    assert!(
+        d.scenario.site.requests().is_empty(),
+        "the site was crawled"
+    );
+    for s in d.secrets() {
+        assert!(!stdout.contains(s.as_str()));
+    }
+
+    let shop = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/inventories/shop-2020.yaml")
+        .display()
+        .to_string();
+    let (code, stdout, stderr) = cli(&["audit", "-i", &shop, "--offline", "--format", "json"]);
+    assert_eq!(code, 3, "{stderr}");
+    let run = json_findings(&stdout);
+    assert!(run.ledger.is_empty());
+    assert_eq!(
+        run.inputs.options.get("offline").map(String::as_str),
+        Some("true")
+    );
+}
