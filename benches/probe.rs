@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use url::Url;
-use vendorscope::emulator::{EmulatorConfig, EmulatorKey, KeyState, start_vendor};
+use vendorscope::emulator::{EmulatorConfig, EmulatorKey, start_vendor};
 use vendorscope::http::Client;
 use vendorscope::run::KeyStatus;
 use vendorscope::secret::{Secret, SecretRef};
@@ -139,7 +139,7 @@ async fn run() {
     let mut buckets: BTreeMap<String, (usize, f64)> = BTreeMap::new();
     for l in client.ledger() {
         let key = l.key_id.clone().unwrap_or_default();
-        let group = key.rsplitn(2, '-').nth(1).unwrap_or("").to_string();
+        let group = key.rsplit_once('-').map(|x| x.0).unwrap_or("").to_string();
         let mut add = |bucket: String, rate: f64| {
             buckets.entry(bucket).or_insert((0, rate)).0 += 1;
         };
@@ -214,14 +214,5 @@ async fn run() {
 }
 
 fn ek(raw: &str, vendor: &str, account: &str, grants: &[&str]) -> EmulatorKey {
-    EmulatorKey {
-        key: raw.into(),
-        vendor: vendor.into(),
-        grants: grants.iter().map(|g| g.to_string()).collect(),
-        account: Some(account.into()),
-        state: KeyState::Active,
-        key_type: None,
-        variants: Default::default(),
-        extra: Default::default(),
-    }
+    EmulatorKey::new(raw, vendor, grants, account)
 }

@@ -110,19 +110,11 @@ pub struct AuditResult {
 /// Loads and validates the inventory, policies, exceptions and fingerprint key.
 pub fn prepare(opts: &AuditOptions) -> Result<Prepared, ConfigError> {
     let loaded = crate::inventory::load(&opts.inventory).map_err(|d| ConfigError(d.render()))?;
-    let policies = PolicySet::load_files(&opts.policies).map_err(|d| ConfigError(d.render()))?;
-    let exceptions = match &opts.exceptions {
-        Some(p) => {
-            let e = Exceptions::load(p, opts.exception_max_lifetime)
-                .map_err(|d| ConfigError(d.render()))?;
-            let d = e.check_rules(&policies);
-            if !d.is_empty() {
-                return Err(ConfigError(d.render()));
-            }
-            e
-        }
-        None => Exceptions::none(),
-    };
+    let (policies, exceptions) = load_policies(
+        &opts.policies,
+        opts.exceptions.as_deref(),
+        opts.exception_max_lifetime,
+    )?;
     let fingerprinter = match &opts.fingerprinter {
         Some(f) => Arc::clone(f),
         None => Fingerprinter::load()
@@ -137,7 +129,29 @@ pub fn prepare(opts: &AuditOptions) -> Result<Prepared, ConfigError> {
     })
 }
 
-fn input_file(path: &Path) -> InputFile {
+/// The built-in pack merged with user policy files, and the exceptions checked against it.
+pub fn load_policies(
+    policies: &[PathBuf],
+    exceptions: Option<&Path>,
+    max_lifetime: jiff::Span,
+) -> Result<(PolicySet, Exceptions), ConfigError> {
+    let set = PolicySet::load_files(policies).map_err(|d| ConfigError(d.render()))?;
+    let exceptions = match exceptions {
+        Some(p) => {
+            let e = Exceptions::load(p, max_lifetime).map_err(|d| ConfigError(d.render()))?;
+            let d = e.check_rules(&set);
+            if !d.is_empty() {
+                return Err(ConfigError(d.render()));
+            }
+            e
+        }
+        None => Exceptions::none(),
+    };
+    Ok((set, exceptions))
+}
+
+/// An input file's path and SHA-256 (empty when unreadable; loading reported that already).
+pub fn input_file(path: &Path) -> InputFile {
     InputFile {
         path: path.display().to_string(),
         sha256: std::fs::read(path)
@@ -208,14 +222,7 @@ pub fn audit(opts: &AuditOptions, redactor: &Redactor) -> Result<AuditResult, Co
     };
     for vendor in &inv.vendors {
         for key in &vendor.keys {
-            let mut rec = KeyRecord {
-                id: key.id.clone(),
-                vendor: vendor.id.clone(),
-                fingerprint: None,
-                redacted: None,
-                secret_source: key.secret.describe(),
-                profile: None,
-            };
+            let mut rec = KeyRecord::declared(&vendor.id, key);
             if !opts.offline {
                 match crate::secret::source(&key.secret, &source_opts) {
                     Ok((secret, warnings)) => {
@@ -311,23 +318,13 @@ pub fn audit(opts: &AuditOptions, redactor: &Redactor) -> Result<AuditResult, Co
                     roots.push(p);
                 }
             }
-            let res = walk::scan_paths(&roots, &globset::GlobSet::empty(), &scanner);
+            let mut res = walk::scan_paths(&roots, &globset::GlobSet::empty(), &scanner);
             scanned = true;
             for hit in &res.hits {
                 run.exposures
                     .push(to_exposure(&detectors, hit, &fp, "artifact", &at));
             }
-            for (subject, message) in res.errors {
-                scan_errors += 1;
-                run.errors.push(RunError {
-                    stage: "artifact".into(),
-                    subject: Some(subject),
-                    message,
-                });
-            }
-            for (subject, message) in res.warnings {
-                run.warnings.push(format!("{subject}: {message}"));
-            }
+            scan_errors += record_artifact_problems(&mut run, &mut res);
         }
         // Surfaces.
         for s in &surfaces {
@@ -409,6 +406,11 @@ pub fn audit(opts: &AuditOptions, redactor: &Redactor) -> Result<AuditResult, Co
             .keys
             .retain(|k| shard.owns(&key_shard_id(&k.vendor, &k.id)));
     }
+    Ok(conclude(run, facts, &prep))
+}
+
+/// Evaluates the policies over the facts, fills the run and stamps its end.
+fn conclude(mut run: Run, facts: Facts, prep: &Prepared) -> AuditResult {
     let unused = evaluate_into(
         &mut run,
         facts,
@@ -418,10 +420,29 @@ pub fn audit(opts: &AuditOptions, redactor: &Redactor) -> Result<AuditResult, Co
         jiff::Timestamp::now(),
     );
     run.finish();
-    Ok(AuditResult {
+    AuditResult {
         run,
         unused_exceptions: unused,
-    })
+    }
+}
+
+/// Records an artifact walk's per-file errors (stage `artifact`) and warnings in the run;
+/// returns how many items could not be scanned.
+pub fn record_artifact_problems(run: &mut Run, res: &mut walk::ArtifactScan) -> u32 {
+    let n = res.errors.len() as u32;
+    for (subject, message) in res.errors.drain(..) {
+        run.errors.push(RunError {
+            stage: "artifact".into(),
+            subject: Some(subject),
+            message,
+        });
+    }
+    for (subject, message) in res.warnings.drain(..) {
+        run.warnings.push(format!(
+            "{subject}: {message} (content scanned; no original position)"
+        ));
+    }
+    n
 }
 
 fn record_options(run: &mut Run, opts: &AuditOptions) {
@@ -810,17 +831,5 @@ pub fn merge(opts: &AuditOptions, runs: Vec<(String, Run)>) -> Result<AuditResul
         &run.exposures,
         &ctx,
     );
-    let unused = evaluate_into(
-        &mut run,
-        facts,
-        &prep.policies,
-        &prep.exceptions,
-        Some(&prep.loaded),
-        jiff::Timestamp::now(),
-    );
-    run.finish();
-    Ok(AuditResult {
-        run,
-        unused_exceptions: unused,
-    })
+    Ok(conclude(run, facts, &prep))
 }

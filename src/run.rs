@@ -294,6 +294,20 @@ pub struct KeyRecord {
     pub profile: Option<KeyProfile>,
 }
 
+impl KeyRecord {
+    /// The record of an inventory key before its secret is sourced: no fingerprint yet.
+    pub fn declared(vendor_id: &str, key: &crate::inventory::model::Key) -> Self {
+        KeyRecord {
+            id: key.id.clone(),
+            vendor: vendor_id.to_string(),
+            fingerprint: None,
+            redacted: None,
+            secret_source: key.secret.describe(),
+            profile: None,
+        }
+    }
+}
+
 /// A credential found in public material.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct Exposure {

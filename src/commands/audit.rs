@@ -15,24 +15,26 @@ use crate::vendors;
 use super::Ctx;
 use super::diff::{ensure_comparable, load_run};
 
-/// Options shared by `audit` and `merge` from the policy flags.
-fn policy_options(opts: &mut AuditOptions, p: &PolicyArgs) -> Result<(), String> {
+/// The policy inputs (`--policy`, `--exceptions`, `--max-exception-days`) as audit options;
+/// shared by `audit`, `merge` and `scan`.
+pub fn policy_options(p: &PolicyArgs) -> Result<AuditOptions, String> {
     if p.max_exception_days <= 0 {
         return Err(format!(
             "--max-exception-days {}: must be at least 1",
             p.max_exception_days
         ));
     }
+    let mut opts = AuditOptions::new("");
     opts.policies = p.policies.clone();
     opts.exceptions = p.exceptions.clone();
     opts.exception_max_lifetime = jiff::Span::new().days(p.max_exception_days);
-    Ok(())
+    Ok(opts)
 }
 
 /// Builds the audit options from `audit`'s flags.
 pub fn options(ctx: &Ctx, args: &AuditArgs) -> Result<AuditOptions, String> {
-    let mut opts = AuditOptions::new(&args.inventory);
-    policy_options(&mut opts, &args.policy)?;
+    let mut opts = policy_options(&args.policy)?;
+    opts.inventory = args.inventory.clone();
     opts.offline = args.offline;
     opts.allowed = AllowedEndpoints::parse(&args.allow_endpoint)
         .map_err(|e| format!("--allow-endpoint: {e}"))?;
@@ -64,17 +66,29 @@ pub fn run(ctx: &Ctx, args: &AuditArgs) -> anyhow::Result<u8> {
             return Ok(EXIT_CONFIG);
         }
     };
-    match audit::audit(&opts, &ctx.out.redactor) {
-        Ok(res) => Ok(finish(
-            ctx,
-            res,
-            &args.policy,
-            baseline,
-            args.gate.options(),
-        )),
+    let res = audit::audit(&opts, &ctx.out.redactor);
+    Ok(respond(
+        ctx,
+        res,
+        &args.policy,
+        baseline,
+        args.gate.options(),
+    ))
+}
+
+/// Renders a finished run (see [`finish`]) or reports the configuration error (exit 2).
+fn respond(
+    ctx: &Ctx,
+    res: Result<AuditResult, audit::ConfigError>,
+    policy: &PolicyArgs,
+    baseline: Option<(String, Run)>,
+    gate: GateOptions,
+) -> u8 {
+    match res {
+        Ok(r) => finish(ctx, r, policy, baseline, gate),
         Err(e) => {
             ctx.out.stderr(&e.0, true);
-            Ok(EXIT_CONFIG)
+            EXIT_CONFIG
         }
     }
 }
@@ -297,23 +311,21 @@ pub fn merge(ctx: &Ctx, args: &MergeArgs) -> anyhow::Result<u8> {
             return Ok(EXIT_CONFIG);
         }
     };
-    let mut opts = AuditOptions::new(inventory);
-    if let Err(e) = policy_options(&mut opts, &args.policy) {
-        ctx.out.error(&e);
-        return Ok(EXIT_CONFIG);
-    }
-    opts.command = "merge".into();
-    match audit::merge(&opts, runs) {
-        Ok(res) => Ok(finish(
-            ctx,
-            res,
-            &args.policy,
-            baseline,
-            args.gate.options(),
-        )),
+    let mut opts = match policy_options(&args.policy) {
+        Ok(o) => o,
         Err(e) => {
-            ctx.out.stderr(&e.0, true);
-            Ok(EXIT_CONFIG)
+            ctx.out.error(&e);
+            return Ok(EXIT_CONFIG);
         }
-    }
+    };
+    opts.inventory = inventory;
+    opts.command = "merge".into();
+    let res = audit::merge(&opts, runs);
+    Ok(respond(
+        ctx,
+        res,
+        &args.policy,
+        baseline,
+        args.gate.options(),
+    ))
 }

@@ -3,7 +3,7 @@
 
 use crate::cli::EmulateArgs;
 use crate::crawl::demo_site::{DemoConfig, DemoSite};
-use crate::emulator::{EmulatorConfig, EmulatorKey, KeyState, start_all};
+use crate::emulator::{EmulatorConfig, EmulatorKey, start_all};
 use crate::gate::{EXIT_CONFIG, EXIT_OK};
 
 use super::Ctx;
@@ -29,16 +29,10 @@ pub fn run(ctx: &Ctx, args: &EmulateArgs) -> anyhow::Result<u8> {
     // The storefront's planted server-side Iterable key (fresh per start) is live at the
     // Iterable emulator, so a crawl of the site followed by `--verify` finds the 2020 chain.
     let planted = DemoConfig::random_iterable_key();
-    cfg.keys.push(EmulatorKey {
-        key: planted.clone(),
-        vendor: "iterable".into(),
-        grants: vec!["server_side".into()],
-        account: Some("demo-us".into()),
-        state: KeyState::Active,
-        key_type: Some("server_side".into()),
-        variants: Default::default(),
-        extra: Default::default(),
-    });
+    cfg.keys.push(
+        EmulatorKey::new(&planted, "iterable", &["server_side"], "demo-us")
+            .with_type("server_side"),
+    );
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;

@@ -15,7 +15,6 @@ use crate::crawl::CrawlSettings;
 use crate::exposure::{Detectors, Hit, Scanner, to_exposure, walk};
 use crate::gate::EXIT_CONFIG;
 use crate::http::{AllowedEndpoints, Client};
-use crate::policy::{Exceptions, PolicySet};
 use crate::run::{InputFile, KeyRecord, Run, RunError};
 use crate::secret::{Fingerprinter, Secret, SecretRef, SourceError, SourceOptions};
 use crate::vendors::{self, ProbeSettings};
@@ -74,10 +73,21 @@ pub fn run(ctx: &Ctx, args: &ScanArgs) -> anyhow::Result<u8> {
             return Ok(EXIT_CONFIG);
         }
     };
-    let (mut policies, exceptions) = match load_policies(&args.policy) {
+    let opts = match super::audit::policy_options(&args.policy) {
+        Ok(o) => o,
+        Err(e) => {
+            ctx.out.error(&e);
+            return Ok(EXIT_CONFIG);
+        }
+    };
+    let (mut policies, exceptions) = match crate::audit::load_policies(
+        &opts.policies,
+        opts.exceptions.as_deref(),
+        opts.exception_max_lifetime,
+    ) {
         Ok(p) => p,
-        Err(msg) => {
-            ctx.out.stderr(&msg, true);
+        Err(e) => {
+            ctx.out.stderr(&e.0, true);
             return Ok(EXIT_CONFIG);
         }
     };
@@ -97,8 +107,17 @@ pub fn run(ctx: &Ctx, args: &ScanArgs) -> anyhow::Result<u8> {
     if let Some(w) = fp.ci_warning() {
         run.warnings.push(w);
     }
-    run.inputs.policies = args.policy.policies.iter().map(|p| input_file(p)).collect();
-    run.inputs.exceptions = args.policy.exceptions.as_deref().map(input_file);
+    run.inputs.policies = args
+        .policy
+        .policies
+        .iter()
+        .map(|p| crate::audit::input_file(p))
+        .collect();
+    run.inputs.exceptions = args
+        .policy
+        .exceptions
+        .as_deref()
+        .map(crate::audit::input_file);
     let mut known: KnownKeys = BTreeMap::new();
 
     if let Some(path) = &args.known_keys {
@@ -140,27 +159,15 @@ pub fn run(ctx: &Ctx, args: &ScanArgs) -> anyhow::Result<u8> {
     let mut hits: Vec<(Hit, &'static str)> = vec![];
     let mut scan_errors = 0u32;
     if !paths.is_empty() {
-        let res = walk::scan_paths(&paths, &exclude, &scanner);
+        let mut res = walk::scan_paths(&paths, &exclude, &scanner);
         tracing::info!(
             files = res.files,
             bytes = res.bytes,
             skipped_binary = res.skipped_binary,
             "artifact scan finished"
         );
+        scan_errors += crate::audit::record_artifact_problems(&mut run, &mut res);
         hits.extend(res.hits.into_iter().map(|h| (h, "artifact")));
-        for (subject, message) in res.errors {
-            scan_errors += 1;
-            run.errors.push(RunError {
-                stage: "artifact".into(),
-                subject: Some(subject),
-                message,
-            });
-        }
-        for (subject, message) in res.warnings {
-            run.warnings.push(format!(
-                "{subject}: {message} (content scanned; no original position)"
-            ));
-        }
     }
     let needs_runtime = !urls.is_empty() || args.verify;
     let rt = if needs_runtime {
@@ -276,39 +283,6 @@ pub fn run(ctx: &Ctx, args: &ScanArgs) -> anyhow::Result<u8> {
     ))
 }
 
-fn input_file(path: &std::path::Path) -> InputFile {
-    InputFile {
-        path: path.display().to_string(),
-        sha256: std::fs::read(path)
-            .map(|b| crate::run::sha256_hex(&b))
-            .unwrap_or_default(),
-    }
-}
-
-/// The built-in pack merged with `--policy` files, and `--exceptions`.
-pub fn load_policies(p: &crate::cli::PolicyArgs) -> Result<(PolicySet, Exceptions), String> {
-    if p.max_exception_days <= 0 {
-        return Err(format!(
-            "--max-exception-days {}: must be at least 1",
-            p.max_exception_days
-        ));
-    }
-    let set = PolicySet::load_files(&p.policies).map_err(|d| d.render())?;
-    let exceptions = match &p.exceptions {
-        Some(path) => {
-            let e = Exceptions::load(path, jiff::Span::new().days(p.max_exception_days))
-                .map_err(|d| d.render())?;
-            let d = e.check_rules(&set);
-            if !d.is_empty() {
-                return Err(d.render());
-            }
-            e
-        }
-        None => Exceptions::none(),
-    };
-    Ok((set, exceptions))
-}
-
 /// Sources every inventory key's secret to fingerprint it (never probes here).
 fn source_inventory_keys(
     ctx: &Ctx,
@@ -335,12 +309,9 @@ fn source_inventory_keys(
                     let f = fp.fingerprint(&secret);
                     known.insert(f.clone(), (key.id.clone(), vendor.id.clone()));
                     let rec = KeyRecord {
-                        id: key.id.clone(),
-                        vendor: vendor.id.clone(),
                         fingerprint: Some(f),
                         redacted: Some(secret.redacted()),
-                        secret_source: key.secret.describe(),
-                        profile: None,
+                        ..KeyRecord::declared(&vendor.id, key)
                     };
                     match prior {
                         Some(i) => run.keys[i] = rec,
@@ -367,14 +338,7 @@ fn source_inventory_keys(
                             },
                         });
                         if prior.is_none() {
-                            run.keys.push(KeyRecord {
-                                id: key.id.clone(),
-                                vendor: vendor.id.clone(),
-                                fingerprint: None,
-                                redacted: None,
-                                secret_source: key.secret.describe(),
-                                profile: None,
-                            });
+                            run.keys.push(KeyRecord::declared(&vendor.id, key));
                         }
                     }
                 }

@@ -9,7 +9,7 @@ use url::Url;
 
 use crate::audit::AuditOptions;
 use crate::crawl::demo_site::{DemoConfig, DemoHandle, DemoSite};
-use crate::emulator::{EmulatorConfig, EmulatorKey, KeyState, RunningEmulator};
+use crate::emulator::{EmulatorConfig, EmulatorKey, RunningEmulator};
 use crate::http::AllowedEndpoints;
 
 /// The inventory template: `{{days_ago:N}}`, `{{days_ahead:N}}`, `{{endpoint:VENDOR}}`,
@@ -70,15 +70,10 @@ impl Keys {
 
     fn emulator_config(&self) -> EmulatorConfig {
         let key = |raw: &str, vendor: &str, grants: &[&str], account: &str, kt: Option<&str>| {
-            EmulatorKey {
-                key: raw.into(),
-                vendor: vendor.into(),
-                grants: grants.iter().map(|g| g.to_string()).collect(),
-                account: Some(account.into()),
-                state: KeyState::Active,
-                key_type: kt.map(str::to_string),
-                variants: Default::default(),
-                extra: Default::default(),
+            let k = EmulatorKey::new(raw, vendor, grants, account);
+            match kt {
+                Some(t) => k.with_type(t),
+                None => k,
             }
         };
         let mut keys = vec![

@@ -56,6 +56,28 @@ pub struct EmulatorKey {
     pub extra: BTreeMap<String, Vec<String>>,
 }
 
+impl EmulatorKey {
+    /// An active key of `vendor` with these native grants, belonging to `account`.
+    pub fn new(raw: &str, vendor: &str, grants: &[&str], account: &str) -> Self {
+        EmulatorKey {
+            key: raw.into(),
+            vendor: vendor.into(),
+            grants: grants.iter().map(|g| g.to_string()).collect(),
+            account: Some(account.into()),
+            state: KeyState::Active,
+            key_type: None,
+            variants: BTreeMap::new(),
+            extra: BTreeMap::new(),
+        }
+    }
+
+    /// With a vendor-specific key type (Iterable `server_side`, Adyen `api_key`).
+    pub fn with_type(mut self, key_type: &str) -> Self {
+        self.key_type = Some(key_type.into());
+        self
+    }
+}
+
 /// Emulator configuration: keys plus vendor-wide variant flags.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
