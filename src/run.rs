@@ -500,8 +500,11 @@ impl ProxyInfo {
         .filter(|k| std::env::var(k).map(|v| !v.is_empty()).unwrap_or(false))
         .map(|k| k.to_string())
         .collect();
+        // Vendor calls and crawls never go through a proxy: the official-host and SSRF checks
+        // apply to the resolved address, which a proxy would hide (and a TLS-inspecting proxy
+        // would see the key). The variables are recorded so the run says they were ignored.
         ProxyInfo {
-            used: !vars.is_empty(),
+            used: false,
             variables: vars,
         }
     }
@@ -593,6 +596,14 @@ impl Run {
             let _ = ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut b);
             format!("run-{}", hex::encode(b))
         };
+        let proxy = ProxyInfo::detect();
+        let mut warnings = vec![];
+        if !proxy.variables.is_empty() {
+            warnings.push(format!(
+                "{} set but ignored: vendor calls and crawls connect directly (host and address checks need the real destination); allow direct egress to the vendor hosts",
+                proxy.variables.join(", ")
+            ));
+        }
         Run {
             schema_version: SCHEMA_VERSION,
             run_id,
@@ -607,7 +618,7 @@ impl Run {
                 .ok()
                 .or_else(|| std::env::var("LOGNAME").ok()),
             ci: CiIdentity::detect(),
-            proxy: ProxyInfo::detect(),
+            proxy,
             inputs: Inputs::default(),
             fingerprint_check: fingerprint_check.into(),
             policy_set_hash: None,
@@ -620,7 +631,7 @@ impl Run {
             controls: BTreeMap::new(),
             ledger: vec![],
             errors: vec![],
-            warnings: vec![],
+            warnings,
         }
     }
 

@@ -500,7 +500,7 @@ pub fn render(run: &Run, previous: Option<&Run>) -> Result<String, RenderError> 
                 "exceptions": run.inputs.exceptions.as_ref().map(|i| json!({"path": i.path, "sha256": i.sha256})),
                 "artifacts": run.inputs.artifacts, "surfaces": run.inputs.surfaces,
             },
-            "proxy": run.proxy.used,
+            "proxy": run.proxy.used, "proxy_ignored": run.proxy.variables,
             "warnings": run.warnings.iter().map(|w| clean(w)).collect::<Vec<_>>(),
             "errors": run.errors.iter().map(|e| format!("{}: {}", e.stage, clean(&e.message))).collect::<Vec<_>>(),
             "policy_changes": run.policy_changes.iter().map(|p| format!("{} {}: {}", p.rule, p.change, clean(&p.detail))).collect::<Vec<_>>(),
