@@ -76,58 +76,89 @@ fn escape_at(s: &[u8]) -> Option<(usize, char)> {
     }
 }
 
-/// A decoded region: decoded bytes and, per decoded byte, its raw offset.
-pub struct Decoded {
-    pub bytes: Vec<u8>,
-    pub raw: Vec<usize>,
+/// Where an escape can start: `\u`, `\x`, `\/`, `%` before an ASCII code, `&#` and the
+/// named entities. Searching for these (one packed SIMD search) instead of stopping at every
+/// `\`, `%` and `&` keeps the `&&`, `\n` and `100%` of minified code from costing anything.
+/// (A separate pass: adding these short patterns to the keyword prefilter slows it down.)
+static OPENERS: std::sync::LazyLock<Option<aho_corasick::packed::Searcher>> =
+    std::sync::LazyLock::new(|| {
+        let mut b = aho_corasick::packed::Config::new().builder();
+        for p in [
+            "\\u", "\\x", "\\/", "&#", "&amp;", "&quot;", "&lt;", "&gt;", "&apos;",
+        ] {
+            b.add(p);
+        }
+        for d in 0..8 {
+            b.add(format!("%{d}"));
+        }
+        b.build()
+    });
+
+/// Byte ranges of `hay` around escapes, merged; everything outside them decodes to itself
+/// (the raw scan covers it).
+pub fn regions(hay: &[u8]) -> Vec<(usize, usize)> {
+    let mut r = Regions::default();
+    match &*OPENERS {
+        Some(packed) => packed.find_iter(hay).for_each(|m| r.add(hay, m.start())),
+        None => memchr::memchr3_iter(b'\\', b'%', b'&', hay).for_each(|at| r.add(hay, at)),
+    }
+    r.0
 }
 
-/// Decodes every region of `hay` that contains an escape. Regions without any escape are not
-/// returned (the raw scan covers them).
-pub fn decoded_regions(hay: &[u8]) -> Vec<Decoded> {
-    let mut regions: Vec<(usize, usize)> = vec![];
-    let mut pos = 0;
-    while let Some(i) = memchr::memchr3(b'\\', b'%', b'&', &hay[pos..]) {
-        let at = pos + i;
-        pos = at + 1;
+/// Escape regions, merged as candidate positions arrive in ascending order.
+#[derive(Debug, Default)]
+struct Regions(Vec<(usize, usize)>);
+
+impl Regions {
+    /// Takes a candidate escape position (ascending) in `hay`.
+    fn add(&mut self, hay: &[u8], at: usize) {
         if escape_at(&hay[at..]).is_none() {
-            continue;
+            return;
         }
         let s = at.saturating_sub(REGION_BEFORE);
         let e = (at + REGION_AFTER).min(hay.len());
-        match regions.last_mut() {
-            Some((_, pe)) if s <= *pe => *pe = e,
-            _ => regions.push((s, e)),
+        match self.0.last_mut() {
+            Some((_, pe)) if s <= *pe => *pe = (*pe).max(e),
+            _ => self.0.push((s, e)),
         }
-        // Skip ahead: everything up to the region's end is already covered.
-        pos = pos.max(e.saturating_sub(REGION_BEFORE));
     }
-    regions
-        .into_iter()
-        .map(|(s, e)| decode(&hay[s..e], s))
-        .collect()
 }
 
-fn decode(raw: &[u8], base: usize) -> Decoded {
-    let mut bytes = Vec::with_capacity(raw.len());
-    let mut map = Vec::with_capacity(raw.len());
+/// Decodes `raw` into `out` (cleared first).
+pub fn decode_into(raw: &[u8], out: &mut Vec<u8>) {
+    out.clear();
     let mut i = 0;
     let mut buf = [0u8; 4];
     while i < raw.len() {
-        if let Some((len, c)) = escape_at(&raw[i..]) {
-            for &b in c.encode_utf8(&mut buf).as_bytes() {
-                bytes.push(b);
-                map.push(base + i);
+        match escape_at(&raw[i..]) {
+            Some((len, c)) => {
+                out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+                i += len;
             }
-            i += len;
-        } else {
-            bytes.push(raw[i]);
-            map.push(base + i);
-            i += 1;
+            None => {
+                out.push(raw[i]);
+                i += 1;
+            }
         }
     }
-    map.push(base + raw.len());
-    Decoded { bytes, raw: map }
+}
+
+/// The offset in `raw` of byte `k` of its decoding (`k` = decoded length gives `raw.len()`);
+/// a byte produced by an escape maps to the escape's first byte.
+pub fn raw_offset(raw: &[u8], k: usize) -> usize {
+    let (mut i, mut d) = (0, 0);
+    while i < raw.len() {
+        let (len, n) = match escape_at(&raw[i..]) {
+            Some((len, c)) => (len, c.len_utf8()),
+            None => (1, 1),
+        };
+        if k < d + n {
+            return i;
+        }
+        d += n;
+        i += len;
+    }
+    raw.len()
 }
 
 #[cfg(test)]
@@ -135,10 +166,13 @@ mod tests {
     use super::*;
 
     fn all(s: &str) -> String {
-        decoded_regions(s.as_bytes())
-            .into_iter()
-            .map(|d| String::from_utf8_lossy(&d.bytes).into_owned())
-            .collect()
+        let mut out = String::new();
+        let mut buf = vec![];
+        for (a, b) in regions(s.as_bytes()) {
+            decode_into(&s.as_bytes()[a..b], &mut buf);
+            out.push_str(&String::from_utf8_lossy(&buf));
+        }
+        out
     }
 
     #[test]
@@ -148,5 +182,21 @@ mod tests {
         assert!(all("k=&#115;&#x6b;_live_abc").contains("sk_live_abc"));
         assert!(all("&quot;apiKey&quot;").contains("\"apiKey\""));
         assert!(all("plain text").is_empty());
+        assert!(all("a && b || 100% \\n").is_empty());
+    }
+
+    #[test]
+    fn raw_offsets_point_into_the_escapes() {
+        let raw = br"k=\u0073k_%41&amp;z";
+        let mut d = vec![];
+        decode_into(raw, &mut d);
+        assert_eq!(d, b"k=sk_A&z");
+        assert_eq!(raw_offset(raw, 0), 0);
+        assert_eq!(raw_offset(raw, 2), 2);
+        assert_eq!(raw_offset(raw, 3), 8);
+        assert_eq!(raw_offset(raw, 5), 10);
+        assert_eq!(raw_offset(raw, 6), 13);
+        assert_eq!(raw_offset(raw, 7), 18);
+        assert_eq!(raw_offset(raw, 8), raw.len());
     }
 }

@@ -8,7 +8,7 @@ pub mod srcmap;
 pub mod walk;
 
 pub use engine::Detectors;
-pub use scan::{Hit, MapSource, ScanOutput, Scanner};
+pub use scan::{Hit, MapBytes, MapSource, ScanOutput, Scanner};
 
 use crate::run::{Evidence, Exposure};
 use crate::secret::Fingerprinter;

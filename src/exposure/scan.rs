@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use super::decode;
 use super::engine::{Detectors, RawHit};
-use super::srcmap::{self, BundleMap, MapError};
+use super::srcmap::{self, MapError};
 use crate::inventory::model::Environment;
 use crate::run::{Confidence, Location, OriginalSource};
 use crate::secret::Secret;
@@ -68,14 +68,17 @@ pub struct ScanOutput {
 pub trait MapSource: Sync {
     /// Loads a referenced map (`reference` is the `sourceMappingURL` value, never a `data:` URI).
     /// `Ok(None)` = not followed (e.g. a remote URL during an artifact scan).
-    fn load(&self, reference: &str) -> Result<Option<Vec<u8>>, String>;
+    fn load(&self, reference: &str) -> Result<Option<MapBytes>, String>;
 }
+
+/// A loaded map: owned bytes or a read-only file mapping.
+pub type MapBytes = Box<dyn AsRef<[u8]> + Send>;
 
 /// Follows no references (only `data:` URIs are decoded).
 pub struct NoMaps;
 
 impl MapSource for NoMaps {
-    fn load(&self, _: &str) -> Result<Option<Vec<u8>>, String> {
+    fn load(&self, _: &str) -> Result<Option<MapBytes>, String> {
         Ok(None)
     }
 }
@@ -426,21 +429,23 @@ impl Scanner {
     ) {
         let mut raw = self.detectors.find(bytes);
         let mut decoded_starts = vec![];
-        for region in decode::decoded_regions(bytes) {
-            if !self.detectors.any_keyword(&region.bytes) {
+        let mut buf = Vec::new();
+        for (rs, re) in decode::regions(bytes) {
+            let region = &bytes[rs..re];
+            decode::decode_into(region, &mut buf);
+            if !self.detectors.any_keyword(&buf) {
                 continue;
             }
-            for h in self.detectors.find(&region.bytes) {
-                let start = region.raw[h.start];
-                let end = region.raw[h.end.min(region.raw.len() - 1)].max(start + 1);
+            for h in self.detectors.find(&buf) {
+                let start = rs + decode::raw_offset(region, h.start);
+                let end = (rs + decode::raw_offset(region, h.end)).max(start + 1);
                 if raw.iter().any(|r| r.start == start && r.rule == h.rule)
                     || decoded_starts.iter().any(|(s, _, _)| *s == start)
                 {
                     continue;
                 }
-                let secret = Secret::new(
-                    String::from_utf8_lossy(&region.bytes[h.start..h.end]).into_owned(),
-                );
+                let secret =
+                    Secret::new(String::from_utf8_lossy(&buf[h.start..h.end]).into_owned());
                 decoded_starts.push((start, end, secret));
                 raw.push(RawHit { start, end, ..h });
             }
@@ -467,22 +472,17 @@ impl Scanner {
                 Err(e) => out.warnings.push((subject.to_string(), e.to_string())),
             }
         } else if let Some(url) = srcmap::mapping_url(bytes) {
-            let loaded: Result<Option<Vec<u8>>, MapError> = match srcmap::data_uri(&url) {
-                Some(r) => r.map(Some),
+            let loaded: Result<Option<MapBytes>, MapError> = match srcmap::data_uri(&url) {
+                Some(r) => r.map(|m| Some(Box::new(m) as MapBytes)),
                 None => maps.load(&url).map_err(MapError),
             };
-            match loaded.and_then(|m| m.map(|m| BundleMap::parse(&m)).transpose()) {
-                Ok(Some(bm)) => {
-                    for h in &mut hits {
-                        if let (Some(l), Some(c)) = (h.location.line, h.location.column) {
-                            h.location.original = bm.lookup(l, c);
-                        }
-                    }
-                }
-                Ok(None) => {}
-                Err(e) => out
-                    .warnings
-                    .push((format!("{subject} → {url}"), e.to_string())),
+            let attributed = loaded.and_then(|m| match m {
+                Some(m) => attribute_with_map(&mut hits, (*m).as_ref()),
+                None => Ok(()),
+            });
+            if let Err(e) = attributed {
+                out.warnings
+                    .push((format!("{subject} → {url}"), e.to_string()));
             }
         }
         out.hits.extend(hits);
@@ -553,8 +553,23 @@ impl Scanner {
     }
 }
 
+/// Characters in UTF-8 bytes: every byte that is not a continuation byte (`10xxxxxx`), eight
+/// bytes at a time (minified bundles put megabytes before a hit's column).
 fn count_chars(b: &[u8]) -> u64 {
-    b.iter().filter(|&&c| c & 0xC0 != 0x80).count() as u64
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let mut chunks = b.chunks_exact(8);
+    let mut continuation = 0u64;
+    for c in &mut chunks {
+        let x = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+        // Bit 7 set and bit 6 clear.
+        continuation += u64::from((x & !(x << 1) & HIGH).count_ones());
+    }
+    continuation += chunks
+        .remainder()
+        .iter()
+        .filter(|&&c| c & 0xC0 == 0x80)
+        .count() as u64;
+    b.len() as u64 - continuation
 }
 
 fn join(container: Option<&str>, member: &str) -> String {
@@ -564,12 +579,25 @@ fn join(container: Option<&str>, member: &str) -> String {
     }
 }
 
-/// Unused-but-public helper for the crawler: attribute hits in a bundle with a fetched map.
+/// Attributes hits in a bundle to original sources through its map (the crawler calls this
+/// with a fetched map; artifact scans through their `MapSource`).
 pub fn attribute_with_map(hits: &mut [Hit], map: &[u8]) -> Result<(), MapError> {
-    let bm = BundleMap::parse(map)?;
-    for h in hits {
-        if let (Some(l), Some(c)) = (h.location.line, h.location.column) {
-            h.location.original = bm.lookup(l, c).or(h.location.original.take());
+    let at: Vec<usize> = (0..hits.len())
+        .filter(|&k| hits[k].location.line.is_some() && hits[k].location.column.is_some())
+        .collect();
+    if at.is_empty() {
+        return Ok(());
+    }
+    let positions: Vec<(u64, u64)> = at
+        .iter()
+        .map(|&k| {
+            let l = &hits[k].location;
+            (l.line.unwrap_or(1), l.column.unwrap_or(1))
+        })
+        .collect();
+    for (k, o) in at.into_iter().zip(srcmap::lookup(map, &positions)?) {
+        if o.is_some() {
+            hits[k].location.original = o;
         }
     }
     Ok(())
@@ -578,4 +606,24 @@ pub fn attribute_with_map(hits: &mut [Hit], map: &[u8]) -> Result<(), MapError> 
 /// An original location in a `sourcesContent` string (for callers holding a map).
 pub fn original_in_map(map: &[u8], offset: usize) -> Option<OriginalSource> {
     srcmap::layout(map).ok()?.original_at(map, offset)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::count_chars;
+
+    #[test]
+    fn counts_characters_not_bytes() {
+        for s in [
+            "",
+            "a",
+            "abcdefgh",
+            "abcdefghi",
+            "é",
+            "aéb€c😀defghijklmnopé€",
+            "€€€€€€€€€",
+        ] {
+            assert_eq!(count_chars(s.as_bytes()), s.chars().count() as u64, "{s}");
+        }
+    }
 }

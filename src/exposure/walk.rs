@@ -7,10 +7,10 @@ use std::sync::Mutex;
 use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 use rayon::prelude::*;
 
-use super::scan::{Hit, MapSource, ScanOutput, Scanner};
+use super::scan::{Hit, MapBytes, MapSource, ScanOutput, Scanner};
 
 /// Files below this size are read into memory; larger ones are memory-mapped.
-const MMAP_THRESHOLD: u64 = 1 << 20;
+const MMAP_THRESHOLD: u64 = 256 << 10;
 
 /// The result of scanning artifacts.
 #[derive(Debug, Default)]
@@ -48,7 +48,7 @@ struct FsMaps {
 }
 
 impl MapSource for FsMaps {
-    fn load(&self, reference: &str) -> Result<Option<Vec<u8>>, String> {
+    fn load(&self, reference: &str) -> Result<Option<MapBytes>, String> {
         if reference.contains("://") || reference.starts_with("//") {
             return Ok(None);
         }
@@ -68,14 +68,18 @@ impl MapSource for FsMaps {
                 p.display()
             ));
         }
-        let len = std::fs::metadata(&canon).map_err(|e| e.to_string())?.len();
+        let file = std::fs::File::open(&canon).map_err(|e| format!("{}: {e}", p.display()))?;
+        let len = file
+            .metadata()
+            .map_err(|e| format!("{}: {e}", p.display()))?
+            .len();
         if len > super::srcmap::MAX_MAP_BYTES as u64 {
             return Err(format!(
                 "{}: {len} bytes exceeds the source map limit",
                 p.display()
             ));
         }
-        std::fs::read(&canon)
+        contents(&file, len)
             .map(Some)
             .map_err(|e| format!("{}: {e}", p.display()))
     }
@@ -190,18 +194,20 @@ pub fn scan_file(path: &Path, root: &Path, scanner: &Scanner) -> ScanOutput {
         dir: path.parent().map(Path::to_path_buf).unwrap_or_default(),
         root: root.to_path_buf(),
     };
-    if len >= MMAP_THRESHOLD {
-        match map_file(&file) {
-            Ok(m) => scanner.scan_bytes_with(&name, &m, &maps),
-            Err(e) => fail(format!("cannot read: {e}")),
-        }
-    } else {
-        let mut buf = Vec::with_capacity(len as usize);
-        match std::io::Read::read_to_end(&mut &file, &mut buf) {
-            Ok(_) => scanner.scan_bytes_with(&name, &buf, &maps),
-            Err(e) => fail(format!("cannot read: {e}")),
-        }
+    match contents(&file, len) {
+        Ok(b) => scanner.scan_bytes_with(&name, (*b).as_ref(), &maps),
+        Err(e) => fail(format!("cannot read: {e}")),
     }
+}
+
+/// A file's bytes: read into memory when small, memory-mapped when large.
+fn contents(file: &std::fs::File, len: u64) -> std::io::Result<MapBytes> {
+    if len >= MMAP_THRESHOLD {
+        return Ok(Box::new(map_file(file)?));
+    }
+    let mut buf = Vec::with_capacity(len as usize);
+    std::io::Read::read_to_end(&mut &*file, &mut buf)?;
+    Ok(Box::new(buf))
 }
 
 /// Memory-maps a file read-only.
