@@ -38,22 +38,46 @@ impl Ctx<'_> {
             color: self.out.color,
             width,
         };
-        let mut ok = true;
-        for spec in &self.global.outputs {
-            let rendered = crate::report::render(run, spec.format, RenderOptions::default());
-            match rendered.and_then(|text| {
-                self.out.write_file(&spec.path, &text).map_err(|e| {
-                    crate::report::RenderError(format!("{}: {e}", spec.path.display()))
+        // Every report file and the terminal rendering at once (a large run's JSON and its
+        // filter pass take as long as the table); errors are reported in `--output` order.
+        let (written, terminal) = std::thread::scope(|s| {
+            let files: Vec<_> = self
+                .global
+                .outputs
+                .iter()
+                .map(|spec| {
+                    s.spawn(move || {
+                        let text =
+                            crate::report::render(run, spec.format, RenderOptions::default())?;
+                        self.out.write_file(&spec.path, &text).map_err(|e| {
+                            crate::report::RenderError(format!("{}: {e}", spec.path.display()))
+                        })
+                    })
                 })
-            }) {
-                Ok(()) => {}
-                Err(e) => {
-                    self.out.error(&e.to_string());
-                    ok = false;
-                }
+                .collect();
+            let terminal = crate::report::render(run, format, term_opts);
+            let written: Vec<_> = files
+                .into_iter()
+                .zip(&self.global.outputs)
+                .map(|(h, spec)| {
+                    h.join().unwrap_or_else(|_| {
+                        Err(crate::report::RenderError(format!(
+                            "{}: rendering failed",
+                            spec.path.display()
+                        )))
+                    })
+                })
+                .collect();
+            (written, terminal)
+        });
+        let mut ok = true;
+        for r in written {
+            if let Err(e) = r {
+                self.out.error(&e.to_string());
+                ok = false;
             }
         }
-        match crate::report::render(run, format, term_opts) {
+        match terminal {
             Ok(text) => {
                 self.out.stdout(&text);
                 if format == Format::Github {

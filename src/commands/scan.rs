@@ -155,6 +155,13 @@ pub fn run(ctx: &Ctx, args: &ScanArgs) -> anyhow::Result<u8> {
     }
 
     let scanner = Scanner::new(Arc::clone(&detectors));
+    let started = std::time::Instant::now();
+    let phase = |name: &str| {
+        tracing::debug!(
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "{name} done"
+        )
+    };
     let at = crate::run::now_rfc3339();
     let mut hits: Vec<(Hit, &'static str)> = vec![];
     let mut scan_errors = 0u32;
@@ -166,6 +173,7 @@ pub fn run(ctx: &Ctx, args: &ScanArgs) -> anyhow::Result<u8> {
             skipped_binary = res.skipped_binary,
             "artifact scan finished"
         );
+        phase("artifact scan");
         scan_errors += crate::audit::record_artifact_problems(&mut run, &mut res);
         hits.extend(res.hits.into_iter().map(|h| (h, "artifact")));
     }
@@ -219,6 +227,7 @@ pub fn run(ctx: &Ctx, args: &ScanArgs) -> anyhow::Result<u8> {
         run.exposures.push(e);
     }
     drop(hits);
+    phase("exposures");
 
     let mut probed = false;
     if let (true, Some(rt)) = (args.verify, &rt) {
@@ -262,6 +271,7 @@ pub fn run(ctx: &Ctx, args: &ScanArgs) -> anyhow::Result<u8> {
         &run.exposures,
         &rctx,
     );
+    phase("facts");
     let unused = crate::audit::evaluate_into(
         &mut run,
         facts,
@@ -271,6 +281,7 @@ pub fn run(ctx: &Ctx, args: &ScanArgs) -> anyhow::Result<u8> {
         jiff::Timestamp::now(),
     );
     run.finish();
+    phase("evaluation");
     Ok(super::audit::finish(
         ctx,
         crate::audit::AuditResult {

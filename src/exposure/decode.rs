@@ -76,20 +76,24 @@ fn escape_at(s: &[u8]) -> Option<(usize, char)> {
     }
 }
 
-/// Where an escape can start: `\u`, `\x`, `\/`, `%` before an ASCII code, `&#` and the
-/// named entities. Searching for these (one packed SIMD search) instead of stopping at every
-/// `\`, `%` and `&` keeps the `&&`, `\n` and `100%` of minified code from costing anything.
-/// (A separate pass: adding these short patterns to the keyword prefilter slows it down.)
+/// Where an escape that decodes to a printable ASCII character can start (a key is ASCII, so
+/// no other escape can hide part of one): `\u0`, `\x2`–`\x7`, `&#` before a digit or `x`, the
+/// named entities, and `%`. The first group is one packed SIMD search over literals of three
+/// bytes or more (two-byte literals such as `\u` or `&#` slow it down by half, and stopping at
+/// every `\`, `&` or `%` costs more still: minified code is full of `\n`, `&&` and `100%`);
+/// `%` is its own `memchr` pass. Other escapes inside a region are decoded all the same.
 static OPENERS: std::sync::LazyLock<Option<aho_corasick::packed::Searcher>> =
     std::sync::LazyLock::new(|| {
         let mut b = aho_corasick::packed::Config::new().builder();
-        for p in [
-            "\\u", "\\x", "\\/", "&#", "&amp;", "&quot;", "&lt;", "&gt;", "&apos;",
-        ] {
-            b.add(p);
+        b.add("\\u0");
+        for d in 2..8 {
+            b.add(format!("\\x{d}"));
         }
-        for d in 0..8 {
-            b.add(format!("%{d}"));
+        for d in 0..10 {
+            b.add(format!("&#{d}"));
+        }
+        for p in ["&#x", "&#X", "&amp;", "&quot;", "&lt;", "&gt;", "&apos;"] {
+            b.add(p);
         }
         b.build()
     });
@@ -99,7 +103,17 @@ static OPENERS: std::sync::LazyLock<Option<aho_corasick::packed::Searcher>> =
 pub fn regions(hay: &[u8]) -> Vec<(usize, usize)> {
     let mut r = Regions::default();
     match &*OPENERS {
-        Some(packed) => packed.find_iter(hay).for_each(|m| r.add(hay, m.start())),
+        Some(packed) => {
+            // Two ascending streams, merged.
+            let mut pct = memchr::memchr_iter(b'%', hay).peekable();
+            for m in packed.find_iter(hay) {
+                while let Some(p) = pct.next_if(|&p| p < m.start()) {
+                    r.add(hay, p);
+                }
+                r.add(hay, m.start());
+            }
+            pct.for_each(|p| r.add(hay, p));
+        }
         None => memchr::memchr3_iter(b'\\', b'%', b'&', hay).for_each(|at| r.add(hay, at)),
     }
     r.0
@@ -183,6 +197,8 @@ mod tests {
         assert!(all("&quot;apiKey&quot;").contains("\"apiKey\""));
         assert!(all("plain text").is_empty());
         assert!(all("a && b || 100% \\n").is_empty());
+        assert!(all(r"k=\x73k_live_abc").contains("sk_live_abc"));
+        assert!(all("k=%73k_live_abc").contains("sk_live_abc"));
     }
 
     #[test]

@@ -13,8 +13,13 @@ use crate::run::Confidence;
 #[derive(Debug)]
 pub struct Detectors {
     pub rules: Vec<Rule>,
+    /// Searches the anchors (see `anchors.rs`), not the keywords themselves.
     ac: AhoCorasick,
-    /// Rule indexes per prefilter pattern.
+    /// Per anchor: the keywords it serves (index, anchor offset inside the keyword).
+    served: Vec<Vec<(usize, usize)>>,
+    /// The distinct keywords.
+    keywords: Vec<Vec<u8>>,
+    /// Rule indexes per keyword.
     by_pattern: Vec<Vec<usize>>,
 }
 
@@ -51,9 +56,11 @@ impl Detectors {
                 }
             }
         }
+        let keywords: Vec<Vec<u8>> = patterns.into_iter().map(String::into_bytes).collect();
+        let anchors = super::anchors::choose(&keywords);
         let ac = AhoCorasick::builder()
             .match_kind(MatchKind::LeftmostFirst)
-            .build(&patterns)
+            .build(anchors.iter().map(|a| &a.literal))
             .map_err(|e| RuleError {
                 origin: "detectors".into(),
                 message: format!("cannot build keyword prefilter: {e}"),
@@ -61,6 +68,8 @@ impl Detectors {
         Ok(Detectors {
             rules,
             ac,
+            served: anchors.into_iter().map(|a| a.keywords).collect(),
+            keywords,
             by_pattern,
         })
     }
@@ -85,18 +94,53 @@ impl Detectors {
 
     /// Whether any keyword occurs in `hay` (cheap check before decoding work).
     pub fn any_keyword(&self, hay: &[u8]) -> bool {
-        self.ac.is_match(hay)
+        self.keyword_hits(hay, true).next().is_some()
+    }
+
+    /// Every keyword occurrence as (keyword, start): each anchor occurrence (the search
+    /// restarts one byte after each, so overlapping ones are seen) checked against the
+    /// keywords it serves. In anchor order; a keyword starts before its anchor.
+    fn keyword_hits<'h>(
+        &'h self,
+        hay: &'h [u8],
+        first_only: bool,
+    ) -> impl Iterator<Item = (usize, usize)> + 'h {
+        let mut pos = 0;
+        let mut done = false;
+        std::iter::from_fn(move || {
+            if done || pos >= hay.len() {
+                return None;
+            }
+            let m = self
+                .ac
+                .find(aho_corasick::Input::new(hay).span(pos..hay.len()))?;
+            pos = m.start() + 1;
+            let hits: Vec<(usize, usize)> = self.served[m.pattern().as_usize()]
+                .iter()
+                .filter_map(|&(k, off)| {
+                    let s = m.start().checked_sub(off)?;
+                    let kw = &self.keywords[k];
+                    (hay.get(s..s + kw.len()) == Some(kw.as_slice())).then_some((k, s))
+                })
+                .collect();
+            done = first_only && !hits.is_empty();
+            Some(hits)
+        })
+        .flatten()
     }
 
     /// Every rule match in `hay`, sorted by start, one per span.
     pub fn find(&self, hay: &[u8]) -> Vec<RawHit> {
         let mut pending: Vec<Option<(usize, usize)>> = vec![None; self.rules.len()];
         let mut hits = vec![];
-        for m in self.ac.find_iter(hay) {
-            for &ri in &self.by_pattern[m.pattern().as_usize()] {
+        let mut found: Vec<(usize, usize)> = self.keyword_hits(hay, false).collect();
+        found.sort_unstable_by_key(|&(k, s)| (s, k));
+        for (k, start) in found {
+            let end = start + self.keywords[k].len();
+            for &ri in &self.by_pattern[k] {
                 let r = &self.rules[ri];
-                let s = m.start().saturating_sub(r.before);
-                let e = (m.end() + r.after).min(hay.len());
+                let s = start.saturating_sub(r.before);
+                let e = (end + r.after).min(hay.len());
                 match &mut pending[ri] {
                     Some((_, pe)) if s <= *pe => *pe = (*pe).max(e),
                     slot => {
@@ -190,6 +234,45 @@ impl Detectors {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The anchored prefilter reports exactly the keyword occurrences a naive search finds,
+    /// overlapping ones included (`sk_live_` also holds `live_`).
+    #[test]
+    fn anchored_prefilter_finds_every_keyword_occurrence() {
+        let d = Detectors::load(&[]).expect("builtin rules");
+        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n as u64) as usize
+        };
+        let mut pieces: Vec<Vec<u8>> = d.keywords.clone();
+        for k in &d.keywords {
+            pieces.push(k[..k.len() / 2].to_vec());
+            pieces.push(k[k.len() / 2..].to_vec());
+        }
+        pieces.extend([b"x".to_vec(), b"_".to_vec(), b"s".to_vec(), b"k".to_vec()]);
+        for _ in 0..200 {
+            let mut hay = vec![];
+            for _ in 0..next(60) {
+                hay.extend_from_slice(&pieces[next(pieces.len())]);
+            }
+            let mut want: Vec<(usize, usize)> = vec![];
+            for (k, kw) in d.keywords.iter().enumerate() {
+                for s in 0..hay.len().saturating_sub(kw.len() - 1) {
+                    if &hay[s..s + kw.len()] == kw.as_slice() {
+                        want.push((k, s));
+                    }
+                }
+            }
+            let mut got: Vec<(usize, usize)> = d.keyword_hits(&hay, false).collect();
+            got.sort_unstable();
+            want.sort_unstable();
+            assert_eq!(got, want, "{}", String::from_utf8_lossy(&hay));
+            assert_eq!(d.any_keyword(&hay), !want.is_empty());
+        }
+    }
 
     #[test]
     fn rule_examples_match_and_negatives_do_not() {

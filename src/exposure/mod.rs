@@ -1,5 +1,6 @@
 //! Exposure: detector rules, the scanning engine, source maps and the artifact walker.
 
+mod anchors;
 pub mod decode;
 pub mod engine;
 pub mod rules;

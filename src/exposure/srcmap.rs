@@ -232,17 +232,28 @@ impl MapLayout {
 }
 
 /// The last `sourceMappingURL=` reference in a bundle. It conventionally sits on the last
-/// line: the last 4 KiB are searched, then the whole last line (an inline `data:` map can be
-/// long). A reference buried earlier in the file is not one browsers or bundlers honour.
+/// line: the last 4 KiB are searched, then the whole last line when the file ends in URI
+/// characters (an inline `data:` map can be megabytes long; minified code ends in `})`, not
+/// in base64). A reference buried earlier in the file is not one browsers or bundlers honour.
 pub fn mapping_url(bundle: &[u8]) -> Option<String> {
     const MARK: &[u8] = b"sourceMappingURL=";
+    let uri_byte = |b: &u8| b.is_ascii_alphanumeric() || b"+/=%-_.~:,;!$&*@?#".contains(b);
     let finder = memchr::memmem::FinderRev::new(MARK);
     let tail_from = bundle.len().saturating_sub(4096);
     let trimmed = bundle.trim_ascii_end();
     let last_line = memchr::memrchr(b'\n', trimmed).map_or(0, |i| i + 1);
-    let at = [tail_from, last_line.min(tail_from)]
-        .into_iter()
-        .find_map(|from| finder.rfind(&bundle[from..]).map(|i| from + i))?
+    let ends_in_uri = trimmed[last_line.max(tail_from).min(trimmed.len())..]
+        .iter()
+        .all(uri_byte);
+    let at = finder
+        .rfind(&bundle[tail_from..])
+        .map(|i| tail_from + i)
+        .or_else(|| {
+            let from = last_line.min(tail_from);
+            (ends_in_uri && from < tail_from)
+                .then(|| finder.rfind(&bundle[from..]).map(|i| from + i))
+                .flatten()
+        })?
         + MARK.len();
     let rest = &bundle[at..];
     let end = rest
@@ -650,6 +661,19 @@ mod tests {
         m.extend(std::iter::repeat_n(b'[', 10_000));
         assert!(layout(&m).is_err());
         assert!(lookup(&m, &[(1, 1)]).is_err());
+    }
+
+    #[test]
+    fn long_inline_map_on_the_last_line_is_found() {
+        let mut b = b"var a=1;\n//# sourceMappingURL=data:application/json;base64,".to_vec();
+        b.extend(std::iter::repeat_n(b'Q', 10_000));
+        b.extend(b"==\n");
+        let url = mapping_url(&b).expect("found");
+        assert!(url.starts_with("data:application/json;base64,QQ"));
+        // Code after the reference on the same line: not a trailing reference.
+        let mut c = b"x//# sourceMappingURL=a.map ".to_vec();
+        c.extend(std::iter::repeat_n(b'}', 5_000));
+        assert_eq!(mapping_url(&c), None);
     }
 
     #[test]

@@ -1,0 +1,206 @@
+//! Which literals the keyword prefilter searches for.
+//!
+//! Searching every keyword as written is slow: Teddy (the packed SIMD search behind
+//! Aho-Corasick) keys on each pattern's first three bytes, and keywords such as `production_`,
+//! `test_`, `iterable` or `access_token$` start with trigrams that minified JavaScript is full
+//! of (`pro`, `tes`, `ite`, `acc`), while 26 patterns overfill its eight buckets. So the
+//! prefilter searches a small set of **anchors** instead: substrings of the keywords, chosen so
+//! that few anchors cover every keyword (`ve_` serves `live_`, `sk_live_`, `rk_live_` and
+//! `pk_live_`) and each starts with an uncommon trigram. A hit on an anchor is only a
+//! candidate: the keyword is then compared byte for byte around it, so what is found does not
+//! depend on this choice, only how fast.
+//!
+//! The commonness tables come from the byte and trigram counts of the published files of the
+//! npm packages pinned in `bench/npm-fp.sh` (minified bundles, source maps, JSON, HTML, CSS).
+
+/// The anchor chosen for a set of keywords: the literal to search, and for each keyword it
+/// serves, the keyword's index and the anchor's offset inside it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Anchor {
+    pub literal: Vec<u8>,
+    pub keywords: Vec<(usize, usize)>,
+}
+
+/// Covers `keywords` (each at least 3 bytes; shorter ones are their own anchor) with anchors:
+/// greedily the substring shared by the most uncovered keywords, then the one whose first
+/// trigram is least common, then the longest. Deterministic.
+pub fn choose(keywords: &[Vec<u8>]) -> Vec<Anchor> {
+    let mut uncovered: Vec<usize> = (0..keywords.len()).collect();
+    let mut out: Vec<Anchor> = vec![];
+    while let Some(&first) = uncovered.first() {
+        let mut best: Option<(&[u8], (usize, u32, u32, usize))> = None;
+        for &k in &uncovered {
+            let kw = keywords[k].as_slice();
+            if kw.len() < 3 {
+                continue;
+            }
+            for i in 0..=kw.len() - 3 {
+                for j in i + 3..=kw.len() {
+                    let s = &kw[i..j];
+                    let cover = uncovered
+                        .iter()
+                        .filter(|&&u| contains(&keywords[u], s))
+                        .count();
+                    let (listed, bytes) = commonness(s);
+                    // Smaller is better: more keywords, unlisted trigram, rarer bytes, longer.
+                    let score = (usize::MAX - cover, listed, bytes, usize::MAX - s.len());
+                    if best.is_none_or(|(b, bs)| (score, s) < (bs, b)) {
+                        best = Some((s, score));
+                    }
+                }
+            }
+        }
+        let literal = match best {
+            Some((s, _)) => s.to_vec(),
+            None => keywords[first].clone(),
+        };
+        let mut served = vec![];
+        uncovered.retain(|&u| match find(&keywords[u], &literal) {
+            Some(off) => {
+                served.push((u, off));
+                false
+            }
+            None => true,
+        });
+        match out.iter_mut().find(|a| a.literal == literal) {
+            Some(a) => a.keywords.extend(served),
+            None => out.push(Anchor {
+                literal,
+                keywords: served,
+            }),
+        }
+    }
+    out
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    find(hay, needle).is_some()
+}
+
+/// How common a literal's first trigram is: whether it is among the most common trigrams
+/// (1) or not (0), then the sum of its bytes' ranks.
+fn commonness(s: &[u8]) -> (u32, u32) {
+    let t = &s[..s.len().min(3)];
+    let listed = u32::from(COMMON_TRIGRAMS.iter().any(|c| c.as_slice() == t));
+    (
+        listed,
+        t.iter().map(|&b| u32::from(BYTE_RANK[b as usize])).sum(),
+    )
+}
+
+/// Byte commonness, 0 (never seen) to 255 (most common): 16 × log2(1 + occurrences per
+/// million bytes).
+#[rustfmt::skip]
+const BYTE_RANK: [u8; 256] = [
+    0, 5, 3, 13, 32, 23, 1, 3, 0, 197, 221, 0, 0, 14, 20, 1,
+    1, 1, 0, 3, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0,
+    255, 165, 209, 144, 156, 108, 173, 184, 216, 216, 193, 179, 234, 190, 220, 196,
+    213, 199, 196, 193, 195, 182, 181, 176, 181, 176, 196, 214, 158, 214, 187, 158,
+    155, 242, 200, 220, 188, 209, 181, 190, 169, 206, 153, 180, 184, 195, 184, 189,
+    181, 182, 185, 196, 191, 177, 166, 170, 145, 165, 139, 185, 215, 185, 105, 199,
+    162, 240, 208, 228, 226, 255, 216, 215, 219, 241, 173, 193, 229, 216, 245, 240,
+    220, 164, 242, 238, 248, 229, 199, 196, 194, 202, 165, 199, 178, 199, 76, 16,
+    89, 74, 73, 76, 63, 68, 71, 68, 77, 60, 67, 62, 58, 71, 41, 56,
+    45, 43, 46, 42, 62, 63, 48, 55, 51, 63, 42, 47, 61, 48, 57, 60,
+    51, 62, 41, 47, 96, 74, 77, 79, 78, 67, 73, 62, 59, 52, 72, 66,
+    88, 74, 73, 71, 78, 98, 57, 55, 81, 63, 74, 56, 66, 79, 75, 65,
+    0, 0, 48, 82, 52, 49, 4, 2, 1, 84, 8, 12, 35, 1, 55, 43,
+    108, 96, 29, 26, 1, 57, 29, 57, 100, 95, 38, 52, 0, 0, 52, 0,
+    124, 86, 94, 36, 39, 47, 57, 11, 2, 18, 5, 10, 27, 7, 0, 39,
+    32, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+];
+
+/// The 256 most common printable trigrams, most common first.
+#[rustfmt::skip]
+const COMMON_TRIGRAMS: [&[u8; 3]; 256] = [
+    b"   ", b"\\n ", b"ion", b" = ", b"tio", b"n  ", b",CA", b" th",
+    b"CAA", b"his", b"AAC", b"thi", b"ent", b"\\u0", b"is.", b"ons",
+    b"con", b" re", b",EA", b"AC,", b"tur", b"  }", b" * ", b"nst",
+    b"ing", b"etu", b") {", b"urn", b"ret", b"he ", b"EAA", b"the",
+    b" co", b"u04", b"AAA", b"ode", b"ate", b"cti", b"st ", b",GA",
+    b"rn ", b";\\n", b"ter", b"IAA", b",IA", b"---", b"ect", b"on ",
+    b"GAA", b"  c", b"rea", b"ati", b"AAE", b"get", b"AAI", b"tor",
+    b"nde", b"043", b"men", b"ine", b"tri", b"ext", b"if ", b"\",\"",
+    b"  r", b"ype", b" in", b"ame", b"res", b"der", b"for", b"AAG",
+    b"unc", b"f (", b"sta", b"se ", b"ren", b"ont", b" if", b"ed ",
+    b"er ", b"nct", b"  i", b"nte", b"AI,", b"str", b"alu", b"  t",
+    b"lue", b"end", b"or ", b"fun", b"AG,", b"ort", b"s._", b",MA",
+    b"AAM", b"MAA", b"AE,", b"val", b"par", b"ase", b"por", b"per",
+    b"n *", b"== ", b",KA", b"===", b"AAK", b">>2", b"typ", b"tat",
+    b"nce", b">2]", b"new", b"et ", b"set", b"KAA", b"of ", b"ble",
+    b" to", b"ind", b"rin", b"ang", b"\\n\\", b"ess", b"ull", b"if(",
+    b"ist", b"C,C", b"{\\n", b"rat", b"e =", b" {\\", b" st", b"  \"",
+    b" ne", b"AA,", b"omp", b"int", b"AAO", b"ice", b"lin", b"ara",
+    b"ver", b"pro", b"\\u3", b"u30", b"rom", b"let", b"ers", b"com",
+    b"ew ", b",OA", b"est", b"* @", b"is ", b"age", b"  *", b"nul",
+    b"dat", b"ber", b" de", b" is", b");\\", b"ted", b"es ", b"pre",
+    b"tex", b"pti", b" ca", b" va", b"OAA", b"tar", b"ng ", b" pr",
+    b"ser", b" of", b"// ", b"nse", b"ens", b" an", b"abl", b"ten",
+    b"  /", b"ata", b"to ", b"eme", b"und", b"rt ", b"and", b" no",
+    b" */", b" fo", b"ele", b"n\\n", b" nu", b"n t", b"jec", b"iti",
+    b"exp", b"ert", b"art", b"orm", b"igh", b"nge", b"AM,", b"ult",
+    b"eak", b"nam", b"044", b"eng", b"Pro", b"mbe", b" ==", b"nt ",
+    b"Con", b"ope", b"len", b"ram", b"e, ", b"ngt", b"}\\n", b"bre",
+    b"gth", b"ar ", b"EAC", b"are", b"var", b",\\n", b"all", b"ack",
+    b"cen", b"Nod", b"lse", b"che", b"I,C", b"BAA", b"act", b" );",
+    b"umb", b"cal", b"le ", b"in ", b"ght", b"rro", b"mpo", b"dit",
+    b"= t", b" \\u", b"er.", b" a ", b"mat", b";IA", b"def", b"fer",
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kws(list: &[&str]) -> Vec<Vec<u8>> {
+        list.iter().map(|k| k.as_bytes().to_vec()).collect()
+    }
+
+    #[test]
+    fn every_keyword_is_served_once_at_the_anchor_offset() {
+        let k = kws(&[
+            "live_",
+            "sk_live_",
+            "rk_live_",
+            "pk_live_",
+            "production_",
+            "sk_prod_",
+            "shpat_",
+            "shpca_",
+            "iterable",
+            "Iterable",
+            "AQE",
+            "access_token$",
+        ]);
+        let anchors = choose(&k);
+        let mut seen = vec![0; k.len()];
+        for a in &anchors {
+            for &(i, off) in &a.keywords {
+                assert_eq!(&k[i][off..off + a.literal.len()], a.literal.as_slice());
+                seen[i] += 1;
+            }
+        }
+        assert!(seen.iter().all(|&n| n == 1), "{seen:?}");
+        // Shared anchors: far fewer patterns than keywords.
+        assert!(anchors.len() <= 7, "{anchors:?}");
+        // Common trigrams are avoided: no anchor starts with `pro`, `ite` or `acc`.
+        for a in &anchors {
+            assert!(
+                !COMMON_TRIGRAMS
+                    .iter()
+                    .any(|c| a.literal.starts_with(c.as_slice())),
+                "{a:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn choice_is_deterministic_and_short_keywords_stand_alone() {
+        let k = kws(&["ab", "shpss_", "whsec_"]);
+        assert_eq!(choose(&k), choose(&k));
+        assert!(choose(&k).iter().any(|a| a.literal == b"ab"));
+    }
+}
