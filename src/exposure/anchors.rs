@@ -25,10 +25,12 @@ pub struct Anchor {
 /// greedily the substring shared by the most uncovered keywords, then the one whose first
 /// trigram is least common, then the longest. Deterministic.
 pub fn choose(keywords: &[Vec<u8>]) -> Vec<Anchor> {
+    /// Smaller is better: (more keywords, unlisted trigram, rarer bytes, longer).
+    type Score = (usize, u32, u32, usize);
     let mut uncovered: Vec<usize> = (0..keywords.len()).collect();
     let mut out: Vec<Anchor> = vec![];
     while let Some(&first) = uncovered.first() {
-        let mut best: Option<(&[u8], (usize, u32, u32, usize))> = None;
+        let mut best: Option<(&[u8], Score)> = None;
         for &k in &uncovered {
             let kw = keywords[k].as_slice();
             if kw.len() < 3 {
@@ -42,8 +44,7 @@ pub fn choose(keywords: &[Vec<u8>]) -> Vec<Anchor> {
                         .filter(|&&u| contains(&keywords[u], s))
                         .count();
                     let (listed, bytes) = commonness(s);
-                    // Smaller is better: more keywords, unlisted trigram, rarer bytes, longer.
-                    let score = (usize::MAX - cover, listed, bytes, usize::MAX - s.len());
+                    let score: Score = (usize::MAX - cover, listed, bytes, usize::MAX - s.len());
                     if best.is_none_or(|(b, bs)| (score, s) < (bs, b)) {
                         best = Some((s, score));
                     }
