@@ -496,6 +496,9 @@ fn hostile_inputs_complete_with_per_item_errors() {
             .expect("chmod");
     }
     let readable_anyway = std::fs::File::open(&unreadable).is_ok(); // root reads everything
+    // What even root cannot read: a link to nothing.
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(dir.join("gone.js"), dir.join("dangling.js")).expect("symlink");
     let (code, v, all) = scan_json(tmp.path(), &[dir.to_str().expect("utf8")]);
     assert_eq!(code, 1, "{all}");
     let ex = exposures(&v);
@@ -542,6 +545,8 @@ fn hostile_inputs_complete_with_per_item_errors() {
     if !readable_anyway {
         has("secret.js", "ermission");
     }
+    #[cfg(unix)]
+    has("dangling.js", "");
     assert!(
         !errors.iter().any(|e| e.contains("binary.js")),
         "{errors:?}"

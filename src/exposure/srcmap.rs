@@ -77,44 +77,8 @@ impl<'a> Tok<'a> {
         }
         match self.peek() {
             Some(b'"') => self.string().map(|_| ()),
-            Some(b'{') => {
-                self.i += 1;
-                if self.peek() == Some(b'}') {
-                    self.i += 1;
-                    return Ok(());
-                }
-                loop {
-                    self.string()?;
-                    self.eat(b':')?;
-                    self.skip_value(depth + 1)?;
-                    match self.peek() {
-                        Some(b',') => self.i += 1,
-                        Some(b'}') => {
-                            self.i += 1;
-                            return Ok(());
-                        }
-                        _ => return Err(MapError(format!("bad object at byte {}", self.i))),
-                    }
-                }
-            }
-            Some(b'[') => {
-                self.i += 1;
-                if self.peek() == Some(b']') {
-                    self.i += 1;
-                    return Ok(());
-                }
-                loop {
-                    self.skip_value(depth + 1)?;
-                    match self.peek() {
-                        Some(b',') => self.i += 1,
-                        Some(b']') => {
-                            self.i += 1;
-                            return Ok(());
-                        }
-                        _ => return Err(MapError(format!("bad array at byte {}", self.i))),
-                    }
-                }
-            }
+            Some(b'{') => self.members(|t, _| t.skip_value(depth + 1)),
+            Some(b'[') => self.elements(|t| t.skip_value(depth + 1)),
             Some(_) => {
                 while self.i < self.s.len()
                     && !matches!(
@@ -129,30 +93,66 @@ impl<'a> Tok<'a> {
             None => Err(MapError("unexpected end".into())),
         }
     }
-    /// An array of strings-or-null; spans of the strings (null → empty span at 0).
-    fn string_array(&mut self) -> Result<Vec<(usize, usize)>, MapError> {
-        let mut out = vec![];
+    /// Visits each member of the object at the cursor; `f` gets the key's span and consumes
+    /// the value.
+    fn members(
+        &mut self,
+        mut f: impl FnMut(&mut Self, (usize, usize)) -> Result<(), MapError>,
+    ) -> Result<(), MapError> {
+        self.eat(b'{')?;
+        if self.peek() == Some(b'}') {
+            self.i += 1;
+            return Ok(());
+        }
+        loop {
+            let key = self.string()?;
+            self.eat(b':')?;
+            f(self, key)?;
+            match self.peek() {
+                Some(b',') => self.i += 1,
+                Some(b'}') => {
+                    self.i += 1;
+                    return Ok(());
+                }
+                _ => return Err(MapError(format!("bad object at byte {}", self.i))),
+            }
+        }
+    }
+    /// Visits each element of the array at the cursor; `f` consumes it.
+    fn elements(
+        &mut self,
+        mut f: impl FnMut(&mut Self) -> Result<(), MapError>,
+    ) -> Result<(), MapError> {
         self.eat(b'[')?;
         if self.peek() == Some(b']') {
             self.i += 1;
-            return Ok(out);
+            return Ok(());
         }
         loop {
-            if self.peek() == Some(b'"') {
-                out.push(self.string()?);
-            } else {
-                self.skip_value(2)?;
-                out.push((0, 0));
-            }
+            f(self)?;
             match self.peek() {
                 Some(b',') => self.i += 1,
                 Some(b']') => {
                     self.i += 1;
-                    return Ok(out);
+                    return Ok(());
                 }
                 _ => return Err(MapError(format!("bad array at byte {}", self.i))),
             }
         }
+    }
+    /// An array of strings-or-null; spans of the strings (null → empty span at 0).
+    fn string_array(&mut self) -> Result<Vec<(usize, usize)>, MapError> {
+        let mut out = vec![];
+        self.elements(|t| {
+            if t.peek() == Some(b'"') {
+                out.push(t.string()?);
+            } else {
+                t.skip_value(2)?;
+                out.push((0, 0));
+            }
+            Ok(())
+        })?;
+        Ok(out)
     }
 }
 
@@ -166,13 +166,7 @@ fn unescape(raw: &[u8]) -> String {
 pub fn layout(map: &[u8]) -> Result<MapLayout, MapError> {
     let mut t = Tok { s: map, i: 0 };
     let mut out = MapLayout::default();
-    t.eat(b'{')?;
-    if t.peek() == Some(b'}') {
-        return Ok(out);
-    }
-    loop {
-        let (ks, ke) = t.string()?;
-        t.eat(b':')?;
+    t.members(|t, (ks, ke)| {
         match &map[ks..ke] {
             b"sources" => {
                 out.sources = t
@@ -184,12 +178,9 @@ pub fn layout(map: &[u8]) -> Result<MapLayout, MapError> {
             b"sourcesContent" => out.contents = t.string_array()?,
             _ => t.skip_value(1)?,
         }
-        match t.peek() {
-            Some(b',') => t.i += 1,
-            Some(b'}') => return Ok(out),
-            _ => return Err(MapError(format!("bad object at byte {}", t.i))),
-        }
-    }
+        Ok(())
+    })?;
+    Ok(out)
 }
 
 impl MapLayout {
@@ -333,104 +324,62 @@ impl Tok<'_> {
     /// `{"line": N, "column": M}`.
     fn offset(&mut self) -> Result<(u64, u64), MapError> {
         let (mut line, mut column) = (0, 0);
-        self.eat(b'{')?;
-        loop {
-            let (ks, ke) = self.string()?;
-            self.eat(b':')?;
-            match &self.s[ks..ke] {
-                b"line" => line = self.number()?,
-                b"column" => column = self.number()?,
-                _ => self.skip_value(3)?,
+        let s = self.s;
+        self.members(|t, (ks, ke)| {
+            match &s[ks..ke] {
+                b"line" => line = t.number()?,
+                b"column" => column = t.number()?,
+                _ => t.skip_value(3)?,
             }
-            match self.peek() {
-                Some(b',') => self.i += 1,
-                Some(b'}') => {
-                    self.i += 1;
-                    return Ok((line, column));
-                }
-                _ => return Err(MapError(format!("bad offset at byte {}", self.i))),
-            }
-        }
+            Ok(())
+        })?;
+        Ok((line, column))
     }
 
     fn sections(&mut self) -> Result<Vec<(u64, u64, usize, usize)>, MapError> {
         let mut out = vec![];
-        self.eat(b'[')?;
-        if self.peek() == Some(b']') {
-            self.i += 1;
-            return Ok(out);
-        }
-        loop {
+        let s = self.s;
+        self.elements(|t| {
             let (mut off, mut span) = ((0, 0), None);
-            self.eat(b'{')?;
-            loop {
-                let (ks, ke) = self.string()?;
-                self.eat(b':')?;
-                match &self.s[ks..ke] {
-                    b"offset" => off = self.offset()?,
+            t.members(|t, (ks, ke)| {
+                match &s[ks..ke] {
+                    b"offset" => off = t.offset()?,
                     b"map" => {
-                        self.ws();
-                        let s = self.i;
-                        self.skip_value(3)?;
-                        span = Some((s, self.i));
+                        t.ws();
+                        let start = t.i;
+                        t.skip_value(3)?;
+                        span = Some((start, t.i));
                     }
-                    _ => self.skip_value(3)?,
+                    _ => t.skip_value(3)?,
                 }
-                match self.peek() {
-                    Some(b',') => self.i += 1,
-                    Some(b'}') => {
-                        self.i += 1;
-                        break;
-                    }
-                    _ => return Err(MapError(format!("bad section at byte {}", self.i))),
-                }
-            }
-            let (s, e) = span.ok_or_else(|| {
+                Ok(())
+            })?;
+            let (ms, me) = span.ok_or_else(|| {
                 MapError(
                     "a section without an embedded `map` (remote sections are not followed)".into(),
                 )
             })?;
-            out.push((off.0, off.1, s, e));
-            match self.peek() {
-                Some(b',') => self.i += 1,
-                Some(b']') => {
-                    self.i += 1;
-                    return Ok(out);
-                }
-                _ => return Err(MapError(format!("bad sections at byte {}", self.i))),
-            }
-        }
+            out.push((off.0, off.1, ms, me));
+            Ok(())
+        })?;
+        Ok(out)
     }
 
     /// The map object starting at the cursor.
     fn map_index(&mut self) -> Result<MapIndex, MapError> {
         let mut out = MapIndex::default();
-        self.eat(b'{')?;
-        if self.peek() == Some(b'}') {
-            self.i += 1;
-            return Ok(out);
-        }
-        loop {
-            let (ks, ke) = self.string()?;
-            self.eat(b':')?;
-            match &self.s[ks..ke] {
-                b"sources" => out.sources = self.string_array()?,
-                b"sourceRoot" if self.peek() == Some(b'"') => {
-                    out.source_root = Some(self.string()?)
-                }
-                b"mappings" => out.mappings = Some(self.string()?),
-                b"sections" => out.sections = self.sections()?,
-                _ => self.skip_value(1)?,
+        let s = self.s;
+        self.members(|t, (ks, ke)| {
+            match &s[ks..ke] {
+                b"sources" => out.sources = t.string_array()?,
+                b"sourceRoot" if t.peek() == Some(b'"') => out.source_root = Some(t.string()?),
+                b"mappings" => out.mappings = Some(t.string()?),
+                b"sections" => out.sections = t.sections()?,
+                _ => t.skip_value(1)?,
             }
-            match self.peek() {
-                Some(b',') => self.i += 1,
-                Some(b'}') => {
-                    self.i += 1;
-                    return Ok(out);
-                }
-                _ => return Err(MapError(format!("bad object at byte {}", self.i))),
-            }
-        }
+            Ok(())
+        })?;
+        Ok(out)
     }
 }
 
