@@ -283,6 +283,10 @@ pub struct ProbeArgs {
     /// Write redacted request/response transcripts to DIR.
     #[arg(long, value_name = "DIR")]
     pub record: Option<PathBuf>,
+    /// Also call export/bulk endpoints to confirm export capabilities (listed in `calls`;
+    /// Iterable's export allows 4 requests a minute per project).
+    #[arg(long)]
+    pub probe_bulk_endpoints: bool,
 }
 
 /// `vendorscope emulate`.

@@ -809,3 +809,39 @@ fn cli_audit_dry_run_sends_nothing_and_offline_exits_3() {
         Some("true")
     );
 }
+
+#[test]
+fn cli_probe_calls_bulk_endpoints_only_when_asked() {
+    let calls = |extra: &[&str]| -> Vec<String> {
+        let mut args = vec![
+            "probe",
+            "--vendor",
+            "iterable",
+            "--key-env",
+            "VS_TEST_ITERABLE_KEY",
+        ];
+        args.extend_from_slice(&["--dry-run", "--format", "json"]);
+        args.extend_from_slice(extra);
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_vendorscope"))
+            .args(&args)
+            .env("VS_TEST_ITERABLE_KEY", "4f1c2b9e8d7a6b5c4d3e2f1a0b9c8d7e")
+            .output()
+            .expect("binary runs");
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+        v["calls"]
+            .as_array()
+            .expect("calls")
+            .iter()
+            .map(|c| c["url"].as_str().unwrap_or("").to_string())
+            .collect()
+    };
+    assert!(!calls(&[]).iter().any(|u| u.contains("/api/export/")));
+    let bulk = calls(&["--probe-bulk-endpoints"]);
+    assert!(bulk.iter().any(|u| u.contains("/api/export/")), "{bulk:?}");
+}

@@ -66,6 +66,7 @@ pub fn run(ctx: &Ctx, args: &ProbeArgs) -> anyhow::Result<u8> {
         endpoint,
         shop: args.shop.clone(),
         fingerprinter,
+        probe_bulk_endpoints: args.probe_bulk_endpoints,
         ..Default::default()
     };
     let key = vendors::cli_key(secret_ref, args.shop.clone());
