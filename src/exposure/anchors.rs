@@ -21,54 +21,68 @@ pub struct Anchor {
     pub keywords: Vec<(usize, usize)>,
 }
 
+/// Longest anchor considered: Teddy keys on the first three bytes; a few more only spare
+/// verifications, and the bound keeps the choice fast for large user rule sets.
+const MAX_ANCHOR: usize = 8;
+
 /// Covers `keywords` (each at least 3 bytes; shorter ones are their own anchor) with anchors:
 /// greedily the substring shared by the most uncovered keywords, then the one whose first
 /// trigram is least common, then the longest. Deterministic.
 pub fn choose(keywords: &[Vec<u8>]) -> Vec<Anchor> {
-    /// Smaller is better: (more keywords, unlisted trigram, rarer bytes, longer).
-    type Score = (usize, u32, u32, usize);
-    let mut uncovered: Vec<usize> = (0..keywords.len()).collect();
-    let mut out: Vec<Anchor> = vec![];
-    while let Some(&first) = uncovered.first() {
-        let mut best: Option<(&[u8], Score)> = None;
-        for &k in &uncovered {
-            let kw = keywords[k].as_slice();
-            if kw.len() < 3 {
-                continue;
-            }
-            for i in 0..=kw.len() - 3 {
-                for j in i + 3..=kw.len() {
-                    let s = &kw[i..j];
-                    let cover = uncovered
-                        .iter()
-                        .filter(|&&u| contains(&keywords[u], s))
-                        .count();
-                    let (listed, bytes) = commonness(s);
-                    let score: Score = (usize::MAX - cover, listed, bytes, usize::MAX - s.len());
-                    if best.is_none_or(|(b, bs)| (score, s) < (bs, b)) {
-                        best = Some((s, score));
-                    }
+    /// Smaller is better: (more keywords, unlisted trigram, rarer bytes, longer, literal).
+    type Score<'a> = (usize, u32, u32, usize, &'a [u8]);
+    // Every substring of 3..=MAX_ANCHOR bytes, with the keywords that contain it.
+    let mut candidates: std::collections::BTreeMap<&[u8], Vec<usize>> = Default::default();
+    for (k, kw) in keywords.iter().enumerate() {
+        for i in 0..kw.len() {
+            for j in i + 3..=kw.len().min(i + MAX_ANCHOR) {
+                let holders = candidates.entry(&kw[i..j]).or_default();
+                if holders.last() != Some(&k) {
+                    holders.push(k);
                 }
             }
         }
-        let literal = match best {
-            Some((s, _)) => s.to_vec(),
-            None => keywords[first].clone(),
-        };
-        let mut served = vec![];
-        uncovered.retain(|&u| match find(&keywords[u], &literal) {
-            Some(off) => {
-                served.push((u, off));
-                false
+    }
+    /// A candidate, its commonness and the keywords holding it.
+    type Ranked<'a> = (&'a [u8], (u32, u32), Vec<usize>);
+    let ranked: Vec<Ranked> = candidates
+        .into_iter()
+        .map(|(s, holders)| (s, commonness(s), holders))
+        .collect();
+    let mut covered = vec![false; keywords.len()];
+    let mut out: Vec<Anchor> = vec![];
+    for first in 0..keywords.len() {
+        while !covered[first] {
+            let best = ranked
+                .iter()
+                .filter_map(|(s, (listed, bytes), holders)| {
+                    let cover = holders.iter().filter(|&&k| !covered[k]).count();
+                    let score: Score =
+                        (usize::MAX - cover, *listed, *bytes, usize::MAX - s.len(), s);
+                    (cover > 0).then_some(score)
+                })
+                .min();
+            let literal = match best {
+                Some((.., s)) => s.to_vec(),
+                None => keywords[first].clone(),
+            };
+            let mut served = vec![];
+            for (u, kw) in keywords.iter().enumerate() {
+                if covered[u] {
+                    continue;
+                }
+                if let Some(off) = find(kw, &literal) {
+                    served.push((u, off));
+                    covered[u] = true;
+                }
             }
-            None => true,
-        });
-        match out.iter_mut().find(|a| a.literal == literal) {
-            Some(a) => a.keywords.extend(served),
-            None => out.push(Anchor {
-                literal,
-                keywords: served,
-            }),
+            match out.iter_mut().find(|a| a.literal == literal) {
+                Some(a) => a.keywords.extend(served),
+                None => out.push(Anchor {
+                    literal,
+                    keywords: served,
+                }),
+            }
         }
     }
     out
@@ -76,10 +90,6 @@ pub fn choose(keywords: &[Vec<u8>]) -> Vec<Anchor> {
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
-}
-
-fn contains(hay: &[u8], needle: &[u8]) -> bool {
-    find(hay, needle).is_some()
 }
 
 /// How common a literal's first trigram is: whether it is among the most common trigrams
@@ -196,6 +206,17 @@ mod tests {
                 "{a:?}"
             );
         }
+    }
+
+    #[test]
+    fn large_rule_sets_are_covered() {
+        let k: Vec<Vec<u8>> = (0..400u32)
+            .map(|i| format!("vendor{i:03}_token_{}", i * 7919 % 1000).into_bytes())
+            .collect();
+        let anchors = choose(&k);
+        let served: usize = anchors.iter().map(|a| a.keywords.len()).sum();
+        assert_eq!(served, k.len());
+        assert!(anchors.iter().all(|a| a.literal.len() <= MAX_ANCHOR));
     }
 
     #[test]
