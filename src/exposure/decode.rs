@@ -157,22 +157,26 @@ pub fn decode_into(raw: &[u8], out: &mut Vec<u8>) {
     }
 }
 
-/// The offset in `raw` of byte `k` of its decoding (`k` = decoded length gives `raw.len()`);
-/// a byte produced by an escape maps to the escape's first byte.
-pub fn raw_offset(raw: &[u8], k: usize) -> usize {
+/// The offsets in `raw` of bytes `ks` (ascending) of its decoding, in one walk (`k` = decoded
+/// length gives `raw.len()`); a byte produced by an escape maps to the escape's first byte.
+pub fn raw_offsets(raw: &[u8], ks: &[usize]) -> Vec<usize> {
+    let mut out = Vec::with_capacity(ks.len());
     let (mut i, mut d) = (0, 0);
-    while i < raw.len() {
-        let (len, n) = match escape_at(&raw[i..]) {
-            Some((len, c)) => (len, c.len_utf8()),
-            None => (1, 1),
-        };
-        if k < d + n {
-            return i;
+    for &k in ks {
+        while i < raw.len() {
+            let (len, n) = match escape_at(&raw[i..]) {
+                Some((len, c)) => (len, c.len_utf8()),
+                None => (1, 1),
+            };
+            if k < d + n {
+                break;
+            }
+            d += n;
+            i += len;
         }
-        d += n;
-        i += len;
+        out.push(i);
     }
-    raw.len()
+    out
 }
 
 #[cfg(test)]
@@ -207,12 +211,9 @@ mod tests {
         let mut d = vec![];
         decode_into(raw, &mut d);
         assert_eq!(d, b"k=sk_A&z");
-        assert_eq!(raw_offset(raw, 0), 0);
-        assert_eq!(raw_offset(raw, 2), 2);
-        assert_eq!(raw_offset(raw, 3), 8);
-        assert_eq!(raw_offset(raw, 5), 10);
-        assert_eq!(raw_offset(raw, 6), 13);
-        assert_eq!(raw_offset(raw, 7), 18);
-        assert_eq!(raw_offset(raw, 8), raw.len());
+        assert_eq!(
+            raw_offsets(raw, &[0, 2, 3, 5, 6, 7, 8]),
+            [0, 2, 8, 10, 13, 18, raw.len()]
+        );
     }
 }

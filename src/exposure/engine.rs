@@ -92,48 +92,34 @@ impl Detectors {
         Self::new(rules)
     }
 
-    /// Whether any keyword occurs in `hay` (cheap check before decoding work).
-    pub fn any_keyword(&self, hay: &[u8]) -> bool {
-        self.keyword_hits(hay, true).next().is_some()
-    }
-
-    /// Every keyword occurrence as (keyword, start): each anchor occurrence (the search
-    /// restarts one byte after each, so overlapping ones are seen) checked against the
+    /// Every keyword occurrence as (keyword, start), lazily: each anchor occurrence (the
+    /// search restarts one byte after each, so overlapping ones are seen) checked against the
     /// keywords it serves. In anchor order; a keyword starts before its anchor.
-    fn keyword_hits<'h>(
-        &'h self,
-        hay: &'h [u8],
-        first_only: bool,
-    ) -> impl Iterator<Item = (usize, usize)> + 'h {
+    fn keyword_hits<'h>(&'h self, hay: &'h [u8]) -> impl Iterator<Item = (usize, usize)> + 'h {
         let mut pos = 0;
-        let mut done = false;
         std::iter::from_fn(move || {
-            if done || pos >= hay.len() {
-                return None;
-            }
             let m = self
                 .ac
                 .find(aho_corasick::Input::new(hay).span(pos..hay.len()))?;
             pos = m.start() + 1;
-            let hits: Vec<(usize, usize)> = self.served[m.pattern().as_usize()]
+            Some(m)
+        })
+        .flat_map(move |m| {
+            self.served[m.pattern().as_usize()]
                 .iter()
-                .filter_map(|&(k, off)| {
+                .filter_map(move |&(k, off)| {
                     let s = m.start().checked_sub(off)?;
                     let kw = &self.keywords[k];
                     (hay.get(s..s + kw.len()) == Some(kw.as_slice())).then_some((k, s))
                 })
-                .collect();
-            done = first_only && !hits.is_empty();
-            Some(hits)
         })
-        .flatten()
     }
 
     /// Every rule match in `hay`, sorted by start, one per span.
     pub fn find(&self, hay: &[u8]) -> Vec<RawHit> {
         let mut pending: Vec<Option<(usize, usize)>> = vec![None; self.rules.len()];
         let mut hits = vec![];
-        let mut found: Vec<(usize, usize)> = self.keyword_hits(hay, false).collect();
+        let mut found: Vec<(usize, usize)> = self.keyword_hits(hay).collect();
         found.sort_unstable_by_key(|&(k, s)| (s, k));
         for (k, start) in found {
             let end = start + self.keywords[k].len();
@@ -266,11 +252,11 @@ mod tests {
                     }
                 }
             }
-            let mut got: Vec<(usize, usize)> = d.keyword_hits(&hay, false).collect();
+            let mut got: Vec<(usize, usize)> = d.keyword_hits(&hay).collect();
             got.sort_unstable();
             want.sort_unstable();
             assert_eq!(got, want, "{}", String::from_utf8_lossy(&hay));
-            assert_eq!(d.any_keyword(&hay), !want.is_empty());
+            assert_eq!(d.keyword_hits(&hay).next().is_some(), !want.is_empty());
         }
     }
 

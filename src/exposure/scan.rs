@@ -433,12 +433,19 @@ impl Scanner {
         for (rs, re) in decode::regions(bytes) {
             let region = &bytes[rs..re];
             decode::decode_into(region, &mut buf);
-            if !self.detectors.any_keyword(&buf) {
+            let found = self.detectors.find(&buf);
+            if found.is_empty() {
                 continue;
             }
-            for h in self.detectors.find(&buf) {
-                let start = rs + decode::raw_offset(region, h.start);
-                let end = (rs + decode::raw_offset(region, h.end)).max(start + 1);
+            // Every hit's start and end mapped back to the raw region in one walk.
+            let mut ks: Vec<usize> = found.iter().flat_map(|h| [h.start, h.end]).collect();
+            ks.sort_unstable();
+            ks.dedup();
+            let offsets = decode::raw_offsets(region, &ks);
+            let raw_at = |k: usize| rs + offsets[ks.binary_search(&k).unwrap_or(0)];
+            for h in found {
+                let start = raw_at(h.start);
+                let end = raw_at(h.end).max(start + 1);
                 if raw.iter().any(|r| r.start == start && r.rule == h.rule)
                     || decoded_starts.iter().any(|(s, _, _)| *s == start)
                 {
