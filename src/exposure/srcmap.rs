@@ -513,17 +513,31 @@ fn resolve(
         if depth >= MAX_SECTION_DEPTH {
             return Err(MapError("indexed maps nested too deeply".into()));
         }
+        // Queries grouped by the section they fall in: each section's map is read once.
+        let mut by_section: Vec<Vec<usize>> = vec![vec![]; idx.sections.len()];
         for (k, &(line, col)) in queries.iter().enumerate() {
-            let Some(&(sl, sc, s, _)) = idx
+            if let Some(si) = idx
                 .sections
                 .iter()
-                .rev()
-                .find(|&&(sl, sc, _, _)| (sl, sc) <= (line, col))
-            else {
+                .rposition(|&(sl, sc, _, _)| (sl, sc) <= (line, col))
+            {
+                by_section[si].push(k);
+            }
+        }
+        for (&(sl, sc, start, _), ks) in idx.sections.iter().zip(by_section) {
+            if ks.is_empty() {
                 continue;
-            };
-            let rel = (line - sl, if line == sl { col - sc } else { col });
-            out[k] = resolve(map, s, &[rel], depth + 1)?.pop().flatten();
+            }
+            let rel: Vec<(u64, u64)> = ks
+                .iter()
+                .map(|&k| {
+                    let (line, col) = queries[k];
+                    (line - sl, if line == sl { col - sc } else { col })
+                })
+                .collect();
+            for (k, o) in ks.into_iter().zip(resolve(map, start, &rel, depth + 1)?) {
+                out[k] = o;
+            }
         }
         return Ok(out);
     }
