@@ -16,7 +16,7 @@ use crate::facts::{Facts, RunContext};
 use crate::http::{AllowedEndpoints, Client};
 use crate::inventory::Loaded;
 use crate::policy::{Exceptions, PolicySet};
-use crate::report::filter::Redactor;
+use crate::guard::Redactor;
 use crate::run::{
     Evidence, Exposure, InputFile, KeyProfile, KeyRecord, KeyStatus, Location, OutcomeRecord, Run,
     RunError, SubjectKind,
@@ -300,7 +300,7 @@ pub fn audit(opts: &AuditOptions, redactor: &Redactor) -> Result<AuditResult, Co
         }
         run.ledger = client.take_ledger();
 
-        let scanner = Scanner::new(Arc::clone(&detectors));
+        let scanner = Scanner::new(Arc::clone(&detectors)).with_redactor(redactor);
         let at = crate::run::now_rfc3339();
         // Artifacts, relative to the inventory's folder.
         if !artifacts.is_empty() {

@@ -11,6 +11,7 @@ pub mod emulator;
 pub mod exposure;
 pub mod facts;
 pub mod gate;
+pub mod guard;
 pub mod http;
 pub mod inventory;
 pub mod policy;

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use vendorscope::audit::{self, AuditOptions, AuditResult};
 use vendorscope::demo::{Keys, Scenario};
 use vendorscope::gate::{EXIT_FAIL, EXIT_INCOMPLETE, GateOptions, exit_code};
-use vendorscope::report::filter::Redactor;
+use vendorscope::guard::Redactor;
 use vendorscope::report::{Format, RenderOptions, render};
 use vendorscope::run::{Enforcement, Outcome, Run, SubjectKind};
 use vendorscope::secret::{Fingerprinter, KeyOrigin};

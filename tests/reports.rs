@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use proptest::prelude::*;
-use vendorscope::report::filter::{Redactor, encoded_forms};
+use vendorscope::guard::{Clean, Redactor, encoded_forms};
 use vendorscope::report::{Format, Output, RenderOptions, github, html, render, scope};
 use vendorscope::run::{Finding, Location, Outcome, Run, Severity};
 use vendorscope::secret::{Secret, redact};
@@ -26,8 +26,12 @@ fn demo() -> Run {
     vendorscope::commands::report::load_run(Path::new(FIXTURE)).expect("fixture loads")
 }
 
+fn clean(run: &Run) -> Clean<Run> {
+    Clean::new(run, &Redactor::new()).expect("clean")
+}
+
 fn sarif(run: &Run) -> serde_json::Value {
-    serde_json::from_str(&render(run, Format::Sarif, RenderOptions::default()).expect("sarif"))
+    serde_json::from_str(&render(&clean(run), Format::Sarif, RenderOptions::default()).expect("sarif"))
         .expect("sarif is JSON")
 }
 
@@ -157,7 +161,7 @@ fn sarif_fingerprints_survive_renamed_chunks() {
 #[test]
 fn junit_parses_with_a_case_per_rule_and_subject() {
     let run = demo();
-    let xml = render(&run, Format::Junit, RenderOptions::default()).expect("junit");
+    let xml = render(&clean(&run), Format::Junit, RenderOptions::default()).expect("junit");
     let report = quick_junit::Report::deserialize_from_str(&xml).expect("junit parses");
     assert_eq!(report.tests, run.outcomes.len());
     assert_eq!(
@@ -218,7 +222,7 @@ fn annotations_are_capped_most_severe_first() {
     for i in 27..40 {
         run.findings.push(finding(i, Severity::Low, "low"));
     }
-    let out = github::render(&run);
+    let out = github::render(&clean(&run));
     let count = |p: &str| out.lines().filter(|l| l.starts_with(p)).count();
     assert_eq!(count("::error "), 10);
     assert_eq!(count("::warning "), 10);
@@ -246,7 +250,7 @@ fn annotations_cannot_inject_workflow_commands() {
         ..Default::default()
     }];
     run.findings = vec![f];
-    let out = github::render(&run);
+    let out = github::render(&clean(&run));
     assert_eq!(out.lines().count(), 1, "{out}");
     assert!(!out.contains('\u{1b}'));
     assert!(!out.contains('\r'));
@@ -254,13 +258,14 @@ fn annotations_cannot_inject_workflow_commands() {
     assert!(!out.contains("::set-output"));
     assert!(!out.contains("::add-mask"));
     assert!(out.starts_with("::error file=dist/a%2Cb%3Ac.js"), "{out}");
-    assert!(out.contains("%0A") && out.contains("100%25"));
+    // Outside text is single-line by construction (Clean), and `%` is still escaped.
+    assert!(!out.contains("%0A") && out.contains("100%25"), "{out}");
 }
 
 #[test]
 fn ocsf_lines_are_detection_findings() {
     let run = demo();
-    let out = render(&run, Format::Ocsf, RenderOptions::default()).expect("ocsf");
+    let out = render(&clean(&run), Format::Ocsf, RenderOptions::default()).expect("ocsf");
     assert_eq!(out.lines().count(), run.findings.len());
     for line in out.lines() {
         let v: serde_json::Value = serde_json::from_str(line).expect("json line");
@@ -281,7 +286,7 @@ fn ocsf_lines_are_detection_findings() {
 fn markdown_escapes_table_cells() {
     let mut run = demo();
     run.findings[0].message = "a | b <img src=x> `c`".into();
-    let md = render(&run, Format::Markdown, RenderOptions::default()).expect("md");
+    let md = render(&clean(&run), Format::Markdown, RenderOptions::default()).expect("md");
     assert!(md.contains("a \\| b &lt;img src=x&gt; \\`c\\`"));
     assert!(md.contains("**expired**"));
 }
@@ -289,7 +294,7 @@ fn markdown_escapes_table_cells() {
 #[test]
 fn html_report_is_self_contained_and_has_every_section() {
     let run = demo();
-    let h = html::render(&run, None).expect("html");
+    let h = html::render(&clean(&run), None).expect("html");
     for id in [
         "document-control",
         "executive-summary",
@@ -344,7 +349,7 @@ fn html_escapes_inventory_values() {
     }
     run.facts.vendors[0].subprocessors.push(planted.into());
     run.findings[0].message = format!("x {planted}");
-    let h = html::render(&run, None).expect("html");
+    let h = html::render(&clean(&run), None).expect("html");
     assert!(!h.contains("<script"), "planted script survived");
     assert!(h.contains("&lt;script&gt;alert(1)&lt;&#x2f;script&gt;"));
 }
@@ -363,8 +368,8 @@ fn vendor_pack_has_no_other_vendor_data() {
         .collect();
     for f in ALL {
         let text = match f {
-            Format::Html => html::render(&pack, None).expect("html"),
-            f => render(&pack, f, RenderOptions::default()).expect("render"),
+            Format::Html => html::render(&clean(&pack), None).expect("html"),
+            f => render(&clean(&pack), f, RenderOptions::default()).expect("render"),
         }
         .to_lowercase();
         for o in &others {
@@ -384,7 +389,7 @@ fn html_delta_since_previous_run() {
     gone.fingerprint = "vks1:resolved".into();
     gone.rule = "VKS-OLD-001".into();
     prev.findings.push(gone);
-    let h = html::render(&run, Some(&prev)).expect("html");
+    let h = html::render(&clean(&run), Some(&clean(&prev))).expect("html");
     assert!(h.contains("Changes since the previous assessment (run-previous"));
     assert!(h.contains(">new</td><td>VKS-KEY-001"));
     assert!(h.contains(">resolved</td><td>VKS-OLD-001"));
@@ -562,8 +567,8 @@ proptest! {
         let forms = forbidden(&key);
         for (i, f) in ALL.iter().enumerate() {
             let rendered = match f {
-                Format::Html => html::render(&run, Some(&demo())).expect("html"),
-                f => render(&run, *f, RenderOptions::default()).expect("render"),
+                Format::Html => html::render(&Clean::new(&run, &redactor).expect("clean"), Some(&clean(&demo()))).expect("html"),
+                f => render(&Clean::new(&run, &redactor).expect("clean"), *f, RenderOptions::default()).expect("render"),
             };
             let path = dir.path().join(format!("out{i}"));
             out.write_file(&path, &rendered).expect("write");

@@ -6,7 +6,7 @@ use url::Url;
 use vendorscope::emulator::{EmulatorConfig, EmulatorSpec, RunningEmulator, serve};
 use vendorscope::http::Client;
 use vendorscope::inventory::model::{Key, KeyType};
-use vendorscope::report::filter::Redactor;
+use vendorscope::guard::Redactor;
 use vendorscope::run::{KeyProfile, KeyStatus};
 use vendorscope::secret::{Secret, SecretRef};
 use vendorscope::vendors::adyen::emulator::{self as adyen_emu, keys as ak};

@@ -32,6 +32,7 @@ pub fn run(ctx: &Ctx, args: &DemoArgs) -> anyhow::Result<u8> {
     };
     let run = res.run;
     let mut ok = ctx.emit(&run, Format::Table);
+    let run = ctx.out.clean(&run)?;
     let mut written = vec![];
     for (format, name) in [
         (Format::Json, "run.json"),

@@ -7,7 +7,6 @@ use std::path::Path;
 use anyhow::Context;
 
 use crate::gate::{EXIT_FAIL, EXIT_OK, GateOptions, fails_gate};
-use crate::report::filter::sanitize_scanned;
 use crate::run::{Finding, Run};
 
 use super::Ctx;
@@ -107,7 +106,7 @@ fn line(f: &Finding) -> String {
         f.rule,
         format!("{:?}", f.subject.kind).to_lowercase(),
         f.subject.id,
-        sanitize_scanned(&f.message)
+        f.message
     )
 }
 
@@ -118,8 +117,9 @@ pub fn run(
     json: bool,
     gate: GateOptions,
 ) -> anyhow::Result<u8> {
-    let old = load_run(old_path)?;
-    let new = load_run(new_path)?;
+    // Both runs are outside input: every string is sanitised before it is printed.
+    let old = ctx.out.clean(&load_run(old_path)?)?;
+    let new = ctx.out.clean(&load_run(new_path)?)?;
     ensure_comparable(
         &old,
         &old_path.display().to_string(),

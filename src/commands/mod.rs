@@ -18,7 +18,7 @@ use tracing_subscriber::fmt::MakeWriter;
 
 use crate::cli::{Cli, ColorChoice, Command, GlobalArgs};
 use crate::gate::EXIT_CONFIG;
-use crate::report::filter::Redactor;
+use crate::guard::Redactor;
 use crate::report::{Format, Output, RenderOptions};
 use crate::run::Run;
 
@@ -32,6 +32,14 @@ impl Ctx<'_> {
     /// Renders the run on stdout in the chosen format and to every `--output` file.
     /// Returns false (after reporting) if a report file could not be written.
     pub fn emit(&self, run: &Run, default: Format) -> bool {
+        let clean = match self.out.clean(run) {
+            Ok(c) => c,
+            Err(e) => {
+                self.out.error(&e.to_string());
+                return false;
+            }
+        };
+        let run = &clean;
         let format = self.global.format.unwrap_or(default);
         let width = terminal_width();
         let term_opts = RenderOptions {
@@ -94,7 +102,7 @@ impl Ctx<'_> {
 }
 
 /// Appends the findings table to `$GITHUB_STEP_SUMMARY` when it is set.
-pub fn append_step_summary(ctx: &Ctx, run: &Run) {
+pub fn append_step_summary(ctx: &Ctx, run: &crate::guard::Clean<Run>) {
     if let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) {
         let text = crate::report::github::step_summary(run);
         if let Err(e) = ctx.out.append_file(std::path::Path::new(&path), &text) {
@@ -142,6 +150,7 @@ impl std::io::Write for FilteredLine {
 impl Drop for FilteredLine {
     fn drop(&mut self) {
         let text = String::from_utf8_lossy(&self.1);
+        let text = crate::guard::sanitize_text(&text);
         let _ = std::io::Write::write_all(
             &mut std::io::stderr().lock(),
             self.0.filter(&text).as_bytes(),
@@ -156,7 +165,7 @@ impl<'a> MakeWriter<'a> for FilteredStderr {
     }
 }
 
-fn init_logging(global: &GlobalArgs, redactor: Redactor, color: bool) {
+fn init_logging(global: &GlobalArgs, redactor: Redactor) {
     let level = match (global.quiet, global.verbose) {
         (true, _) => "error",
         (false, 0) => "warn",
@@ -170,7 +179,7 @@ fn init_logging(global: &GlobalArgs, redactor: Redactor, color: bool) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(FilteredStderr(redactor))
-        .with_ansi(color && std::io::stderr().is_terminal())
+        .with_ansi(false)
         .with_target(false)
         .without_time()
         .try_init();
@@ -181,7 +190,7 @@ pub fn run(cli: Cli) -> u8 {
     let color = use_color(cli.global.color);
     crate::http::init_tls();
     let redactor = Redactor::new();
-    init_logging(&cli.global, redactor.clone(), color);
+    init_logging(&cli.global, redactor.clone());
     let ctx = Ctx {
         global: &cli.global,
         out: Output::new(redactor, cli.global.quiet, color),

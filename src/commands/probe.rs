@@ -97,7 +97,7 @@ pub fn run(ctx: &Ctx, args: &ProbeArgs) -> anyhow::Result<u8> {
                     t
                 }
             },
-            Err(p) => render(&p, format)?,
+            Err(p) => render(&ctx.out.clean(&*p)?, format)?,
         };
         ctx.out.stdout(&text);
         return Ok(EXIT_OK);
@@ -129,16 +129,16 @@ pub fn run(ctx: &Ctx, args: &ProbeArgs) -> anyhow::Result<u8> {
                 .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
         }
     }
-    ctx.out.stdout(&render(&profile, format)?);
+    ctx.out.stdout(&render(&ctx.out.clean(&profile)?, format)?);
     Ok(match profile.status {
         KeyStatus::Inconclusive(_) => EXIT_INCOMPLETE,
         _ => EXIT_OK,
     })
 }
 
-fn render(p: &KeyProfile, format: Format) -> anyhow::Result<String> {
+fn render(p: &crate::guard::Clean<KeyProfile>, format: Format) -> anyhow::Result<String> {
     Ok(match format {
-        Format::Json => format!("{}\n", serde_json::to_string_pretty(p)?),
+        Format::Json => format!("{}\n", serde_json::to_string_pretty(&**p)?),
         _ => {
             let mut t = String::new();
             let line = |t: &mut String, k: &str, v: String| {

@@ -7,6 +7,7 @@ use anyhow::{Context, bail};
 use crate::cli::ReportArgs;
 use crate::gate::EXIT_OK;
 use crate::report::{Format, RenderOptions, scope};
+use crate::guard::Clean;
 use crate::run::{Run, SCHEMA_VERSION};
 
 use super::Ctx;
@@ -42,8 +43,8 @@ pub fn load_run(path: &Path) -> anyhow::Result<Run> {
 
 /// Renders one format, with the previous run for the HTML delta.
 fn render(
-    run: &Run,
-    previous: Option<&Run>,
+    run: &Clean<Run>,
+    previous: Option<&Clean<Run>>,
     format: Format,
     opts: RenderOptions,
 ) -> anyhow::Result<String> {
@@ -86,6 +87,11 @@ pub fn run(ctx: &Ctx, args: &ReportArgs) -> anyhow::Result<u8> {
         run = scope::vendor_only(&run, v);
         previous = previous.map(|p| scope::vendor_only(&p, v));
     }
+    let run = ctx.out.clean(&run)?;
+    let previous = match &previous {
+        Some(p) => Some(ctx.out.clean(p)?),
+        None => None,
+    };
     let mut ok = true;
     for spec in &ctx.global.outputs {
         let written = render(

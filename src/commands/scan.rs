@@ -154,7 +154,7 @@ pub fn run(ctx: &Ctx, args: &ScanArgs) -> anyhow::Result<u8> {
         loaded = Some(l);
     }
 
-    let scanner = Scanner::new(Arc::clone(&detectors));
+    let scanner = Scanner::new(Arc::clone(&detectors)).with_redactor(&ctx.out.redactor);
     let started = std::time::Instant::now();
     let phase = |name: &str| {
         tracing::debug!(

@@ -206,7 +206,7 @@ impl Detectors {
     }
 
     /// A matcher for the output filter: byte ranges of anything a rule matches.
-    pub fn matcher(self: &Arc<Self>) -> crate::report::filter::Matcher {
+    pub fn matcher(self: &Arc<Self>) -> crate::guard::Matcher {
         let d = Arc::clone(self);
         Arc::new(move |text: &str| {
             d.find(text.as_bytes())

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use super::decode;
 use super::engine::{Detectors, RawHit};
+use crate::guard::Redactor;
 use super::srcmap::{self, MapError};
 use crate::inventory::model::Environment;
 use crate::run::{Confidence, Location, OriginalSource};
@@ -88,6 +89,9 @@ impl MapSource for NoMaps {
 pub struct Scanner {
     pub detectors: Arc<Detectors>,
     pub limits: Limits,
+    /// The run's output filter: every value found is registered with it the moment it is
+    /// found, before any location, log line or error that might quote it can be written.
+    pub redactor: Redactor,
 }
 
 struct Budget {
@@ -99,7 +103,14 @@ impl Scanner {
         Scanner {
             detectors,
             limits: Limits::default(),
+            redactor: Redactor::new(),
         }
+    }
+
+    /// Registers found values with the run's output filter (see [`Scanner::redactor`]).
+    pub fn with_redactor(mut self, redactor: &Redactor) -> Self {
+        self.redactor = redactor.clone();
+        self
     }
 
     /// Scans bytes named by a path or URL (`https://…` goes to `Location.url`).
@@ -547,6 +558,7 @@ impl Scanner {
                 container: container.map(str::to_string),
                 offset: Some(h.start as u64),
             };
+            self.redactor.add_secret(&secret);
             out.push(Hit {
                 rule: h.rule,
                 secret,

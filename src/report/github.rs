@@ -1,8 +1,8 @@
 //! GitHub Actions workflow annotations, capped per level, plus the step-summary table.
 
+use crate::guard::Clean;
 use crate::run::{Finding, Outcome, Run, Severity};
 
-use super::filter::sanitize_scanned;
 
 /// Annotations GitHub shows per level and step.
 pub const MAX_PER_LEVEL: usize = 10;
@@ -53,7 +53,7 @@ fn annotation(f: &Finding, run: &Run) -> String {
     let (file, line, col) = anchor(f, run);
     let mut props = vec![];
     if let Some(p) = file {
-        props.push(format!("file={}", escape_property(&sanitize_scanned(&p))));
+        props.push(format!("file={}", escape_property(&String::from(&p))));
     }
     if let Some(l) = line {
         props.push(format!("line={l}"));
@@ -63,26 +63,26 @@ fn annotation(f: &Finding, run: &Run) -> String {
     }
     props.push(format!(
         "title={}",
-        escape_property(&sanitize_scanned(&format!(
+        escape_property(&String::from(&format!(
             "{} {} ({})",
             f.rule,
             f.title,
             f.severity.as_str()
         )))
     ));
-    let mut msg = sanitize_scanned(&f.message);
+    let mut msg = String::from(&f.message);
     if f.status == Outcome::Unknown {
         msg = format!(
             "could not be checked: {msg}{}",
             f.reason
                 .as_deref()
-                .map(|r| format!(" ({})", sanitize_scanned(r)))
+                .map(|r| format!(" ({})", String::from(r)))
                 .unwrap_or_default()
         );
     }
     if let Some(u) = f.locations.iter().find_map(|l| l.url.as_deref()) {
         if !msg.contains(u) {
-            msg.push_str(&format!(" [{}]", sanitize_scanned(u)));
+            msg.push_str(&format!(" [{}]", String::from(u)));
         }
     }
     format!(
@@ -95,7 +95,7 @@ fn annotation(f: &Finding, run: &Run) -> String {
 
 /// Renders the annotations: most severe first, at most [`MAX_PER_LEVEL`] per level, and a
 /// notice giving the count left out.
-pub fn render(run: &Run) -> String {
+pub fn render(run: &Clean<Run>) -> String {
     let mut fs: Vec<&Finding> = run
         .findings
         .iter()
@@ -137,6 +137,6 @@ pub fn render(run: &Run) -> String {
 }
 
 /// The full findings table for `$GITHUB_STEP_SUMMARY` (Markdown).
-pub fn step_summary(run: &Run) -> String {
+pub fn step_summary(run: &Clean<Run>) -> String {
     super::markdown::render(run)
 }

@@ -6,10 +6,10 @@ use minijinja::Environment;
 use serde_json::{Value, json};
 
 use crate::facts::{KeyFacts, VendorFacts};
+use crate::guard::Clean;
 use crate::run::{Finding, Outcome, Run, Severity};
 
 use super::RenderError;
-use super::filter::sanitize_scanned;
 
 const TEMPLATE: &str = include_str!("templates/report.html");
 const CSS: &str = include_str!("templates/report.css");
@@ -73,7 +73,7 @@ fn due(run_date: &str, s: Severity) -> String {
 }
 
 fn clean(s: &str) -> String {
-    sanitize_scanned(s)
+    String::from(s)
 }
 
 fn place(l: &crate::run::Location) -> String {
@@ -393,7 +393,7 @@ fn delta(run: &Run, prev: &Run) -> Value {
 }
 
 /// Renders the reassessment report; `previous` adds the delta since the last assessment.
-pub fn render(run: &Run, previous: Option<&Run>) -> Result<String, RenderError> {
+pub fn render(run: &Clean<Run>, previous: Option<&Clean<Run>>) -> Result<String, RenderError> {
     let mut env = Environment::new();
     env.set_auto_escape_callback(|_| minijinja::AutoEscape::Html);
     env.add_template("report.html", TEMPLATE)

@@ -4,10 +4,10 @@ use std::collections::BTreeMap;
 
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 
+use crate::guard::Clean;
 use crate::run::{Finding, Outcome, OutcomeRecord, Run, Severity, Subject};
 
 use super::RenderError;
-use super::filter::sanitize_scanned;
 
 struct Case<'a> {
     rule: &'a str,
@@ -24,7 +24,7 @@ fn subject_label(s: &Subject) -> String {
 }
 
 fn details(f: &Finding) -> String {
-    let mut out = sanitize_scanned(&f.message);
+    let mut out = String::from(&f.message);
     for l in &f.locations {
         let place = l.url.as_deref().or(l.path.as_deref()).unwrap_or("");
         if place.is_empty() {
@@ -50,7 +50,7 @@ fn details(f: &Finding) -> String {
     if !f.remediation.is_empty() {
         out.push_str(&format!(
             "\nRemediation: {}",
-            sanitize_scanned(&f.remediation)
+            String::from(&f.remediation)
         ));
     }
     out
@@ -110,7 +110,7 @@ fn cases(run: &Run) -> Vec<Case<'_>> {
 }
 
 /// Renders every rule × subject outcome as a JUnit report, one suite per vendor.
-pub fn render(run: &Run) -> Result<String, RenderError> {
+pub fn render(run: &Clean<Run>) -> Result<String, RenderError> {
     let mut suites: BTreeMap<String, Vec<TestCase>> = BTreeMap::new();
     let inventory = run.inputs.inventory.as_ref().map(|i| i.path.clone());
     let mut seen = std::collections::HashSet::new();
@@ -122,7 +122,7 @@ pub fn render(run: &Run) -> Result<String, RenderError> {
         }
         let msg = c
             .finding
-            .map(|f| sanitize_scanned(&f.message))
+            .map(|f| String::from(&f.message))
             .unwrap_or_else(|| c.title.to_string());
         let status = match c.status {
             Outcome::Pass => TestCaseStatus::success(),
@@ -138,7 +138,7 @@ pub fn render(run: &Run) -> Result<String, RenderError> {
                 let mut s = TestCaseStatus::non_success(NonSuccessKind::Error);
                 s.set_message(format!(
                     "could not be checked: {}",
-                    sanitize_scanned(c.reason.unwrap_or("a needed fact is missing"))
+                    String::from(c.reason.unwrap_or("a needed fact is missing"))
                 ))
                 .set_type("unknown");
                 if let Some(f) = c.finding {
@@ -157,7 +157,7 @@ pub fn render(run: &Run) -> Result<String, RenderError> {
                             .as_deref()
                             .map(|t| format!(" ({t})"))
                             .unwrap_or_default(),
-                        sanitize_scanned(&e.reason)
+                        String::from(&e.reason)
                     ),
                     None => "excepted".into(),
                 };
@@ -169,7 +169,7 @@ pub fn render(run: &Run) -> Result<String, RenderError> {
                 s.set_message(format!(
                     "unverifiable by design; declared value used{}",
                     c.reason
-                        .map(|r| format!(": {}", sanitize_scanned(r)))
+                        .map(|r| format!(": {}", String::from(r)))
                         .unwrap_or_default()
                 ))
                 .set_type("unverifiable");

@@ -1,12 +1,12 @@
 //! Markdown summary of a run: counts and the findings table (also the GitHub step summary).
 
+use crate::guard::Clean;
 use crate::run::{Finding, Outcome, Run, Severity};
 
-use super::filter::sanitize_scanned;
 
 /// Escapes text for a Markdown table cell: no HTML, no table breaks, no line breaks.
 pub fn cell(s: &str) -> String {
-    let s = sanitize_scanned(s);
+
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -44,7 +44,7 @@ fn place(f: &Finding) -> String {
 }
 
 /// Renders the run as Markdown.
-pub fn render(run: &Run) -> String {
+pub fn render(run: &Clean<Run>) -> String {
     let mut out = String::new();
     out.push_str("# vendorscope report\n\n");
     out.push_str(&format!(

@@ -3,7 +3,6 @@
 //! Every renderer returns a `String`; [`Output`] passes it through the fail-closed
 //! [`filter::Redactor`] before a byte is written. Report files are written atomically, mode 0600.
 
-pub mod filter;
 pub mod github;
 pub mod html;
 pub mod junit;
@@ -17,7 +16,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::run::Run;
-use filter::Redactor;
+use crate::guard::{Clean, Redactor};
 
 /// Output formats. A format appears here only once its renderer exists.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -97,12 +96,12 @@ pub struct RenderOptions {
 }
 
 /// Renders a run in `format`.
-pub fn render(run: &Run, format: Format, opts: RenderOptions) -> Result<String, RenderError> {
+pub fn render(run: &Clean<Run>, format: Format, opts: RenderOptions) -> Result<String, RenderError> {
     match format {
         Format::Table => Ok(table::render(run, opts)),
         Format::Json => {
             let mut s =
-                serde_json::to_string_pretty(run).map_err(|e| RenderError(e.to_string()))?;
+                serde_json::to_string_pretty(&**run).map_err(|e| RenderError(e.to_string()))?;
             s.push('\n');
             Ok(s)
         }
@@ -136,6 +135,14 @@ impl Output {
         }
     }
 
+    /// The sanitised form of a document, ready for any renderer (see [`Clean`]).
+    pub fn clean<T>(&self, doc: &T) -> Result<Clean<T>, RenderError>
+    where
+        T: serde::Serialize + serde::de::DeserializeOwned,
+    {
+        Clean::new(doc, &self.redactor).map_err(|e| RenderError(e.to_string()))
+    }
+
     /// Writes filtered text to stdout. A closed pipe ends the program quietly.
     pub fn stdout(&self, text: &str) {
         let filtered = self.redactor.filter(text);
@@ -147,9 +154,21 @@ impl Output {
         }
     }
 
-    /// Writes filtered text to stderr (diagnostics, warnings). Not suppressed by `--quiet`
-    /// when `always` is set (errors).
+    /// Writes sanitised, filtered text to stderr (diagnostics, warnings). Not suppressed by
+    /// `--quiet` when `always` is set (errors). Diagnostics quote outside text (file names,
+    /// URLs, vendor messages), so every line passes [`crate::guard::sanitize_text`].
     pub fn stderr(&self, text: &str, always: bool) {
+        if self.quiet && !always {
+            return;
+        }
+        let filtered = self
+            .redactor
+            .filter(&crate::guard::sanitize_text(text));
+        let _ = std::io::stderr().lock().write_all(filtered.as_bytes());
+    }
+
+    /// Writes already-sanitised text (our own escapes, e.g. the coloured prefix) to stderr.
+    fn stderr_raw(&self, text: &str, always: bool) {
         if self.quiet && !always {
             return;
         }
@@ -164,7 +183,8 @@ impl Output {
         } else {
             "warning"
         };
-        self.stderr(&format!("{prefix}: {msg}\n"), false);
+        let msg = crate::guard::sanitize_text(msg);
+        self.stderr_raw(&format!("{prefix}: {msg}\n"), false);
     }
 
     /// An error line on stderr (never suppressed).
@@ -174,7 +194,8 @@ impl Output {
         } else {
             "error"
         };
-        self.stderr(&format!("{prefix}: {msg}\n"), true);
+        let msg = crate::guard::sanitize_text(msg);
+        self.stderr_raw(&format!("{prefix}: {msg}\n"), true);
     }
 
     /// Appends filtered text to a file in one write (`$GITHUB_STEP_SUMMARY`).

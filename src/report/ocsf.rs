@@ -2,10 +2,10 @@
 
 use serde_json::{Value, json};
 
+use crate::guard::Clean;
 use crate::run::{Finding, Outcome, Run, Severity};
 
 use super::RenderError;
-use super::filter::sanitize_scanned;
 
 /// OCSF schema version the events follow.
 pub const OCSF_VERSION: &str = "1.3.0";
@@ -47,12 +47,12 @@ fn event(run: &Run, f: &Finding, time: i64) -> Value {
             "excepted until {} by {}: {}",
             e.expires,
             e.approver,
-            sanitize_scanned(&e.reason)
+            String::from(&e.reason)
         ),
         (None, Outcome::Unknown) => f
             .reason
             .as_deref()
-            .map(sanitize_scanned)
+            .map(String::from)
             .unwrap_or_default(),
         _ => String::new(),
     };
@@ -92,7 +92,7 @@ fn event(run: &Run, f: &Finding, time: i64) -> Value {
         "severity_id": sev_id,
         "severity": sev,
         "confidence": format!("{:?}", f.confidence),
-        "message": sanitize_scanned(&f.message),
+        "message": String::from(&f.message),
         "status_id": status_id,
         "status": status,
         "status_code": status_code,
@@ -112,7 +112,7 @@ fn event(run: &Run, f: &Finding, time: i64) -> Value {
         "finding_info": {
             "uid": f.fingerprint,
             "title": f.title,
-            "desc": sanitize_scanned(&f.message),
+            "desc": String::from(&f.message),
             "types": [format!("{}:{}", f.subject.kind.as_str(), f.rule)],
             "created_time": time,
         },
@@ -125,7 +125,7 @@ fn event(run: &Run, f: &Finding, time: i64) -> Value {
             "data": data,
         }],
         "remediation": {
-            "desc": sanitize_scanned(&f.remediation),
+            "desc": String::from(&f.remediation),
             "references": [],
         },
         "risk_details": f.title,
@@ -142,7 +142,7 @@ fn event(run: &Run, f: &Finding, time: i64) -> Value {
 }
 
 /// Renders every finding (excepted ones as suppressed) as JSON lines.
-pub fn render(run: &Run) -> Result<String, RenderError> {
+pub fn render(run: &Clean<Run>) -> Result<String, RenderError> {
     let time = millis(if run.finished_at.is_empty() {
         &run.started_at
     } else {

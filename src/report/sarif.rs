@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use crate::guard::Clean;
 use crate::run::{Finding, Location, Outcome, Run, Severity};
 
 use super::RenderError;
@@ -466,7 +467,7 @@ fn truncate(s: &str, max: usize) -> String {
 }
 
 /// Renders the failing and unknown findings as a SARIF 2.1.0 log.
-pub fn render(run: &Run) -> Result<String, RenderError> {
+pub fn render(run: &Clean<Run>) -> Result<String, RenderError> {
     let mut rules: Vec<Rule> = vec![];
     let mut index: BTreeMap<String, usize> = BTreeMap::new();
     let mut findings: Vec<&Finding> = run.findings.iter().filter(|f| reportable(f)).collect();
@@ -478,7 +479,7 @@ pub fn render(run: &Run) -> Result<String, RenderError> {
             rules.len() - 1
         });
         let (locs, related, urls) = locations(f, run);
-        let mut text = super::filter::sanitize_scanned(&f.message).replace('\n', " ");
+        let mut text = f.message.replace('\n', " ");
         if !urls.is_empty() {
             let listed: Vec<&String> = urls.iter().filter(|u| !text.contains(u.as_str())).collect();
             if !listed.is_empty() {
@@ -501,7 +502,7 @@ pub fn render(run: &Run) -> Result<String, RenderError> {
                     .as_deref()
                     .map(|r| format!(
                         " Reason: {}",
-                        with_period(&super::filter::sanitize_scanned(r))
+                        with_period(r)
                     ))
                     .unwrap_or_default()
             );

@@ -3,7 +3,7 @@
 use comfy_table::{Cell, Color, ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
 
 use super::RenderOptions;
-use super::filter::sanitize_scanned;
+use crate::guard::Clean;
 use crate::run::{Outcome, Run, Severity};
 
 fn new_table(opts: RenderOptions) -> Table {
@@ -47,7 +47,7 @@ fn outcome_str(o: Outcome) -> &'static str {
 }
 
 /// Renders the run for a terminal.
-pub fn render(run: &Run, opts: RenderOptions) -> String {
+pub fn render(run: &Clean<Run>, opts: RenderOptions) -> String {
     let mut out = String::new();
     if !run.keys.is_empty() {
         let mut t = new_table(opts);
@@ -123,7 +123,7 @@ pub fn render(run: &Run, opts: RenderOptions) -> String {
                 Cell::new(&e.vendor),
                 Cell::new(kind),
                 Cell::new(&e.evidence.redacted),
-                Cell::new(sanitize_scanned(&place)),
+                Cell::new(String::from(&place)),
                 Cell::new(e.inventory_key.as_deref().unwrap_or("unknown credential")),
             ]);
         }
@@ -140,7 +140,7 @@ pub fn render(run: &Run, opts: RenderOptions) -> String {
                 Cell::new(outcome_str(f.status)),
                 Cell::new(&f.rule),
                 Cell::new(format!("{}:{}", subject_kind(f), f.subject.id)),
-                Cell::new(sanitize_scanned(&f.message)),
+                Cell::new(String::from(&f.message)),
             ]);
         }
         out.push_str(&format!("Findings ({})\n{t}\n\n", findings.len()));
@@ -177,7 +177,7 @@ pub fn render(run: &Run, opts: RenderOptions) -> String {
                 .as_deref()
                 .map(|s| format!(" {s}"))
                 .unwrap_or_default(),
-            sanitize_scanned(&e.message)
+            String::from(&e.message)
         ));
     }
     out

@@ -1,0 +1,753 @@
+//! The fail-closed output filter: every byte bound for a terminal, log, report or transcript
+//! passes here.
+//!
+//! Secrets are registered once ([`Redactor::add_secret`] for sourced keys,
+//! [`Redactor::add_value`] for detected keys and vendor-echoed fragments). The filter does not
+//! enumerate every escaping a renderer or a vendor might apply; it searches a **decoded view** of
+//! the output instead: percent escapes, HTML entities (named, decimal and hex, any number of
+//! leading zeros), backslash escapes (`\uXXXX` in either case, `\xXX`, `\/`, Markdown escapes),
+//! line breaks (real and escaped) removed, two layers deep (`&amp;#43;`, `\\u0041`), and ASCII
+//! case folded. In that view it looks for the key itself, its hex, and its base64 (standard and
+//! URL-safe at every alignment), by 12-byte windows sampled every 4 bytes and extended both
+//! ways: so a fragment of 15 or more characters of any of them — "most of the key", the key
+//! body without its vendor prefix, half of a key split across lines — is found as surely as
+//! the whole key. Each match is mapped back to the original bytes it came from and replaced by
+//! the key's redacted form.
+//!
+//! Detector matchers (credential shapes never sourced) run afterwards on the original text.
+
+use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasher, Hasher};
+use std::ops::Range;
+use std::sync::{Arc, RwLock};
+
+use base64::Engine;
+use zeroize::Zeroizing;
+
+use crate::secret::{Secret, redact};
+
+/// A detector hook: returns byte ranges of credentials in `text`.
+pub type Matcher = Arc<dyn Fn(&str) -> Vec<Range<usize>> + Send + Sync>;
+
+/// Window length in the decoded view.
+const GRAM: usize = 12;
+/// Windows are indexed at every `STRIDE`th offset of a needle (all offsets for short needles),
+/// so any common run of `GRAM + STRIDE - 1` bytes contains an indexed window.
+const STRIDE: usize = 4;
+/// Minimum secret length the filter takes on (shorter values would mask ordinary words).
+pub const MIN_SECRET_LEN: usize = 8;
+/// Entries of one window hash examined per position.
+const MAX_CHAIN: usize = 32;
+/// Multiplier of the rolling window hash.
+const P: u64 = 0x100_0000_01b3;
+
+struct Needle {
+    /// The encoded form, ASCII-lowercased (as it appears in the decoded view).
+    bytes: Zeroizing<Vec<u8>>,
+    /// Index into `masks`.
+    secret: u32,
+}
+
+#[derive(Default)]
+struct Inner {
+    masks: Vec<String>,
+    needles: Vec<Needle>,
+    /// Window hash → head of a chain in `entries`.
+    grams: HashMap<u64, u32>,
+    /// (needle, offset, next entry or u32::MAX).
+    entries: Vec<(u32, u32, u32)>,
+    /// Needles shorter than a window, searched for whole.
+    short: Vec<u32>,
+    /// Keyed hashes of registered values (no raw value is kept for deduplication).
+    seen: HashSet<u64>,
+    seen_hasher: std::collections::hash_map::RandomState,
+    matchers: Vec<Matcher>,
+}
+
+/// Shared, thread-safe redactor. Cheap to clone.
+#[derive(Clone, Default)]
+pub struct Redactor {
+    inner: Arc<RwLock<Inner>>,
+}
+
+impl Redactor {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Registers a sourced secret.
+    pub fn add_secret(&self, s: &Secret) {
+        self.add_value(s.expose());
+    }
+
+    /// Registers any secret value the run learned: a detected key, a known-value hit, a
+    /// fragment a vendor echoed. Values shorter than [`MIN_SECRET_LEN`] are ignored.
+    pub fn add_value(&self, raw: &str) {
+        let raw = raw.trim();
+        if raw.len() < MIN_SECRET_LEN {
+            return;
+        }
+        let Ok(mut inner) = self.inner.write() else {
+            return;
+        };
+        let key = {
+            let mut h = inner.seen_hasher.build_hasher();
+            h.write(raw.as_bytes());
+            h.finish()
+        };
+        if !inner.seen.insert(key) {
+            return;
+        }
+        let secret = inner.masks.len() as u32;
+        inner.masks.push(redact(raw));
+        for form in needle_forms(raw) {
+            inner.add_needle(form, secret);
+        }
+    }
+
+    /// Registers a detector matcher (credential shapes that were never sourced).
+    pub fn add_matcher(&self, m: Matcher) {
+        if let Ok(mut inner) = self.inner.write() {
+            inner.matchers.push(m);
+        }
+    }
+
+    /// Whether `text` holds a registered secret in any form the filter knows.
+    pub fn contains_secret(&self, text: &str) -> bool {
+        let Ok(inner) = self.inner.read() else {
+            return true;
+        };
+        if !inner.needles.is_empty() && !inner.find_regions(text).is_empty() {
+            return true;
+        }
+        inner.matchers.iter().any(|m| !m(text).is_empty())
+    }
+
+    /// Masks secrets in `text`. Fail-closed: if the lock is poisoned, the text is withheld.
+    pub fn filter(&self, text: &str) -> String {
+        let Ok(inner) = self.inner.read() else {
+            return "[output withheld: redaction filter unavailable]".into();
+        };
+        let mut out = if inner.needles.is_empty() {
+            text.to_string()
+        } else {
+            let regions = inner.find_regions(text);
+            let mut s = String::with_capacity(text.len());
+            let mut at = 0;
+            for (r, secret) in regions {
+                s.push_str(&text[at..r.start]);
+                s.push_str(&inner.masks[secret as usize]);
+                at = r.end;
+            }
+            s.push_str(&text[at..]);
+            s
+        };
+        for m in &inner.matchers {
+            let mut ranges = m(&out);
+            if ranges.is_empty() {
+                continue;
+            }
+            ranges.sort_by_key(|r| std::cmp::Reverse(r.start));
+            let mut last_start = usize::MAX;
+            for r in ranges {
+                if r.end > last_start
+                    || r.end > out.len()
+                    || !out.is_char_boundary(r.start)
+                    || !out.is_char_boundary(r.end)
+                {
+                    continue;
+                }
+                let masked = redact(&out[r.clone()]);
+                out.replace_range(r.clone(), &masked);
+                last_start = r.start;
+            }
+        }
+        out
+    }
+}
+
+impl Inner {
+    fn add_needle(&mut self, bytes: Vec<u8>, secret: u32) {
+        if bytes.len() < MIN_SECRET_LEN {
+            return;
+        }
+        let id = self.needles.len() as u32;
+        if bytes.len() < GRAM {
+            self.short.push(id);
+        } else {
+            let step = if bytes.len() < GRAM + STRIDE - 1 {
+                1
+            } else {
+                STRIDE
+            };
+            let mut offsets: Vec<usize> = (0..=bytes.len() - GRAM).step_by(step).collect();
+            // The last window too, so a match at the very end is indexed.
+            if offsets.last() != Some(&(bytes.len() - GRAM)) {
+                offsets.push(bytes.len() - GRAM);
+            }
+            for off in offsets {
+                let h = hash(&bytes[off..off + GRAM]);
+                let next = self.grams.get(&h).copied().unwrap_or(u32::MAX);
+                self.entries.push((id, off as u32, next));
+                self.grams.insert(h, (self.entries.len() - 1) as u32);
+            }
+        }
+        self.needles.push(Needle {
+            bytes: Zeroizing::new(bytes),
+            secret,
+        });
+    }
+
+    /// Non-overlapping byte ranges of `text` holding a secret, in order, with the secret's index.
+    fn find_regions(&self, text: &str) -> Vec<(Range<usize>, u32)> {
+        let view = View::of(text.as_bytes());
+        let hay = &view.bytes;
+        let mut found: Vec<(Range<usize>, u32)> = Vec::new();
+        if hay.len() >= GRAM && !self.grams.is_empty() {
+            let top = pow(GRAM - 1);
+            let mut h = hash(&hay[..GRAM]);
+            let mut p = 0;
+            loop {
+                if let Some(&head) = self.grams.get(&h) {
+                    let mut e = head;
+                    // Bounded: values sharing a window (low-entropy keys planted by a hostile
+                    // input) cannot make the walk quadratic.
+                    let mut walked = 0;
+                    while e != u32::MAX && walked < MAX_CHAIN {
+                        walked += 1;
+                        let (n, off, next) = self.entries[e as usize];
+                        let needle = &self.needles[n as usize];
+                        let nb = &needle.bytes[..];
+                        let off = off as usize;
+                        if nb[off..off + GRAM] == hay[p..p + GRAM] {
+                            let mut left = 0;
+                            while left < off && left < p && nb[off - left - 1] == hay[p - left - 1]
+                            {
+                                left += 1;
+                            }
+                            let mut right = 0;
+                            while off + GRAM + right < nb.len()
+                                && p + GRAM + right < hay.len()
+                                && nb[off + GRAM + right] == hay[p + GRAM + right]
+                            {
+                                right += 1;
+                            }
+                            found.push((p - left..p + GRAM + right, needle.secret));
+                        }
+                        e = next;
+                    }
+                }
+                if p + GRAM >= hay.len() {
+                    break;
+                }
+                h = h
+                    .wrapping_sub(u64::from(hay[p]).wrapping_mul(top))
+                    .wrapping_mul(P)
+                    .wrapping_add(u64::from(hay[p + GRAM]));
+                p += 1;
+            }
+        }
+        for &n in &self.short {
+            let needle = &self.needles[n as usize];
+            for at in memchr::memmem::find_iter(hay, &needle.bytes[..]) {
+                found.push((at..at + needle.bytes.len(), needle.secret));
+            }
+        }
+        if found.is_empty() {
+            return vec![];
+        }
+        // Merge in the decoded view, then map to the original text.
+        found.sort_by_key(|(r, _)| (r.start, std::cmp::Reverse(r.end)));
+        let mut merged: Vec<(Range<usize>, u32)> = Vec::new();
+        for (r, s) in found {
+            match merged.last_mut() {
+                Some((m, _)) if r.start <= m.end => m.end = m.end.max(r.end),
+                _ => merged.push((r, s)),
+            }
+        }
+        let mut out: Vec<(Range<usize>, u32)> = Vec::new();
+        for (r, s) in merged {
+            let mut start = view.orig_start(r.start);
+            let mut end = view.orig_end(r.end - 1);
+            while start > 0 && !text.is_char_boundary(start) {
+                start -= 1;
+            }
+            while end < text.len() && !text.is_char_boundary(end) {
+                end += 1;
+            }
+            match out.last_mut() {
+                Some((m, _)) if start <= m.end => m.end = m.end.max(end),
+                _ => out.push((start..end, s)),
+            }
+        }
+        out
+    }
+}
+
+fn pow(n: usize) -> u64 {
+    (0..n).fold(1u64, |a, _| a.wrapping_mul(P))
+}
+
+fn hash(w: &[u8]) -> u64 {
+    w.iter()
+        .fold(0u64, |h, &b| h.wrapping_mul(P).wrapping_add(u64::from(b)))
+}
+
+/// The forms of a secret searched for in the decoded view (every escaping is undone by the
+/// view itself): the value, its hex, and its base64 at the three alignments, standard and
+/// URL-safe. All ASCII-lowercased, as the view is.
+fn needle_forms(raw: &str) -> Vec<Vec<u8>> {
+    let mut forms: Vec<Vec<u8>> = vec![raw.as_bytes().to_vec(), hex::encode(raw).into_bytes()];
+    for engine in [
+        &base64::engine::general_purpose::STANDARD,
+        &base64::engine::general_purpose::URL_SAFE,
+    ] {
+        for pad in 0..3usize {
+            let mut buf = vec![0u8; pad];
+            buf.extend_from_slice(raw.as_bytes());
+            let enc = engine.encode(&buf);
+            // Characters that depend only on the value (not on bytes before or after it).
+            let start = if pad == 0 { 0 } else { (pad * 4).div_ceil(3) };
+            let stable = (buf.len() / 3) * 4;
+            if stable > start {
+                forms.push(enc.as_bytes()[start..stable].to_vec());
+            }
+        }
+    }
+    for f in &mut forms {
+        f.make_ascii_lowercase();
+    }
+    forms.sort();
+    forms.dedup();
+    forms
+}
+
+/// Known vendor prefixes: a key's body without them is still the key.
+const VENDOR_PREFIXES: &[&str] = &[
+    "sk_live_", "sk_test_", "rk_live_", "rk_test_", "pk_live_", "pk_test_", "whsec_", "shpat_",
+    "shpca_", "shppa_", "shpss_", "shpua_", "live_", "test_",
+];
+
+/// The encoder list: every encoding of a value that the filter is guaranteed to mask, and that
+/// the scanner's known-value search looks for. Tests plant each of these; the filter itself
+/// does not match them one by one (see the module documentation).
+pub fn encoded_forms(raw: &str) -> Vec<String> {
+    let b64 = |e: &base64::engine::GeneralPurpose, pad: usize| {
+        let mut buf = vec![b'x'; pad];
+        buf.extend_from_slice(raw.as_bytes());
+        e.encode(&buf)
+    };
+    let mut forms = vec![raw.to_string()];
+    if let Some(body) = VENDOR_PREFIXES.iter().find_map(|p| raw.strip_prefix(p)) {
+        forms.push(body.to_string());
+    }
+    // JSON: standard, `\/`-escaped, every character as `\u` in either case.
+    if let Ok(j) = serde_json::to_string(raw) {
+        let inner = j[1..j.len() - 1].to_string();
+        forms.push(inner.replace('/', "\\/"));
+        forms.push(inner);
+    }
+    forms.push(raw.chars().map(|c| format!("\\u{:04x}", c as u32)).collect());
+    forms.push(raw.chars().map(|c| format!("\\u{:04X}", c as u32)).collect());
+    // Percent-encoding: form encoding, every byte (either case), and `+`/`/` only.
+    forms.push(url::form_urlencoded::byte_serialize(raw.as_bytes()).collect());
+    forms.push(raw.bytes().map(|b| format!("%{b:02X}")).collect());
+    forms.push(raw.bytes().map(|b| format!("%{b:02x}")).collect());
+    forms.push(raw.replace('+', "%2B").replace('/', "%2F"));
+    // HTML: escaped, named, decimal (with and without leading zeros), hex in either case.
+    forms.push(
+        raw.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;")
+            .replace('\'', "&#x27;")
+            .replace('/', "&#x2f;"),
+    );
+    forms.push(raw.replace('+', "&#43;").replace('_', "&lowbar;"));
+    forms.push(raw.chars().map(|c| format!("&#{};", c as u32)).collect());
+    forms.push(raw.chars().map(|c| format!("&#{:05};", c as u32)).collect());
+    forms.push(raw.chars().map(|c| format!("&#x{:x};", c as u32)).collect());
+    forms.push(raw.chars().map(|c| format!("&#X{:04X};", c as u32)).collect());
+    // Markdown escapes.
+    forms.push(raw.chars().fold(String::new(), |mut s, c| {
+        if "\\`*_{}[]<>()#+!|".contains(c) {
+            s.push('\\');
+        }
+        s.push(c);
+        s
+    }));
+    // Hex in either case.
+    forms.push(hex::encode(raw));
+    forms.push(hex::encode_upper(raw));
+    // Base64: standard, URL-safe and unpadded, at every alignment, and wrapped at 76 columns.
+    for e in [
+        &base64::engine::general_purpose::STANDARD,
+        &base64::engine::general_purpose::URL_SAFE,
+        &base64::engine::general_purpose::STANDARD_NO_PAD,
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+    ] {
+        for pad in 0..3 {
+            forms.push(b64(e, pad));
+        }
+    }
+    let long = b64(&base64::engine::general_purpose::STANDARD, 0).repeat(3);
+    forms.push(
+        long.as_bytes()
+            .chunks(76)
+            .map(|c| String::from_utf8_lossy(c).into_owned())
+            .collect::<Vec<_>>()
+            .join("\r\n"),
+    );
+    // Split across lines, raw and JSON-escaped.
+    let mid = raw.len() / 2;
+    if raw.is_char_boundary(mid) {
+        forms.push(format!("{}\n{}", &raw[..mid], &raw[mid..]));
+        forms.push(format!("{}\\n{}", &raw[..mid], &raw[mid..]));
+    }
+    forms.sort();
+    forms.dedup();
+    forms
+}
+
+/// The decoded view of a text, and where each of its bytes came from.
+struct View {
+    bytes: Vec<u8>,
+    /// For each view byte, the original byte range it was decoded from.
+    start: Vec<u32>,
+    end: Vec<u32>,
+}
+
+impl View {
+    fn of(text: &[u8]) -> View {
+        let one = decode_layer(text);
+        if !has_trigger(&one.bytes) {
+            return one;
+        }
+        // A second layer (an escape that was itself escaped), composed onto the first.
+        let two = decode_layer(&one.bytes);
+        View {
+            start: two.start.iter().map(|&i| one.start[i as usize]).collect(),
+            end: two.end.iter().map(|&i| one.end[i as usize - 1]).collect(),
+            bytes: two.bytes,
+        }
+    }
+
+    fn orig_start(&self, i: usize) -> usize {
+        self.start[i] as usize
+    }
+
+    fn orig_end(&self, i: usize) -> usize {
+        self.end[i] as usize
+    }
+}
+
+fn has_trigger(b: &[u8]) -> bool {
+    memchr::memchr3(b'%', b'&', b'\\', b).is_some()
+}
+
+fn hex_val(b: u8) -> Option<u32> {
+    (b as char).to_digit(16)
+}
+
+fn hex_n(b: &[u8], at: usize, n: usize) -> Option<u32> {
+    let s = b.get(at..at + n)?;
+    s.iter().try_fold(0u32, |a, &c| Some(a * 16 + hex_val(c)?))
+}
+
+/// One decoding step at `i`: the bytes it yields and how many input bytes it consumed.
+fn decode_token(b: &[u8], i: usize, out: &mut Vec<u8>) -> usize {
+    let push_char = |c: u32, out: &mut Vec<u8>| -> bool {
+        match char::from_u32(c) {
+            Some(ch) => {
+                let mut buf = [0u8; 4];
+                out.extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
+                true
+            }
+            None => false,
+        }
+    };
+    match b[i] {
+        b'\r' | b'\n' => 0,
+        b'%' => match hex_n(b, i + 1, 2) {
+            Some(v) => {
+                out.push(v as u8);
+                3
+            }
+            None => {
+                out.push(b'%');
+                1
+            }
+        },
+        b'&' => {
+            if let Some((c, len)) = entity(b, i)
+                && push_char(c, out)
+            {
+                return len;
+            }
+            out.push(b'&');
+            1
+        }
+        b'\\' => match b.get(i + 1) {
+            Some(b'u') | Some(b'U') => match hex_n(b, i + 2, 4) {
+                Some(v) if push_char(v, out) => 6,
+                _ => {
+                    out.push(b'\\');
+                    1
+                }
+            },
+            Some(b'x') => match hex_n(b, i + 2, 2) {
+                Some(v) => {
+                    out.push(v as u8);
+                    4
+                }
+                None => {
+                    out.push(b'\\');
+                    1
+                }
+            },
+            Some(b'n') | Some(b'r') => 0,
+            Some(&c) if c.is_ascii_punctuation() => {
+                out.push(c);
+                2
+            }
+            _ => {
+                out.push(b'\\');
+                1
+            }
+        },
+        c => {
+            out.push(c);
+            1
+        }
+    }
+}
+
+/// An HTML character reference at `i` (`&#65;`, `&#x41;`, `&#0065;`, `&amp;` …).
+fn entity(b: &[u8], i: usize) -> Option<(u32, usize)> {
+    if b.get(i + 1) == Some(&b'#') {
+        let (radix, mut j) = match b.get(i + 2) {
+            Some(b'x') | Some(b'X') => (16, i + 3),
+            _ => (10, i + 2),
+        };
+        let digits_start = j;
+        let mut v: u32 = 0;
+        while let Some(d) = b.get(j).and_then(|&c| (c as char).to_digit(radix)) {
+            v = v.checked_mul(radix)?.checked_add(d)?;
+            j += 1;
+            if j - digits_start > 10 {
+                return None;
+            }
+        }
+        if j == digits_start {
+            return None;
+        }
+        if b.get(j) == Some(&b';') {
+            j += 1;
+        }
+        return Some((v, j - i));
+    }
+    const NAMED: &[(&[u8], u32)] = &[
+        (b"amp;", '&' as u32),
+        (b"lt;", '<' as u32),
+        (b"gt;", '>' as u32),
+        (b"quot;", '"' as u32),
+        (b"apos;", '\'' as u32),
+        (b"sol;", '/' as u32),
+        (b"plus;", '+' as u32),
+        (b"equals;", '=' as u32),
+        (b"lowbar;", '_' as u32),
+        (b"colon;", ':' as u32),
+        (b"period;", '.' as u32),
+        (b"comma;", ',' as u32),
+        (b"num;", '#' as u32),
+        (b"percnt;", '%' as u32),
+        (b"hyphen;", '-' as u32),
+        (b"dash;", '-' as u32),
+    ];
+    let rest = &b[i + 1..];
+    NAMED
+        .iter()
+        .find(|(n, _)| rest.len() >= n.len() && rest[..n.len()].eq_ignore_ascii_case(n))
+        .map(|(n, c)| (*c, n.len() + 1))
+}
+
+fn decode_layer(b: &[u8]) -> View {
+    let mut bytes = Vec::with_capacity(b.len());
+    let mut start = Vec::with_capacity(b.len());
+    let mut end = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let before = bytes.len();
+        let used = decode_token(b, i, &mut bytes).max(1);
+        // `\n` escapes and line breaks yield nothing: `used` is 0 for them in decode_token's
+        // sense, but the input still advances.
+        let used = match b[i] {
+            b'\\' if matches!(b.get(i + 1), Some(b'n') | Some(b'r')) => 2,
+            _ => used,
+        };
+        for _ in before..bytes.len() {
+            start.push(i as u32);
+            end.push((i + used) as u32);
+        }
+        i += used;
+    }
+    for c in &mut bytes {
+        c.make_ascii_lowercase();
+    }
+    View { bytes, start, end }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEY: &str = "sk_live_51HxYzAbCdEfGhIjKlMnOpQrStUv+/Wx";
+
+    fn masked(r: &Redactor, text: &str, secret_part: &str) {
+        let out = r.filter(text);
+        assert!(
+            !out.to_ascii_lowercase()
+                .contains(&secret_part.to_ascii_lowercase()),
+            "leaked {secret_part:?} in {out:?}"
+        );
+    }
+
+    fn with_key() -> Redactor {
+        let r = Redactor::new();
+        r.add_secret(&Secret::new(KEY));
+        r
+    }
+
+    #[test]
+    fn masks_every_listed_encoding() {
+        for key in [KEY, "0123456789abcdef0123456789abcdef", "AQEyhmfxK4/+x=Zz"] {
+            let r = Redactor::new();
+            r.add_secret(&Secret::new(key));
+            for form in encoded_forms(key) {
+                let text = format!("before {form} after");
+                let out = r.filter(&text);
+                assert!(!out.contains(&form), "form {form:?} of {key} leaked: {out}");
+            }
+        }
+    }
+
+    #[test]
+    fn masks_plain_and_keeps_surroundings() {
+        let r = with_key();
+        let out = r.filter(&format!("before {KEY} after"));
+        assert_eq!(out, format!("before {} after", redact(KEY)));
+    }
+
+    #[test]
+    fn masks_every_transcript_encoding() {
+        let r = with_key();
+        let json_slash = serde_json::to_string(KEY)
+            .expect("json")
+            .replace('/', "\\/");
+        let pct_plus = KEY.replace('+', "%2B").replace('/', "%2f");
+        let ent_plus = KEY.replace('+', "&#43;");
+        let upper_u: String = KEY
+            .chars()
+            .map(|c| format!("\\u{:04X}", c as u32))
+            .collect();
+        let zero_ent: String = KEY.chars().map(|c| format!("&#{:04};", c as u32)).collect();
+        let hex_ent: String = KEY.chars().map(|c| format!("&#X{:x};", c as u32)).collect();
+        let b64 = base64::engine::general_purpose::STANDARD.encode(format!("{{\"k\":\"{KEY}\"}}"));
+        let wrapped: String = b64
+            .as_bytes()
+            .chunks(20)
+            .map(|c| String::from_utf8_lossy(c).into_owned())
+            .collect::<Vec<_>>()
+            .join("\n");
+        let split = format!("{}\n{}", &KEY[..20], &KEY[20..]);
+        let split_escaped = format!("{}\\n{}", &KEY[..20], &KEY[20..]);
+        let body = &KEY["sk_live_".len()..];
+        let hex_upper = hex::encode_upper(KEY);
+        let double = KEY.replace('+', "&amp;#43;");
+        let md = KEY.replace('_', "\\_");
+        for form in [
+            json_slash,
+            pct_plus,
+            ent_plus,
+            upper_u,
+            zero_ent,
+            hex_ent,
+            wrapped,
+            split,
+            split_escaped,
+            body.to_string(),
+            hex_upper,
+            double,
+            md,
+        ] {
+            let text = format!("{{\"body\": \"x {form} y\"}}");
+            let out = r.filter(&text);
+            assert!(!out.contains(&form), "form {form:?} leaked: {out}");
+            assert!(
+                !out.contains(&KEY[10..30]) && !out.contains("51HxYzAbCdEf"),
+                "{out}"
+            );
+        }
+    }
+
+    #[test]
+    fn masks_most_of_the_key_inside_another_word() {
+        let r = with_key();
+        // An account id holding most of the key.
+        masked(&r, &format!("acct_{}", &KEY[3..35]), &KEY[3..35]);
+    }
+
+    #[test]
+    fn masks_base64_at_every_alignment() {
+        let r = with_key();
+        for prefix in ["", "x", "xy", "xyz"] {
+            for engine in [
+                &base64::engine::general_purpose::STANDARD,
+                &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+            ] {
+                let blob = engine.encode(format!("{prefix}{KEY}tail"));
+                let out = r.filter(&blob);
+                assert!(!out.contains(&blob[8..blob.len() - 8]), "{prefix}: {out}");
+            }
+        }
+    }
+
+    #[test]
+    fn ordinary_text_is_untouched() {
+        let r = with_key();
+        let text = "A.5.9 & A.5.36 — 100% of keys; see https://example.com/a?b=c\\d\n::";
+        assert_eq!(r.filter(text), text);
+    }
+
+    #[test]
+    fn short_values_are_found_whole() {
+        let r = Redactor::new();
+        r.add_value("abcdefghij");
+        assert!(!r.filter("x abcdefghij y").contains("abcdefghij"));
+        assert!(r.contains_secret("%61bcdefghij"));
+    }
+
+    #[test]
+    fn matchers_mask_unsourced_shapes() {
+        let r = Redactor::new();
+        r.add_matcher(Arc::new(|t: &str| {
+            t.find("shpat_").map(|i| i..i + 38).into_iter().collect()
+        }));
+        let out = r.filter("token=shpat_0123456789abcdef0123456789abcdef;");
+        assert!(!out.contains("0123456789abcdef0123456789"));
+        assert!(out.starts_with("token=shpat_…"));
+    }
+
+    #[test]
+    fn many_values_register_and_filter_quickly() {
+        let r = Redactor::new();
+        for i in 0..5000 {
+            r.add_value(&format!("sk_live_{i:020}{}", "Ab".repeat(20)));
+        }
+        let text = format!("x sk_live_{:020}{} y", 4321, "Ab".repeat(20)).repeat(100);
+        let t = std::time::Instant::now();
+        let out = r.filter(&text);
+        assert!(!out.contains(&"Ab".repeat(20)));
+        assert!(t.elapsed() < std::time::Duration::from_secs(5));
+    }
+}

@@ -1,0 +1,204 @@
+//! The one sanitiser for text that came from outside, and [`Clean`], the type every renderer
+//! takes.
+//!
+//! Outside text — scanned paths and URLs, source-map fields, vendor response fields, inventory
+//! strings, file names in errors — may carry terminal escapes (ANSI CSI, OSC window titles and
+//! hyperlinks), C0/C1 controls, bidirectional overrides, line breaks followed by CI workflow
+//! commands (`::set-env …`, `::error …`, `##vso[…]`) or URL userinfo. [`sanitize_line`] removes
+//! or defuses all of them; [`Clean::new`] applies it, with the URL redactor, to **every string
+//! of a document** through its serde form, so a renderer that takes `&Clean<Run>` cannot see an
+//! unsanitised field, whatever fields or formats are added later.
+
+use std::borrow::Cow;
+use std::ops::Deref;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::guard::Redactor;
+use super::url;
+
+/// Zero-width space: inserted between the two colons of `::` and after `##` so that no CI
+/// system reads a workflow command, while the text still reads the same.
+const ZWSP: char = '\u{200b}';
+
+/// Sanitises a single-line field: escapes and controls removed, CR/LF become a space,
+/// workflow commands defused.
+pub fn sanitize_line(s: &str) -> Cow<'_, str> {
+    sanitize(s, false)
+}
+
+/// Sanitises multi-line text (diagnostics): as [`sanitize_line`] but line feeds are kept; every
+/// line is defused, so no line can start a workflow command.
+pub fn sanitize_text(s: &str) -> Cow<'_, str> {
+    sanitize(s, true)
+}
+
+fn is_bidi(c: char) -> bool {
+    matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}' | '\u{061c}')
+}
+
+fn needs_work(s: &str) -> bool {
+    s.contains("::")
+        || s.contains("##")
+        || s.chars()
+            .any(|c| (c.is_control() && c != '\t' && c != '\n') || c == '\n' || is_bidi(c))
+}
+
+fn sanitize(s: &str, keep_newlines: bool) -> Cow<'_, str> {
+    if !needs_work(s) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\u{1b}' => match chars.peek() {
+                // CSI: parameters and intermediates up to a final byte.
+                Some('[') => {
+                    chars.next();
+                    for n in chars.by_ref() {
+                        if ('@'..='~').contains(&n) {
+                            break;
+                        }
+                    }
+                }
+                // OSC, DCS, SOS, PM, APC: up to BEL or ST (ESC \).
+                Some(']' | 'P' | 'X' | '^' | '_') => {
+                    chars.next();
+                    while let Some(n) = chars.next() {
+                        if n == '\u{7}' || n == '\u{9c}' {
+                            break;
+                        }
+                        if n == '\u{1b}' && chars.peek() == Some(&'\\') {
+                            chars.next();
+                            break;
+                        }
+                    }
+                }
+                _ => {
+                    chars.next();
+                }
+            },
+            '\n' if keep_newlines => out.push('\n'),
+            '\n' => out.push(' '),
+            '\r' => {
+                if !keep_newlines && chars.peek() != Some(&'\n') {
+                    out.push(' ');
+                }
+            }
+            '\t' => out.push('\t'),
+            c if c.is_control() || is_bidi(c) => {}
+            c => out.push(c),
+        }
+    }
+    let defused = out
+        .replace("::", &format!(":{ZWSP}:"))
+        .replace("##", &format!("#{ZWSP}#"));
+    Cow::Owned(defused)
+}
+
+/// A document whose every string has passed [`sanitize_line`] and [`url::redact_in_text`].
+///
+/// The only constructor is [`Clean::new`]; renderers take `&Clean<T>` and read it through
+/// `Deref`.
+#[derive(Debug, Clone)]
+pub struct Clean<T>(T);
+
+impl<T: Serialize + DeserializeOwned> Clean<T> {
+    /// Sanitises every string (object keys included) of `doc`'s serde form. Query and fragment
+    /// values of URLs that carry a secret the `redactor` knows are replaced.
+    pub fn new(doc: &T, redactor: &Redactor) -> Result<Self, serde_json::Error> {
+        let mut v = serde_json::to_value(doc)?;
+        clean_value(&mut v, redactor);
+        Ok(Clean(serde_json::from_value(v)?))
+    }
+}
+
+impl<T> Deref for Clean<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+/// The sanitised form of one outside string, as [`Clean`] stores it.
+pub fn clean_string(s: &str, redactor: &Redactor) -> String {
+    let s = url::redact_in_text(s, redactor);
+    sanitize_line(&s).into_owned()
+}
+
+fn clean_value(v: &mut serde_json::Value, redactor: &Redactor) {
+    use serde_json::Value;
+    match v {
+        Value::String(s) => {
+            let c = clean_string(s, redactor);
+            if c != *s {
+                *s = c;
+            }
+        }
+        Value::Array(a) => a.iter_mut().for_each(|x| clean_value(x, redactor)),
+        Value::Object(m) => {
+            let taken = std::mem::take(m);
+            for (k, mut x) in taken {
+                clean_value(&mut x, redactor);
+                m.insert(clean_string(&k, redactor), x);
+            }
+        }
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strips_escapes_controls_and_defuses_commands() {
+        let s = sanitize_line(
+            "a\u{1b}[31mred\u{1b}[0m\u{1b}]0;pwn\u{7}\r\n::set-env name=X::1\u{7}\u{9b}2J\u{202e}x",
+        );
+        assert!(!s.contains('\u{1b}') && !s.contains('\u{7}') && !s.contains('\u{9b}'));
+        assert!(!s.contains('\n') && !s.contains('\r'));
+        assert!(!s.contains("::set-env") && !s.contains("::"));
+        assert!(!s.contains("pwn") && !s.contains('\u{202e}'));
+        assert!(s.contains("red"));
+    }
+
+    #[test]
+    fn multi_line_text_keeps_lines_but_no_line_starts_a_command() {
+        let s = sanitize_text("ok\n::error ::x\n  ::warning::y\r\n##vso[task.setvariable]z");
+        for line in s.lines() {
+            assert!(!line.trim_start().starts_with("::"), "{line}");
+            assert!(!line.contains("##vso["), "{line}");
+        }
+        assert_eq!(s.lines().count(), 4);
+    }
+
+    #[test]
+    fn plain_text_is_borrowed() {
+        assert!(matches!(
+            sanitize_line("A.5.9 https://x.test/a:b"),
+            Cow::Borrowed(_)
+        ));
+    }
+
+    #[test]
+    fn clean_reaches_every_string_and_key() {
+        #[derive(Serialize, serde::Deserialize, Debug)]
+        struct Doc {
+            a: String,
+            nested: Vec<std::collections::BTreeMap<String, Option<String>>>,
+        }
+        let mut m = std::collections::BTreeMap::new();
+        m.insert("k\u{1b}[2J".to_string(), Some("\n::error::x".to_string()));
+        let d = Doc {
+            a: "http://alice:pw@127.0.0.1/x".into(),
+            nested: vec![m],
+        };
+        let c = Clean::new(&d, &Redactor::new()).expect("clean");
+        let text = serde_json::to_string(&*c).expect("json");
+        assert!(!text.contains("\\u001b") && !text.contains("\\n") && !text.contains("::"));
+        assert!(!text.contains("alice") && !text.contains("pw@"), "{text}");
+    }
+}
