@@ -55,6 +55,15 @@ fn plant_tree(dir: &Path, key: &str) {
         "mappings": "AACA",
     });
     write(dir, "dist/app.js.map", map.to_string().as_bytes());
+    // An archive member named after the key and a hostile name (`location.container`).
+    let mut z = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    z.start_file(
+        format!("{key}/{HOSTILE}.js"),
+        zip::write::SimpleFileOptions::default(),
+    )
+    .expect("zip");
+    z.write_all(stmt(key).as_bytes()).expect("zip");
+    write(dir, "dist/bundle.zip", &z.finish().expect("zip").into_inner());
     #[cfg(unix)]
     {
         let _ = std::os::unix::fs::symlink(
@@ -271,4 +280,39 @@ fn vendor_echoed_account_is_sanitised_and_masked() {
     assert!(!shown.contains(&key[10..30]), "{shown}");
     assert!(!shown.contains("\\u001b") && !shown.contains("::set-env"), "{shown}");
     assert!(!shown.contains("\\n"), "{shown}");
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, .. ProptestConfig::default() })]
+    /// `--record` transcripts: a vendor body echoing the key in every encoding of the encoder
+    /// list (JSON `\/`, `%2B`, `&#43;`, `\u0041`, `&#0065;`, base64 wrapped at 76 columns, split
+    /// across lines, the body without its prefix, hex in either case), inside JSON as the
+    /// transcript writer stores it, is written without any 12 characters of the key.
+    #[test]
+    fn transcripts_hold_no_encoding_of_the_key(
+        prefix in prop::sample::select(vec!["sk_live_", "rk_live_", "shpat_", "AQE", ""]),
+        body in "[A-Za-z0-9+/]{24,60}",
+    ) {
+        use vendorscope::guard::{Redactor, encoded_forms};
+        let key = format!("{prefix}{body}");
+        let redactor = Redactor::new();
+        redactor.add_secret(&vendorscope::secret::Secret::new(key.clone()));
+        let out = vendorscope::report::Output::new(redactor, true, false);
+        let forms = encoded_forms(&key);
+        let transcript = serde_json::json!({
+            "method": "GET",
+            "url": format!("https://api.stripe.com/v1/account?x={}", forms[0]),
+            "response_headers": [["x-echo", forms.join(" ")]],
+            "body": forms.join("\n"),
+        });
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("001-stripe.json");
+        out.write_file(&path, &serde_json::to_string_pretty(&transcript).expect("json"))
+            .expect("write");
+        let text = std::fs::read_to_string(&path).expect("read").to_ascii_lowercase();
+        let lower = key.to_ascii_lowercase();
+        for i in 0..=lower.len() - 12 {
+            prop_assert!(!text.contains(&lower[i..i + 12]), "{} of {key} in {text}", &lower[i..i + 12]);
+        }
+    }
 }
