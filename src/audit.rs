@@ -13,10 +13,10 @@ use url::Url;
 use crate::crawl::{CrawlSettings, Fetched, FetchedKind};
 use crate::exposure::{Detectors, Hit, Scanner, to_exposure, walk};
 use crate::facts::{Facts, RunContext};
+use crate::guard::Redactor;
 use crate::http::{AllowedEndpoints, Client};
 use crate::inventory::Loaded;
 use crate::policy::{Exceptions, PolicySet};
-use crate::guard::Redactor;
 use crate::run::{
     Evidence, Exposure, InputFile, KeyProfile, KeyRecord, KeyStatus, Location, OutcomeRecord, Run,
     RunError, SubjectKind,

@@ -63,7 +63,11 @@ fn plant_tree(dir: &Path, key: &str) {
     )
     .expect("zip");
     z.write_all(stmt(key).as_bytes()).expect("zip");
-    write(dir, "dist/bundle.zip", &z.finish().expect("zip").into_inner());
+    write(
+        dir,
+        "dist/bundle.zip",
+        &z.finish().expect("zip").into_inner(),
+    );
     #[cfg(unix)]
     {
         let _ = std::os::unix::fs::symlink(
@@ -278,7 +282,10 @@ fn vendor_echoed_account_is_sanitised_and_masked() {
     let clean = Clean::new(&profile, &redactor).expect("clean");
     let shown = redactor.filter(&serde_json::to_string(&*clean).expect("json"));
     assert!(!shown.contains(&key[10..30]), "{shown}");
-    assert!(!shown.contains("\\u001b") && !shown.contains("::set-env"), "{shown}");
+    assert!(
+        !shown.contains("\\u001b") && !shown.contains("::set-env"),
+        "{shown}"
+    );
     assert!(!shown.contains("\\n"), "{shown}");
 }
 
@@ -314,5 +321,37 @@ proptest! {
         for i in 0..=lower.len() - 12 {
             prop_assert!(!text.contains(&lower[i..i + 12]), "{} of {key} in {text}", &lower[i..i + 12]);
         }
+    }
+}
+
+#[test]
+fn hostile_inventory_ids_are_refused_without_echoing_escapes() {
+    let home = tempfile::tempdir().expect("tmp");
+    let inv = std::fs::read_to_string("fixtures/inventories/shop-2020.yaml")
+        .expect("fixture")
+        .replacen(
+            "      - id: iterable-web",
+            "      - id: \"iterable-web\\e[31mRED\\e]0;pwn\\a\\n::error ::inj\"",
+            1,
+        );
+    let path = home.path().join("inventory.yaml");
+    std::fs::write(&path, inv).expect("write");
+    for args in [vec!["inventory", "check"], vec!["audit", "--offline", "-i"]] {
+        let out = Command::cargo_bin("vendorscope")
+            .expect("binary")
+            .env("VENDORSCOPE_FINGERPRINT_KEY", FP_KEY)
+            .env("VENDORSCOPE_HOME", home.path())
+            .args(&args)
+            .arg(&path)
+            .output()
+            .expect("run");
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("must not contain control characters"), "{err}");
+        assert!(!err.contains('\u{1b}') && !err.contains('\u{7}'), "{err}");
+        assert!(
+            err.lines().all(|l| !l.trim_start().starts_with("::")),
+            "{err}"
+        );
     }
 }

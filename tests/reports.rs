@@ -31,8 +31,10 @@ fn clean(run: &Run) -> Clean<Run> {
 }
 
 fn sarif(run: &Run) -> serde_json::Value {
-    serde_json::from_str(&render(&clean(run), Format::Sarif, RenderOptions::default()).expect("sarif"))
-        .expect("sarif is JSON")
+    serde_json::from_str(
+        &render(&clean(run), Format::Sarif, RenderOptions::default()).expect("sarif"),
+    )
+    .expect("sarif is JSON")
 }
 
 #[test]

@@ -4,9 +4,9 @@ use std::time::{Duration, Instant};
 
 use url::Url;
 use vendorscope::emulator::{EmulatorConfig, EmulatorSpec, RunningEmulator, serve};
+use vendorscope::guard::Redactor;
 use vendorscope::http::Client;
 use vendorscope::inventory::model::{Key, KeyType};
-use vendorscope::guard::Redactor;
 use vendorscope::run::{KeyProfile, KeyStatus};
 use vendorscope::secret::{Secret, SecretRef};
 use vendorscope::vendors::adyen::emulator::{self as adyen_emu, keys as ak};

@@ -6,8 +6,8 @@ use anyhow::{Context, bail};
 
 use crate::cli::ReportArgs;
 use crate::gate::EXIT_OK;
-use crate::report::{Format, RenderOptions, scope};
 use crate::guard::Clean;
+use crate::report::{Format, RenderOptions, scope};
 use crate::run::{Run, SCHEMA_VERSION};
 
 use super::Ctx;

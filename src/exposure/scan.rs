@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use super::decode;
 use super::engine::{Detectors, RawHit};
-use crate::guard::Redactor;
 use super::srcmap::{self, MapError};
+use crate::guard::Redactor;
 use crate::inventory::model::Environment;
 use crate::run::{Confidence, Location, OriginalSource};
 use crate::secret::Secret;

@@ -347,8 +347,16 @@ pub fn encoded_forms(raw: &str) -> Vec<String> {
         forms.push(inner.replace('/', "\\/"));
         forms.push(inner);
     }
-    forms.push(raw.chars().map(|c| format!("\\u{:04x}", c as u32)).collect());
-    forms.push(raw.chars().map(|c| format!("\\u{:04X}", c as u32)).collect());
+    forms.push(
+        raw.chars()
+            .map(|c| format!("\\u{:04x}", c as u32))
+            .collect(),
+    );
+    forms.push(
+        raw.chars()
+            .map(|c| format!("\\u{:04X}", c as u32))
+            .collect(),
+    );
     // Percent-encoding: form encoding, every byte (either case), and `+`/`/` only.
     forms.push(url::form_urlencoded::byte_serialize(raw.as_bytes()).collect());
     forms.push(raw.bytes().map(|b| format!("%{b:02X}")).collect());
@@ -367,7 +375,11 @@ pub fn encoded_forms(raw: &str) -> Vec<String> {
     forms.push(raw.chars().map(|c| format!("&#{};", c as u32)).collect());
     forms.push(raw.chars().map(|c| format!("&#{:05};", c as u32)).collect());
     forms.push(raw.chars().map(|c| format!("&#x{:x};", c as u32)).collect());
-    forms.push(raw.chars().map(|c| format!("&#X{:04X};", c as u32)).collect());
+    forms.push(
+        raw.chars()
+            .map(|c| format!("&#X{:04X};", c as u32))
+            .collect(),
+    );
     // Markdown escapes.
     forms.push(raw.chars().fold(String::new(), |mut s, c| {
         if "\\`*_{}[]<>()#+!|".contains(c) {

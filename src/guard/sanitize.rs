@@ -15,8 +15,8 @@ use std::ops::Deref;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::guard::Redactor;
 use super::url;
+use crate::guard::Redactor;
 
 /// Zero-width space: inserted between the two colons of `::` and after `##` so that no CI
 /// system reads a workflow command, while the text still reads the same.

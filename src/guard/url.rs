@@ -47,8 +47,8 @@ pub fn redact_url(u: &str, redactor: &Redactor) -> String {
 /// Redacts every URL in a text: the whole text when it is one URL, otherwise userinfo is
 /// removed wherever a `scheme://user@host` appears.
 pub fn redact_in_text(s: &str, redactor: &Redactor) -> String {
-    let looks_like_url = (s.starts_with("http://") || s.starts_with("https://"))
-        && !s.contains(char::is_whitespace);
+    let looks_like_url =
+        (s.starts_with("http://") || s.starts_with("https://")) && !s.contains(char::is_whitespace);
     if looks_like_url {
         redact_url(s, redactor)
     } else if s.contains("://") {

@@ -593,6 +593,18 @@ impl<'a> Validator<'a> {
         let Some(Scalar::Str(t)) = id.scalar() else {
             return;
         };
+        // Ids name findings in CI logs and reports: no escapes, line breaks or spaces.
+        if t.chars().any(|c| {
+            c.is_control()
+                || c.is_whitespace()
+                || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+        }) {
+            self.err(
+                id,
+                format!("{what} must not contain control characters, line breaks or spaces"),
+            );
+            return;
+        }
         if let Some(first) = seen.get(t) {
             let (l, c) = (first.line, first.col);
             self.err(

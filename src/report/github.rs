@@ -3,7 +3,6 @@
 use crate::guard::Clean;
 use crate::run::{Finding, Outcome, Run, Severity};
 
-
 /// Annotations GitHub shows per level and step.
 pub const MAX_PER_LEVEL: usize = 10;
 

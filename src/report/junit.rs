@@ -48,10 +48,7 @@ fn details(f: &Finding) -> String {
         out.push_str(&format!("\nControls: {}", f.controls.join(", ")));
     }
     if !f.remediation.is_empty() {
-        out.push_str(&format!(
-            "\nRemediation: {}",
-            String::from(&f.remediation)
-        ));
+        out.push_str(&format!("\nRemediation: {}", String::from(&f.remediation)));
     }
     out
 }

@@ -3,10 +3,8 @@
 use crate::guard::Clean;
 use crate::run::{Finding, Outcome, Run, Severity};
 
-
 /// Escapes text for a Markdown table cell: no HTML, no table breaks, no line breaks.
 pub fn cell(s: &str) -> String {
-
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {

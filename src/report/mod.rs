@@ -15,8 +15,8 @@ pub mod table;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use crate::run::Run;
 use crate::guard::{Clean, Redactor};
+use crate::run::Run;
 
 /// Output formats. A format appears here only once its renderer exists.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -96,7 +96,11 @@ pub struct RenderOptions {
 }
 
 /// Renders a run in `format`.
-pub fn render(run: &Clean<Run>, format: Format, opts: RenderOptions) -> Result<String, RenderError> {
+pub fn render(
+    run: &Clean<Run>,
+    format: Format,
+    opts: RenderOptions,
+) -> Result<String, RenderError> {
     match format {
         Format::Table => Ok(table::render(run, opts)),
         Format::Json => {
@@ -161,9 +165,7 @@ impl Output {
         if self.quiet && !always {
             return;
         }
-        let filtered = self
-            .redactor
-            .filter(&crate::guard::sanitize_text(text));
+        let filtered = self.redactor.filter(&crate::guard::sanitize_text(text));
         let _ = std::io::stderr().lock().write_all(filtered.as_bytes());
     }
 

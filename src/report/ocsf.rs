@@ -49,11 +49,7 @@ fn event(run: &Run, f: &Finding, time: i64) -> Value {
             e.approver,
             String::from(&e.reason)
         ),
-        (None, Outcome::Unknown) => f
-            .reason
-            .as_deref()
-            .map(String::from)
-            .unwrap_or_default(),
+        (None, Outcome::Unknown) => f.reason.as_deref().map(String::from).unwrap_or_default(),
         _ => String::new(),
     };
     let split = |edition: &str| -> Vec<String> {

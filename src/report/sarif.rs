@@ -500,10 +500,7 @@ pub fn render(run: &Clean<Run>) -> Result<String, RenderError> {
                 with_period(&text),
                 f.reason
                     .as_deref()
-                    .map(|r| format!(
-                        " Reason: {}",
-                        with_period(r)
-                    ))
+                    .map(|r| format!(" Reason: {}", with_period(r)))
                     .unwrap_or_default()
             );
         }
