@@ -8,7 +8,7 @@ use std::sync::Arc;
 use vendorscope::audit::{self, AuditOptions, AuditResult};
 use vendorscope::demo::{Keys, Scenario};
 use vendorscope::gate::{EXIT_FAIL, EXIT_INCOMPLETE, GateOptions, exit_code};
-use vendorscope::guard::Redactor;
+use vendorscope::guard::{Clean, Redactor};
 use vendorscope::report::{Format, RenderOptions, render};
 use vendorscope::run::{Enforcement, Outcome, Run, SubjectKind};
 use vendorscope::secret::{Fingerprinter, KeyOrigin};
@@ -179,7 +179,8 @@ fn demo_scenario_yields_the_2020_findings_and_exit_1() {
         Format::Markdown,
         Format::Ocsf,
     ] {
-        let text = render(run, f, RenderOptions::default()).expect("renders");
+        let clean = Clean::new(run, &Redactor::new()).expect("clean");
+        let text = render(&clean, f, RenderOptions::default()).expect("renders");
         for s in &secrets {
             assert!(!text.contains(s.as_str()), "{f:?} leaks a key");
             assert!(
@@ -413,7 +414,8 @@ fn merged_shards_equal_the_unsharded_run_kill_chain_included() {
 }
 
 fn sarif_fingerprints(run: &Run) -> BTreeSet<String> {
-    let text = render(run, Format::Sarif, RenderOptions::default()).expect("sarif");
+    let clean = Clean::new(run, &Redactor::new()).expect("clean");
+    let text = render(&clean, Format::Sarif, RenderOptions::default()).expect("sarif");
     let v: serde_json::Value = serde_json::from_str(&text).expect("json");
     v["runs"][0]["results"]
         .as_array()

@@ -42,7 +42,7 @@ fn needs_work(s: &str) -> bool {
     s.contains("::")
         || s.contains("##")
         || s.chars()
-            .any(|c| (c.is_control() && c != '\t' && c != '\n') || c == '\n' || is_bidi(c))
+            .any(|c| (c.is_control() && c != '\t') || is_bidi(c))
 }
 
 fn sanitize(s: &str, keep_newlines: bool) -> Cow<'_, str> {
