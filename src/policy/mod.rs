@@ -24,6 +24,104 @@ pub use exceptions::Exceptions;
 /// Longest `where`/`require` expression accepted (CEL has no runtime limits).
 pub const MAX_EXPRESSION_CHARS: usize = 2000;
 
+/// Longest `message` template accepted.
+pub const MAX_TEMPLATE_BYTES: usize = 8 * 1024;
+/// Longest message a template may render.
+pub const MAX_MESSAGE_BYTES: usize = 16 * 1024;
+/// Template instructions one message may run (minijinja fuel): a loop over a run's worth of
+/// facts fits many times over; nested `range(100000)` loops stop within milliseconds.
+pub const MESSAGE_FUEL: u64 = 100_000;
+
+/// The environment message templates compile and run in: no auto-escaping (the renderers
+/// escape per format), fuel-limited.
+fn template_env() -> minijinja::Environment<'static> {
+    let mut env = minijinja::Environment::new();
+    env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
+    env.set_fuel(Some(MESSAGE_FUEL));
+    env
+}
+
+/// A writer that fails past [`MAX_MESSAGE_BYTES`].
+struct CappedWriter(Vec<u8>);
+
+impl std::io::Write for CappedWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.0.len() + buf.len() > MAX_MESSAGE_BYTES {
+            return Err(std::io::Error::other("message too long"));
+        }
+        self.0.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Why a template render went over its budget (steps or output size), if it did.
+fn over_budget(e: &minijinja::Error) -> Option<String> {
+    match e.kind() {
+        minijinja::ErrorKind::OutOfFuel => Some(format!(
+            "runs longer than the limit of {MESSAGE_FUEL} template steps"
+        )),
+        minijinja::ErrorKind::WriteFailure => Some(format!(
+            "renders more than the limit of {} KiB",
+            MAX_MESSAGE_BYTES / 1024
+        )),
+        _ => None,
+    }
+}
+
+/// Renders a message template within the fuel and output limits.
+fn render_capped(
+    t: &minijinja::Template<'_, '_>,
+    ctx: &serde_json::Value,
+) -> Result<String, minijinja::Error> {
+    let mut w = CappedWriter(Vec::new());
+    t.render_captured_to(ctx, &mut w)?;
+    Ok(String::from_utf8_lossy(&w.0).into_owned())
+}
+
+/// Checks a message template: its size, its syntax, and a trial render over empty facts
+/// within the limits (a template that loops past them fails here rather than in a run).
+/// Returns the problem and the 1-based template line it is on.
+pub(crate) fn check_template(text: &str) -> Result<(), (String, usize)> {
+    if text.len() > MAX_TEMPLATE_BYTES {
+        return Err((
+            format!(
+                "message template is {} bytes; the limit is {} KiB",
+                text.len(),
+                MAX_TEMPLATE_BYTES / 1024
+            ),
+            1,
+        ));
+    }
+    let mut env = template_env();
+    env.add_template_owned("m".to_string(), text.to_string())
+        .map_err(|e| {
+            (
+                format!(
+                    "bad message template: {}",
+                    e.detail().unwrap_or("syntax error")
+                ),
+                e.line().unwrap_or(1),
+            )
+        })?;
+    let t = env
+        .get_template("m")
+        .map_err(|e| (format!("bad message template: {e}"), 1))?;
+    match render_capped(&t, &serde_json::json!({})) {
+        Err(e) => match over_budget(&e) {
+            Some(why) => Err((
+                format!("message template {why}"),
+                e.line().unwrap_or(1),
+            )),
+            // Other errors depend on the facts (an undefined field here is not one in a run).
+            None => Ok(()),
+        },
+        Ok(_) => Ok(()),
+    }
+}
+
 /// The built-in pack, embedded at build time.
 pub const BUILTIN: &[(&str, &str)] = &[
     (
@@ -416,8 +514,7 @@ impl PolicySet {
         if strict {
             lint::never_applies(&rules, &mut diags);
         }
-        let mut env = minijinja::Environment::new();
-        env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
+        let mut env = template_env();
         for r in &rules {
             if let Err(e) = env.add_template_owned(r.id.clone(), r.message.clone()) {
                 diags.push(
@@ -461,16 +558,21 @@ impl PolicySet {
         self.rules.iter().find(|r| r.id == id)
     }
 
-    /// Renders a rule's message over the subject's facts (empty template → the title).
+    /// Renders a rule's message over the subject's facts (empty template → the title). The
+    /// template runs within [`MESSAGE_FUEL`] steps and [`MAX_MESSAGE_BYTES`] of output; past
+    /// either, the message is the title and says so.
     pub fn render_message(&self, rule: &Rule, ctx: &serde_json::Value) -> String {
         match self
             .templates
             .get_template(&rule.id)
-            .and_then(|t| t.render(ctx))
+            .and_then(|t| render_capped(&t, ctx))
         {
             Ok(s) if !s.trim().is_empty() => s.trim().to_string(),
             Ok(_) => rule.title.clone(),
-            Err(e) => format!("{} (message template error: {e})", rule.title),
+            Err(e) => match over_budget(&e) {
+                Some(why) => format!("{} (message template stopped: it {why})", rule.title),
+                None => format!("{} (message template error: {e})", rule.title),
+            },
         }
     }
 }
