@@ -739,3 +739,88 @@ fn hash_rules(rules: &[Rule]) -> String {
     let bytes = serde_json::to_vec(&hr).unwrap_or_default();
     format!("sha256:{}", crate::run::sha256_hex(&bytes))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The hostile template of the review: nested `range(100000)` loops (10^10 steps).
+    const NESTED: &str =
+        "{% for a in range(100000) %}{% for b in range(100000) %}{{ a }}{{ b }}{% endfor %}{% endfor %}";
+    /// The same loops printing nothing: only the fuel limit stops it.
+    const NESTED_SILENT: &str =
+        "{% for a in range(100000) %}{% for b in range(100000) %}{% endfor %}{% endfor %}";
+
+    fn policy(message: &str) -> String {
+        format!(
+            "version: 1\nkind: PolicySet\nrules:\n  - id: U-1\n    title: Loopy\n    severity: low\n    controls: [ISO27001:2022/A.5.17]\n    scope:\n      subject: run\n    require: 'false'\n    message: {}\n",
+            serde_json::to_string(message).expect("json string")
+        )
+    }
+
+    #[test]
+    fn nested_range_loops_are_refused_by_lint_within_the_budget() {
+        for t in [NESTED, NESTED_SILENT] {
+            let started = std::time::Instant::now();
+            let d = lint_str("p.yaml", &policy(t));
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(2),
+                "{:?}",
+                started.elapsed()
+            );
+            assert_eq!(d.items.len(), 1, "{}", d.render());
+            let m = &d.items[0].message;
+            assert!(m.starts_with("rule U-1: message template "), "{m}");
+            assert!(m.contains("limit"), "{m}");
+        }
+        // An ordinary template is untouched.
+        assert!(lint_str("p.yaml", &policy("{{ run.command }} failed")).is_empty());
+    }
+
+    #[test]
+    fn oversized_templates_are_refused() {
+        let big = "x".repeat(MAX_TEMPLATE_BYTES + 1);
+        let d = lint_str("p.yaml", &policy(&big));
+        assert!(
+            d.items.iter().any(|i| i.message.contains("the limit is 8 KiB")),
+            "{}",
+            d.render()
+        );
+    }
+
+    #[test]
+    fn templates_that_only_explode_over_real_facts_stop_at_run_time() {
+        // Passes the trial render (no `run` there), loops with the run's facts.
+        let t = format!("{{% if run %}}{NESTED}{{% endif %}}");
+        let src = policy(&t);
+        let sources = [Source {
+            name: "p.yaml".into(),
+            text: &src,
+            builtin: false,
+        }];
+        let set = PolicySet::load_sources(&sources, false).expect("loads");
+        let rule = set.rule("U-1").expect("rule");
+        let started = std::time::Instant::now();
+        let m = set.render_message(rule, &serde_json::json!({"run": {"command": "audit"}}));
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(2),
+            "{:?}",
+            started.elapsed()
+        );
+        assert!(m.starts_with("Loopy (message template stopped: it "), "{m}");
+        assert!(m.len() < 200, "{m}");
+        let silent = format!("{{% if run %}}{NESTED_SILENT}{{% endif %}}");
+        let src = policy(&silent);
+        let sources = [Source {
+            name: "p.yaml".into(),
+            text: &src,
+            builtin: false,
+        }];
+        let set = PolicySet::load_sources(&sources, false).expect("loads");
+        let m = set.render_message(
+            set.rule("U-1").expect("rule"),
+            &serde_json::json!({"run": {}}),
+        );
+        assert!(m.contains("template steps"), "{m}");
+    }
+}

@@ -410,6 +410,113 @@ mod tests {
         assert_eq!(std::fs::read_dir(d.path()).expect("ls").count(), 1);
     }
 
+    fn output() -> Output {
+        Output::new(Redactor::new(), false, false)
+    }
+
+    #[cfg(unix)]
+    fn mkfifo(p: &Path) {
+        let st = std::process::Command::new("mkfifo")
+            .arg(p)
+            .status()
+            .expect("mkfifo");
+        assert!(st.success());
+    }
+
+    #[test]
+    fn dash_is_stdout_and_directories_are_named() {
+        assert_eq!(output_target(Path::new("-")), Ok(OutputTarget::Stdout));
+        let d = tempfile::tempdir().expect("tempdir");
+        let e = output_target(d.path()).expect_err("a directory");
+        assert!(e.contains("is a directory"), "{e}");
+        let e = output()
+            .write_file(d.path(), "{}")
+            .expect_err("a directory");
+        assert!(e.to_string().contains("is a directory"), "{e}");
+        let slash = PathBuf::from(format!("{}/new/", d.path().display()));
+        assert!(output_target(&slash).expect_err("dir").contains("directory"));
+        assert_eq!(
+            output_target(&d.path().join("new.json")),
+            Ok(OutputTarget::File)
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn existing_non_regular_paths_are_never_replaced() {
+        let d = tempfile::tempdir().expect("tempdir");
+        // A symlink to a regular file (the `/dev/stdout` case when it resolves to a file).
+        let target = d.path().join("target");
+        std::fs::write(&target, "keep").expect("write");
+        let link = d.path().join("stdout");
+        std::os::unix::fs::symlink(&target, &link).expect("symlink");
+        let e = output().write_file(&link, "{}").expect_err("refused");
+        assert!(e.to_string().contains("a symbolic link to a regular file"), "{e}");
+        assert!(std::fs::symlink_metadata(&link).expect("meta").file_type().is_symlink());
+        assert_eq!(std::fs::read_to_string(&target).expect("read"), "keep");
+        // A character device that is not a terminal.
+        let e = output_target(Path::new("/dev/null")).expect_err("refused");
+        assert!(e.contains("a character device"), "{e}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_named_pipe_is_written_in_place_through_its_symlink() {
+        use std::io::Read;
+        use std::os::unix::fs::OpenOptionsExt;
+        let d = tempfile::tempdir().expect("tempdir");
+        let fifo = d.path().join("pipe");
+        mkfifo(&fifo);
+        let link = d.path().join("stdout");
+        std::os::unix::fs::symlink(&fifo, &link).expect("symlink");
+        // Nobody reading: an error at once, not a hang.
+        let started = std::time::Instant::now();
+        let e = output().write_file(&link, "{}").expect_err("no reader");
+        assert!(e.to_string().contains("no process is reading"), "{e}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(2));
+        // With a reader: written through, the symlink and the FIFO stay what they are.
+        let mut reader = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(&fifo)
+            .expect("reader");
+        assert_eq!(output_target(&link), Ok(OutputTarget::Stream));
+        output().write_file(&link, "{\"ok\":1}\n").expect("written");
+        let mut got = String::new();
+        reader.read_to_string(&mut got).expect("read");
+        assert_eq!(got, "{\"ok\":1}\n");
+        assert!(std::fs::symlink_metadata(&link).expect("meta").file_type().is_symlink());
+        use std::os::unix::fs::FileTypeExt;
+        assert!(std::fs::metadata(&fifo).expect("meta").file_type().is_fifo());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn step_summary_is_a_private_regular_file_never_a_symlink() {
+        use std::os::unix::fs::PermissionsExt;
+        let d = tempfile::tempdir().expect("tempdir");
+        let summary = d.path().join("summary.md");
+        output().append_file(&summary, "one\n").expect("created");
+        output().append_file(&summary, "two\n").expect("appended");
+        assert_eq!(std::fs::read_to_string(&summary).expect("read"), "one\ntwo\n");
+        let mode = std::fs::metadata(&summary).expect("meta").permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        // Through a symlink: refused, the target untouched.
+        let target = d.path().join("elsewhere");
+        std::fs::write(&target, "keep").expect("write");
+        let link = d.path().join("link.md");
+        std::os::unix::fs::symlink(&target, &link).expect("symlink");
+        let e = output().append_file(&link, "x").expect_err("refused");
+        assert!(e.to_string().contains("symbolic link"), "{e}");
+        assert_eq!(std::fs::read_to_string(&target).expect("read"), "keep");
+        // A FIFO (no reader) and a directory: refused at once.
+        let fifo = d.path().join("fifo");
+        mkfifo(&fifo);
+        let e = output().append_file(&fifo, "x").expect_err("refused");
+        assert!(e.to_string().contains("not a regular file"), "{e}");
+        assert!(output().append_file(d.path(), "x").is_err());
+    }
+
     #[test]
     fn output_spec_parses() {
         let s: OutputSpec = "json=out/run.json".parse().expect("parse");
