@@ -819,7 +819,7 @@ mod tests {
         let set = PolicySet::load_sources(&sources, false).expect("loads");
         let m = set.render_message(
             set.rule("U-1").expect("rule"),
-            &serde_json::json!({"run": {}}),
+            &serde_json::json!({"run": {"command": "audit"}}),
         );
         assert!(m.contains("template steps"), "{m}");
     }
