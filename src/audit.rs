@@ -39,6 +39,8 @@ pub struct AuditOptions {
     /// `--allow-endpoint`: inventory `endpoint` overrides that may be used.
     pub allowed: AllowedEndpoints,
     pub allow_secret_commands: bool,
+    /// `--allow-secret-files`: more directories (canonical) `file:` secrets may be read from.
+    pub allow_secret_files: Vec<PathBuf>,
     pub probe_bulk_endpoints: bool,
     /// Crawl private addresses (and loopback).
     pub allow_private_addresses: bool,
@@ -68,6 +70,7 @@ impl AuditOptions {
             offline: false,
             allowed: AllowedEndpoints::none(),
             allow_secret_commands: false,
+            allow_secret_files: vec![],
             probe_bulk_endpoints: false,
             allow_private_addresses: false,
             allow_loopback: false,
@@ -218,6 +221,7 @@ pub fn audit(opts: &AuditOptions, redactor: &Redactor) -> Result<AuditResult, Co
     let source_opts = SourceOptions {
         allow_commands: opts.allow_secret_commands,
         base_dir: base_dir.clone(),
+        allowed_file_dirs: opts.allow_secret_files.clone(),
         ..Default::default()
     };
     for vendor in &inv.vendors {
@@ -231,6 +235,14 @@ pub fn audit(opts: &AuditOptions, redactor: &Redactor) -> Result<AuditResult, Co
                         rec.fingerprint = Some(fp.fingerprint(&secret));
                         rec.redacted = Some(secret.redacted());
                         secrets.insert((vendor.id.clone(), key.id.clone()), secret);
+                    }
+                    // An unsafe source (a FIFO, a device, a file outside the allowed
+                    // directories) is the inventory's error, not an unavailable secret.
+                    Err(e) if e.is_config_error() => {
+                        return Err(ConfigError(format!(
+                            "key {}/{}: {e}",
+                            vendor.id, key.id
+                        )));
                     }
                     Err(e) => run.errors.push(RunError {
                         stage: "secret".into(),
@@ -455,6 +467,16 @@ fn record_options(run: &mut Run, opts: &AuditOptions) {
     }
     if opts.allow_secret_commands {
         o.insert("allow_secret_commands".into(), "true".into());
+    }
+    if !opts.allow_secret_files.is_empty() {
+        o.insert(
+            "allow_secret_files".into(),
+            opts.allow_secret_files
+                .iter()
+                .map(|d| d.display().to_string())
+                .collect::<Vec<_>>()
+                .join(","),
+        );
     }
     if opts.allow_private_addresses {
         o.insert("allow_private_addresses".into(), "true".into());

@@ -154,6 +154,10 @@ pub struct AuditArgs {
     /// Run `command` secret sources (never allow this for inventories from pull requests).
     #[arg(long)]
     pub allow_secret_commands: bool,
+    /// Let `file` secret sources read below DIR too (repeatable). Without it they read only
+    /// below the inventory's directory, /run/secrets and /var/run/secrets.
+    #[arg(long = "allow-secret-files", value_name = "DIR")]
+    pub allow_secret_files: Vec<PathBuf>,
     /// Also call export/bulk endpoints to confirm export capabilities (recorded in the run).
     #[arg(long)]
     pub probe_bulk_endpoints: bool,
@@ -209,6 +213,10 @@ pub struct ScanArgs {
     /// Inventory whose keys attribute found credentials (secrets are sourced to fingerprint them).
     #[arg(long, short = 'i', value_name = "FILE")]
     pub inventory: Option<PathBuf>,
+    /// Let the inventory's `file` secret sources read below DIR too (repeatable). Without it
+    /// they read only below the inventory's directory, /run/secrets and /var/run/secrets.
+    #[arg(long = "allow-secret-files", value_name = "DIR", requires = "inventory")]
+    pub allow_secret_files: Vec<PathBuf>,
     /// A previous run (JSON) whose `keys[].fingerprint` attribute found credentials without secrets.
     #[arg(long, value_name = "RUN.json")]
     pub known_keys: Option<PathBuf>,

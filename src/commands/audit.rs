@@ -5,7 +5,7 @@ use std::path::Path;
 
 use crate::audit::{self, AuditOptions, AuditResult};
 use crate::cli::{AuditArgs, MergeArgs, PolicyArgs};
-use crate::gate::{EXIT_CONFIG, EXIT_INCOMPLETE, EXIT_OK, GateOptions};
+use crate::gate::{EXIT_CONFIG, EXIT_OK, GateOptions};
 use crate::http::AllowedEndpoints;
 use crate::report::Format;
 use crate::run::{Run, RunError};
@@ -39,6 +39,11 @@ pub fn options(ctx: &Ctx, args: &AuditArgs) -> Result<AuditOptions, String> {
     opts.allowed = AllowedEndpoints::parse(&args.allow_endpoint)
         .map_err(|e| format!("--allow-endpoint: {e}"))?;
     opts.allow_secret_commands = args.allow_secret_commands;
+    opts.allow_secret_files = args
+        .allow_secret_files
+        .iter()
+        .map(|d| crate::secret::allowed_dir(d))
+        .collect::<Result<_, _>>()?;
     opts.probe_bulk_endpoints = args.probe_bulk_endpoints;
     opts.allow_private_addresses = args.allow_private_addresses;
     opts.shard = args.shard;
@@ -153,8 +158,10 @@ pub fn finish(
     if deny_unused {
         code = EXIT_CONFIG;
     }
-    if !written && code == EXIT_OK {
-        code = EXIT_INCOMPLETE;
+    // A report that could not be written is an error (exit 2), never a silent success; a
+    // failing gate (1) still says so.
+    if !written && code != crate::gate::EXIT_FAIL {
+        code = EXIT_CONFIG;
     }
     code
 }
@@ -178,6 +185,7 @@ fn dry_run(ctx: &Ctx, opts: &AuditOptions) -> anyhow::Result<u8> {
     let source_opts = crate::secret::SourceOptions {
         allow_commands: opts.allow_secret_commands,
         base_dir: base_dir.to_path_buf(),
+        allowed_file_dirs: opts.allow_secret_files.clone(),
         ..Default::default()
     };
     let settings = vendors::ProbeSettings {
@@ -199,6 +207,10 @@ fn dry_run(ctx: &Ctx, opts: &AuditOptions) -> anyhow::Result<u8> {
                     let mut s = settings.clone();
                     s.region = v.region.clone();
                     planned(&connector, &secret, k, &s)
+                }
+                Err(e) if e.is_config_error() => {
+                    ctx.out.error(&format!("key {}/{}: {e}", v.id, k.id));
+                    return Ok(EXIT_CONFIG);
                 }
                 Err(e) => serde_json::json!({"skipped": e.to_string()}),
             };

@@ -2,7 +2,7 @@
 
 use crate::cli::DemoArgs;
 use crate::demo::Scenario;
-use crate::gate::{EXIT_CONFIG, EXIT_INCOMPLETE, EXIT_OK};
+use crate::gate::{EXIT_CONFIG, EXIT_OK};
 use crate::report::{Format, RenderOptions};
 
 use super::Ctx;
@@ -79,5 +79,5 @@ pub fn run(ctx: &Ctx, args: &DemoArgs) -> anyhow::Result<u8> {
         msg.push_str(&format!("demo: wrote {}\n", p.display()));
     }
     ctx.out.stderr(&msg, false);
-    Ok(if ok { EXIT_OK } else { EXIT_INCOMPLETE })
+    Ok(if ok { EXIT_OK } else { EXIT_CONFIG })
 }

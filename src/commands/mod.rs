@@ -29,6 +29,22 @@ pub struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
+    /// The format stdout gets: an `--output FORMAT=-`, else `--format`, else `default`.
+    pub fn stdout_format(&self, default: Format) -> Format {
+        self.global
+            .outputs
+            .iter()
+            .find(|s| s.is_stdout())
+            .map(|s| s.format)
+            .or(self.global.format)
+            .unwrap_or(default)
+    }
+
+    /// The `--output` reports that go to files, pipes or terminals (not `-`).
+    pub fn file_outputs(&self) -> impl Iterator<Item = &crate::report::OutputSpec> {
+        self.global.outputs.iter().filter(|s| !s.is_stdout())
+    }
+
     /// Renders the run on stdout in the chosen format and to every `--output` file.
     /// Returns false (after reporting) if a report file could not be written.
     pub fn emit(&self, run: &Run, default: Format) -> bool {
@@ -40,7 +56,7 @@ impl Ctx<'_> {
             }
         };
         let run = &clean;
-        let format = self.global.format.unwrap_or(default);
+        let format = self.stdout_format(default);
         let width = terminal_width();
         let term_opts = RenderOptions {
             color: self.out.color,
@@ -50,9 +66,7 @@ impl Ctx<'_> {
         // filter pass take as long as the table); errors are reported in `--output` order.
         let (written, terminal) = std::thread::scope(|s| {
             let files: Vec<_> = self
-                .global
-                .outputs
-                .iter()
+                .file_outputs()
                 .map(|spec| {
                     s.spawn(move || {
                         let text =
@@ -66,7 +80,7 @@ impl Ctx<'_> {
             let terminal = crate::report::render(run, format, term_opts);
             let written: Vec<_> = files
                 .into_iter()
-                .zip(&self.global.outputs)
+                .zip(self.file_outputs())
                 .map(|(h, spec)| {
                     h.join().unwrap_or_else(|_| {
                         Err(crate::report::RenderError(format!(
@@ -99,6 +113,35 @@ impl Ctx<'_> {
         }
         ok
     }
+}
+
+/// Checks every `--output` before anything runs: one report at most on stdout (and not
+/// together with `--format`), and no path that exists and is not a regular file, pipe or
+/// terminal (see [`crate::report::output_target`]).
+pub fn check_outputs(global: &GlobalArgs) -> Result<(), String> {
+    let to_stdout: Vec<_> = global.outputs.iter().filter(|s| s.is_stdout()).collect();
+    if to_stdout.len() > 1 {
+        return Err("--output: only one report can go to stdout (-)".into());
+    }
+    if let (Some(s), Some(f)) = (to_stdout.first(), global.format)
+        && s.format != f
+    {
+        return Err(format!(
+            "--output {}=- and --format {} both choose what stdout gets; use one",
+            s.format.name(),
+            f.name()
+        ));
+    }
+    for spec in &global.outputs {
+        crate::report::output_target(&spec.path).map_err(|e| {
+            format!(
+                "--output {}={}: {e}",
+                spec.format.name(),
+                spec.path.display()
+            )
+        })?;
+    }
+    Ok(())
 }
 
 /// Appends the findings table to `$GITHUB_STEP_SUMMARY` when it is set.
@@ -195,6 +238,10 @@ pub fn run(cli: Cli) -> u8 {
         global: &cli.global,
         out: Output::new(redactor, cli.global.quiet, color),
     };
+    if let Err(e) = check_outputs(&cli.global) {
+        ctx.out.error(&e);
+        return EXIT_CONFIG;
+    }
     match &cli.command {
         Command::Inventory(cmd) => inventory::run(&ctx, cmd),
         Command::Diff { old, new, gate } => diff::run(

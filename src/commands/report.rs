@@ -93,7 +93,7 @@ pub fn run(ctx: &Ctx, args: &ReportArgs) -> anyhow::Result<u8> {
         None => None,
     };
     let mut ok = true;
-    for spec in &ctx.global.outputs {
+    for spec in ctx.file_outputs() {
         let written = render(
             &run,
             previous.as_ref(),
@@ -110,7 +110,7 @@ pub fn run(ctx: &Ctx, args: &ReportArgs) -> anyhow::Result<u8> {
             ok = false;
         }
     }
-    let format = ctx.global.format.unwrap_or(Format::Table);
+    let format = ctx.stdout_format(Format::Table);
     let opts = RenderOptions {
         color: ctx.out.color,
         width: None,

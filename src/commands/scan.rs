@@ -150,7 +150,18 @@ pub fn run(ctx: &Ctx, args: &ScanArgs) -> anyhow::Result<u8> {
             path: path.display().to_string(),
             sha256: l.sha256.clone(),
         });
-        source_inventory_keys(ctx, &l, path, &fp, &mut run, &mut known);
+        let allowed: Result<Vec<_>, _> = args
+            .allow_secret_files
+            .iter()
+            .map(|d| crate::secret::allowed_dir(d))
+            .collect();
+        let sourced = allowed.and_then(|allowed| {
+            source_inventory_keys(ctx, &l, path, &allowed, &fp, &mut run, &mut known)
+        });
+        if let Err(msg) = sourced {
+            ctx.out.error(&msg);
+            return Ok(EXIT_CONFIG);
+        }
         loaded = Some(l);
     }
 
@@ -294,17 +305,20 @@ pub fn run(ctx: &Ctx, args: &ScanArgs) -> anyhow::Result<u8> {
     ))
 }
 
-/// Sources every inventory key's secret to fingerprint it (never probes here).
+/// Sources every inventory key's secret to fingerprint it (never probes here). An unsafe
+/// source (see [`SourceError::Refused`]) is a configuration error naming the key.
 fn source_inventory_keys(
     ctx: &Ctx,
     loaded: &crate::inventory::Loaded,
     path: &std::path::Path,
+    allowed_file_dirs: &[std::path::PathBuf],
     fp: &Fingerprinter,
     run: &mut Run,
     known: &mut KnownKeys,
-) {
+) -> Result<(), String> {
     let opts = SourceOptions {
         base_dir: path.parent().map(|p| p.to_path_buf()).unwrap_or_default(),
+        allowed_file_dirs: allowed_file_dirs.to_vec(),
         ..Default::default()
     };
     for vendor in &loaded.inventory.vendors {
@@ -328,6 +342,9 @@ fn source_inventory_keys(
                         Some(i) => run.keys[i] = rec,
                         None => run.keys.push(rec),
                     }
+                }
+                Err(e) if e.is_config_error() => {
+                    return Err(format!("key {}/{}: {e}", vendor.id, key.id));
                 }
                 Err(e) => {
                     let has_known = prior.is_some_and(|i| run.keys[i].fingerprint.is_some());
@@ -356,6 +373,7 @@ fn source_inventory_keys(
             }
         }
     }
+    Ok(())
 }
 
 /// `--verify`: probes each distinct found credential once, with the value that was found.

@@ -487,17 +487,12 @@ pub(super) fn build_rule(
     };
     let message = match (&rr.message, base) {
         (Some(m), _) => {
-            let mut env = minijinja::Environment::new();
-            if let Err(e) = env.add_template_owned("m".to_string(), m.value.clone()) {
-                let line = e.line().unwrap_or(1);
+            if let Err((msg, line)) = super::check_template(&m.value) {
                 let at = crate::yaml::position(m);
                 diags.push(
                     file,
                     map_position(text, at, (line, 1)),
-                    format!(
-                        "rule {id}: bad message template: {}",
-                        e.detail().unwrap_or("syntax error")
-                    ),
+                    format!("rule {id}: {msg}"),
                 );
             }
             m.value.clone()

@@ -24,6 +24,104 @@ pub use exceptions::Exceptions;
 /// Longest `where`/`require` expression accepted (CEL has no runtime limits).
 pub const MAX_EXPRESSION_CHARS: usize = 2000;
 
+/// Longest `message` template accepted.
+pub const MAX_TEMPLATE_BYTES: usize = 8 * 1024;
+/// Longest message a template may render.
+pub const MAX_MESSAGE_BYTES: usize = 16 * 1024;
+/// Template instructions one message may run (minijinja fuel): a loop over a run's worth of
+/// facts fits many times over; nested `range(100000)` loops stop within milliseconds.
+pub const MESSAGE_FUEL: u64 = 100_000;
+
+/// The environment message templates compile and run in: no auto-escaping (the renderers
+/// escape per format), fuel-limited.
+fn template_env() -> minijinja::Environment<'static> {
+    let mut env = minijinja::Environment::new();
+    env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
+    env.set_fuel(Some(MESSAGE_FUEL));
+    env
+}
+
+/// A writer that fails past [`MAX_MESSAGE_BYTES`].
+struct CappedWriter(Vec<u8>);
+
+impl std::io::Write for CappedWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.0.len() + buf.len() > MAX_MESSAGE_BYTES {
+            return Err(std::io::Error::other("message too long"));
+        }
+        self.0.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Why a template render went over its budget (steps or output size), if it did.
+fn over_budget(e: &minijinja::Error) -> Option<String> {
+    match e.kind() {
+        minijinja::ErrorKind::OutOfFuel => Some(format!(
+            "runs longer than the limit of {MESSAGE_FUEL} template steps"
+        )),
+        minijinja::ErrorKind::WriteFailure => Some(format!(
+            "renders more than the limit of {} KiB",
+            MAX_MESSAGE_BYTES / 1024
+        )),
+        _ => None,
+    }
+}
+
+/// Renders a message template within the fuel and output limits.
+fn render_capped(
+    t: &minijinja::Template<'_, '_>,
+    ctx: &serde_json::Value,
+) -> Result<String, minijinja::Error> {
+    let mut w = CappedWriter(Vec::new());
+    t.render_captured_to(ctx, &mut w)?;
+    Ok(String::from_utf8_lossy(&w.0).into_owned())
+}
+
+/// Checks a message template: its size, its syntax, and a trial render over empty facts
+/// within the limits (a template that loops past them fails here rather than in a run).
+/// Returns the problem and the 1-based template line it is on.
+pub(crate) fn check_template(text: &str) -> Result<(), (String, usize)> {
+    if text.len() > MAX_TEMPLATE_BYTES {
+        return Err((
+            format!(
+                "message template is {} bytes; the limit is {} KiB",
+                text.len(),
+                MAX_TEMPLATE_BYTES / 1024
+            ),
+            1,
+        ));
+    }
+    let mut env = template_env();
+    env.add_template_owned("m".to_string(), text.to_string())
+        .map_err(|e| {
+            (
+                format!(
+                    "bad message template: {}",
+                    e.detail().unwrap_or("syntax error")
+                ),
+                e.line().unwrap_or(1),
+            )
+        })?;
+    let t = env
+        .get_template("m")
+        .map_err(|e| (format!("bad message template: {e}"), 1))?;
+    match render_capped(&t, &serde_json::json!({})) {
+        Err(e) => match over_budget(&e) {
+            Some(why) => Err((
+                format!("message template {why}"),
+                e.line().unwrap_or(1),
+            )),
+            // Other errors depend on the facts (an undefined field here is not one in a run).
+            None => Ok(()),
+        },
+        Ok(_) => Ok(()),
+    }
+}
+
 /// The built-in pack, embedded at build time.
 pub const BUILTIN: &[(&str, &str)] = &[
     (
@@ -416,8 +514,7 @@ impl PolicySet {
         if strict {
             lint::never_applies(&rules, &mut diags);
         }
-        let mut env = minijinja::Environment::new();
-        env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
+        let mut env = template_env();
         for r in &rules {
             if let Err(e) = env.add_template_owned(r.id.clone(), r.message.clone()) {
                 diags.push(
@@ -461,16 +558,21 @@ impl PolicySet {
         self.rules.iter().find(|r| r.id == id)
     }
 
-    /// Renders a rule's message over the subject's facts (empty template → the title).
+    /// Renders a rule's message over the subject's facts (empty template → the title). The
+    /// template runs within [`MESSAGE_FUEL`] steps and [`MAX_MESSAGE_BYTES`] of output; past
+    /// either, the message is the title and says so.
     pub fn render_message(&self, rule: &Rule, ctx: &serde_json::Value) -> String {
         match self
             .templates
             .get_template(&rule.id)
-            .and_then(|t| t.render(ctx))
+            .and_then(|t| render_capped(&t, ctx))
         {
             Ok(s) if !s.trim().is_empty() => s.trim().to_string(),
             Ok(_) => rule.title.clone(),
-            Err(e) => format!("{} (message template error: {e})", rule.title),
+            Err(e) => match over_budget(&e) {
+                Some(why) => format!("{} (message template stopped: it {why})", rule.title),
+                None => format!("{} (message template error: {e})", rule.title),
+            },
         }
     }
 }
@@ -636,4 +738,89 @@ fn hash_rules(rules: &[Rule]) -> String {
     hr.sort_by(|a, b| a.id.cmp(b.id));
     let bytes = serde_json::to_vec(&hr).unwrap_or_default();
     format!("sha256:{}", crate::run::sha256_hex(&bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The hostile template of the review: nested `range(100000)` loops (10^10 steps).
+    const NESTED: &str =
+        "{% for a in range(100000) %}{% for b in range(100000) %}{{ a }}{{ b }}{% endfor %}{% endfor %}";
+    /// The same loops printing nothing: only the fuel limit stops it.
+    const NESTED_SILENT: &str =
+        "{% for a in range(100000) %}{% for b in range(100000) %}{% endfor %}{% endfor %}";
+
+    fn policy(message: &str) -> String {
+        format!(
+            "version: 1\nkind: PolicySet\nrules:\n  - id: U-1\n    title: Loopy\n    severity: low\n    controls: [ISO27001:2022/A.5.17]\n    scope:\n      subject: run\n    require: 'false'\n    message: {}\n",
+            serde_json::to_string(message).expect("json string")
+        )
+    }
+
+    #[test]
+    fn nested_range_loops_are_refused_by_lint_within_the_budget() {
+        for t in [NESTED, NESTED_SILENT] {
+            let started = std::time::Instant::now();
+            let d = lint_str("p.yaml", &policy(t));
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(2),
+                "{:?}",
+                started.elapsed()
+            );
+            assert_eq!(d.items.len(), 1, "{}", d.render());
+            let m = &d.items[0].message;
+            assert!(m.starts_with("rule U-1: message template "), "{m}");
+            assert!(m.contains("limit"), "{m}");
+        }
+        // An ordinary template is untouched.
+        assert!(lint_str("p.yaml", &policy("{{ run.command }} failed")).is_empty());
+    }
+
+    #[test]
+    fn oversized_templates_are_refused() {
+        let big = "x".repeat(MAX_TEMPLATE_BYTES + 1);
+        let d = lint_str("p.yaml", &policy(&big));
+        assert!(
+            d.items.iter().any(|i| i.message.contains("the limit is 8 KiB")),
+            "{}",
+            d.render()
+        );
+    }
+
+    #[test]
+    fn templates_that_only_explode_over_real_facts_stop_at_run_time() {
+        // Passes the trial render (no `run` there), loops with the run's facts.
+        let t = format!("{{% if run %}}{NESTED}{{% endif %}}");
+        let src = policy(&t);
+        let sources = [Source {
+            name: "p.yaml".into(),
+            text: &src,
+            builtin: false,
+        }];
+        let set = PolicySet::load_sources(&sources, false).expect("loads");
+        let rule = set.rule("U-1").expect("rule");
+        let started = std::time::Instant::now();
+        let m = set.render_message(rule, &serde_json::json!({"run": {"command": "audit"}}));
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(2),
+            "{:?}",
+            started.elapsed()
+        );
+        assert!(m.starts_with("Loopy (message template stopped: it "), "{m}");
+        assert!(m.len() < 200, "{m}");
+        let silent = format!("{{% if run %}}{NESTED_SILENT}{{% endif %}}");
+        let src = policy(&silent);
+        let sources = [Source {
+            name: "p.yaml".into(),
+            text: &src,
+            builtin: false,
+        }];
+        let set = PolicySet::load_sources(&sources, false).expect("loads");
+        let m = set.render_message(
+            set.rule("U-1").expect("rule"),
+            &serde_json::json!({"run": {"command": "audit"}}),
+        );
+        assert!(m.contains("template steps"), "{m}");
+    }
 }

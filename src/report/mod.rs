@@ -54,11 +54,122 @@ impl Format {
     }
 }
 
-/// `--output FORMAT=PATH`.
+/// `--output FORMAT=PATH` (`-` is stdout).
 #[derive(Debug, Clone)]
 pub struct OutputSpec {
     pub format: Format,
     pub path: PathBuf,
+}
+
+impl OutputSpec {
+    /// `FORMAT=-`: the report goes to stdout (in place of the terminal rendering).
+    pub fn is_stdout(&self) -> bool {
+        self.path.as_os_str() == "-"
+    }
+}
+
+/// Where a report path leads, decided before anything is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputTarget {
+    /// `-`: standard output.
+    Stdout,
+    /// A new path or an existing regular file: written atomically (temporary file + rename).
+    File,
+    /// An existing pipe or terminal the user named (`/dev/stdout` on a pipe or terminal):
+    /// written in place, never replaced.
+    Stream,
+}
+
+/// Classifies a report path: `-` is stdout; a new path or a regular file is written
+/// atomically; a pipe or terminal (also through a symlink such as `/dev/stdout`) is written
+/// in place; anything else that exists (a directory, a device, a socket, a symlink to a file)
+/// is refused, so a report can never replace it.
+pub fn output_target(path: &Path) -> Result<OutputTarget, String> {
+    if path.as_os_str() == "-" {
+        return Ok(OutputTarget::Stdout);
+    }
+    if path.as_os_str().as_encoded_bytes().ends_with(b"/") {
+        return Err("names a directory; name a file (or - for stdout)".into());
+    }
+    let lmeta = match std::fs::symlink_metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(OutputTarget::File),
+        Err(e) => return Err(e.to_string()),
+    };
+    if lmeta.is_file() {
+        return Ok(OutputTarget::File);
+    }
+    if lmeta.is_dir() {
+        return Err("is a directory; name a file in it (or - for stdout)".into());
+    }
+    let meta = std::fs::metadata(path).map_err(|e| format!("cannot follow it: {e}"))?;
+    let via = if lmeta.file_type().is_symlink() {
+        "a symbolic link to "
+    } else {
+        ""
+    };
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        let t = meta.file_type();
+        if t.is_fifo() {
+            return Ok(OutputTarget::Stream);
+        }
+        if t.is_char_device() && open_stream(path).is_ok_and(|f| is_terminal(&f)) {
+            return Ok(OutputTarget::Stream);
+        }
+    }
+    Err(format!(
+        "exists and is not a regular file (it is {via}{}); refusing to replace it (name a new file, a pipe or terminal, or - for stdout)",
+        crate::secret::file_kind(&meta.file_type())
+    ))
+}
+
+fn is_terminal(f: &std::fs::File) -> bool {
+    std::io::IsTerminal::is_terminal(f)
+}
+
+/// Opens an existing pipe or terminal for writing without creating, truncating or blocking
+/// (a pipe nobody reads is an error, not a hang), then makes writes blocking again.
+fn open_stream(path: &Path) -> std::io::Result<std::fs::File> {
+    let mut oo = std::fs::OpenOptions::new();
+    oo.write(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        oo.custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY);
+    }
+    let f = oo.open(path).map_err(|e| {
+        #[cfg(unix)]
+        if e.raw_os_error() == Some(libc::ENXIO) {
+            return std::io::Error::other("no process is reading the pipe");
+        }
+        e
+    })?;
+    set_blocking(&f)?;
+    Ok(f)
+}
+
+/// Clears `O_NONBLOCK` on an open file.
+#[allow(unsafe_code)]
+fn set_blocking(f: &std::fs::File) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::fd::AsRawFd;
+        let fd = f.as_raw_fd();
+        // SAFETY: fcntl on a descriptor this `File` owns; F_GETFL/F_SETFL take integers only.
+        let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
+        if flags < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        // SAFETY: as above.
+        if unsafe { libc::fcntl(fd, libc::F_SETFL, flags & !libc::O_NONBLOCK) } < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = f;
+    Ok(())
 }
 
 impl std::str::FromStr for OutputSpec {
@@ -200,19 +311,69 @@ impl Output {
         self.stderr_raw(&format!("{prefix}: {msg}\n"), true);
     }
 
-    /// Appends filtered text to a file in one write (`$GITHUB_STEP_SUMMARY`).
+    /// Appends filtered text to a file in one write (`$GITHUB_STEP_SUMMARY`): only to a
+    /// regular file, never through a symlink, created with mode 0600 whatever the umask.
     pub fn append_file(&self, path: &Path, text: &str) -> std::io::Result<()> {
         let filtered = self.redactor.filter(text);
-        let mut f = std::fs::OpenOptions::new()
-            .append(true)
-            .create(true)
-            .open(path)?;
+        let mut oo = std::fs::OpenOptions::new();
+        oo.append(true).create(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            // No-follow: a symlink is an error (ELOOP); non-blocking: a FIFO cannot hang us.
+            oo.mode(0o600)
+                .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY);
+        }
+        let mut f = oo.open(path).map_err(|e| {
+            #[cfg(unix)]
+            if e.raw_os_error() == Some(libc::ELOOP) {
+                return std::io::Error::other(
+                    "is a symbolic link; it is only appended to as a regular file",
+                );
+            }
+            #[cfg(unix)]
+            if e.raw_os_error() == Some(libc::ENXIO) {
+                return std::io::Error::other(
+                    "is not a regular file (a FIFO); it is only appended to as a regular file",
+                );
+            }
+            e
+        })?;
+        let meta = f.metadata()?;
+        if !meta.is_file() {
+            return Err(std::io::Error::other(format!(
+                "is not a regular file (it is {}); it is only appended to as a regular file",
+                crate::secret::file_kind(&meta.file_type())
+            )));
+        }
         f.write_all(filtered.as_bytes())
     }
 
-    /// Writes a filtered report file atomically with mode 0600.
+    /// Writes a filtered report: `-` to stdout, a pipe or terminal in place, anything else
+    /// atomically with mode 0600 (see [`output_target`]; what it refuses is an error here).
     pub fn write_file(&self, path: &Path, text: &str) -> std::io::Result<()> {
-        write_atomic(path, self.redactor.filter(text).as_bytes())
+        match output_target(path).map_err(std::io::Error::other)? {
+            OutputTarget::Stdout => {
+                self.stdout(text);
+                Ok(())
+            }
+            OutputTarget::File => write_atomic(path, self.redactor.filter(text).as_bytes()),
+            OutputTarget::Stream => {
+                let mut f = open_stream(path)?;
+                // The path could have changed since it was classified: still a pipe or tty?
+                #[cfg(unix)]
+                {
+                    use std::os::unix::fs::FileTypeExt;
+                    if !(f.metadata()?.file_type().is_fifo() || is_terminal(&f)) {
+                        return Err(std::io::Error::other(
+                            "is no longer a pipe or terminal; not written",
+                        ));
+                    }
+                }
+                f.write_all(self.redactor.filter(text).as_bytes())?;
+                f.flush()
+            }
+        }
     }
 }
 
@@ -270,6 +431,113 @@ mod tests {
             assert_eq!(mode & 0o777, 0o600);
         }
         assert_eq!(std::fs::read_dir(d.path()).expect("ls").count(), 1);
+    }
+
+    fn output() -> Output {
+        Output::new(Redactor::new(), false, false)
+    }
+
+    #[cfg(unix)]
+    fn mkfifo(p: &Path) {
+        let st = std::process::Command::new("mkfifo")
+            .arg(p)
+            .status()
+            .expect("mkfifo");
+        assert!(st.success());
+    }
+
+    #[test]
+    fn dash_is_stdout_and_directories_are_named() {
+        assert_eq!(output_target(Path::new("-")), Ok(OutputTarget::Stdout));
+        let d = tempfile::tempdir().expect("tempdir");
+        let e = output_target(d.path()).expect_err("a directory");
+        assert!(e.contains("is a directory"), "{e}");
+        let e = output()
+            .write_file(d.path(), "{}")
+            .expect_err("a directory");
+        assert!(e.to_string().contains("is a directory"), "{e}");
+        let slash = PathBuf::from(format!("{}/new/", d.path().display()));
+        assert!(output_target(&slash).expect_err("dir").contains("directory"));
+        assert_eq!(
+            output_target(&d.path().join("new.json")),
+            Ok(OutputTarget::File)
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn existing_non_regular_paths_are_never_replaced() {
+        let d = tempfile::tempdir().expect("tempdir");
+        // A symlink to a regular file (the `/dev/stdout` case when it resolves to a file).
+        let target = d.path().join("target");
+        std::fs::write(&target, "keep").expect("write");
+        let link = d.path().join("stdout");
+        std::os::unix::fs::symlink(&target, &link).expect("symlink");
+        let e = output().write_file(&link, "{}").expect_err("refused");
+        assert!(e.to_string().contains("a symbolic link to a regular file"), "{e}");
+        assert!(std::fs::symlink_metadata(&link).expect("meta").file_type().is_symlink());
+        assert_eq!(std::fs::read_to_string(&target).expect("read"), "keep");
+        // A character device that is not a terminal.
+        let e = output_target(Path::new("/dev/null")).expect_err("refused");
+        assert!(e.contains("a character device"), "{e}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_named_pipe_is_written_in_place_through_its_symlink() {
+        use std::io::Read;
+        use std::os::unix::fs::OpenOptionsExt;
+        let d = tempfile::tempdir().expect("tempdir");
+        let fifo = d.path().join("pipe");
+        mkfifo(&fifo);
+        let link = d.path().join("stdout");
+        std::os::unix::fs::symlink(&fifo, &link).expect("symlink");
+        // Nobody reading: an error at once, not a hang.
+        let started = std::time::Instant::now();
+        let e = output().write_file(&link, "{}").expect_err("no reader");
+        assert!(e.to_string().contains("no process is reading"), "{e}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(2));
+        // With a reader: written through, the symlink and the FIFO stay what they are.
+        let mut reader = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(&fifo)
+            .expect("reader");
+        assert_eq!(output_target(&link), Ok(OutputTarget::Stream));
+        output().write_file(&link, "{\"ok\":1}\n").expect("written");
+        let mut got = String::new();
+        reader.read_to_string(&mut got).expect("read");
+        assert_eq!(got, "{\"ok\":1}\n");
+        assert!(std::fs::symlink_metadata(&link).expect("meta").file_type().is_symlink());
+        use std::os::unix::fs::FileTypeExt;
+        assert!(std::fs::metadata(&fifo).expect("meta").file_type().is_fifo());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn step_summary_is_a_private_regular_file_never_a_symlink() {
+        use std::os::unix::fs::PermissionsExt;
+        let d = tempfile::tempdir().expect("tempdir");
+        let summary = d.path().join("summary.md");
+        output().append_file(&summary, "one\n").expect("created");
+        output().append_file(&summary, "two\n").expect("appended");
+        assert_eq!(std::fs::read_to_string(&summary).expect("read"), "one\ntwo\n");
+        let mode = std::fs::metadata(&summary).expect("meta").permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        // Through a symlink: refused, the target untouched.
+        let target = d.path().join("elsewhere");
+        std::fs::write(&target, "keep").expect("write");
+        let link = d.path().join("link.md");
+        std::os::unix::fs::symlink(&target, &link).expect("symlink");
+        let e = output().append_file(&link, "x").expect_err("refused");
+        assert!(e.to_string().contains("symbolic link"), "{e}");
+        assert_eq!(std::fs::read_to_string(&target).expect("read"), "keep");
+        // A FIFO (no reader) and a directory: refused at once.
+        let fifo = d.path().join("fifo");
+        mkfifo(&fifo);
+        let e = output().append_file(&fifo, "x").expect_err("refused");
+        assert!(e.to_string().contains("not a regular file"), "{e}");
+        assert!(output().append_file(d.path(), "x").is_err());
     }
 
     #[test]
