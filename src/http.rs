@@ -1304,8 +1304,13 @@ mod tests {
             RetryAfter::Wait(Duration::from_secs(30))
         );
         assert_eq!(
-            parse_retry_after("Fri, 31 Dec 9999 23:59:59 GMT", now),
+            parse_retry_after("Fri, 31 Dec 2100 23:59:59 GMT", now),
             RetryAfter::TooLong
+        );
+        // Past the representable range: not a date; the usual backoff applies.
+        assert_eq!(
+            parse_retry_after("Fri, 31 Dec 9999 23:59:59 GMT", now),
+            RetryAfter::Invalid
         );
         assert_eq!(
             parse_retry_after("Wed, 31 Dec 2025 00:00:00 GMT", now),

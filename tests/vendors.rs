@@ -429,7 +429,7 @@ async fn absurd_retry_after_is_rate_limited_at_once() {
     for v in [
         "1e300",
         "18446744073709551616",
-        "Fri, 31 Dec 9999 23:59:59 GMT",
+        "Fri, 31 Dec 2100 23:59:59 GMT",
         "3600",
     ] {
         let env = start("stripe", Duration::from_secs(5)).await;
@@ -484,7 +484,8 @@ async fn impossible_shopify_call_limit_is_ignored_with_a_warning() {
     assert_eq!(p.status, KeyStatus::Active, "{p:?}");
     let p = env.probe("shopify", SHP_ACTIVE).await;
     assert_eq!(p.status, KeyStatus::Active, "{p:?}");
-    assert!(t.elapsed() < Duration::from_secs(3), "{:?}", t.elapsed());
+    // Four calls at the client's own pace (half of 2/s), not the header's 68 years.
+    assert!(t.elapsed() < Duration::from_secs(8), "{:?}", t.elapsed());
     let w = env.client.take_warnings();
     assert_eq!(w.len(), 1, "one warning per bucket and value: {w:?}");
     assert!(

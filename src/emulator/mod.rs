@@ -112,7 +112,7 @@ pub enum Hostile {
     RetryAfterOverflow,
     /// `Retry-After: -5`.
     RetryAfterNegative,
-    /// `Retry-After: Fri, 31 Dec 9999 23:59:59 GMT`.
+    /// `Retry-After: Fri, 31 Dec 2100 23:59:59 GMT`.
     RetryAfterFarDate,
     /// `X-Shopify-Shop-Api-Call-Limit: 4294967295/2` on every response (a ~68-year wait).
     CallLimit,
@@ -144,7 +144,7 @@ impl Hostile {
             Hostile::RetryAfterHuge => Some("1e300"),
             Hostile::RetryAfterOverflow => Some("18446744073709551616"),
             Hostile::RetryAfterNegative => Some("-5"),
-            Hostile::RetryAfterFarDate => Some("Fri, 31 Dec 9999 23:59:59 GMT"),
+            Hostile::RetryAfterFarDate => Some("Fri, 31 Dec 2100 23:59:59 GMT"),
             _ => None,
         }
     }
