@@ -311,6 +311,7 @@ pub fn audit(opts: &AuditOptions, redactor: &Redactor) -> Result<AuditResult, Co
             }
         }
         run.ledger = client.take_ledger();
+        run.warnings.extend(client.take_warnings());
 
         let scanner = Scanner::new(Arc::clone(&detectors)).with_redactor(redactor);
         let at = crate::run::now_rfc3339();

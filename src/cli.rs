@@ -170,8 +170,24 @@ pub struct AuditArgs {
     /// Extra detector rules (same format as the built-in `detectors.yaml`); repeatable.
     #[arg(long = "detectors", value_name = "FILE")]
     pub detectors: Vec<PathBuf>,
+    /// Wall-clock budget of each surface's crawl (`90s`, `10m`); past it the surface is
+    /// reported incomplete.
+    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_duration)]
+    pub max_duration: std::time::Duration,
     #[command(flatten)]
     pub gate: GateArgs,
+}
+
+/// A positive duration as typed: `500ms`, `90s`, `10m`, `1h 30m` or ISO 8601 (`PT10M`).
+pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    let d: jiff::SignedDuration = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{s}` is not a duration (examples: 90s, 10m, 1h)"))?;
+    if !d.is_positive() {
+        return Err(format!("`{s}`: the duration must be positive"));
+    }
+    std::time::Duration::try_from(d).map_err(|_| format!("`{s}`: duration out of range"))
 }
 
 /// `vendorscope demo`.
@@ -244,6 +260,12 @@ pub struct ScanArgs {
     /// Link depth from each URL.
     #[arg(long, value_name = "N", default_value_t = 5)]
     pub max_depth: u32,
+    /// Wall-clock budget of each crawl (`90s`, `10m`); past it the surface is reported incomplete.
+    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_duration)]
+    pub max_duration: std::time::Duration,
+    /// Wall-clock budget per crawled host, from its first request (`5m`).
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_duration)]
+    pub max_host_duration: std::time::Duration,
     #[command(flatten)]
     pub policy: PolicyArgs,
     #[command(flatten)]
@@ -303,9 +325,12 @@ pub struct EmulateArgs {
     /// Loopback address; port 0 = ephemeral ports, port P = P, P+1, … per vendor.
     #[arg(long, default_value = "127.0.0.1:0")]
     pub listen: std::net::SocketAddr,
-    /// Emulator config (YAML/JSON): a list of keys, or `{keys, variants, latency_ms}`.
+    /// Emulator config (YAML/JSON): a list of keys, or `{keys, variants, latency_ms, hostile}`.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// Play a hostile vendor: answer with this form on every request (repeatable).
+    #[arg(long, value_name = "FORM")]
+    pub hostile: Vec<crate::emulator::Hostile>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -34,6 +34,15 @@ pub fn init_tls() {
 /// Largest response body ever read (error bodies, scope lists); the rest is dropped unread.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
+/// Longest wait a vendor header can impose (`Retry-After`, a call-limit budget). A vendor asking
+/// for more ends the call as `inconclusive(rate_limited)` instead of holding the run: a hostile
+/// or broken endpoint must not be able to park an audit for hours (or panic it with `1e300`).
+pub const MAX_HEADER_WAIT: Duration = Duration::from_secs(60);
+
+/// Largest call-limit bucket size taken at its word (Shopify documents 40 and 80; Plus and
+/// GraphQL-era buckets stay far below this). A larger size is an impossible header.
+pub const MAX_CALL_LIMIT_SIZE: u32 = 10_000;
+
 /// Why a call did not produce a usable response. [`HttpError::reason`] is the
 /// `inconclusive(reason)` word a connector reports.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -457,6 +466,7 @@ pub struct Client {
     responses_429: AtomicU64,
     retries: AtomicU64,
     transcripts: Mutex<Vec<Transcript>>,
+    warnings: Mutex<Vec<String>>,
 }
 
 /// Checks resolved addresses at connection time (no time-of-check/time-of-use gap).
@@ -523,6 +533,7 @@ impl Client {
             responses_429: AtomicU64::new(0),
             retries: AtomicU64::new(0),
             transcripts: Mutex::new(Vec::new()),
+            warnings: Mutex::new(Vec::new()),
         })
     }
 
@@ -637,7 +648,9 @@ impl Client {
     }
 
     fn pause(buckets: &[Arc<Bucket>], wait: Duration) {
-        let until = Instant::now() + wait;
+        let Some(until) = Instant::now().checked_add(wait.min(MAX_HEADER_WAIT)) else {
+            return;
+        };
         for b in buckets {
             if let Ok(mut p) = b.pause_until.lock()
                 && p.is_none_or(|cur| cur < until)
@@ -744,12 +757,24 @@ impl Client {
                             self.responses_429.fetch_add(1, Ordering::Relaxed);
                         }
                         let ra = retry_after(&headers);
+                        let cap = MAX_HEADER_WAIT.as_secs();
                         self.record(
                             &req,
                             Some(status),
                             started,
                             attempt,
-                            ra.map(|d| format!("retry-after {}ms", d.as_millis())),
+                            match ra {
+                                Some(RetryAfter::Wait(d)) => {
+                                    Some(format!("retry-after {}ms", d.as_millis()))
+                                }
+                                Some(RetryAfter::TooLong) => Some(format!(
+                                    "retry-after beyond the {cap} s cap: not retried"
+                                )),
+                                Some(RetryAfter::Invalid) => {
+                                    Some("retry-after invalid: ignored".into())
+                                }
+                                None => None,
+                            },
                         );
                         drop(resp);
                         self.transcribe(
@@ -761,7 +786,6 @@ impl Client {
                             None,
                             None,
                         );
-                        retry_wait = ra.unwrap_or_else(|| self.backoff(attempt));
                         final_err = if status == 429 {
                             HttpError::RateLimited { attempts: attempt }
                         } else {
@@ -770,6 +794,15 @@ impl Client {
                                 attempts: attempt,
                             }
                         };
+                        retry_wait = match ra {
+                            Some(RetryAfter::Wait(d)) => d,
+                            // The vendor asked for longer than any run should wait.
+                            Some(RetryAfter::TooLong) => return Err(final_err),
+                            Some(RetryAfter::Invalid) | None => self.backoff(attempt),
+                        };
+                        if retry_wait > self.cfg.max_retry_wait.min(MAX_HEADER_WAIT) {
+                            return Err(final_err);
+                        }
                         if status == 429 {
                             // The whole account bucket waits, not just this request.
                             Self::pause(&buckets, retry_wait);
@@ -876,7 +909,7 @@ impl Client {
                     };
                 }
             }
-            if attempt >= max || retry_wait > self.cfg.max_retry_wait {
+            if attempt >= max || retry_wait > self.cfg.max_retry_wait.min(MAX_HEADER_WAIT) {
                 return Err(final_err);
             }
             self.retries.fetch_add(1, Ordering::Relaxed);
@@ -886,24 +919,59 @@ impl Client {
     }
 
     fn apply_budget_header(&self, headers: &HeaderMap, bh: &BudgetHeader, rates: &[RateSpec]) {
-        let Some((used, size)) = headers
-            .get(bh.header)
-            .and_then(|v| v.to_str().ok())
-            .and_then(parse_call_limit)
-        else {
+        let Some(value) = headers.get(bh.header) else {
             return;
         };
-        let threshold = size as f64 * self.cfg.rate_share;
-        if (used as f64) < threshold || bh.leak_per_second <= 0.0 {
+        let (used, size) = match value.to_str().ok().and_then(parse_call_limit) {
+            Some(p) => p,
+            None => {
+                // The value itself is vendor text: not repeated.
+                self.warn(format!(
+                    "{}: unreadable `{}` header ignored (expected USED/SIZE)",
+                    bh.bucket, bh.header
+                ));
+                return;
+            }
+        };
+        if let Some(why) = implausible_call_limit(used, size) {
+            self.warn(format!(
+                "{}: impossible `{}` header {used}/{size} ignored ({why})",
+                bh.bucket, bh.header
+            ));
             return;
         }
-        let wait = Duration::from_secs_f64((used as f64 - threshold + 1.0) / bh.leak_per_second);
+        let threshold = f64::from(size) * self.cfg.rate_share;
+        if f64::from(used) < threshold || !(bh.leak_per_second > 0.0) {
+            return;
+        }
+        let secs = (f64::from(used) - threshold + 1.0) / bh.leak_per_second;
+        let wait = Duration::try_from_secs_f64(secs)
+            .unwrap_or(MAX_HEADER_WAIT)
+            .min(MAX_HEADER_WAIT);
         let buckets: Vec<Arc<Bucket>> = rates
             .iter()
             .filter(|r| r.bucket == bh.bucket)
             .map(|r| self.bucket(r))
             .collect();
         Self::pause(&buckets, wait);
+    }
+
+    /// Records a warning for the run once (same text, same warning).
+    fn warn(&self, msg: String) {
+        tracing::warn!("{msg}");
+        if let Ok(mut w) = self.warnings.lock()
+            && !w.contains(&msg)
+        {
+            w.push(msg);
+        }
+    }
+
+    /// Drains the warnings the client recorded (impossible vendor headers), for the run.
+    pub fn take_warnings(&self) -> Vec<String> {
+        self.warnings
+            .lock()
+            .map(|mut w| std::mem::take(&mut *w))
+            .unwrap_or_default()
     }
 }
 
@@ -913,7 +981,9 @@ fn new_bucket(per_second: f64) -> Bucket {
     } else {
         1.0
     };
-    let period = Duration::from_secs_f64(1.0 / per_second).max(Duration::from_micros(1));
+    let period = Duration::try_from_secs_f64(1.0 / per_second)
+        .unwrap_or(Duration::from_secs(1))
+        .max(Duration::from_micros(1));
     let quota = Quota::with_period(period).unwrap_or_else(|| Quota::per_second(nonzero_one()));
     Bucket {
         limiter: RateLimiter::direct(quota),
@@ -925,7 +995,8 @@ fn nonzero_one() -> std::num::NonZeroU32 {
     std::num::NonZeroU32::MIN
 }
 
-/// `used/size` from a call-limit header such as `32/40`.
+/// `used/size` from a call-limit header such as `32/40` (numbers only; see
+/// [`implausible_call_limit`] for the values that cannot be true).
 pub fn parse_call_limit(v: &str) -> Option<(u32, u32)> {
     let (a, b) = v.trim().split_once('/')?;
     let used = a.trim().parse().ok()?;
@@ -933,20 +1004,65 @@ pub fn parse_call_limit(v: &str) -> Option<(u32, u32)> {
     (size > 0).then_some((used, size))
 }
 
-/// `Retry-After` as seconds (integer or decimal such as Shopify's `2.0`) or an HTTP date.
-pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let v = headers
-        .get(reqwest::header::RETRY_AFTER)?
-        .to_str()
-        .ok()?
-        .trim();
+/// What a `Retry-After` header asks for, parsed with bounds (never a panic, never an
+/// unbounded wait).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RetryAfter {
+    /// Wait this long; at most [`MAX_HEADER_WAIT`].
+    Wait(Duration),
+    /// Longer than [`MAX_HEADER_WAIT`] (`1e300`, `2^64`, a date years ahead): not retried.
+    TooLong,
+    /// Present but not a delay (negative, not a number, not an HTTP date): ignored.
+    Invalid,
+}
+
+/// `Retry-After` as seconds (integer or decimal such as Shopify's `2.0`) or an HTTP date,
+/// bounded by [`MAX_HEADER_WAIT`]. `None` when the header is absent.
+pub fn retry_after(headers: &HeaderMap) -> Option<RetryAfter> {
+    let v = headers.get(reqwest::header::RETRY_AFTER)?;
+    let Ok(v) = v.to_str() else {
+        return Some(RetryAfter::Invalid);
+    };
+    Some(parse_retry_after(v.trim(), jiff::Timestamp::now()))
+}
+
+/// [`retry_after`] on a header value, relative to `now`.
+pub fn parse_retry_after(v: &str, now: jiff::Timestamp) -> RetryAfter {
+    let cap = MAX_HEADER_WAIT.as_secs_f64();
     if let Ok(secs) = v.parse::<f64>() {
-        return (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs));
+        return if secs.is_nan() || secs < 0.0 {
+            RetryAfter::Invalid
+        } else if secs > cap {
+            // Infinity and anything past the cap, before any conversion that could overflow.
+            RetryAfter::TooLong
+        } else {
+            Duration::try_from_secs_f64(secs).map_or(RetryAfter::Invalid, RetryAfter::Wait)
+        };
     }
-    let when = jiff::fmt::rfc2822::parse(v).ok()?.timestamp();
-    let now = jiff::Timestamp::now();
-    let d = when.duration_since(now);
-    Some(Duration::try_from(d).unwrap_or(Duration::ZERO))
+    let Ok(when) = jiff::fmt::rfc2822::parse(v) else {
+        return RetryAfter::Invalid;
+    };
+    let d = when.timestamp().duration_since(now);
+    if d.is_negative() {
+        return RetryAfter::Wait(Duration::ZERO);
+    }
+    match Duration::try_from(d) {
+        Ok(d) if d <= MAX_HEADER_WAIT => RetryAfter::Wait(d),
+        _ => RetryAfter::TooLong,
+    }
+}
+
+/// Why a call-limit header cannot be believed, or `None` when it can.
+pub fn implausible_call_limit(used: u32, size: u32) -> Option<&'static str> {
+    if size == 0 {
+        Some("bucket size 0")
+    } else if size > MAX_CALL_LIMIT_SIZE {
+        Some("bucket size beyond any documented one")
+    } else if used > size {
+        Some("more calls used than the bucket holds")
+    } else {
+        None
+    }
 }
 
 fn check_target(
@@ -1151,10 +1267,67 @@ mod tests {
     fn retry_after_and_call_limit_parse() {
         let mut h = HeaderMap::new();
         h.insert("retry-after", HeaderValue::from_static("2.0"));
-        assert_eq!(retry_after(&h), Some(Duration::from_secs(2)));
+        assert_eq!(retry_after(&h), Some(RetryAfter::Wait(Duration::from_secs(2))));
         assert_eq!(parse_call_limit("32/40"), Some((32, 40)));
         assert_eq!(parse_call_limit("x/40"), None);
         assert_eq!(parse_call_limit("1/0"), None);
+    }
+
+    /// Issue 12 #4: `1e300` and 2^64 panicked in `Duration::from_secs_f64` (exit 101).
+    #[test]
+    fn retry_after_is_bounded_never_a_panic() {
+        let now = jiff::Timestamp::now();
+        for v in [
+            "1e300",
+            "18446744073709551616",
+            "18446744073709551615",
+            "61",
+            "inf",
+            "1e19",
+        ] {
+            assert_eq!(parse_retry_after(v, now), RetryAfter::TooLong, "{v}");
+        }
+        for v in ["-1", "-1e300", "NaN", "soon", "", "Fri, 99 Foo 2026"] {
+            assert_eq!(parse_retry_after(v, now), RetryAfter::Invalid, "{v}");
+        }
+        assert_eq!(
+            parse_retry_after("60", now),
+            RetryAfter::Wait(MAX_HEADER_WAIT)
+        );
+        assert_eq!(
+            parse_retry_after("0.5", now),
+            RetryAfter::Wait(Duration::from_millis(500))
+        );
+        let now: jiff::Timestamp = "2026-01-01T00:00:00Z".parse().expect("ts");
+        assert_eq!(
+            parse_retry_after("Thu, 01 Jan 2026 00:00:30 GMT", now),
+            RetryAfter::Wait(Duration::from_secs(30))
+        );
+        assert_eq!(
+            parse_retry_after("Fri, 31 Dec 2100 23:59:59 GMT", now),
+            RetryAfter::TooLong
+        );
+        // Past the representable range: not a date; the usual backoff applies.
+        assert_eq!(
+            parse_retry_after("Fri, 31 Dec 9999 23:59:59 GMT", now),
+            RetryAfter::Invalid
+        );
+        assert_eq!(
+            parse_retry_after("Wed, 31 Dec 2025 00:00:00 GMT", now),
+            RetryAfter::Wait(Duration::ZERO)
+        );
+    }
+
+    /// Issue 12 #5: `4294967295/2` made the client wait ~68 years.
+    #[test]
+    fn impossible_call_limits_are_named() {
+        assert_eq!(parse_call_limit("4294967295/2"), Some((u32::MAX, 2)));
+        assert!(implausible_call_limit(u32::MAX, 2).is_some());
+        assert!(implausible_call_limit(1, u32::MAX).is_some());
+        assert!(implausible_call_limit(41, 40).is_some());
+        assert!(implausible_call_limit(40, 40).is_none());
+        assert!(implausible_call_limit(0, 80).is_none());
+        assert_eq!(parse_call_limit("4294967296/2"), None);
     }
 
     #[test]

@@ -261,6 +261,34 @@ fn handle_raw(mut s: TcpStream, port: u16, log: &Mutex<Vec<String>>) {
         "/redirect-private" => redirect("http://10.0.0.1/"),
         "/redirect-cross" => redirect(&format!("http://localhost:{port}/other")),
         "/redirect-same" => redirect("/landed"),
+        "/userinfo" => ok(
+            "text/html",
+            &format!(
+                r#"<html><head><script src="http://bob:linkS3cret@127.0.0.1:{port}/maps.js"></script></head>
+<body><a href="http://bob:linkS3cret@127.0.0.1:{port}/landed">l</a><a href="/redirect-userinfo">r</a></body></html>"#
+            ),
+        ),
+        "/redirect-userinfo" => redirect(&format!("http://eve:redirS3cret@127.0.0.1:{port}/landed")),
+        "/slow-index" => ok(
+            "text/html",
+            &(1..=12)
+                .map(|i| format!("<a href=\"/slow/{i}\">{i}</a>"))
+                .collect::<String>(),
+        ),
+        p if p.starts_with("/slow/") => {
+            // Headers at once, then a byte every 500 ms for 15 s: never idle long enough for
+            // the idle timeout, far shorter than the request timeout.
+            let _ = s.write_all(
+                b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 30\r\nConnection: close\r\n\r\n",
+            );
+            for _ in 0..30 {
+                std::thread::sleep(Duration::from_millis(500));
+                if s.write_all(b" ").is_err() {
+                    return;
+                }
+            }
+            return;
+        }
         "/landed" => ok("text/html", "<html><body>landed</body></html>"),
         "/stall" => {
             let _ = s.write_all(
@@ -425,4 +453,196 @@ fn huge_response_is_capped() {
         .find(|e| e.url == url.as_str())
         .expect("error");
     assert_eq!(e.kind, CrawlErrorKind::TooLarge);
+}
+
+// ---- URL credentials (issue 12 #12) --------------------------------------------------------
+
+fn authorization_seen(raw: &Raw) -> bool {
+    raw.log
+        .lock()
+        .expect("log")
+        .iter()
+        .any(|h| h.to_ascii_lowercase().contains("\nauthorization:"))
+}
+
+/// Links and redirects that carry `user:password@` are followed without it and kept without it.
+#[test]
+fn links_with_credentials_are_followed_without_them() {
+    let raw = raw_server();
+    let settings = CrawlSettings {
+        probe_well_known: false,
+        ..local_settings()
+    };
+    let mut seed = raw.base.join("/userinfo").expect("url");
+    seed.set_username("alice").expect("user");
+    seed.set_password(Some("seedS3cret")).expect("password");
+    let (got, report) = run(std::slice::from_ref(&seed), &settings);
+    assert!(!authorization_seen(&raw), "credentials were sent");
+    assert!(paths(&raw).contains(&"/landed".to_string()), "{:?}", paths(&raw));
+    let kept = format!(
+        "{:?} {:?}",
+        got.iter()
+            .map(|f| (f.url.to_string(), f.final_url.to_string(), f.referrer.clone()))
+            .collect::<Vec<_>>(),
+        report
+    );
+    for pw in ["seedS3cret", "linkS3cret", "redirS3cret", "alice", "bob:", "eve:"] {
+        assert!(!kept.contains(pw), "{pw} kept: {kept}");
+    }
+}
+
+fn cli(args: &[&str]) -> (i32, String, String, Duration) {
+    let started = Instant::now();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_vendorscope"))
+        .args(args)
+        .env("VENDORSCOPE_FINGERPRINT_KEY", "crawl-test-fingerprint-key")
+        .env("NO_COLOR", "1")
+        .env_remove("CI")
+        .env_remove("GITHUB_ACTIONS")
+        .output()
+        .expect("binary runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+        started.elapsed(),
+    )
+}
+
+/// `scan http://alice:pw@127.0.0.1:PORT/` sent Basic auth on every request and stored the
+/// password in the run. Now: exit 2, nothing sent, the password not echoed.
+#[test]
+fn scan_refuses_a_url_with_credentials() {
+    let raw = raw_server();
+    let port = raw.base.port().expect("port");
+    let url = format!("http://alice:pw@127.0.0.1:{port}/");
+    let (code, stdout, stderr, _) = cli(&[
+        "scan",
+        &url,
+        "--allow-private-addresses",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("credentials"), "{stderr}");
+    assert!(stderr.contains(&format!("127.0.0.1:{port}")), "{stderr}");
+    assert!(!stderr.contains("pw") && !stdout.contains("pw"), "{stderr}");
+    assert!(raw.log.lock().expect("log").is_empty(), "a request was sent");
+    // Unparsable URLs with user info are not echoed either.
+    let (code, _, stderr, _) = cli(&["scan", "http://alice:pw@/", "--format", "json"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(!stderr.contains("pw"), "{stderr}");
+}
+
+/// A crawled page's links with credentials: the server sees no Authorization header and the
+/// run JSON holds no password.
+#[test]
+fn scan_run_keeps_no_link_credentials() {
+    let raw = raw_server();
+    let url = raw.base.join("/userinfo").expect("url").to_string();
+    let (code, stdout, stderr, _) = cli(&[
+        "scan",
+        &url,
+        "--allow-private-addresses",
+        "--format",
+        "json",
+    ]);
+    assert!(matches!(code, 0 | 1 | 3), "{code}: {stderr}");
+    assert!(!authorization_seen(&raw), "credentials were sent");
+    for pw in ["linkS3cret", "redirS3cret", "bob:", "eve:"] {
+        assert!(!stdout.contains(pw), "{pw} in the run");
+        assert!(!stderr.contains(pw), "{pw} on stderr");
+    }
+}
+
+/// An inventory surface with credentials is refused (exit 2) and its snippet stars them out.
+#[test]
+fn audit_refuses_a_surface_with_credentials() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let inv = dir.path().join("inventory.yaml");
+    std::fs::write(
+        &inv,
+        "version: 1\norganization: T\nsurfaces:\n  - url: \"http://alice:invS3cret@127.0.0.1:9/\"\n",
+    )
+    .expect("write");
+    let inv = inv.display().to_string();
+    let (code, stdout, stderr, _) = cli(&["audit", "-i", &inv, "--offline"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("credentials"), "{stderr}");
+    assert!(
+        !stderr.contains("invS3cret") && !stdout.contains("invS3cret"),
+        "{stderr}"
+    );
+}
+
+// ---- crawl deadline (issue 12, "also measured") -------------------------------------------
+
+/// 12 slow pages took 180 s with no overall deadline. `max_duration` ends the crawl promptly,
+/// requests in flight included, and says the surface is incomplete.
+#[test]
+fn max_duration_ends_a_slow_crawl_promptly() {
+    let raw = raw_server();
+    let settings = CrawlSettings {
+        probe_well_known: false,
+        max_duration: Duration::from_secs(2),
+        ..local_settings()
+    };
+    let seed = raw.base.join("/slow-index").expect("url");
+    let started = Instant::now();
+    let (_, report) = run(std::slice::from_ref(&seed), &settings);
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(4), "{took:?}");
+    let e = report
+        .errors
+        .iter()
+        .find(|e| e.kind == CrawlErrorKind::Deadline)
+        .expect("deadline error");
+    assert!(e.message.contains("--max-duration 2s"), "{}", e.message);
+    assert!(e.message.contains("not fully scanned"), "{}", e.message);
+}
+
+/// One slow host cannot use the whole crawl's budget.
+#[test]
+fn per_host_budget_stops_a_slow_host() {
+    let raw = raw_server();
+    let settings = CrawlSettings {
+        probe_well_known: false,
+        max_host_duration: Duration::from_secs(1),
+        ..local_settings()
+    };
+    let seed = raw.base.join("/slow-index").expect("url");
+    let started = Instant::now();
+    let (_, report) = run(std::slice::from_ref(&seed), &settings);
+    assert!(started.elapsed() < Duration::from_secs(3));
+    let e = report
+        .errors
+        .iter()
+        .find(|e| e.kind == CrawlErrorKind::Deadline)
+        .expect("deadline error");
+    assert!(e.message.contains("host time budget (1s)"), "{}", e.message);
+}
+
+/// The CLI: `--max-duration 2s` ends promptly, the report is written, and the gate says
+/// incomplete (exit 3), never a silent pass.
+#[test]
+fn scan_max_duration_reports_an_incomplete_surface() {
+    let raw = raw_server();
+    let url = raw.base.join("/slow-index").expect("url").to_string();
+    let (code, stdout, stderr, took) = cli(&[
+        "scan",
+        &url,
+        "--allow-private-addresses",
+        "--max-duration",
+        "2s",
+        "--format",
+        "json",
+    ]);
+    assert!(took < Duration::from_secs(8), "{took:?}");
+    assert_eq!(code, 3, "{stderr}");
+    let run: serde_json::Value = serde_json::from_str(&stdout).expect("run JSON");
+    let errors = run["errors"].to_string();
+    assert!(errors.contains("--max-duration 2s"), "{errors}");
+    let (code, _, stderr, _) = cli(&["scan", &url, "--max-duration", "soon"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("--max-duration"), "{stderr}");
 }

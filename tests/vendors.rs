@@ -419,6 +419,81 @@ async fn stripe_429_without_retry_after_backs_off() {
     assert_eq!(inconclusive(&p), Some("server_error"));
 }
 
+// ------------------------------------------------- absurd vendor headers (issue 12 #4, #5)
+
+/// `Retry-After: 1e300` and `18446744073709551616` (2^64) panicked in `Duration::from_secs_f64`
+/// (exit 101, no report). Beyond the cap the call is `inconclusive(rate_limited)` at once: no
+/// retry, no wait, and the account bucket is not paused for the next call either.
+#[tokio::test]
+async fn absurd_retry_after_is_rate_limited_at_once() {
+    for v in [
+        "1e300",
+        "18446744073709551616",
+        "Fri, 31 Dec 2100 23:59:59 GMT",
+        "3600",
+    ] {
+        let env = start("stripe", Duration::from_secs(5)).await;
+        env.emu.state.faults(|f| {
+            f.throttle_next = 1;
+            f.retry_after = Some(v.into());
+        });
+        let t = Instant::now();
+        let p = env.probe("stripe", &stripe_key("sk_test_", 1)).await;
+        assert_eq!(inconclusive(&p), Some("rate_limited"), "{v}");
+        assert_eq!(env.sent(), 1, "{v}: retried");
+        let note = env.client.ledger()[0].note.clone().unwrap_or_default();
+        assert!(note.contains("beyond the 60 s cap"), "{v}: {note}");
+        // The next call is not held by a paused bucket.
+        let p = env.probe("stripe", &stripe_key("sk_test_", 1)).await;
+        assert_eq!(p.status, KeyStatus::Active, "{v}");
+        assert!(t.elapsed() < Duration::from_secs(2), "{v}: waited");
+    }
+}
+
+/// A negative `Retry-After` is not a delay: ignored, the usual backoff applies.
+#[tokio::test]
+async fn negative_retry_after_falls_back_to_backoff() {
+    let env = start("shopify", Duration::from_secs(5)).await;
+    env.emu.state.faults(|f| {
+        f.throttle_next = 1;
+        f.retry_after = Some("-5".into());
+    });
+    let t = Instant::now();
+    let p = env.probe("shopify", SHP_ACTIVE).await;
+    assert_eq!(p.status, KeyStatus::Active);
+    assert!(t.elapsed() >= Duration::from_millis(200), "no backoff");
+    assert!(t.elapsed() < Duration::from_secs(3));
+    assert!(
+        env.client
+            .ledger()
+            .iter()
+            .any(|e| e.note.as_deref() == Some("retry-after invalid: ignored"))
+    );
+}
+
+/// `X-Shopify-Shop-Api-Call-Limit: 4294967295/2` made the client wait ~68 years. It is ignored
+/// with a warning for the run, and the probe finishes at once.
+#[tokio::test]
+async fn impossible_shopify_call_limit_is_ignored_with_a_warning() {
+    let env = start("shopify", Duration::from_secs(5)).await;
+    env.emu
+        .state
+        .faults(|f| f.hostile = vec![vendorscope::emulator::Hostile::CallLimit]);
+    let t = Instant::now();
+    let p = env.probe("shopify", SHP_ACTIVE).await;
+    assert_eq!(p.status, KeyStatus::Active, "{p:?}");
+    let p = env.probe("shopify", SHP_ACTIVE).await;
+    assert_eq!(p.status, KeyStatus::Active, "{p:?}");
+    // Four calls at the client's own pace (half of 2/s), not the header's 68 years.
+    assert!(t.elapsed() < Duration::from_secs(8), "{:?}", t.elapsed());
+    let w = env.client.take_warnings();
+    assert_eq!(w.len(), 1, "one warning per bucket and value: {w:?}");
+    assert!(
+        w[0].contains("impossible `x-shopify-shop-api-call-limit` header 4294967295/2 ignored"),
+        "{w:?}"
+    );
+}
+
 // ---------------------------------------------------------------- the binary
 
 fn assert_no_leak(text: &str, raw: &str) {

@@ -50,6 +50,7 @@ pub fn options(ctx: &Ctx, args: &AuditArgs) -> Result<AuditOptions, String> {
     opts.detectors = args.detectors.clone();
     opts.progress = !ctx.global.quiet;
     opts.crawl.progress = !ctx.global.quiet;
+    opts.crawl.max_duration = args.max_duration;
     Ok(opts)
 }
 

@@ -19,6 +19,7 @@ pub fn run(ctx: &Ctx, args: &EmulateArgs) -> anyhow::Result<u8> {
         },
         None => EmulatorConfig::builtin(),
     };
+    cfg.hostile.extend(args.hostile.iter().copied());
     if !args.listen.ip().is_loopback() {
         ctx.out.error(&format!(
             "--listen {}: emulators listen on loopback only",

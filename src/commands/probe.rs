@@ -117,6 +117,9 @@ pub fn run(ctx: &Ctx, args: &ProbeArgs) -> anyhow::Result<u8> {
         &client,
     ));
 
+    for w in client.take_warnings() {
+        ctx.out.warn(&w);
+    }
     if let Some(dir) = &args.record {
         std::fs::create_dir_all(dir)
             .map_err(|e| anyhow::anyhow!("--record {}: {e}", dir.display()))?;

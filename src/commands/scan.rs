@@ -45,10 +45,20 @@ pub fn run(ctx: &Ctx, args: &ScanArgs) -> anyhow::Result<u8> {
     for t in &args.targets {
         if t.starts_with("http://") || t.starts_with("https://") {
             match Url::parse(t) {
+                Ok(mut u) if crate::crawl::has_userinfo(&u) => {
+                    // Named without its user info: the password is never echoed.
+                    crate::crawl::strip_userinfo(&mut u);
+                    ctx.out.error(&format!(
+                        "{u}: the URL carries credentials (`user:password@`), which are never sent or kept; remove them (a site that needs a login is out of scope for an anonymous crawl)"
+                    ));
+                    return Ok(EXIT_CONFIG);
+                }
                 Ok(u) if u.host().is_some() => urls.push(u),
                 _ => {
-                    ctx.out
-                        .error(&format!("{t}: not a valid http(s) URL with a host"));
+                    ctx.out.error(&format!(
+                        "{}: not a valid http(s) URL with a host",
+                        without_userinfo_text(t)
+                    ));
                     return Ok(EXIT_CONFIG);
                 }
             }
@@ -206,6 +216,8 @@ pub fn run(ctx: &Ctx, args: &ScanArgs) -> anyhow::Result<u8> {
             ignore_robots: args.ignore_robots,
             max_pages: args.max_pages,
             max_depth: args.max_depth,
+            max_duration: args.max_duration,
+            max_host_duration: args.max_host_duration,
             progress: !ctx.global.quiet,
             ..CrawlSettings::default()
         };
@@ -468,6 +480,11 @@ fn verify(
         }
     }
     run.ledger.extend(client.take_ledger());
+    for w in client.take_warnings() {
+        if !run.warnings.contains(&w) {
+            run.warnings.push(w);
+        }
+    }
     Ok(true)
 }
 
@@ -504,6 +521,19 @@ fn load_known_keys(
         }
     }
     Ok((map, records))
+}
+
+/// A URL-like argument with anything between `://` and the last `@` of its authority masked,
+/// for errors about URLs that did not parse (their user info may hold a password).
+fn without_userinfo_text(t: &str) -> String {
+    let Some((scheme, rest)) = t.split_once("://") else {
+        return t.to_string();
+    };
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..end].rfind('@') {
+        Some(at) => format!("{scheme}://***@{}", &rest[at + 1..]),
+        None => t.to_string(),
+    }
 }
 
 trait Classify {

@@ -266,6 +266,8 @@ impl AnonymousClient {
     /// `cap` bytes of the (decompressed) body.
     pub async fn get(&self, url: &Url, cap: u64) -> Result<Response, FetchError> {
         let mut current = url.clone();
+        // Never sent: reqwest would turn `user:password@` into a Basic authorization header.
+        super::strip_userinfo(&mut current);
         let mut hops = 0usize;
         loop {
             check_url(&current, self.settings.policy)?;
@@ -285,9 +287,10 @@ impl AnonymousClient {
                 let loc = loc
                     .to_str()
                     .map_err(|_| FetchError::BadRedirect("non-ASCII Location".into()))?;
-                let next = current
+                let mut next = current
                     .join(loc)
-                    .map_err(|e| FetchError::BadRedirect(format!("{loc}: {e}")))?;
+                    .map_err(|_| FetchError::BadRedirect("unparsable Location".into()))?;
+                super::strip_userinfo(&mut next);
                 // A private target is a refusal whatever its origin; report it as such.
                 check_url(&next, self.settings.policy)?;
                 if next.origin() != current.origin() {

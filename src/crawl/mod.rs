@@ -53,6 +53,33 @@ pub struct CrawlSettings {
     pub user_agent: String,
     /// Show a progress bar (only when stderr is a terminal); the caller passes `!quiet`.
     pub progress: bool,
+    /// Wall-clock budget of the whole crawl (`--max-duration`): when it runs out, requests in
+    /// flight are abandoned, nothing more is fetched and the surface is reported incomplete.
+    pub max_duration: Duration,
+    /// Wall-clock budget per host, from its first request: a slow host cannot use the whole
+    /// crawl's budget, and what it did not serve in time is reported as not fetched.
+    pub max_host_duration: Duration,
+}
+
+/// Default `--max-duration` of a crawl.
+pub const DEFAULT_MAX_DURATION: Duration = Duration::from_secs(10 * 60);
+/// Default per-host time budget of a crawl.
+pub const DEFAULT_MAX_HOST_DURATION: Duration = Duration::from_secs(5 * 60);
+
+/// `url` without user info (`user:password@`): credentials in a URL are never sent and never
+/// kept. Returns whether anything was removed.
+pub fn strip_userinfo(url: &mut Url) -> bool {
+    let had = !url.username().is_empty() || url.password().is_some();
+    if had {
+        let _ = url.set_password(None);
+        let _ = url.set_username("");
+    }
+    had
+}
+
+/// Whether a URL as typed carries user info; for error messages that must not echo it.
+pub fn has_userinfo(url: &Url) -> bool {
+    !url.username().is_empty() || url.password().is_some()
 }
 
 impl Default for CrawlSettings {
@@ -79,6 +106,8 @@ impl Default for CrawlSettings {
                 env!("CARGO_PKG_VERSION")
             ),
             progress: true,
+            max_duration: DEFAULT_MAX_DURATION,
+            max_host_duration: DEFAULT_MAX_HOST_DURATION,
         }
     }
 }
@@ -123,6 +152,8 @@ pub enum CrawlErrorKind {
     Network,
     Redirect,
     BudgetExhausted,
+    /// The crawl's `--max-duration` or a host's time budget ran out before this was fetched.
+    Deadline,
 }
 
 /// A per-URL failure; becomes a `run::RunError` with stage `surface`.
@@ -227,11 +258,22 @@ enum Outcome {
     Done(fetch::Response),
     Failed(FetchError),
     BudgetExhausted,
+    /// The crawl (`true`) or the host (`false`) ran out of time.
+    OutOfTime(bool),
 }
 
 struct HostGate {
     sem: Arc<Semaphore>,
     next_start: Arc<Mutex<tokio::time::Instant>>,
+    /// End of this host's time budget.
+    deadline: tokio::time::Instant,
+}
+
+/// URLs not fetched because time ran out: the crawl's, and each host's.
+#[derive(Default)]
+struct Unfetched {
+    crawl: usize,
+    hosts: std::collections::BTreeMap<String, usize>,
 }
 
 const CONFIG_PROBES: &[(&str, Role)] = &[
@@ -253,6 +295,18 @@ pub async fn crawl_async(
     mut sink: impl FnMut(Fetched),
 ) -> CrawlReport {
     let started = Instant::now();
+    let deadline = tokio::time::Instant::now() + settings.max_duration;
+    // Credentials in a URL are never sent (reqwest would turn them into Basic auth).
+    let seeds: Vec<Url> = seeds
+        .iter()
+        .map(|s| {
+            let mut s = s.clone();
+            strip_userinfo(&mut s);
+            s
+        })
+        .collect();
+    let seeds = seeds.as_slice();
+    let mut unfetched = Unfetched::default();
     let mut report = CrawlReport::default();
     let policy = AddressPolicy {
         allow_loopback: settings.allow_loopback,
@@ -293,10 +347,17 @@ pub async fn crawl_async(
         };
         seen.insert(robots_url.to_string());
         report.stats.requests += 1;
-        match client
-            .get(&robots_url, settings.max_response_bytes.min(1 << 20))
-            .await
-        {
+        let robots_fetch = tokio::time::timeout_at(
+            deadline,
+            client.get(&robots_url, settings.max_response_bytes.min(1 << 20)),
+        )
+        .await
+        .unwrap_or_else(|_| {
+            Err(FetchError::Timeout(
+                "robots.txt: the crawl's --max-duration ran out".into(),
+            ))
+        });
+        match robots_fetch {
             Ok(r) if (200..300).contains(&r.status) => {
                 let text = String::from_utf8_lossy(&r.bytes).into_owned();
                 let rules = extract::Robots::parse(&text, "vendorscope");
@@ -362,7 +423,9 @@ pub async fn crawl_async(
 
     loop {
         // Admit queued tasks (limits and robots are decided here).
-        while let Some(task) = queue.pop_front() {
+        while let Some(mut task) = queue.pop_front() {
+            // A link that carries user info is followed without it, and kept without it.
+            strip_userinfo(&mut task.url);
             let key = task.url.to_string();
             if !seen.insert(key.clone()) {
                 continue;
@@ -410,10 +473,21 @@ pub async fn crawl_async(
             }
             let host = task.url.host_str().unwrap_or("").to_owned();
             let host_key = format!("{host}:{}", task.url.port_or_known_default().unwrap_or(0));
-            let gate = gates.entry(host_key).or_insert_with(|| HostGate {
+            let now = tokio::time::Instant::now();
+            if now >= deadline {
+                unfetched.crawl += 1;
+                continue;
+            }
+            let gate = gates.entry(host_key.clone()).or_insert_with(|| HostGate {
                 sem: Arc::new(Semaphore::new(settings.per_host_concurrency.max(1))),
-                next_start: Arc::new(Mutex::new(tokio::time::Instant::now())),
+                next_start: Arc::new(Mutex::new(now)),
+                deadline: now + settings.max_host_duration,
             });
+            if now >= gate.deadline {
+                *unfetched.hosts.entry(host_key).or_default() += 1;
+                continue;
+            }
+            let host_deadline = gate.deadline;
             let host_sem = gate.sem.clone();
             let next_start = gate.next_start.clone();
             let global = global.clone();
@@ -423,11 +497,13 @@ pub async fn crawl_async(
             let delay = settings.politeness_delay;
             let per_response = settings.max_response_bytes;
             in_flight.push(async move {
+                let crawl_first = deadline <= host_deadline;
+                let work = async {
                 let Ok(_host_permit) = host_sem.acquire_owned().await else {
-                    return (task, Outcome::BudgetExhausted);
+                    return Outcome::BudgetExhausted;
                 };
                 let Ok(_permit) = global.acquire_owned().await else {
-                    return (task, Outcome::BudgetExhausted);
+                    return Outcome::BudgetExhausted;
                 };
                 if !delay.is_zero() {
                     let start = {
@@ -439,10 +515,10 @@ pub async fn crawl_async(
                     tokio::time::sleep_until(start).await;
                 }
                 if exhausted.load(Ordering::Relaxed) {
-                    return (task, Outcome::BudgetExhausted);
+                    return Outcome::BudgetExhausted;
                 }
                 let cap = per_response.min(remaining.load(Ordering::Relaxed));
-                let out = match client.get(&task.url, cap).await {
+                match client.get(&task.url, cap).await {
                     Ok(r) => {
                         let n = r.bytes.len() as u64;
                         let before = remaining
@@ -456,7 +532,12 @@ pub async fn crawl_async(
                         Outcome::Done(r)
                     }
                     Err(e) => Outcome::Failed(e),
+                }
                 };
+                // Every request ends by the crawl's and its host's deadline, whatever the server does.
+                let out = tokio::time::timeout_at(deadline.min(host_deadline), work)
+                    .await
+                    .unwrap_or(Outcome::OutOfTime(crawl_first));
                 (task, out)
             });
         }
@@ -464,8 +545,17 @@ pub async fn crawl_async(
         let Some((task, outcome)) = in_flight.next().await else {
             break;
         };
-        report.stats.requests += usize::from(!matches!(outcome, Outcome::BudgetExhausted));
+        report.stats.requests += usize::from(!matches!(
+            outcome,
+            Outcome::BudgetExhausted | Outcome::OutOfTime(_)
+        ));
         match outcome {
+            Outcome::OutOfTime(true) => unfetched.crawl += 1,
+            Outcome::OutOfTime(false) => {
+                let host = task.url.host_str().unwrap_or("").to_owned();
+                let key = format!("{host}:{}", task.url.port_or_known_default().unwrap_or(0));
+                *unfetched.hosts.entry(key).or_default() += 1;
+            }
             Outcome::BudgetExhausted => {
                 report.errors.push(CrawlError {
                     url: task.url.to_string(),
@@ -517,8 +607,45 @@ pub async fn crawl_async(
     if let Some(pb) = progress {
         pb.finish_and_clear();
     }
+    // Time that ran out is an incomplete surface, never a silent pass.
+    let seed = seeds.first().map(Url::to_string).unwrap_or_default();
+    if unfetched.crawl > 0 {
+        report.errors.push(CrawlError {
+            url: seed,
+            referrer: None,
+            kind: CrawlErrorKind::Deadline,
+            message: format!(
+                "crawl stopped at its time limit (--max-duration {}): {} URL(s) not fetched; the surface was not fully scanned",
+                human_duration(settings.max_duration),
+                unfetched.crawl
+            ),
+        });
+    }
+    for (host, n) in &unfetched.hosts {
+        report.errors.push(CrawlError {
+            url: host.clone(),
+            referrer: None,
+            kind: CrawlErrorKind::Deadline,
+            message: format!(
+                "host time budget ({}) ran out: {n} URL(s) on {host} not fetched; the surface was not fully scanned",
+                human_duration(settings.max_host_duration)
+            ),
+        });
+    }
     report.stats.elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     report
+}
+
+/// `90s`, `10m`, `1.5s`: a duration as the user would type it.
+fn human_duration(d: Duration) -> String {
+    let ms = d.as_millis();
+    if ms % 60_000 == 0 && ms > 0 {
+        format!("{}m", ms / 60_000)
+    } else if ms % 1000 == 0 {
+        format!("{}s", ms / 1000)
+    } else {
+        format!("{}ms", ms)
+    }
 }
 
 fn task_probe(url: Url, role: Role) -> Task {

@@ -93,6 +93,111 @@ pub struct EmulatorConfig {
     /// Whether the built-in synthetic keys are included (default true).
     #[serde(default)]
     pub include_builtin_keys: Option<bool>,
+    /// Hostile forms every emulator answers with (see [`Hostile`]); empty = a well-behaved vendor.
+    #[serde(default)]
+    pub hostile: Vec<Hostile>,
+}
+
+/// How a broken or malicious vendor endpoint can answer (issue 12, "a hostile vendor"). Each
+/// emulator can play every form; the client and the reports must stay bounded, panic-free and
+/// leak-free against all of them.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, clap::ValueEnum,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Hostile {
+    /// Every request is throttled with `Retry-After: 1e300` (overflowed `Duration`).
+    RetryAfterHuge,
+    /// `Retry-After: 18446744073709551616` (2^64).
+    RetryAfterOverflow,
+    /// `Retry-After: -5`.
+    RetryAfterNegative,
+    /// `Retry-After: Fri, 31 Dec 2100 23:59:59 GMT`.
+    RetryAfterFarDate,
+    /// `X-Shopify-Shop-Api-Call-Limit: 4294967295/2` on every response (a ~68-year wait).
+    CallLimit,
+    /// Every body is followed by [`HUGE_BODY_BYTES`] of JSON whitespace (still valid JSON), streamed.
+    HugeBody,
+    /// Every body trickles one byte per [`SLOW_BODY_STEP`], then whitespace without end.
+    SlowBody,
+    /// Every text field the connector reads (ids, names, roles, scopes, messages) carries
+    /// control sequences, workflow commands and the probed key in every encoding.
+    Text,
+}
+
+impl Hostile {
+    /// Every form, in declaration order.
+    pub const ALL: &'static [Hostile] = &[
+        Hostile::RetryAfterHuge,
+        Hostile::RetryAfterOverflow,
+        Hostile::RetryAfterNegative,
+        Hostile::RetryAfterFarDate,
+        Hostile::CallLimit,
+        Hostile::HugeBody,
+        Hostile::SlowBody,
+        Hostile::Text,
+    ];
+
+    /// The `Retry-After` value of the throttling forms.
+    pub fn retry_after(self) -> Option<&'static str> {
+        match self {
+            Hostile::RetryAfterHuge => Some("1e300"),
+            Hostile::RetryAfterOverflow => Some("18446744073709551616"),
+            Hostile::RetryAfterNegative => Some("-5"),
+            Hostile::RetryAfterFarDate => Some("Fri, 31 Dec 2100 23:59:59 GMT"),
+            _ => None,
+        }
+    }
+}
+
+/// The call-limit value of [`Hostile::CallLimit`].
+pub const HOSTILE_CALL_LIMIT: &str = "4294967295/2";
+/// Padding after each body under [`Hostile::HugeBody`].
+pub const HUGE_BODY_BYTES: usize = 64 << 20;
+/// One byte per step under [`Hostile::SlowBody`].
+pub const SLOW_BODY_STEP: Duration = Duration::from_millis(200);
+/// Replaced, in the serialised body, by the key's JSON-escaped forms (`\/`, `\u0041`):
+/// they cannot be written through a JSON serialiser.
+const JSON_FORMS_MARKER: &str = "@@vendorscope-hostile-json-forms@@";
+
+/// Control sequences and workflow commands a hostile vendor puts in its text.
+pub const HOSTILE_CONTROLS: &str = "\u{1b}[31mred\u{1b}[0m \u{1b}]0;pwn\u{7} \r\n::set-env name=X::y\n::error ::injected\n";
+
+/// The text of [`Hostile::Text`] for the probed key `key`: controls, then the key raw,
+/// percent-encoded (`%2B`), as HTML entities (`&#43;`, `&#0065;`), base64, base64 wrapped at
+/// 76 columns, and (in the serialised body) JSON-escaped with `\/` and uppercase `\u0041`.
+pub fn hostile_text(key: &str) -> String {
+    use base64::Engine;
+    let pct: String = key
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect();
+    let ent_plus = key.replace('+', "&#43;").replace('/', "&#47;");
+    let ent_all: String = key.bytes().map(|b| format!("&#{b:04};")).collect();
+    let b64 = base64::engine::general_purpose::STANDARD.encode(key.as_bytes());
+    let wrapped: Vec<String> = b64
+        .as_bytes()
+        .chunks(76)
+        .map(|c| String::from_utf8_lossy(c).into_owned())
+        .collect();
+    format!(
+        "{HOSTILE_CONTROLS}raw={key} pct={pct} ent={ent_plus} ent0={ent_all} b64={b64} b64w={} {JSON_FORMS_MARKER}",
+        wrapped.join("\n")
+    )
+}
+
+/// The key as JSON escapes only a raw JSON body can carry: `/` as `\/`, and every character
+/// as an uppercase `\u00XX` escape.
+fn json_forms(key: &str) -> String {
+    let slash = key.replace('/', "\\/");
+    let unicode: String = key.chars().map(|c| format!("\\u{:04X}", c as u32)).collect();
+    format!("json={slash} uni={unicode}")
 }
 
 #[derive(Deserialize)]
@@ -198,6 +303,8 @@ pub struct Faults {
     pub unexpected_next: u32,
     /// Error bodies echo the full key (vendors have done it; the output filter must catch it).
     pub echo_key: bool,
+    /// Hostile forms answered on every request (see [`Hostile`]).
+    pub hostile: Vec<Hostile>,
 }
 
 /// Shared, cloneable state of one running vendor emulator.
@@ -224,6 +331,7 @@ impl EmuState {
             .collect();
         let faults = Faults {
             latency: Duration::from_millis(cfg.latency_ms.unwrap_or(0)),
+            hostile: cfg.hostile.clone(),
             ..Default::default()
         };
         EmuState {
@@ -286,6 +394,24 @@ impl EmuState {
     /// Whether error bodies should echo the full key.
     pub fn echo_key(&self) -> bool {
         self.faults.lock().map(|f| f.echo_key).unwrap_or(false)
+    }
+
+    /// Whether this hostile form is on.
+    pub fn hostile(&self, form: Hostile) -> bool {
+        self.faults
+            .lock()
+            .map(|f| f.hostile.contains(&form))
+            .unwrap_or(false)
+    }
+
+    /// `text` as a vendor field: unchanged, or with [`Hostile::Text`] the hostile text for
+    /// `key` appended (vendor handlers call this for every field their connector reads).
+    pub fn field(&self, text: &str, key: &str) -> String {
+        if self.hostile(Hostile::Text) {
+            format!("{text}{}", hostile_text(key))
+        } else {
+            text.to_string()
+        }
     }
 
     /// Every request received so far.
@@ -406,6 +532,9 @@ async fn plumbing(State(st): State<EmuState>, req: Request, next: Next) -> Respo
     if throttle {
         return (st.throttled)(faults.retry_after.as_deref());
     }
+    if let Some(v) = faults.hostile.iter().find_map(|h| h.retry_after()) {
+        return (st.throttled)(Some(v));
+    }
     if fail {
         let status = StatusCode::from_u16(faults.fail_status.unwrap_or(503))
             .unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
@@ -419,7 +548,13 @@ async fn plumbing(State(st): State<EmuState>, req: Request, next: Next) -> Respo
         )
             .into_response();
     }
+    let key = credential(req.headers()).unwrap_or_default();
     let resp = next.run(req).await;
+    let resp = if faults.hostile.is_empty() {
+        resp
+    } else {
+        hostile_response(resp, &faults.hostile, &key).await
+    };
     if reset {
         let (parts, _) = resp.into_parts();
         let stream = futures::stream::iter(vec![
@@ -452,6 +587,56 @@ async fn plumbing(State(st): State<EmuState>, req: Request, next: Next) -> Respo
         return Response::from_parts(parts, Body::from_stream(stream));
     }
     resp
+}
+
+/// Applies the non-throttling hostile forms to a vendor response.
+async fn hostile_response(resp: Response, forms: &[Hostile], key: &str) -> Response {
+    let (mut parts, body) = resp.into_parts();
+    let mut bytes = axum::body::to_bytes(body, 1 << 20)
+        .await
+        .unwrap_or_default()
+        .to_vec();
+    if forms.contains(&Hostile::Text) {
+        let text = String::from_utf8_lossy(&bytes).replace(JSON_FORMS_MARKER, &json_forms(key));
+        bytes = text.into_bytes();
+    }
+    if forms.contains(&Hostile::CallLimit) {
+        parts.headers.insert(
+            "x-shopify-shop-api-call-limit",
+            axum::http::HeaderValue::from_static(HOSTILE_CALL_LIMIT),
+        );
+    }
+    parts.headers.remove("content-length");
+    static PAD: [u8; 64 * 1024] = [b' '; 64 * 1024];
+    let head = axum::body::Bytes::from(bytes);
+    if forms.contains(&Hostile::SlowBody) {
+        let stream = futures::stream::unfold(0usize, move |i| {
+            let head = head.clone();
+            async move {
+                tokio::time::sleep(SLOW_BODY_STEP).await;
+                let b = if i < head.len() {
+                    head.slice(i..i + 1)
+                } else {
+                    axum::body::Bytes::from_static(b" ")
+                };
+                Some((Ok::<_, std::io::Error>(b), i + 1))
+            }
+        });
+        return Response::from_parts(parts, Body::from_stream(stream));
+    }
+    if forms.contains(&Hostile::HugeBody) {
+        let pad = std::iter::repeat_n(
+            axum::body::Bytes::from_static(&PAD),
+            HUGE_BODY_BYTES / PAD.len(),
+        );
+        let stream = futures::stream::iter(
+            std::iter::once(head)
+                .chain(pad)
+                .map(Ok::<_, std::io::Error>),
+        );
+        return Response::from_parts(parts, Body::from_stream(stream));
+    }
+    Response::from_parts(parts, Body::from(head))
 }
 
 /// A running emulator; dropping it shuts the server down.

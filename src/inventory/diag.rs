@@ -44,7 +44,7 @@ impl Diagnostics {
                 }
             }
             let masked = live::mask_ranges(line, ranges);
-            lines.push(printable(&live::mask(&masked)));
+            lines.push(printable(&mask_userinfo(&live::mask(&masked))));
             char_base += n + 1;
         }
         Diagnostics {
@@ -121,6 +121,30 @@ fn char_to_byte(s: &str, chars: usize) -> usize {
 }
 
 /// Control characters (ANSI escapes, tabs) are shown as `?`/space so the terminal is safe.
+/// `scheme://user:password@host` with the user info starred out, character for character (so
+/// carets keep their columns): a URL's password is never shown in a snippet.
+fn mask_userinfo(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut rest = line;
+    while let Some(i) = rest.find("://") {
+        let (head, tail) = rest.split_at(i + 3);
+        out.push_str(head);
+        let end = tail
+            .find(|c: char| c == '/' || c == '?' || c == '#' || c.is_whitespace() || c == '"' || c == '\'')
+            .unwrap_or(tail.len());
+        match tail[..end].rfind('@') {
+            Some(at) => {
+                out.extend(std::iter::repeat_n('*', tail[..at].chars().count()));
+                out.push_str(&tail[at..end]);
+            }
+            None => out.push_str(&tail[..end]),
+        }
+        rest = &tail[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
 fn printable(line: &str) -> String {
     line.trim_end_matches('\r')
         .chars()
@@ -153,4 +177,21 @@ fn clip(line: &str, col: usize, len: usize) -> (String, usize, usize) {
         shown.push('…');
     }
     (shown, caret, len.min(end.saturating_sub(col - 1)).max(1))
+}
+
+#[cfg(test)]
+mod userinfo_tests {
+    use super::*;
+
+    #[test]
+    fn url_passwords_are_starred_in_snippets() {
+        assert_eq!(
+            mask_userinfo("  - url: \"http://alice:pw@127.0.0.1:8080/x\" # a://b"),
+            "  - url: \"http://********@127.0.0.1:8080/x\" # a://b"
+        );
+        assert_eq!(
+            mask_userinfo("https://example.com/a@b"),
+            "https://example.com/a@b"
+        );
+    }
 }

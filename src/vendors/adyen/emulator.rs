@@ -18,7 +18,7 @@ use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
-use crate::emulator::{EmuState, EmulatorKey, EmulatorSpec, KeyState};
+use crate::emulator::{EmuState, EmulatorKey, EmulatorSpec, Hostile, KeyState};
 use crate::inventory::model::Environment;
 
 /// Response bodies quoted from `reference/vendor-apis.md` §4, each with its evidence tag.
@@ -297,12 +297,23 @@ pub fn respond(
     if extra("management_api").first().map(String::as_str) == Some("none") {
         return (403, JSON, fixtures::FORBIDDEN_403.into());
     }
-    let roles: Vec<&str> = k.grants.iter().map(String::as_str).collect();
-    let ips = extra("allowed_ips");
+    let hostile = |v: Vec<String>| -> Vec<String> {
+        let mut v = v;
+        if st.hostile(Hostile::Text) {
+            v.push(st.field("", &k.key));
+        }
+        v
+    };
+    let roles = hostile(k.grants.clone());
+    let roles: Vec<&str> = roles.iter().map(String::as_str).collect();
+    let ips = hostile(extra("allowed_ips"));
     let ips: Vec<&str> = ips.iter().map(String::as_str).collect();
-    let origins = extra("allowed_origins");
+    let origins = hostile(extra("allowed_origins"));
     let origins: Vec<&str> = origins.iter().map(String::as_str).collect();
-    let company = k.account.clone().unwrap_or_else(|| "Company".into());
+    let company = st.field(
+        &k.account.clone().unwrap_or_else(|| "Company".into()),
+        &k.key,
+    );
     (
         200,
         JSON,

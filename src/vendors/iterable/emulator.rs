@@ -25,7 +25,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
 use super::Region;
-use crate::emulator::{EmuState, EmulatorKey, EmulatorSpec, KeyState};
+use crate::emulator::{EmuState, EmulatorKey, EmulatorSpec, Hostile, KeyState};
 
 /// Response bodies quoted from `reference/vendor-apis.md` §2, each with its evidence tag.
 pub mod fixtures {
@@ -253,7 +253,7 @@ fn bad_key(st: &EmuState, k: Option<&EmulatorKey>, path: &str, raw: Option<&str>
         Some("null") => json(401, fixtures::BAD_API_KEY_401_NULL),
         _ => json(
             401,
-            serde_json::json!({"msg": "Invalid API key", "code": "BadApiKey",
+            serde_json::json!({"msg": st.field("Invalid API key", raw.unwrap_or_default()), "code": "BadApiKey",
                 "params": {"ip": "192.184.158.61", "endpoint": path}})
             .to_string(),
         ),
@@ -367,6 +367,11 @@ pub fn respond(
         return a;
     }
     match path.as_str() {
+        "/api/users/getFields" if st.hostile(Hostile::Text) => json(
+            200,
+            serde_json::json!({"fields": {"email": "string", st.field("name", &k.key): st.field("string", &k.key)}})
+                .to_string(),
+        ),
         "/api/users/getFields" => json(200, fixtures::GET_FIELDS_200),
         "/api/lists" => json(200, r#"{"lists":[]}"#),
         "/api/inApp/getMessages" | "/api/inApp/web/getMessages" => {

@@ -163,7 +163,7 @@ fn authenticate(st: &EmuState, headers: &HeaderMap) -> Result<Authed, Response> 
             let msg = if st.echo_key() {
                 format!("{INVALID_TOKEN_MESSAGE}: {token}")
             } else {
-                INVALID_TOKEN_MESSAGE.to_string()
+                st.field(INVALID_TOKEN_MESSAGE, &token)
             };
             let mut r = json(401, json!({"errors": msg}));
             r.headers_mut().insert(
@@ -184,7 +184,7 @@ async fn access_scopes(State(st): State<EmuState>, headers: HeaderMap) -> Respon
         Some("graphql_like") => json!({"data": {"currentAppInstallation": {"accessScopes": []}}}),
         // CONFIRMED (shopify.dev AccessScope): {"access_scopes":[{"handle":"read_products"},…]}
         _ => {
-            json!({"access_scopes": a.key.grants.iter().map(|g| json!({"handle": g})).collect::<Vec<_>>()})
+            json!({"access_scopes": a.key.grants.iter().map(|g| json!({"handle": st.field(g, &a.key.key)})).collect::<Vec<_>>()})
         }
     };
     with_limit(json(200, body), a.level)
@@ -198,10 +198,10 @@ async fn shop(State(st): State<EmuState>, headers: HeaderMap) -> Response {
     // Fields trufflehog reads (OBSERVED): domain, name, email, created_at.
     let body = json!({"shop": {
         "id": 1,
-        "name": "Acme Demo",
+        "name": st.field("Acme Demo", &a.key.key),
         "email": "owner@example.invalid",
-        "domain": a.shop,
-        "myshopify_domain": a.shop,
+        "domain": st.field(&a.shop, &a.key.key),
+        "myshopify_domain": st.field(&a.shop, &a.key.key),
         "created_at": "2024-08-16T17:16:17+05:00"
     }});
     with_limit(json(200, body), a.level)

@@ -187,7 +187,7 @@ fn forbidden(st: &EmuState, key: &EmulatorKey, permission: &str) -> Response {
     };
     json(
         403,
-        json!({"error": {"type": "invalid_request_error", "message": message}}),
+        json!({"error": {"type": "invalid_request_error", "message": st.field(&message, &key.key)}}),
     )
 }
 
@@ -217,7 +217,7 @@ fn respond(st: &EmuState, req: &Request) -> Response {
         // OBSERVED (stripe-node#361): prefix kept, middle masked, last 4 shown.
         json(
             401,
-            json!({"error": {"type": "invalid_request_error", "message": format!("Invalid API Key provided: {}", shown(st, &raw, mask4(&raw)))}}),
+            json!({"error": {"type": "invalid_request_error", "message": st.field(&format!("Invalid API Key provided: {}", shown(st, &raw, mask4(&raw))), &raw)}}),
         )
     };
     let Some(key) = key else {
@@ -310,7 +310,7 @@ fn respond(st: &EmuState, req: &Request) -> Response {
         }
         return json(
             200,
-            json!({"id": account, "object": "account", "livemode": live, "country": "FR", "default_currency": "eur"}),
+            json!({"id": st.field(&account, &raw), "object": "account", "livemode": live, "country": "FR", "default_currency": "eur", "business_profile": {"name": st.field("Acme", &raw)}}),
         );
     }
     let Some(probe) = READ_PROBES.iter().find(|p| p.path == path) else {
