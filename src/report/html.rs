@@ -506,6 +506,10 @@ pub fn render(run: &Run, previous: Option<&Run>) -> Result<String, RenderError> 
             "policy_changes": run.policy_changes.iter().map(|p| format!("{} {}: {}", p.rule, p.change, clean(&p.detail))).collect::<Vec<_>>(),
             "ledger_total": run.ledger.len(),
         },
+        "weakened": run.weakened_rules.iter().map(|w| json!({
+            "rule": w.rule, "place": clean(&w.place()), "summary": clean(&w.summary()),
+            "diff": w.diff_lines().iter().map(|l| clean(l)).collect::<Vec<_>>().join("\n"),
+        })).collect::<Vec<_>>(),
         "next_review": next_review,
         "counts": {"fail": count(Outcome::Fail), "unknown": count(Outcome::Unknown), "excepted": count(Outcome::Excepted),
             "pass": run.outcomes.iter().filter(|o| o.status == Outcome::Pass).count(), "outcomes": run.outcomes.len()},
