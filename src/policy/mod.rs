@@ -515,7 +515,11 @@ pub fn lint(files: &[PathBuf]) -> (Diagnostics, Vec<WeakenedRule>) {
         Ok(set) => (diags, set.weakened),
         Err(d) => {
             diags.items.extend(d.items);
-            (diags, vec![])
+            // Authoring problems (a rule that can never fail) do not hide a weakening.
+            let weakened = PolicySet::load_sources(&sources, false)
+                .map(|s| s.weakened)
+                .unwrap_or_default();
+            (diags, weakened)
         }
     }
 }
