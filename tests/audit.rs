@@ -871,7 +871,10 @@ const WEAKENED_MARKERS: [(&str, &str); 7] = [
     ("json", "\"weakened_rules\""),
     ("sarif", "\"weakenedRules\""),
     ("junit", "type=\"weakened_rule\""),
-    ("github", "::warning title=Weakened built-in rule VKS-EXP-001::"),
+    (
+        "github",
+        "::warning title=Weakened built-in rule VKS-EXP-001::",
+    ),
     ("markdown", "Weakened built-in rules (1)"),
     ("html", "Weakened built-in rules (1)"),
     ("ocsf", "\"status_code\":\"WEAKENED\""),
@@ -894,7 +897,14 @@ fn cli_weakened_rules_are_loud_in_every_format_and_denied() {
         let policy = policy.display().to_string();
         let out = |f: &str| dir.path().join(format!("{name}.{f}"));
         let mut args: Vec<String> = [
-            "audit", "-i", &shop, "--offline", "--policy", &policy, "--format", "table",
+            "audit",
+            "-i",
+            &shop,
+            "--offline",
+            "--policy",
+            &policy,
+            "--format",
+            "table",
         ]
         .iter()
         .map(|s| s.to_string())
@@ -933,8 +943,8 @@ fn cli_weakened_rules_are_loud_in_every_format_and_denied() {
             sarif["runs"][0]["properties"]["weakenedRules"][0]["rule"],
             "VKS-EXP-001"
         );
-        let run: Run =
-            serde_json::from_str(&std::fs::read_to_string(out("json")).expect("json")).expect("run");
+        let run: Run = serde_json::from_str(&std::fs::read_to_string(out("json")).expect("json"))
+            .expect("run");
         assert_eq!(run.weakened_rules.len(), 1);
         assert_eq!(run.weakened_rules[0].summary(), summary);
 
@@ -957,13 +967,7 @@ fn cli_weakened_rules_are_loud_in_every_format_and_denied() {
             "{name}: {stderr}"
         );
         assert!(stdout.is_empty() && !denied.exists());
-        let (code, _, stderr) = cli(&[
-            "scan",
-            &dist,
-            "--policy",
-            &policy,
-            "--deny-weakened-rules",
-        ]);
+        let (code, _, stderr) = cli(&["scan", &dist, "--policy", &policy, "--deny-weakened-rules"]);
         assert_eq!(code, 2, "{name}: {stderr}");
         assert!(stderr.contains(&headline), "{name}: {stderr}");
     }

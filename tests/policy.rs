@@ -1351,10 +1351,16 @@ fn exposed_server_key() -> Value {
 }
 
 fn exp_001(set: &PolicySet) -> Option<vendorscope::run::Finding> {
-    evaluate_json(set, &exposed_server_key(), &Exceptions::none(), now(), "chk")
-        .findings
-        .into_iter()
-        .find(|f| f.rule == "VKS-EXP-001" && f.subject.id == "shopify-admin")
+    evaluate_json(
+        set,
+        &exposed_server_key(),
+        &Exceptions::none(),
+        now(),
+        "chk",
+    )
+    .findings
+    .into_iter()
+    .find(|f| f.rule == "VKS-EXP-001" && f.subject.id == "shopify-admin")
 }
 
 #[test]
@@ -1473,10 +1479,20 @@ fn lint_merges_overrides_and_reports_weakened_rules() {
     // `require: true` is caught by the never-fails check as well.
     let (d, _) = vendorscope::policy::lint(&[write("rewrite.yaml", REWRITE_EXP_001)]);
     let r = d.render();
-    assert!(r.contains("rewrite.yaml:8:14: rule VKS-EXP-001: require is always true"), "{r}");
-    assert!(r.contains("rewrite.yaml:7:14: rule VKS-EXP-001: scope.where is always false"), "{r}");
+    assert!(
+        r.contains("rewrite.yaml:8:14: rule VKS-EXP-001: require is always true"),
+        "{r}"
+    );
+    assert!(
+        r.contains("rewrite.yaml:7:14: rule VKS-EXP-001: scope.where is always false"),
+        "{r}"
+    );
 
-    for (name, text) in [("disable.yaml", DISABLE_EXP_001), ("lower.yaml", LOWER_EXP_001), ("rewrite.yaml", REWRITE_EXP_001)] {
+    for (name, text) in [
+        ("disable.yaml", DISABLE_EXP_001),
+        ("lower.yaml", LOWER_EXP_001),
+        ("rewrite.yaml", REWRITE_EXP_001),
+    ] {
         let p = write(name, text);
         let out = assert_cmd::Command::cargo_bin("vendorscope")
             .expect("bin")
@@ -1488,7 +1504,10 @@ fn lint_merges_overrides_and_reports_weakened_rules() {
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{name}: {err}");
         assert!(
-            err.contains(&format!("{}:4:1: weakens built-in rule VKS-EXP-001", p.display())),
+            err.contains(&format!(
+                "{}:4:1: weakens built-in rule VKS-EXP-001",
+                p.display()
+            )),
             "{name}: {err}"
         );
         // Without the flag: exit 0 (or 2 for the never-fails check) and a warning either way.
@@ -1519,6 +1538,11 @@ fn lint_merges_overrides_and_reports_weakened_rules() {
         .arg(&stricter)
         .output()
         .expect("run");
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(String::from_utf8_lossy(&out.stderr).is_empty());
 }

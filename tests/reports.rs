@@ -664,15 +664,26 @@ fn weakened_rules_show_in_every_format() {
     // JUnit: a failing testcase (GitLab and Jenkins show failures) and a suite property.
     let xml = render(&run, Format::Junit, RenderOptions::default()).expect("junit");
     assert!(xml.contains("<testsuite name=\"policy\""), "{xml}");
-    assert!(xml.contains("VKS-EXP-001 [weakened by user policy]"), "{xml}");
+    assert!(
+        xml.contains("VKS-EXP-001 [weakened by user policy]"),
+        "{xml}"
+    );
     assert!(xml.contains("type=\"weakened_rule\""), "{xml}");
-    assert!(xml.contains("name=\"vendorscope.weakened_rule.VKS-EXP-001\""), "{xml}");
+    assert!(
+        xml.contains("name=\"vendorscope.weakened_rule.VKS-EXP-001\""),
+        "{xml}"
+    );
 
     // Markdown: the section comes first, with a diff block.
     let md = render(&run, Format::Markdown, RenderOptions::default()).expect("md");
-    let at = md.find("## ⚠ Weakened built-in rules (1)").expect("section");
+    let at = md
+        .find("## ⚠ Weakened built-in rules (1)")
+        .expect("section");
     assert!(at < md.find("## Findings").expect("findings"));
-    assert!(md.contains("```diff\n@@ require @@\n- !key.exposed\n+ true\n```"), "{md}");
+    assert!(
+        md.contains("```diff\n@@ require @@\n- !key.exposed\n+ true\n```"),
+        "{md}"
+    );
 }
 
 #[test]
@@ -687,7 +698,9 @@ fn weakened_rule_text_cannot_inject() {
         let text = render(&run, f, RenderOptions::default()).expect("renders");
         assert!(!text.contains('\u{1b}'), "{f:?} keeps an escape");
         assert!(
-            !text.lines().any(|l| l.trim_start().starts_with("::set-env")),
+            !text
+                .lines()
+                .any(|l| l.trim_start().starts_with("::set-env")),
             "{f:?} lets a workflow command through"
         );
         if matches!(f, Format::Html) {

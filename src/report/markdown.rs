@@ -62,7 +62,11 @@ fn weakened_section(run: &Run) -> String {
             cell(&w.summary())
         ));
     }
-    for w in run.weakened_rules.iter().filter(|w| !w.diff_lines().is_empty()) {
+    for w in run
+        .weakened_rules
+        .iter()
+        .filter(|w| !w.diff_lines().is_empty())
+    {
         out.push_str(&format!(
             "\n{} (built-in `-`, user policy `+`):\n\n```diff\n",
             cell(&w.rule)

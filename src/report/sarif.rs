@@ -579,9 +579,7 @@ fn weakened_rule_descriptor() -> Rule {
     Rule {
         id: WEAKENED_RULE_ID.into(),
         name: "WeakenedBuiltInRule".into(),
-        short_description: Text {
-            text: title.into(),
-        },
+        short_description: Text { text: title.into() },
         full_description: Text { text: help.into() },
         help: Help {
             text: help.into(),
