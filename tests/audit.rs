@@ -269,6 +269,13 @@ fn user_policy_downgrading_a_block_rule_is_visible_in_the_run() {
         .find(|f| f.rule == "VKS-EXP-002")
         .expect("kill chain still reported");
     assert_eq!(kc.enforcement, Enforcement::Report);
+    // …and recorded as a weakened built-in rule, which every format shows.
+    assert_eq!(run.weakened_rules.len(), 1, "{:?}", run.weakened_rules);
+    assert_eq!(run.weakened_rules[0].rule, "VKS-EXP-002");
+    assert_eq!(
+        run.weakened_rules[0].summary(),
+        "enforcement block → report"
+    );
     assert_eq!(run.inputs.policies.len(), 1);
     assert!(!run.inputs.policies[0].sha256.is_empty());
 }

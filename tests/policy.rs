@@ -1520,6 +1520,18 @@ fn lint_merges_overrides_and_reports_weakened_rules() {
             .expect("run");
         let err = String::from_utf8_lossy(&out.stderr);
         let expected = if name == "rewrite.yaml" { 2 } else { 0 };
+        let list = assert_cmd::Command::cargo_bin("vendorscope")
+            .expect("bin")
+            .args(["policy", "list", "--policy"])
+            .arg(&p)
+            .output()
+            .expect("run");
+        let listed = String::from_utf8_lossy(&list.stdout);
+        assert!(
+            listed
+                .contains("WEAKENED built-in rules (1):\n  built-in rule VKS-EXP-001 weakened by"),
+            "{name}: {listed}"
+        );
         assert_eq!(out.status.code(), Some(expected), "{name}: {err}");
         if expected == 0 {
             assert!(
