@@ -184,6 +184,7 @@ fn dry_run(ctx: &Ctx, opts: &AuditOptions) -> anyhow::Result<u8> {
             return Ok(EXIT_CONFIG);
         }
     };
+    warn_weakened(ctx, &prep.policies.weakened);
     let inv = &prep.loaded.inventory;
     let base_dir = opts.inventory.parent().unwrap_or(Path::new(""));
     let source_opts = crate::secret::SourceOptions {
