@@ -57,6 +57,9 @@ pub struct AuditOptions {
     pub crawl: CrawlSettings,
     /// The fingerprint key; `None` = [`Fingerprinter::load`] (environment or key file).
     pub fingerprinter: Option<Arc<Fingerprinter>>,
+    /// `--deny-weakened-rules`: a user policy that weakens a built-in rule is a configuration
+    /// error.
+    pub deny_weakened_rules: bool,
 }
 
 impl AuditOptions {
@@ -80,6 +83,7 @@ impl AuditOptions {
             command: "audit".into(),
             crawl: CrawlSettings::default(),
             fingerprinter: None,
+            deny_weakened_rules: false,
         }
     }
 }
@@ -118,6 +122,12 @@ pub fn prepare(opts: &AuditOptions) -> Result<Prepared, ConfigError> {
         opts.exceptions.as_deref(),
         opts.exception_max_lifetime,
     )?;
+    if opts.deny_weakened_rules && !policies.weakened.is_empty() {
+        return Err(ConfigError(format!(
+            "error: {}",
+            crate::report::weakened::deny_message(&policies.weakened)
+        )));
+    }
     let fingerprinter = match &opts.fingerprinter {
         Some(f) => Arc::clone(f),
         None => Fingerprinter::load()
@@ -662,6 +672,7 @@ pub fn evaluate_into(
     run.controls = ev.controls;
     run.policy_set_hash = Some(ev.policy_set_hash);
     run.policy_changes = ev.policy_changes;
+    run.weakened_rules = policies.weakened.clone();
     run.warnings.extend(ev.exception_warnings);
     run.facts = facts;
     ev.unused_exceptions

@@ -128,6 +128,10 @@ pub struct PolicyArgs {
     /// Treat exceptions that match nothing as an error (exit 2) instead of a warning.
     #[arg(long)]
     pub deny_unused_exceptions: bool,
+    /// Refuse (exit 2, nothing evaluated) a --policy that weakens a built-in rule: disables it,
+    /// lowers its severity or enforcement, or changes its require/where/subject.
+    #[arg(long)]
+    pub deny_weakened_rules: bool,
     /// Gate only on findings that are not in this earlier run (same fingerprint key).
     #[arg(long, value_name = "RUN.json")]
     pub baseline: Option<PathBuf>,
@@ -335,12 +339,16 @@ pub struct EmulateArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum PolicyCommand {
-    /// Check policy files: syntax, CEL, control ids, duplicate ids, rules that can never apply
-    /// (exit 0 clean, 2 otherwise).
+    /// Check policy files merged over the built-in pack: syntax, CEL, control ids, duplicate ids,
+    /// rules that can never apply, built-in rules they weaken (exit 0 clean, 2 otherwise).
     Lint {
         /// Policy YAML files.
         #[arg(required = true)]
         files: Vec<PathBuf>,
+        /// Count each built-in rule the files weaken (disable, lower, or change its
+        /// require/where/subject) as a problem (exit 2); without it they are warnings.
+        #[arg(long)]
+        deny_weakened_rules: bool,
     },
     /// Table of rules × controls (built-in pack plus any --policy files).
     List {

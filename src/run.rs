@@ -534,10 +534,123 @@ pub struct OutcomeRecord {
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct PolicyChange {
     pub rule: String,
-    /// `overridden`, `downgraded_severity`, `downgraded_enforcement`, `disabled`.
+    /// `disabled`, `downgraded_severity`, `downgraded_enforcement`, `weakened_require`,
+    /// `weakened_where`, `weakened_subject` (each also in [`Run::weakened_rules`]),
+    /// `overridden` (every difference, weakening or not) or `exception`.
     pub change: String,
     pub detail: String,
     pub source: String,
+}
+
+/// A built-in rule a user policy weakened: disabled it, lowered its severity or enforcement, or
+/// changed its `require`, `scope.where` or `scope.subject`. A changed expression cannot be shown
+/// to be at least as strict as the built-in one, so every change of one counts. Raising
+/// severity or enforcement, and adding new rules, is not weakening.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct WeakenedRule {
+    pub rule: String,
+    /// The user policy file that changed it.
+    pub source: String,
+    /// 1-based line of the rule's `id` in that file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<u64>,
+    pub changes: Vec<Weakening>,
+}
+
+/// One weakening change of a built-in rule.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Weakening {
+    /// `enabled`, `severity`, `enforcement`, `require`, `where` or `subject`.
+    pub field: String,
+    /// The built-in value (an expression's text for `require` and `where`; empty when the
+    /// built-in rule had no `where`).
+    pub builtin: String,
+    /// The user policy's value (empty when it dropped the `where`).
+    pub user: String,
+    /// 1-based line of the user's value when known (expressions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<u64>,
+}
+
+impl Weakening {
+    /// Whether the values are CEL expressions (shown as a diff).
+    pub fn is_expression(&self) -> bool {
+        matches!(self.field.as_str(), "require" | "where")
+    }
+
+    /// `enforcement block → report`, `disabled`, `require changed`.
+    pub fn summary(&self) -> String {
+        match self.field.as_str() {
+            "enabled" => "disabled".into(),
+            "where" if self.builtin.is_empty() => "scope.where added".into(),
+            "where" if self.user.is_empty() => "scope.where removed".into(),
+            "where" => "scope.where changed".into(),
+            "require" => "require changed".into(),
+            "subject" => format!("scope.subject {} → {}", self.builtin, self.user),
+            f => format!("{f} {} → {}", self.builtin, self.user),
+        }
+    }
+
+    /// For an expression: the built-in text as `- ` lines and the user's as `+ ` lines.
+    pub fn diff_lines(&self) -> Vec<String> {
+        if !self.is_expression() {
+            return vec![];
+        }
+        let mut out = vec![];
+        for (sign, text) in [("-", &self.builtin), ("+", &self.user)] {
+            if text.trim().is_empty() {
+                out.push(format!("{sign} (none)"));
+            }
+            for l in text.trim_end().lines() {
+                out.push(format!("{sign} {l}"));
+            }
+        }
+        out
+    }
+}
+
+impl WeakenedRule {
+    /// `weaker.yaml:4` (or the path alone without a line).
+    pub fn place(&self) -> String {
+        match self.line {
+            Some(l) => format!("{}:{l}", self.source),
+            None => self.source.clone(),
+        }
+    }
+
+    /// `disabled; require changed` — every change, in one line.
+    pub fn summary(&self) -> String {
+        self.changes
+            .iter()
+            .map(Weakening::summary)
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    /// The expression diffs of every changed `require`/`where`, labelled, one line each.
+    pub fn diff_lines(&self) -> Vec<String> {
+        let mut out = vec![];
+        for c in self.changes.iter().filter(|c| c.is_expression()) {
+            let name = if c.field == "where" {
+                "scope.where"
+            } else {
+                "require"
+            };
+            out.push(format!("{name} (built-in -, user policy +):"));
+            out.extend(c.diff_lines().into_iter().map(|l| format!("  {l}")));
+        }
+        out
+    }
+
+    /// One line: `VKS-EXP-001 weakened by weaker.yaml:4: disabled`.
+    pub fn headline(&self) -> String {
+        format!(
+            "built-in rule {} weakened by {}: {}",
+            self.rule,
+            self.place(),
+            self.summary()
+        )
+    }
 }
 
 /// The document.
@@ -565,6 +678,9 @@ pub struct Run {
     pub policy_set_hash: Option<String>,
     #[serde(default)]
     pub policy_changes: Vec<PolicyChange>,
+    /// Built-in rules a user policy weakened (see [`WeakenedRule`]); every format shows them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub weakened_rules: Vec<WeakenedRule>,
     #[serde(default)]
     pub keys: Vec<KeyRecord>,
     #[serde(default)]
@@ -623,6 +739,7 @@ impl Run {
             fingerprint_check: fingerprint_check.into(),
             policy_set_hash: None,
             policy_changes: vec![],
+            weakened_rules: vec![],
             keys: vec![],
             exposures: vec![],
             facts: Facts::default(),

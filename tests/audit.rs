@@ -270,6 +270,13 @@ fn user_policy_downgrading_a_block_rule_is_visible_in_the_run() {
         .find(|f| f.rule == "VKS-EXP-002")
         .expect("kill chain still reported");
     assert_eq!(kc.enforcement, Enforcement::Report);
+    // …and recorded as a weakened built-in rule, which every format shows.
+    assert_eq!(run.weakened_rules.len(), 1, "{:?}", run.weakened_rules);
+    assert_eq!(run.weakened_rules[0].rule, "VKS-EXP-002");
+    assert_eq!(
+        run.weakened_rules[0].summary(),
+        "enforcement block → report"
+    );
     assert_eq!(run.inputs.policies.len(), 1);
     assert!(!run.inputs.policies[0].sha256.is_empty());
 }
@@ -846,4 +853,162 @@ fn cli_probe_calls_bulk_endpoints_only_when_asked() {
     assert!(!calls(&[]).iter().any(|u| u.contains("/api/export/")));
     let bulk = calls(&["--probe-bulk-endpoints"]);
     assert!(bulk.iter().any(|u| u.contains("/api/export/")), "{bulk:?}");
+}
+
+// --- Weakened built-in rules (issue 12 #10), the exact hostile policies, through the CLI. ---
+
+const WEAKENING: [(&str, &str, &str); 3] = [
+    (
+        "disable.yaml",
+        "version: 1\nkind: PolicySet\nrules:\n  - id: VKS-EXP-001\n    enabled: false\n",
+        "disabled",
+    ),
+    (
+        "lower.yaml",
+        "version: 1\nkind: PolicySet\nrules:\n  - id: VKS-EXP-001\n    enforcement: report\n",
+        "enforcement block → report",
+    ),
+    (
+        "rewrite.yaml",
+        "version: 1\nkind: PolicySet\nrules:\n  - id: VKS-EXP-001\n    scope:\n      subject: key\n      where: \"false\"\n    require: \"true\"\n",
+        "scope.where changed; require changed",
+    ),
+];
+
+/// What each format must carry for a weakened rule (besides the rule id).
+const WEAKENED_MARKERS: [(&str, &str); 7] = [
+    ("json", "\"weakened_rules\""),
+    ("sarif", "\"weakenedRules\""),
+    ("junit", "type=\"weakened_rule\""),
+    (
+        "github",
+        "::warning title=Weakened built-in rule VKS-EXP-001::",
+    ),
+    ("markdown", "Weakened built-in rules (1)"),
+    ("html", "Weakened built-in rules (1)"),
+    ("ocsf", "\"status_code\":\"WEAKENED\""),
+];
+
+#[test]
+fn cli_weakened_rules_are_loud_in_every_format_and_denied() {
+    let shop = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/inventories/shop-2020.yaml")
+        .display()
+        .to_string();
+    let dir = tempfile::tempdir().expect("tmp");
+    let dist = dir.path().join("dist");
+    std::fs::create_dir(&dist).expect("mkdir");
+    std::fs::write(dist.join("app.js"), "console.log('hello')\n").expect("write");
+    let dist = dist.display().to_string();
+    for (name, text, summary) in WEAKENING {
+        let policy = dir.path().join(name);
+        std::fs::write(&policy, text).expect("write");
+        let policy = policy.display().to_string();
+        let out = |f: &str| dir.path().join(format!("{name}.{f}"));
+        let mut args: Vec<String> = [
+            "audit",
+            "-i",
+            &shop,
+            "--offline",
+            "--policy",
+            &policy,
+            "--format",
+            "table",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        for (f, _) in WEAKENED_MARKERS {
+            args.push("--output".into());
+            args.push(format!("{f}={}", out(f).display()));
+        }
+        let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+        let (code, stdout, stderr) = cli(&argv);
+        assert_ne!(code, 2, "{name}: {stderr}");
+        let headline = format!("built-in rule VKS-EXP-001 weakened by {policy}:4: {summary}");
+        assert!(
+            stderr.contains(&format!("warning: {headline}")),
+            "{name}: stderr says nothing: {stderr}"
+        );
+        assert!(
+            stdout.contains("WEAKENED built-in rules (1)") && stdout.contains(&headline),
+            "{name}: table says nothing: {stdout}"
+        );
+        for (f, marker) in WEAKENED_MARKERS {
+            let text = std::fs::read_to_string(out(f)).expect("report written");
+            assert!(text.contains(marker), "{name}: {f} lacks {marker}:\n{text}");
+            if name == "rewrite.yaml" {
+                // The expression diff: built-in text against the user's.
+                assert!(
+                    text.contains("!key.exposed") && text.contains("!key.public_by_design"),
+                    "{name}: {f} lacks the diff"
+                );
+            }
+        }
+        let sarif: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(out("sarif")).expect("sarif"))
+                .expect("json");
+        assert_eq!(
+            sarif["runs"][0]["properties"]["weakenedRules"][0]["rule"],
+            "VKS-EXP-001"
+        );
+        let run: Run = serde_json::from_str(&std::fs::read_to_string(out("json")).expect("json"))
+            .expect("run");
+        assert_eq!(run.weakened_rules.len(), 1);
+        assert_eq!(run.weakened_rules[0].summary(), summary);
+
+        // --deny-weakened-rules: exit 2 naming the rule, nothing evaluated or written.
+        let denied = dir.path().join(format!("{name}.denied.json"));
+        let (code, stdout, stderr) = cli(&[
+            "audit",
+            "-i",
+            &shop,
+            "--offline",
+            "--policy",
+            &policy,
+            "--deny-weakened-rules",
+            "--output",
+            &format!("json={}", denied.display()),
+        ]);
+        assert_eq!(code, 2, "{name}: {stderr}");
+        assert!(
+            stderr.contains("--deny-weakened-rules") && stderr.contains(&headline),
+            "{name}: {stderr}"
+        );
+        assert!(stdout.is_empty() && !denied.exists());
+        let (code, _, stderr) = cli(&["scan", &dist, "--policy", &policy, "--deny-weakened-rules"]);
+        assert_eq!(code, 2, "{name}: {stderr}");
+        assert!(stderr.contains(&headline), "{name}: {stderr}");
+    }
+
+    // Raising severity and enforcement is not weakening: quiet, and not denied.
+    let stricter = dir.path().join("stricter.yaml");
+    std::fs::write(
+        &stricter,
+        "version: 1\nkind: PolicySet\nrules:\n  - id: VKS-EXP-004\n    severity: critical\n    enforcement: block\n",
+    )
+    .expect("write");
+    let stricter = stricter.display().to_string();
+    let (code, stdout, stderr) = cli(&[
+        "audit",
+        "-i",
+        &shop,
+        "--offline",
+        "--policy",
+        &stricter,
+        "--deny-weakened-rules",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 3, "{stderr}");
+    assert!(!stderr.to_lowercase().contains("weakened"), "{stderr}");
+    assert!(json_findings(&stdout).weakened_rules.is_empty());
+    let (code, _, stderr) = cli(&[
+        "scan",
+        &dist,
+        "--policy",
+        &stricter,
+        "--deny-weakened-rules",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
 }

@@ -1323,3 +1323,238 @@ fn evaluation_time_for_the_pack() {
     );
     assert!(results > 1000);
 }
+
+// --- Weakened built-in rules (issue 12 #10): the exact hostile policies. ---
+
+/// (a) disables VKS-EXP-001.
+pub const DISABLE_EXP_001: &str =
+    "version: 1\nkind: PolicySet\nrules:\n  - id: VKS-EXP-001\n    enabled: false\n";
+/// (b) lowers its enforcement (block → report).
+pub const LOWER_EXP_001: &str =
+    "version: 1\nkind: PolicySet\nrules:\n  - id: VKS-EXP-001\n    enforcement: report\n";
+/// (c) rewrites `require` and `where` so that it never fails.
+pub const REWRITE_EXP_001: &str = "version: 1\nkind: PolicySet\nrules:\n  - id: VKS-EXP-001\n    scope:\n      subject: key\n      where: \"false\"\n    require: \"true\"\n";
+
+/// Facts where VKS-EXP-001 fails: a server-side key found in public assets.
+fn exposed_server_key() -> Value {
+    let mut f = shop();
+    apply(
+        &mut f,
+        "keys",
+        "shopify-admin",
+        &[
+            Op::Set("exposed", json!(true)),
+            Op::Set("exposure_ids", json!(["exp-1"])),
+        ],
+    );
+    f
+}
+
+fn exp_001(set: &PolicySet) -> Option<vendorscope::run::Finding> {
+    evaluate_json(
+        set,
+        &exposed_server_key(),
+        &Exceptions::none(),
+        now(),
+        "chk",
+    )
+    .findings
+    .into_iter()
+    .find(|f| f.rule == "VKS-EXP-001" && f.subject.id == "shopify-admin")
+}
+
+#[test]
+fn each_hostile_policy_is_recorded_as_weakened_with_what_changed() {
+    use vendorscope::gate::{GateOptions, fails_gate};
+    let builtin_finding = exp_001(&builtin()).expect("the built-in rule fails");
+    assert!(fails_gate(&builtin_finding, GateOptions::default()));
+
+    // (a) disabled: no finding at all, recorded at the rule's line.
+    let set = PolicySet::load_str("disable.yaml", DISABLE_EXP_001).expect("loads");
+    assert!(exp_001(&set).is_none());
+    assert_eq!(set.weakened.len(), 1, "{:?}", set.weakened);
+    let w = &set.weakened[0];
+    assert_eq!(
+        (w.rule.as_str(), w.source.as_str(), w.line),
+        ("VKS-EXP-001", "disable.yaml", Some(4))
+    );
+    assert_eq!(w.changes.len(), 1);
+    assert_eq!(w.changes[0].field, "enabled");
+    assert_eq!(
+        w.headline(),
+        "built-in rule VKS-EXP-001 weakened by disable.yaml:4: disabled"
+    );
+    assert!(set.changes.iter().any(|c| c.change == "disabled"));
+
+    // (b) enforcement lowered: the finding no longer fails the gate.
+    let set = PolicySet::load_str("lower.yaml", LOWER_EXP_001).expect("loads");
+    assert!(!fails_gate(
+        &exp_001(&set).expect("still reported"),
+        GateOptions::default()
+    ));
+    assert_eq!(set.weakened.len(), 1);
+    let c = &set.weakened[0].changes[0];
+    assert_eq!(
+        (c.field.as_str(), c.builtin.as_str(), c.user.as_str()),
+        ("enforcement", "block", "report")
+    );
+    assert_eq!(set.weakened[0].summary(), "enforcement block → report");
+
+    // (c) require/where rewritten to never fail: both changes, with the expression diff.
+    let set = PolicySet::load_str("rewrite.yaml", REWRITE_EXP_001).expect("loads");
+    assert!(exp_001(&set).is_none(), "never applies, never fails");
+    assert_eq!(set.weakened.len(), 1);
+    let w = &set.weakened[0];
+    let fields: Vec<&str> = w.changes.iter().map(|c| c.field.as_str()).collect();
+    assert_eq!(fields, ["where", "require"]);
+    assert_eq!(
+        (
+            w.changes[0].builtin.as_str(),
+            w.changes[0].user.as_str(),
+            w.changes[0].line
+        ),
+        ("!key.public_by_design", "false", Some(7))
+    );
+    assert_eq!(
+        (
+            w.changes[1].builtin.as_str(),
+            w.changes[1].user.as_str(),
+            w.changes[1].line
+        ),
+        ("!key.exposed", "true", Some(8))
+    );
+    assert_eq!(
+        w.diff_lines(),
+        [
+            "scope.where (built-in -, user policy +):",
+            "  - !key.public_by_design",
+            "  + false",
+            "require (built-in -, user policy +):",
+            "  - !key.exposed",
+            "  + true",
+        ]
+    );
+    // The change log labels the rewrites as weakening, not only "overridden".
+    let kinds: BTreeSet<&str> = set.changes.iter().map(|c| c.change.as_str()).collect();
+    assert!(
+        kinds.contains("weakened_require") && kinds.contains("weakened_where"),
+        "{kinds:?}"
+    );
+}
+
+#[test]
+fn raising_severity_or_enforcement_and_new_rules_are_not_weakening() {
+    let text = "version: 1\nkind: PolicySet\nrules:\n  - id: VKS-EXP-004\n    severity: critical\n    enforcement: block\n  - id: VKS-EXP-001\n    title: A new title\n    controls: [ISO27001:2022/A.5.17]\n  - id: ACME-001\n    title: Vendors have an owner\n    severity: low\n    controls: [ISO27001:2022/A.5.9]\n    scope: { subject: vendor }\n    require: has(vendor.owner)\n";
+    let base = builtin();
+    let before = base.rule("VKS-EXP-004").expect("rule");
+    assert!(before.severity < vendorscope::run::Severity::Critical);
+    let set = PolicySet::load_str("stricter.yaml", text).expect("loads");
+    assert!(set.weakened.is_empty(), "{:?}", set.weakened);
+    assert_eq!(
+        set.rule("VKS-EXP-004").map(|r| r.severity),
+        Some(vendorscope::run::Severity::Critical)
+    );
+    // A copy of the built-in expression with other whitespace around it is no change either.
+    let same = "version: 1\nkind: PolicySet\nrules:\n  - id: VKS-EXP-001\n    require: \"  !key.exposed \"\n";
+    let set = PolicySet::load_str("same.yaml", same).expect("loads");
+    assert!(set.weakened.is_empty(), "{:?}", set.weakened);
+}
+
+#[test]
+fn lint_merges_overrides_and_reports_weakened_rules() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let write = |name: &str, text: &str| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, text).expect("write");
+        p
+    };
+    // A partial override of a built-in rule lints clean (it used to be "missing title"…), and
+    // the weakening is returned.
+    let (d, w) = vendorscope::policy::lint(&[write("disable.yaml", DISABLE_EXP_001)]);
+    assert!(d.is_empty(), "{}", d.render());
+    assert_eq!(w.len(), 1);
+    let (d, w) = vendorscope::policy::lint(&[write("lower.yaml", LOWER_EXP_001)]);
+    assert!(d.is_empty(), "{}", d.render());
+    assert_eq!(w[0].changes[0].field, "enforcement");
+    // `require: true` is caught by the never-fails check as well.
+    let (d, _) = vendorscope::policy::lint(&[write("rewrite.yaml", REWRITE_EXP_001)]);
+    let r = d.render();
+    assert!(
+        r.contains("rewrite.yaml:8:14: rule VKS-EXP-001: require is always true"),
+        "{r}"
+    );
+    assert!(
+        r.contains("rewrite.yaml:7:14: rule VKS-EXP-001: scope.where is always false"),
+        "{r}"
+    );
+
+    for (name, text) in [
+        ("disable.yaml", DISABLE_EXP_001),
+        ("lower.yaml", LOWER_EXP_001),
+        ("rewrite.yaml", REWRITE_EXP_001),
+    ] {
+        let p = write(name, text);
+        let out = assert_cmd::Command::cargo_bin("vendorscope")
+            .expect("bin")
+            .args(["policy", "lint", "--deny-weakened-rules"])
+            .arg(&p)
+            .env("NO_COLOR", "1")
+            .output()
+            .expect("run");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{name}: {err}");
+        assert!(
+            err.contains(&format!(
+                "{}:4:1: weakens built-in rule VKS-EXP-001",
+                p.display()
+            )),
+            "{name}: {err}"
+        );
+        // Without the flag: exit 0 (or 2 for the never-fails check) and a warning either way.
+        let out = assert_cmd::Command::cargo_bin("vendorscope")
+            .expect("bin")
+            .args(["policy", "lint"])
+            .arg(&p)
+            .env("NO_COLOR", "1")
+            .output()
+            .expect("run");
+        let err = String::from_utf8_lossy(&out.stderr);
+        let expected = if name == "rewrite.yaml" { 2 } else { 0 };
+        let list = assert_cmd::Command::cargo_bin("vendorscope")
+            .expect("bin")
+            .args(["policy", "list", "--policy"])
+            .arg(&p)
+            .output()
+            .expect("run");
+        let listed = String::from_utf8_lossy(&list.stdout);
+        assert!(
+            listed
+                .contains("WEAKENED built-in rules (1):\n  built-in rule VKS-EXP-001 weakened by"),
+            "{name}: {listed}"
+        );
+        assert_eq!(out.status.code(), Some(expected), "{name}: {err}");
+        if expected == 0 {
+            assert!(
+                err.contains("warning: built-in rule VKS-EXP-001 weakened by"),
+                "{name}: {err}"
+            );
+        }
+    }
+    let stricter = write(
+        "stricter.yaml",
+        "version: 1\nkind: PolicySet\nrules:\n  - id: VKS-EXP-004\n    severity: critical\n",
+    );
+    let out = assert_cmd::Command::cargo_bin("vendorscope")
+        .expect("bin")
+        .args(["policy", "lint", "--deny-weakened-rules"])
+        .arg(&stricter)
+        .output()
+        .expect("run");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).is_empty());
+}

@@ -584,3 +584,137 @@ proptest! {
         }
     }
 }
+
+/// The run with one weakened built-in rule, as a user policy in the checkout would record it.
+fn with_weakened(user_require: &str, source: &str) -> Run {
+    let mut run = demo();
+    run.weakened_rules = vec![vendorscope::run::WeakenedRule {
+        rule: "VKS-EXP-001".into(),
+        source: source.into(),
+        line: Some(4),
+        changes: vec![
+            vendorscope::run::Weakening {
+                field: "enforcement".into(),
+                builtin: "block".into(),
+                user: "report".into(),
+                line: None,
+            },
+            vendorscope::run::Weakening {
+                field: "require".into(),
+                builtin: "!key.exposed".into(),
+                user: user_require.into(),
+                line: Some(6),
+            },
+        ],
+    }];
+    run
+}
+
+#[test]
+fn weakened_rules_show_in_every_format() {
+    // Nothing says "weakened" for a run without weakened rules.
+    for f in ALL {
+        let text = render(&clean(&demo()), f, RenderOptions::default()).expect("renders");
+        assert!(!text.to_lowercase().contains("weakened"), "{f:?}");
+    }
+    let run = with_weakened("true", "policies/weaker.yaml");
+    for f in ALL {
+        let text = render(&clean(&run), f, RenderOptions::default()).expect("renders");
+        assert!(
+            text.to_lowercase().contains("weakened")
+                && text.contains("VKS-EXP-001")
+                && text.contains("!key.exposed"),
+            "{f:?} does not show the weakened rule and its diff:\n{text}"
+        );
+    }
+    let table = render(&clean(&run), Format::Table, RenderOptions::default()).expect("table");
+    assert!(table.contains(
+        "WEAKENED built-in rules (1): a user policy disabled, lowered or rewrote them\n  built-in rule VKS-EXP-001 weakened by policies/weaker.yaml:4: enforcement block → report; require changed\n      require (built-in -, user policy +):\n        - !key.exposed\n        + true\n"
+    ), "{table}");
+    assert!(table.contains(", 1 weakened rule(s)\n"), "{table}");
+
+    // SARIF: a warning alert on the policy line, a configuration notification, run properties.
+    let s = sarif(&run);
+    let r = &s["runs"][0];
+    assert_eq!(r["properties"]["weakenedRules"][0]["rule"], "VKS-EXP-001");
+    assert_eq!(
+        r["properties"]["weakenedRules"][0]["changes"][1]["user"],
+        "true"
+    );
+    let n = &r["invocations"][0];
+    assert_eq!(n["executionSuccessful"], true);
+    assert_eq!(n["toolConfigurationNotifications"][0]["level"], "warning");
+    let res = r["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .find(|x| x["ruleId"] == "vendorscope/weakened-rule")
+        .expect("a result for the weakened rule");
+    assert_eq!(res["level"], "warning");
+    let loc = &res["locations"][0]["physicalLocation"];
+    assert_eq!(loc["artifactLocation"]["uri"], "policies/weaker.yaml");
+    assert_eq!(loc["region"]["startLine"], 4);
+    let idx = res["ruleIndex"].as_u64().expect("index") as usize;
+    assert_eq!(
+        r["tool"]["driver"]["rules"][idx]["id"],
+        "vendorscope/weakened-rule"
+    );
+    assert!(res["message"]["text"].as_str().expect("t").ends_with('.'));
+
+    // GitHub: a warning annotation on the policy line, before any finding.
+    let gh = render(&clean(&run), Format::Github, RenderOptions::default()).expect("github");
+    assert!(
+        gh.starts_with("::warning file=policies/weaker.yaml,line=4,title=Weakened built-in rule VKS-EXP-001::built-in rule VKS-EXP-001 weakened by policies/weaker.yaml:4: enforcement block → report; require changed%0A    require (built-in -, user policy +):%0A      - !key.exposed%0A      + true\n"),
+        "{gh}"
+    );
+
+    // JUnit: a failing testcase (GitLab and Jenkins show failures) and a suite property.
+    let xml = render(&clean(&run), Format::Junit, RenderOptions::default()).expect("junit");
+    assert!(xml.contains("<testsuite name=\"policy\""), "{xml}");
+    assert!(
+        xml.contains("VKS-EXP-001 [weakened by user policy]"),
+        "{xml}"
+    );
+    assert!(xml.contains("type=\"weakened_rule\""), "{xml}");
+    assert!(
+        xml.contains("name=\"vendorscope.weakened_rule.VKS-EXP-001\""),
+        "{xml}"
+    );
+
+    // Markdown: the section comes first, with a diff block.
+    let md = render(&clean(&run), Format::Markdown, RenderOptions::default()).expect("md");
+    let at = md
+        .find("## ⚠ Weakened built-in rules (1)")
+        .expect("section");
+    assert!(at < md.find("## Findings").expect("findings"));
+    assert!(
+        md.contains("```diff\n@@ require @@\n- !key.exposed\n+ true\n```"),
+        "{md}"
+    );
+}
+
+#[test]
+fn weakened_rule_text_cannot_inject() {
+    // Policy files can come from a pull request: control characters and workflow commands in
+    // an expression or a file name never reach a format raw.
+    let run = with_weakened(
+        "true || '\u{1b}[2J\u{1b}]0;title\u{7}'\n::set-env name=X::y\n```\n<script>",
+        "policies/we\u{1b}[31mak.yaml",
+    );
+    for f in ALL {
+        let text = render(&clean(&run), f, RenderOptions::default()).expect("renders");
+        assert!(!text.contains('\u{1b}'), "{f:?} keeps an escape");
+        assert!(
+            !text
+                .lines()
+                .any(|l| l.trim_start().starts_with("::set-env")),
+            "{f:?} lets a workflow command through"
+        );
+        if matches!(f, Format::Html) {
+            assert!(!text.contains("<script>"), "html");
+        }
+        if matches!(f, Format::Markdown) {
+            assert_eq!(text.matches("```").count(), 2, "the fence holds:\n{text}");
+        }
+    }
+}

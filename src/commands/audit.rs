@@ -28,6 +28,7 @@ pub fn policy_options(p: &PolicyArgs) -> Result<AuditOptions, String> {
     opts.policies = p.policies.clone();
     opts.exceptions = p.exceptions.clone();
     opts.exception_max_lifetime = jiff::Span::new().days(p.max_exception_days);
+    opts.deny_weakened_rules = p.deny_weakened_rules;
     Ok(opts)
 }
 
@@ -154,6 +155,7 @@ pub fn finish(
     for w in &run.warnings {
         ctx.out.warn(w);
     }
+    warn_weakened(ctx, &run.weakened_rules);
     let written = ctx.emit(&run, Format::Table);
     let mut code = crate::gate::exit_code(run.findings.iter().filter(|f| !in_baseline(f)), gate);
     if deny_unused {
@@ -165,6 +167,15 @@ pub fn finish(
         code = EXIT_CONFIG;
     }
     code
+}
+
+/// A warning on stderr per weakened built-in rule, with its expression diff (even without
+/// `-v`; only `--quiet` silences it).
+pub fn warn_weakened(ctx: &Ctx, weakened: &[crate::run::WeakenedRule]) {
+    for w in weakened {
+        let lines = crate::report::weakened::lines(w);
+        ctx.out.warn(&lines.join("\n"));
+    }
 }
 
 /// `audit --dry-run`: the calls each key's probe would make, the surfaces that would be crawled
@@ -181,6 +192,7 @@ fn dry_run(ctx: &Ctx, opts: &AuditOptions) -> anyhow::Result<u8> {
             return Ok(EXIT_CONFIG);
         }
     };
+    warn_weakened(ctx, &prep.policies.weakened);
     let inv = &prep.loaded.inventory;
     let base_dir = opts.inventory.parent().unwrap_or(Path::new(""));
     let source_opts = crate::secret::SourceOptions {

@@ -30,14 +30,44 @@ fn load(ctx: &Ctx, policies: &[PathBuf]) -> Option<PolicySet> {
 
 pub fn run(ctx: &Ctx, cmd: &PolicyCommand) -> anyhow::Result<u8> {
     match cmd {
-        PolicyCommand::Lint { files } => {
-            let d = crate::policy::lint_files(files);
+        PolicyCommand::Lint {
+            files,
+            deny_weakened_rules,
+        } => {
+            let (mut d, weakened) = crate::policy::lint(files);
+            if *deny_weakened_rules {
+                for w in &weakened {
+                    let file = w.source.clone();
+                    d.push(
+                        &file,
+                        (w.line.unwrap_or(1) as usize, 1),
+                        format!(
+                            "weakens built-in rule {} ({}) and --deny-weakened-rules is set",
+                            w.rule,
+                            w.summary()
+                        ),
+                    );
+                }
+            } else {
+                super::audit::warn_weakened(ctx, &weakened);
+            }
             if d.is_empty() {
-                ctx.out
-                    .stdout(&format!("{} file(s): no problems found\n", files.len()));
+                ctx.out.stdout(&format!(
+                    "{} file(s): no problems found{}\n",
+                    files.len(),
+                    match weakened.len() {
+                        0 => String::new(),
+                        n => format!(" ({n} built-in rule(s) weakened, see the warnings)"),
+                    }
+                ));
                 Ok(EXIT_OK)
             } else {
-                ctx.out.stderr(&d.render(), true);
+                ctx.out
+                    .stderr(&crate::guard::sanitize_text(&d.render()), true);
+                if *deny_weakened_rules && !weakened.is_empty() {
+                    ctx.out
+                        .stderr(&crate::report::weakened::text(&weakened, "  "), true);
+                }
                 ctx.out
                     .error(&format!("{} problem(s) found", d.items.len()));
                 Ok(EXIT_CONFIG)
@@ -80,9 +110,16 @@ pub fn run(ctx: &Ctx, cmd: &PolicyCommand) -> anyhow::Result<u8> {
             }
             let mut s = format!("{t}\n{} rules; policy set {}\n", set.rules.len(), set.hash);
             for c in &set.changes {
-                s.push_str(&format!(
+                s.push_str(&crate::guard::sanitize_text(&format!(
                     "changed: {} {} ({}) in {}\n",
                     c.rule, c.change, c.detail, c.source
+                )));
+            }
+            if !set.weakened.is_empty() {
+                s.push_str(&format!(
+                    "WEAKENED built-in rules ({}):\n{}",
+                    set.weakened.len(),
+                    crate::report::weakened::text(&set.weakened, "  ")
                 ));
             }
             ctx.out.stdout(&s);

@@ -101,6 +101,11 @@ pub fn run(ctx: &Ctx, args: &ScanArgs) -> anyhow::Result<u8> {
             return Ok(EXIT_CONFIG);
         }
     };
+    if opts.deny_weakened_rules && !policies.weakened.is_empty() {
+        ctx.out
+            .error(&crate::report::weakened::deny_message(&policies.weakened));
+        return Ok(EXIT_CONFIG);
+    }
     policies.restrict_to_exposure();
     let baseline = match &args.policy.baseline {
         Some(p) => match super::diff::load_run(p) {

@@ -15,7 +15,9 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::run::{Confidence, Enforcement, PolicyChange, Severity, SubjectKind};
+use crate::run::{
+    Confidence, Enforcement, PolicyChange, Severity, SubjectKind, WeakenedRule, Weakening,
+};
 use crate::yaml::Spanned;
 
 pub use eval::{Evaluation, RuleResult, evaluate};
@@ -344,6 +346,8 @@ pub struct PolicySet {
     pub rules: Vec<Rule>,
     /// Built-in rules a user file overrode, downgraded or disabled.
     pub changes: Vec<PolicyChange>,
+    /// Built-in rules a user file weakened (disabled, lowered, or changed an expression).
+    pub weakened: Vec<WeakenedRule>,
     /// SHA-256 of the effective rules: changes whenever what is evaluated changes.
     pub hash: String,
     /// Input files (user policies) and their SHA-256.
@@ -421,6 +425,7 @@ impl PolicySet {
         let mut rules: Vec<Rule> = vec![];
         let mut origin: BTreeMap<String, (String, bool)> = BTreeMap::new();
         let mut changes = vec![];
+        let mut weakened = vec![];
         let mut inputs = vec![];
         for src in sources {
             if !src.builtin {
@@ -487,7 +492,9 @@ impl PolicySet {
                             Some(&base),
                             &mut diags,
                         ) {
-                            changes.extend(describe_changes(&base, &new, &file));
+                            let weak = weakening(&base, &new, &file, id_pos.0);
+                            changes.extend(describe_changes(&base, &new, &file, weak.as_ref()));
+                            weakened.extend(weak);
                             rules[idx] = new;
                             origin.insert(id, (file.clone(), false));
                         }
@@ -512,7 +519,12 @@ impl PolicySet {
             }
         }
         if strict {
-            lint::never_applies(&rules, &mut diags);
+            let user: Vec<Rule> = rules
+                .iter()
+                .filter(|r| !r.source.starts_with("builtin:"))
+                .cloned()
+                .collect();
+            lint::never_applies(&user, &mut diags);
         }
         let mut env = template_env();
         for r in &rules {
@@ -531,6 +543,7 @@ impl PolicySet {
         Ok(PolicySet {
             rules,
             changes,
+            weakened,
             hash,
             inputs,
             templates: Arc::new(env),
@@ -577,10 +590,15 @@ impl PolicySet {
     }
 }
 
-/// Lints policy files on their own (no merge with the built-in pack, so a copy of a
-/// built-in rule is not a duplicate) plus checks that only apply to authoring: rules that
-/// can never apply. Returns every problem.
+/// Lints policy files as they are used: merged over the built-in pack (an override of a
+/// built-in rule needs only the fields it changes), plus checks that only apply to authoring:
+/// user rules that can never apply. Returns every problem.
 pub fn lint_files(files: &[PathBuf]) -> Diagnostics {
+    lint(files).0
+}
+
+/// [`lint_files`] and, when the files load, the built-in rules they weaken.
+pub fn lint(files: &[PathBuf]) -> (Diagnostics, Vec<WeakenedRule>) {
     let mut diags = Diagnostics::default();
     let mut texts = vec![];
     for f in files {
@@ -589,27 +607,33 @@ pub fn lint_files(files: &[PathBuf]) -> Diagnostics {
             Err(m) => diags.push(&f.display().to_string(), (1, 1), m),
         }
     }
-    let sources: Vec<Source> = texts
-        .iter()
-        .map(|(n, t)| Source {
-            name: n.clone(),
-            text: t,
-            builtin: false,
-        })
-        .collect();
-    if let Err(d) = PolicySet::load_sources(&sources, true) {
-        diags.items.extend(d.items);
+    let mut sources = builtin_sources();
+    sources.extend(texts.iter().map(|(n, t)| Source {
+        name: n.clone(),
+        text: t,
+        builtin: false,
+    }));
+    match PolicySet::load_sources(&sources, true) {
+        Ok(set) => (diags, set.weakened),
+        Err(d) => {
+            diags.items.extend(d.items);
+            // Authoring problems (a rule that can never fail) do not hide a weakening.
+            let weakened = PolicySet::load_sources(&sources, false)
+                .map(|s| s.weakened)
+                .unwrap_or_default();
+            (diags, weakened)
+        }
     }
-    diags
 }
 
-/// Lints policy text (tests).
+/// Lints policy text (tests), merged over the built-in pack like [`lint_files`].
 pub fn lint_str(name: &str, text: &str) -> Diagnostics {
-    let sources = [Source {
+    let mut sources = builtin_sources();
+    sources.push(Source {
         name: name.to_string(),
         text,
         builtin: false,
-    }];
+    });
     match PolicySet::load_sources(&sources, true) {
         Ok(_) => Diagnostics::default(),
         Err(d) => d,
@@ -644,7 +668,91 @@ fn valid_rule_id(id: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
 }
 
-fn describe_changes(base: &Rule, new: &Rule, file: &str) -> Vec<PolicyChange> {
+/// How `new` (a user override) weakens the built-in rule `base`, if it does: disabled, a lower
+/// severity or enforcement, or any change of `require`, `scope.where` or `scope.subject` (an
+/// expression change cannot be shown to be at least as strict). Raising severity or
+/// enforcement is not weakening.
+pub fn weakening(base: &Rule, new: &Rule, file: &str, line: usize) -> Option<WeakenedRule> {
+    let mut changes = vec![];
+    let change = |field: &str, builtin: String, user: String, line: Option<usize>| Weakening {
+        field: field.into(),
+        builtin,
+        user,
+        line: line.map(|l| l as u64),
+    };
+    if base.enabled && !new.enabled {
+        changes.push(change("enabled", "true".into(), "false".into(), None));
+    }
+    if new.severity < base.severity {
+        changes.push(change(
+            "severity",
+            base.severity.as_str().into(),
+            new.severity.as_str().into(),
+            None,
+        ));
+    }
+    if enforcement_rank(new.enforcement) < enforcement_rank(base.enforcement) {
+        changes.push(change(
+            "enforcement",
+            enforcement_name(base.enforcement).into(),
+            enforcement_name(new.enforcement).into(),
+            None,
+        ));
+    }
+    if base.subject != new.subject {
+        changes.push(change(
+            "subject",
+            base.subject.as_str().into(),
+            new.subject.as_str().into(),
+            None,
+        ));
+    }
+    let text = |e: Option<&Expr>| e.map(|e| e.source.trim().to_string()).unwrap_or_default();
+    if text(base.where_.as_ref()) != text(new.where_.as_ref()) {
+        changes.push(change(
+            "where",
+            text(base.where_.as_ref()),
+            text(new.where_.as_ref()),
+            new.where_.as_ref().map(|e| e.pos.0),
+        ));
+    }
+    if text(Some(&base.require)) != text(Some(&new.require)) {
+        changes.push(change(
+            "require",
+            text(Some(&base.require)),
+            text(Some(&new.require)),
+            Some(new.require.pos.0),
+        ));
+    }
+    if changes.is_empty() {
+        return None;
+    }
+    Some(WeakenedRule {
+        rule: base.id.clone(),
+        source: file.to_string(),
+        line: Some(line as u64),
+        changes,
+    })
+}
+
+/// `block`, `warn`, `report`.
+pub fn enforcement_name(e: Enforcement) -> &'static str {
+    match e {
+        Enforcement::Block => "block",
+        Enforcement::Warn => "warn",
+        Enforcement::Report => "report",
+    }
+}
+
+/// The policy-change log of one override: each weakening (kinds `disabled`,
+/// `downgraded_severity`, `downgraded_enforcement`, `weakened_subject`, `weakened_where`,
+/// `weakened_require`) and an `overridden` entry listing every difference.
+fn describe_changes(
+    base: &Rule,
+    new: &Rule,
+    file: &str,
+    weak: Option<&WeakenedRule>,
+) -> Vec<PolicyChange> {
     let mut out = vec![];
     let mut diffs = vec![];
     if base.severity != new.severity {
@@ -656,8 +764,9 @@ fn describe_changes(base: &Rule, new: &Rule, file: &str) -> Vec<PolicyChange> {
     }
     if base.enforcement != new.enforcement {
         diffs.push(format!(
-            "enforcement {:?} → {:?}",
-            base.enforcement, new.enforcement
+            "enforcement {} → {}",
+            enforcement_name(base.enforcement),
+            enforcement_name(new.enforcement)
         ));
     }
     if base.require.source != new.require.source {
@@ -680,22 +789,25 @@ fn describe_changes(base: &Rule, new: &Rule, file: &str) -> Vec<PolicyChange> {
             source: file.to_string(),
         })
     };
-    if !new.enabled && base.enabled {
-        push(&mut out, "disabled", "rule disabled".into());
-    }
-    if new.severity < base.severity {
-        push(
-            &mut out,
-            "downgraded_severity",
-            format!("{} → {}", base.severity.as_str(), new.severity.as_str()),
-        );
-    }
-    if enforcement_rank(new.enforcement) < enforcement_rank(base.enforcement) {
-        push(
-            &mut out,
-            "downgraded_enforcement",
-            format!("{:?} → {:?}", base.enforcement, new.enforcement).to_lowercase(),
-        );
+    for w in weak.map(|w| w.changes.as_slice()).unwrap_or_default() {
+        let (kind, detail) = match w.field.as_str() {
+            "enabled" => ("disabled", "rule disabled".to_string()),
+            "severity" => ("downgraded_severity", format!("{} → {}", w.builtin, w.user)),
+            "enforcement" => (
+                "downgraded_enforcement",
+                format!("{} → {}", w.builtin, w.user),
+            ),
+            "subject" => ("weakened_subject", format!("{} → {}", w.builtin, w.user)),
+            "where" => (
+                "weakened_where",
+                format!("built-in `{}` → `{}`", w.builtin, w.user),
+            ),
+            _ => (
+                "weakened_require",
+                format!("built-in `{}` → `{}`", w.builtin, w.user),
+            ),
+        };
+        push(&mut out, kind, detail);
     }
     push(
         &mut out,

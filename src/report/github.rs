@@ -1,6 +1,7 @@
 //! GitHub Actions workflow annotations, capped per level, plus the step-summary table.
 
 use crate::guard::Clean;
+use crate::guard::sanitize_line as sanitize_scanned;
 use crate::run::{Finding, Outcome, Run, Severity};
 
 /// Annotations GitHub shows per level and step.
@@ -92,8 +93,41 @@ fn annotation(f: &Finding, run: &Run) -> String {
     )
 }
 
-/// Renders the annotations: most severe first, at most [`MAX_PER_LEVEL`] per level, and a
-/// notice giving the count left out.
+/// A `::warning` per weakened built-in rule, on the policy file's line, with the expression diff.
+/// These come first, every one of them: a weakened gate must not hide behind findings (the step
+/// summary lists them too).
+fn weakened(run: &Run) -> String {
+    let mut out = String::new();
+    for w in &run.weakened_rules {
+        let mut props = vec![];
+        if !w.source.starts_with('/') && !w.source.contains("://") {
+            props.push(format!(
+                "file={}",
+                escape_property(&sanitize_scanned(&w.source))
+            ));
+            if let Some(l) = w.line {
+                props.push(format!("line={l}"));
+            }
+        }
+        props.push(format!(
+            "title={}",
+            escape_property(&sanitize_scanned(&format!(
+                "Weakened built-in rule {}",
+                w.rule
+            )))
+        ));
+        let msg = super::weakened::lines(w).join("\n");
+        out.push_str(&format!(
+            "::warning {}::{}\n",
+            props.join(","),
+            escape_data(&msg)
+        ));
+    }
+    out
+}
+
+/// Renders the annotations: a warning per weakened built-in rule, then findings most severe
+/// first, at most [`MAX_PER_LEVEL`] per level, and a notice giving the count left out.
 pub fn render(run: &Clean<Run>) -> String {
     let mut fs: Vec<&Finding> = run
         .findings
@@ -107,7 +141,9 @@ pub fn render(run: &Clean<Run>) -> String {
             .then(a.rule.cmp(&b.rule))
     });
     let mut counts = std::collections::HashMap::new();
-    let mut lines = vec![];
+    // Weakened-rule warnings take warning slots first.
+    counts.insert("warning", run.weakened_rules.len().min(MAX_PER_LEVEL));
+    let mut lines = vec![weakened(run)];
     let mut left_out = 0usize;
     for f in fs {
         let lv = level(f);

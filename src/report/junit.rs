@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 
 use crate::guard::Clean;
+use crate::guard::sanitize_line as sanitize_scanned;
 use crate::run::{Finding, Outcome, OutcomeRecord, Run, Severity, Subject};
 
 use super::RenderError;
@@ -106,6 +107,30 @@ fn cases(run: &Run) -> Vec<Case<'_>> {
     out
 }
 
+/// Suite `policy`: one failing testcase per built-in rule a user policy weakened (CI test views
+/// show failures; a property per rule for tools that read them). The gate's exit code is not
+/// changed by it unless `--deny-weakened-rules` is set.
+fn weakened_suite(run: &Run) -> TestSuite {
+    let mut suite = TestSuite::new("policy");
+    for w in &run.weakened_rules {
+        let lines = super::weakened::lines(w);
+        let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
+        s.set_message(lines.first().cloned().unwrap_or_default())
+            .set_type("weakened_rule")
+            .set_description(lines.join("\n"));
+        let mut tc = TestCase::new(format!("{} [weakened by user policy]", w.rule), s);
+        tc.set_classname("policy.weakened");
+        tc.extra
+            .insert("file".into(), sanitize_scanned(&w.source).into());
+        suite.add_test_case(tc);
+        suite.add_property(quick_junit::Property::new(
+            format!("vendorscope.weakened_rule.{}", w.rule),
+            sanitize_scanned(&format!("{}: {}", w.place(), w.summary())),
+        ));
+    }
+    suite
+}
+
 /// Renders every rule × subject outcome as a JUnit report, one suite per vendor.
 pub fn render(run: &Clean<Run>) -> Result<String, RenderError> {
     let mut suites: BTreeMap<String, Vec<TestCase>> = BTreeMap::new();
@@ -190,6 +215,9 @@ pub fn render(run: &Clean<Run>) -> Result<String, RenderError> {
         suites.entry(vendor).or_default().push(tc);
     }
     let mut report = Report::new("vendorscope");
+    if !run.weakened_rules.is_empty() {
+        report.add_test_suite(weakened_suite(run));
+    }
     for (vendor, tcs) in suites {
         let mut suite = TestSuite::new(vendor);
         suite.add_test_cases(tcs);

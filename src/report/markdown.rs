@@ -1,6 +1,7 @@
 //! Markdown summary of a run: counts and the findings table (also the GitHub step summary).
 
 use crate::guard::Clean;
+use crate::guard::sanitize_line as sanitize_scanned;
 use crate::run::{Finding, Outcome, Run, Severity};
 
 /// Escapes text for a Markdown table cell: no HTML, no table breaks, no line breaks.
@@ -41,6 +42,52 @@ fn place(f: &Finding) -> String {
     parts.join("; ")
 }
 
+/// Text for a fenced code block: sanitised, and no line can close the fence.
+fn fenced(s: &str) -> String {
+    sanitize_scanned(s).replace("```", "`\u{200b}``")
+}
+
+/// The weakened built-in rules, before everything else: a table and each expression diff.
+fn weakened_section(run: &Run) -> String {
+    let mut out = format!(
+        "## ⚠ Weakened built-in rules ({})\n\nA user policy disabled, lowered or rewrote these rules; the gate is weaker than the built-in pack.\n\n| rule | policy | change |\n|---|---|---|\n",
+        run.weakened_rules.len()
+    );
+    for w in &run.weakened_rules {
+        out.push_str(&format!(
+            "| {} | {} | {} |\n",
+            cell(&w.rule),
+            cell(&w.place()),
+            cell(&w.summary())
+        ));
+    }
+    for w in run
+        .weakened_rules
+        .iter()
+        .filter(|w| !w.diff_lines().is_empty())
+    {
+        out.push_str(&format!(
+            "\n{} (built-in `-`, user policy `+`):\n\n```diff\n",
+            cell(&w.rule)
+        ));
+        for c in w.changes.iter().filter(|c| c.is_expression()) {
+            let name = if c.field == "where" {
+                "scope.where"
+            } else {
+                "require"
+            };
+            out.push_str(&format!("@@ {name} @@\n"));
+            for l in c.diff_lines() {
+                out.push_str(&fenced(&l));
+                out.push('\n');
+            }
+        }
+        out.push_str("```\n");
+    }
+    out.push('\n');
+    out
+}
+
 /// Renders the run as Markdown.
 pub fn render(run: &Clean<Run>) -> String {
     let mut out = String::new();
@@ -53,6 +100,9 @@ pub fn render(run: &Clean<Run>) -> String {
         cell(&run.finished_at),
         cell(&run.tool.version)
     ));
+    if !run.weakened_rules.is_empty() {
+        out.push_str(&weakened_section(run));
+    }
     let count = |s: Outcome| run.findings.iter().filter(|f| f.status == s).count();
     out.push_str("| status | count |\n|---|---:|\n");
     for s in [Outcome::Fail, Outcome::Unknown, Outcome::Excepted] {

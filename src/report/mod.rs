@@ -11,6 +11,7 @@ pub mod ocsf;
 pub mod sarif;
 pub mod scope;
 pub mod table;
+pub mod weakened;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

@@ -3,6 +3,7 @@
 use serde_json::{Value, json};
 
 use crate::guard::Clean;
+use crate::guard::sanitize_line as sanitize_scanned;
 use crate::run::{Finding, Outcome, Run, Severity};
 
 use super::RenderError;
@@ -137,7 +138,66 @@ fn event(run: &Run, f: &Finding, time: i64) -> Value {
     })
 }
 
-/// Renders every finding (excepted ones as suppressed) as JSON lines.
+/// A Detection Finding for a built-in rule a user policy weakened (a SIEM sees the gate change).
+fn weakened_event(run: &Run, w: &crate::run::WeakenedRule, time: i64) -> Value {
+    let (sev_id, sev) = severity(Severity::Medium);
+    let text = super::weakened::lines(w).join("\n");
+    let uid = {
+        let material = format!("{}|{}|{}", super::sarif::WEAKENED_RULE_ID, w.rule, w.source);
+        let d = ring::digest::digest(&ring::digest::SHA256, material.as_bytes());
+        hex::encode(&d.as_ref()[..8])
+    };
+    json!({
+        "activity_id": 1,
+        "activity_name": "Create",
+        "category_uid": 2,
+        "category_name": "Findings",
+        "class_uid": 2004,
+        "class_name": "Detection Finding",
+        "type_uid": 200401,
+        "type_name": "Detection Finding: Create",
+        "time": time,
+        "severity_id": sev_id,
+        "severity": sev,
+        "message": text,
+        "status_id": 1,
+        "status": "New",
+        "status_code": "WEAKENED",
+        "metadata": {
+            "version": OCSF_VERSION,
+            "product": {
+                "uid": "vendorscope",
+                "name": run.tool.name,
+                "vendor_name": "vendorscope",
+                "version": run.tool.version,
+            },
+            "event_code": super::sarif::WEAKENED_RULE_ID,
+            "correlation_uid": run.run_id,
+            "profiles": [],
+        },
+        "finding_info": {
+            "uid": uid,
+            "title": format!("Built-in rule {} weakened by a user policy", w.rule),
+            "desc": text,
+            "types": ["policy:weakened_rule"],
+            "created_time": time,
+        },
+        "resources": [{
+            "uid": w.rule,
+            "name": w.rule,
+            "type": "policy_rule",
+            "labels": ["weakened"],
+            "data": { "policy": sanitize_scanned(&w.place()), "summary": sanitize_scanned(&w.summary()) },
+        }],
+        "unmapped": {
+            "run_id": run.run_id,
+            "weakened_rule": w,
+        },
+    })
+}
+
+/// Renders every weakened built-in rule, then every finding (excepted ones as suppressed), as
+/// JSON lines.
 pub fn render(run: &Clean<Run>) -> Result<String, RenderError> {
     let time = millis(if run.finished_at.is_empty() {
         &run.started_at
@@ -145,6 +205,12 @@ pub fn render(run: &Clean<Run>) -> Result<String, RenderError> {
         &run.finished_at
     });
     let mut out = String::new();
+    for w in &run.weakened_rules {
+        let line = serde_json::to_string(&weakened_event(run, w, time))
+            .map_err(|e| RenderError(e.to_string()))?;
+        out.push_str(&line);
+        out.push('\n');
+    }
     for f in &run.findings {
         let line =
             serde_json::to_string(&event(run, f, time)).map_err(|e| RenderError(e.to_string()))?;

@@ -31,6 +31,46 @@ struct SarifRun<'a> {
     version_control_provenance: Option<Vec<VersionControl<'a>>>,
     original_uri_base_ids: BTreeMap<&'static str, BaseId>,
     column_kind: &'static str,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    invocations: Vec<Invocation>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    properties: Option<RunProperties<'a>>,
+}
+
+/// `runs[0].properties`: the built-in rules a user policy weakened, as in the run document.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct RunProperties<'a> {
+    weakened_rules: &'a [crate::run::WeakenedRule],
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Invocation {
+    execution_successful: bool,
+    tool_configuration_notifications: Vec<Notification>,
+}
+
+/// A configuration notification (SARIF §3.58): one per weakened built-in rule.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Notification {
+    level: &'static str,
+    message: Text,
+    descriptor: DescriptorRef,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    locations: Vec<NotificationLocation>,
+}
+
+#[derive(Serialize)]
+struct DescriptorRef {
+    id: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct NotificationLocation {
+    physical_location: PhysicalLocation,
 }
 
 #[derive(Serialize)]
@@ -466,7 +506,98 @@ fn truncate(s: &str, max: usize) -> String {
     t
 }
 
-/// Renders the failing and unknown findings as a SARIF 2.1.0 log.
+/// The rule id of the results that report a weakened built-in rule.
+pub const WEAKENED_RULE_ID: &str = "vendorscope/weakened-rule";
+
+fn weakened_location(w: &crate::run::WeakenedRule) -> Option<PhysicalLocation> {
+    is_relative_path(&w.source).then(|| PhysicalLocation {
+        artifact_location: ArtifactLocation {
+            uri: uri_path(&w.source),
+            uri_base_id: SRCROOT,
+        },
+        region: region(w.line, Some(1), None),
+    })
+}
+
+fn weakened_text(w: &crate::run::WeakenedRule) -> String {
+    with_period(&super::weakened::lines(w).join(" "))
+}
+
+/// A warning result per weakened built-in rule, on the policy file's line (or the inventory's
+/// first line when the policy is outside the checkout), so code scanning shows an alert.
+fn weakened_results(run: &Run, rule_index: usize) -> Vec<SarifResult> {
+    run.weakened_rules
+        .iter()
+        .map(|w| {
+            let physical_location = weakened_location(w).unwrap_or_else(|| {
+                let inv = run
+                    .inputs
+                    .inventory
+                    .as_ref()
+                    .map(|i| i.path.clone())
+                    .filter(|p| is_relative_path(p))
+                    .unwrap_or_else(|| "vendors.yaml".into());
+                PhysicalLocation {
+                    artifact_location: ArtifactLocation {
+                        uri: uri_path(&inv),
+                        uri_base_id: SRCROOT,
+                    },
+                    region: region(Some(1), Some(1), None),
+                }
+            });
+            let material = format!("{}|{}|{}", WEAKENED_RULE_ID, w.rule, w.source);
+            let d = ring::digest::digest(&ring::digest::SHA256, material.as_bytes());
+            SarifResult {
+                rule_id: WEAKENED_RULE_ID.into(),
+                rule_index,
+                level: "warning",
+                message: Text {
+                    text: weakened_text(w),
+                },
+                locations: vec![SarifLocation {
+                    id: None,
+                    physical_location,
+                    message: None,
+                }],
+                related_locations: vec![],
+                partial_fingerprints: BTreeMap::from([(
+                    "primaryLocationLineHash",
+                    format!("{}:1", &hex::encode(d.as_ref())[..16]),
+                )]),
+                properties: ResultProperties {
+                    status: "weakened",
+                    subject: format!("rule:{}", w.rule),
+                    fingerprint: None,
+                },
+            }
+        })
+        .collect()
+}
+
+fn weakened_rule_descriptor() -> Rule {
+    let title = "A user policy weakened a built-in rule.";
+    let help = "A user policy disabled a built-in rule, lowered its severity or enforcement, or changed its require, scope.where or scope.subject: the gate no longer checks what the built-in pack checks. Review the policy change; `--deny-weakened-rules` makes such a policy a configuration error (exit 2).";
+    Rule {
+        id: WEAKENED_RULE_ID.into(),
+        name: "WeakenedBuiltInRule".into(),
+        short_description: Text { text: title.into() },
+        full_description: Text { text: help.into() },
+        help: Help {
+            text: help.into(),
+            markdown: md_escape(help),
+        },
+        default_configuration: Configuration { level: "warning" },
+        properties: RuleProperties {
+            tags: vec!["security".into(), "policy".into()],
+            precision: "high",
+            security_severity: security_severity(Severity::Medium),
+        },
+    }
+}
+
+/// Renders the failing and unknown findings as a SARIF 2.1.0 log, plus the weakened built-in
+/// rules: a warning result each, a configuration notification each, and
+/// `runs[0].properties.weakenedRules`.
 pub fn render(run: &Clean<Run>) -> Result<String, RenderError> {
     let mut rules: Vec<Rule> = vec![];
     let mut index: BTreeMap<String, usize> = BTreeMap::new();
@@ -530,6 +661,34 @@ pub fn render(run: &Clean<Run>) -> Result<String, RenderError> {
             },
         });
     }
+    if !run.weakened_rules.is_empty() {
+        rules.push(weakened_rule_descriptor());
+        results.extend(weakened_results(run, rules.len() - 1));
+    }
+    let invocations = if run.weakened_rules.is_empty() {
+        vec![]
+    } else {
+        vec![Invocation {
+            execution_successful: true,
+            tool_configuration_notifications: run
+                .weakened_rules
+                .iter()
+                .map(|w| Notification {
+                    level: "warning",
+                    message: Text {
+                        text: weakened_text(w),
+                    },
+                    descriptor: DescriptorRef {
+                        id: WEAKENED_RULE_ID.into(),
+                    },
+                    locations: weakened_location(w)
+                        .map(|physical_location| NotificationLocation { physical_location })
+                        .into_iter()
+                        .collect(),
+                })
+                .collect(),
+        }]
+    };
     let vcp = run.ci.as_ref().and_then(|ci| {
         let commit = ci.commit.as_deref()?;
         let url = ci.run_url.as_deref()?;
@@ -572,6 +731,10 @@ pub fn render(run: &Clean<Run>) -> Result<String, RenderError> {
                 },
             )]),
             column_kind: "unicodeCodePoints",
+            invocations,
+            properties: (!run.weakened_rules.is_empty()).then_some(RunProperties {
+                weakened_rules: &run.weakened_rules,
+            }),
         }],
     };
     let mut s = serde_json::to_string_pretty(&log).map_err(|e| RenderError(e.to_string()))?;

@@ -160,14 +160,33 @@ pub fn render(run: &Clean<Run>, opts: RenderOptions) -> String {
         .iter()
         .filter(|f| f.status == Outcome::Excepted)
         .count();
+    if !run.weakened_rules.is_empty() {
+        let head = format!(
+            "WEAKENED built-in rules ({}): a user policy disabled, lowered or rewrote them",
+            run.weakened_rules.len()
+        );
+        let head = if opts.color {
+            format!("\u{1b}[1;33m{head}\u{1b}[0m")
+        } else {
+            head
+        };
+        out.push_str(&format!(
+            "{head}\n{}\n",
+            super::weakened::text(&run.weakened_rules, "  ")
+        ));
+    }
     out.push_str(&format!(
-        "{} keys, {} exposures, {} failing, {} unknown, {} excepted, {} errors\n",
+        "{} keys, {} exposures, {} failing, {} unknown, {} excepted, {} errors{}\n",
         run.keys.len(),
         run.exposures.len(),
         fails,
         unknown,
         excepted,
-        run.errors.len()
+        run.errors.len(),
+        match run.weakened_rules.len() {
+            0 => String::new(),
+            n => format!(", {n} weakened rule(s)"),
+        }
     ));
     for e in &run.errors {
         out.push_str(&format!(
