@@ -89,6 +89,17 @@ impl AuditOptions {
 #[derive(Debug)]
 pub struct ConfigError(pub String);
 
+impl ConfigError {
+    /// Prints it on stderr: rendered diagnostics as they are, a one-line message as `error: …`.
+    pub fn report(&self, out: &crate::report::Output) {
+        if self.0.contains('\n') {
+            out.stderr(&self.0, true);
+        } else {
+            out.error(&self.0);
+        }
+    }
+}
+
 impl std::fmt::Display for ConfigError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.0)
