@@ -250,10 +250,7 @@ pub fn audit(opts: &AuditOptions, redactor: &Redactor) -> Result<AuditResult, Co
                     // An unsafe source (a FIFO, a device, a file outside the allowed
                     // directories) is the inventory's error, not an unavailable secret.
                     Err(e) if e.is_config_error() => {
-                        return Err(ConfigError(format!(
-                            "key {}/{}: {e}",
-                            vendor.id, key.id
-                        )));
+                        return Err(ConfigError(format!("key {}/{}: {e}", vendor.id, key.id)));
                     }
                     Err(e) => run.errors.push(RunError {
                         stage: "secret".into(),

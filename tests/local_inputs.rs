@@ -106,21 +106,36 @@ fn unsafe_secret_files_are_configuration_errors_naming_the_key() {
         &[],
     );
     assert_eq!(o.code, 2, "{}", o.stderr);
-    assert!(o.stderr.contains("--allow-secret-files nope"), "{}", o.stderr);
+    assert!(
+        o.stderr.contains("--allow-secret-files nope"),
+        "{}",
+        o.stderr
+    );
 }
 
 /// `--output sarif=-` is stdout; it cannot be combined with a different `--format`.
 #[test]
 fn output_dash_is_stdout() {
     let d = tempfile::tempdir().expect("tempdir");
-    let o = cli_in(d.path(), &["report", RUN_FIXTURE, "--output", "sarif=-"], &[]);
+    let o = cli_in(
+        d.path(),
+        &["report", RUN_FIXTURE, "--output", "sarif=-"],
+        &[],
+    );
     assert_eq!(o.code, 0, "{}", o.stderr);
     let v: serde_json::Value = serde_json::from_str(&o.stdout).expect("SARIF alone on stdout");
     assert_eq!(v["version"], "2.1.0");
     assert!(!d.path().join("-").exists());
     let o = cli_in(
         d.path(),
-        &["report", RUN_FIXTURE, "--output", "sarif=-", "--format", "json"],
+        &[
+            "report",
+            RUN_FIXTURE,
+            "--output",
+            "sarif=-",
+            "--format",
+            "json",
+        ],
         &[],
     );
     assert_eq!(o.code, 2, "{}", o.stderr);
@@ -162,7 +177,12 @@ fn special_output_paths() {
         assert!(o.stdout.is_empty(), "nothing ran: {}", o.stdout);
     }
     assert_eq!(std::fs::read_to_string(&target).expect("read"), "keep");
-    assert!(std::fs::symlink_metadata(&link).expect("m").file_type().is_symlink());
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .expect("m")
+            .file_type()
+            .is_symlink()
+    );
 }
 
 /// A report that cannot be written is exit 2 (it was 3).
@@ -196,7 +216,8 @@ fn step_summary_is_private_and_never_followed() {
     );
     assert_eq!(o.code, 0, "{}", o.stderr);
     assert!(
-        o.stderr.contains("cannot append to GITHUB_STEP_SUMMARY") && o.stderr.contains("symbolic link"),
+        o.stderr.contains("cannot append to GITHUB_STEP_SUMMARY")
+            && o.stderr.contains("symbolic link"),
         "{}",
         o.stderr
     );
@@ -211,7 +232,10 @@ fn step_summary_is_private_and_never_followed() {
         .status()
         .expect("runs");
     assert!(st.success());
-    let mode = std::fs::metadata(&fresh).expect("created").permissions().mode();
+    let mode = std::fs::metadata(&fresh)
+        .expect("created")
+        .permissions()
+        .mode();
     assert_eq!(mode & 0o777, 0o600);
 }
 
