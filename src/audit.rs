@@ -93,6 +93,17 @@ impl AuditOptions {
 #[derive(Debug)]
 pub struct ConfigError(pub String);
 
+impl ConfigError {
+    /// Prints it on stderr: rendered diagnostics as they are, a one-line message as `error: …`.
+    pub fn report(&self, out: &crate::report::Output) {
+        if self.0.contains('\n') {
+            out.stderr(&self.0, true);
+        } else {
+            out.error(&self.0);
+        }
+    }
+}
+
 impl std::fmt::Display for ConfigError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.0)
@@ -249,10 +260,7 @@ pub fn audit(opts: &AuditOptions, redactor: &Redactor) -> Result<AuditResult, Co
                     // An unsafe source (a FIFO, a device, a file outside the allowed
                     // directories) is the inventory's error, not an unavailable secret.
                     Err(e) if e.is_config_error() => {
-                        return Err(ConfigError(format!(
-                            "key {}/{}: {e}",
-                            vendor.id, key.id
-                        )));
+                        return Err(ConfigError(format!("key {}/{}: {e}", vendor.id, key.id)));
                     }
                     Err(e) => run.errors.push(RunError {
                         stage: "secret".into(),

@@ -235,7 +235,11 @@ pub struct ScanArgs {
     pub inventory: Option<PathBuf>,
     /// Let the inventory's `file` secret sources read below DIR too (repeatable). Without it
     /// they read only below the inventory's directory, /run/secrets and /var/run/secrets.
-    #[arg(long = "allow-secret-files", value_name = "DIR", requires = "inventory")]
+    #[arg(
+        long = "allow-secret-files",
+        value_name = "DIR",
+        requires = "inventory"
+    )]
     pub allow_secret_files: Vec<PathBuf>,
     /// A previous run (JSON) whose `keys[].fingerprint` attribute found credentials without secrets.
     #[arg(long, value_name = "RUN.json")]

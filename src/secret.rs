@@ -210,7 +210,10 @@ fn read_file(p: &Path, opts: &SourceOptions) -> Result<(Secret, Vec<SourceWarnin
         reason,
     };
     let canon = std::fs::canonicalize(&path).map_err(|e| unreadable(e.kind().to_string()))?;
-    if !allowed_roots(opts).iter().any(|root| canon.starts_with(root)) {
+    if !allowed_roots(opts)
+        .iter()
+        .any(|root| canon.starts_with(root))
+    {
         return Err(refused(format!(
             "it is outside the inventory's directory and the secret mounts ({}); pass --allow-secret-files DIR to read secrets from another directory",
             SECRET_MOUNTS.join(", ")
@@ -724,8 +727,8 @@ mod tests {
             .expect("mkfifo");
         assert!(st.success());
         let t = std::time::Instant::now();
-        let e = source(&SecretRef::File("key.fifo".into()), &file_opts(d.path()))
-            .expect_err("refused");
+        let e =
+            source(&SecretRef::File("key.fifo".into()), &file_opts(d.path())).expect_err("refused");
         assert!(e.is_config_error(), "{e}");
         assert!(e.to_string().contains("a FIFO"), "{e}");
         assert!(t.elapsed() < Duration::from_secs(2));
@@ -761,8 +764,8 @@ mod tests {
             .join("key");
         std::os::unix::fs::symlink(&key, inv.path().join("link")).expect("symlink");
         for r in [key.clone(), rel, PathBuf::from("link")] {
-            let e = source(&SecretRef::File(r.clone()), &file_opts(inv.path()))
-                .expect_err("refused");
+            let e =
+                source(&SecretRef::File(r.clone()), &file_opts(inv.path())).expect_err("refused");
             assert!(e.is_config_error(), "{r:?}: {e}");
             let msg = e.to_string();
             assert!(!msg.contains(&KEY[KEY.len() - 4..]), "{msg}");
@@ -783,7 +786,10 @@ mod tests {
         let big = d.path().join("big");
         write_private(&big, &"k".repeat(64 * 1024 + 1));
         let e = source(&SecretRef::File("big".into()), &file_opts(d.path())).expect_err("big");
-        assert!(e.is_config_error() && e.to_string().contains("64 KiB"), "{e}");
+        assert!(
+            e.is_config_error() && e.to_string().contains("64 KiB"),
+            "{e}"
+        );
         assert!(!e.to_string().contains("kkkk"), "{e}");
         let loose = d.path().join("loose");
         std::fs::write(&loose, KEY).expect("write");
@@ -803,7 +809,11 @@ mod tests {
         loop {
             match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
                 Err(_) => return true,
-                Ok(s) if s.rsplit(')').next().is_some_and(|r| r.trim_start().starts_with('Z')) => {
+                Ok(s)
+                    if s.rsplit(')')
+                        .next()
+                        .is_some_and(|r| r.trim_start().starts_with('Z')) =>
+                {
                     return true;
                 }
                 Ok(_) if std::time::Instant::now() >= deadline => return false,
@@ -825,10 +835,7 @@ mod tests {
     fn command_grandchild_holding_stdout_cannot_outlive_it() {
         let d = tempfile::tempdir().expect("tempdir");
         let pidfile = d.path().join("pid");
-        let script = format!(
-            "sleep 100 & echo $! > {}; echo {KEY}",
-            pidfile.display()
-        );
+        let script = format!("sleep 100 & echo $! > {}; echo {KEY}", pidfile.display());
         let t = std::time::Instant::now();
         let (s, _) = source(
             &SecretRef::Command(vec!["sh".into(), "-c".into(), script]),
@@ -868,7 +875,10 @@ mod tests {
             &command_opts(5000),
         )
         .expect_err("capped");
-        assert!(e.is_config_error() && e.to_string().contains("64 KiB"), "{e}");
+        assert!(
+            e.is_config_error() && e.to_string().contains("64 KiB"),
+            "{e}"
+        );
         assert!(t.elapsed() < Duration::from_secs(3), "{:?}", t.elapsed());
     }
 }

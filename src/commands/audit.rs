@@ -94,7 +94,7 @@ fn respond(
     match res {
         Ok(r) => finish(ctx, r, policy, baseline, gate),
         Err(e) => {
-            ctx.out.stderr(&e.0, true);
+            e.report(&ctx.out);
             EXIT_CONFIG
         }
     }
@@ -188,7 +188,7 @@ fn dry_run(ctx: &Ctx, opts: &AuditOptions) -> anyhow::Result<u8> {
     let prep = match audit::prepare(opts) {
         Ok(p) => p,
         Err(e) => {
-            ctx.out.stderr(&e.0, true);
+            e.report(&ctx.out);
             return Ok(EXIT_CONFIG);
         }
     };

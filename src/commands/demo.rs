@@ -26,7 +26,7 @@ pub fn run(ctx: &Ctx, args: &DemoArgs) -> anyhow::Result<u8> {
     let res = match crate::audit::audit(&opts, &ctx.out.redactor) {
         Ok(r) => r,
         Err(e) => {
-            ctx.out.stderr(&e.0, true);
+            e.report(&ctx.out);
             return Ok(EXIT_CONFIG);
         }
     };

@@ -97,7 +97,7 @@ pub fn run(ctx: &Ctx, args: &ScanArgs) -> anyhow::Result<u8> {
     ) {
         Ok(p) => p,
         Err(e) => {
-            ctx.out.stderr(&e.0, true);
+            e.report(&ctx.out);
             return Ok(EXIT_CONFIG);
         }
     };

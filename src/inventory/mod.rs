@@ -202,6 +202,13 @@ fn warnings(
                             full.display(),
                             k.id
                         )),
+                        Ok(m) if !m.is_file() => out.push(format!(
+                            "{}: secret file {} (key `{}`) is not a regular file ({}); it will be refused",
+                            at("file"),
+                            full.display(),
+                            k.id,
+                            crate::secret::file_kind(&m.file_type())
+                        )),
                         Ok(_m) => {
                             #[cfg(unix)]
                             {

@@ -113,10 +113,7 @@ pub(crate) fn check_template(text: &str) -> Result<(), (String, usize)> {
         .map_err(|e| (format!("bad message template: {e}"), 1))?;
     match render_capped(&t, &serde_json::json!({})) {
         Err(e) => match over_budget(&e) {
-            Some(why) => Err((
-                format!("message template {why}"),
-                e.line().unwrap_or(1),
-            )),
+            Some(why) => Err((format!("message template {why}"), e.line().unwrap_or(1))),
             // Other errors depend on the facts (an undefined field here is not one in a run).
             None => Ok(()),
         },
@@ -857,8 +854,7 @@ mod tests {
     use super::*;
 
     /// The hostile template of the review: nested `range(100000)` loops (10^10 steps).
-    const NESTED: &str =
-        "{% for a in range(100000) %}{% for b in range(100000) %}{{ a }}{{ b }}{% endfor %}{% endfor %}";
+    const NESTED: &str = "{% for a in range(100000) %}{% for b in range(100000) %}{{ a }}{{ b }}{% endfor %}{% endfor %}";
     /// The same loops printing nothing: only the fuel limit stops it.
     const NESTED_SILENT: &str =
         "{% for a in range(100000) %}{% for b in range(100000) %}{% endfor %}{% endfor %}";
@@ -894,7 +890,9 @@ mod tests {
         let big = "x".repeat(MAX_TEMPLATE_BYTES + 1);
         let d = lint_str("p.yaml", &policy(&big));
         assert!(
-            d.items.iter().any(|i| i.message.contains("the limit is 8 KiB")),
+            d.items
+                .iter()
+                .any(|i| i.message.contains("the limit is 8 KiB")),
             "{}",
             d.render()
         );

@@ -458,7 +458,11 @@ mod tests {
             .expect_err("a directory");
         assert!(e.to_string().contains("is a directory"), "{e}");
         let slash = PathBuf::from(format!("{}/new/", d.path().display()));
-        assert!(output_target(&slash).expect_err("dir").contains("directory"));
+        assert!(
+            output_target(&slash)
+                .expect_err("dir")
+                .contains("directory")
+        );
         assert_eq!(
             output_target(&d.path().join("new.json")),
             Ok(OutputTarget::File)
@@ -475,8 +479,16 @@ mod tests {
         let link = d.path().join("stdout");
         std::os::unix::fs::symlink(&target, &link).expect("symlink");
         let e = output().write_file(&link, "{}").expect_err("refused");
-        assert!(e.to_string().contains("a symbolic link to a regular file"), "{e}");
-        assert!(std::fs::symlink_metadata(&link).expect("meta").file_type().is_symlink());
+        assert!(
+            e.to_string().contains("a symbolic link to a regular file"),
+            "{e}"
+        );
+        assert!(
+            std::fs::symlink_metadata(&link)
+                .expect("meta")
+                .file_type()
+                .is_symlink()
+        );
         assert_eq!(std::fs::read_to_string(&target).expect("read"), "keep");
         // A character device that is not a terminal.
         let e = output_target(Path::new("/dev/null")).expect_err("refused");
@@ -509,9 +521,19 @@ mod tests {
         let mut got = String::new();
         reader.read_to_string(&mut got).expect("read");
         assert_eq!(got, "{\"ok\":1}\n");
-        assert!(std::fs::symlink_metadata(&link).expect("meta").file_type().is_symlink());
+        assert!(
+            std::fs::symlink_metadata(&link)
+                .expect("meta")
+                .file_type()
+                .is_symlink()
+        );
         use std::os::unix::fs::FileTypeExt;
-        assert!(std::fs::metadata(&fifo).expect("meta").file_type().is_fifo());
+        assert!(
+            std::fs::metadata(&fifo)
+                .expect("meta")
+                .file_type()
+                .is_fifo()
+        );
     }
 
     #[cfg(unix)]
@@ -522,8 +544,14 @@ mod tests {
         let summary = d.path().join("summary.md");
         output().append_file(&summary, "one\n").expect("created");
         output().append_file(&summary, "two\n").expect("appended");
-        assert_eq!(std::fs::read_to_string(&summary).expect("read"), "one\ntwo\n");
-        let mode = std::fs::metadata(&summary).expect("meta").permissions().mode();
+        assert_eq!(
+            std::fs::read_to_string(&summary).expect("read"),
+            "one\ntwo\n"
+        );
+        let mode = std::fs::metadata(&summary)
+            .expect("meta")
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600);
         // Through a symlink: refused, the target untouched.
         let target = d.path().join("elsewhere");
