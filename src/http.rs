@@ -959,7 +959,7 @@ impl Client {
 
     /// Records a warning for the run once (same text, same warning).
     fn warn(&self, msg: String) {
-        tracing::warn!("{msg}");
+        tracing::debug!("{msg}");
         if let Ok(mut w) = self.warnings.lock()
             && !w.contains(&msg)
         {

@@ -666,3 +666,31 @@ fn scan_max_duration_reports_an_incomplete_surface() {
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("--max-duration"), "{stderr}");
 }
+
+/// `audit --max-duration` bounds each surface's crawl the same way.
+#[test]
+fn audit_max_duration_reports_an_incomplete_surface() {
+    let raw = raw_server();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let inv = dir.path().join("inventory.yaml");
+    let url = raw.base.join("/slow-index").expect("url");
+    std::fs::write(
+        &inv,
+        format!("version: 1\norganization: T\nsurfaces:\n  - url: \"{url}\"\n"),
+    )
+    .expect("write");
+    let inv = inv.display().to_string();
+    let (code, stdout, stderr, took) = cli(&[
+        "audit",
+        "-i",
+        &inv,
+        "--allow-private-addresses",
+        "--max-duration",
+        "2s",
+        "--format",
+        "json",
+    ]);
+    assert!(took < Duration::from_secs(8), "{took:?}");
+    assert_eq!(code, 3, "{stderr}");
+    assert!(stdout.contains("--max-duration 2s"), "{stdout}");
+}
