@@ -767,9 +767,9 @@ impl Client {
                                 Some(RetryAfter::Wait(d)) => {
                                     Some(format!("retry-after {}ms", d.as_millis()))
                                 }
-                                Some(RetryAfter::TooLong) => Some(format!(
-                                    "retry-after beyond the {cap} s cap: not retried"
-                                )),
+                                Some(RetryAfter::TooLong) => {
+                                    Some(format!("retry-after beyond the {cap} s cap: not retried"))
+                                }
                                 Some(RetryAfter::Invalid) => {
                                     Some("retry-after invalid: ignored".into())
                                 }
@@ -941,10 +941,11 @@ impl Client {
             return;
         }
         let threshold = f64::from(size) * self.cfg.rate_share;
-        if f64::from(used) < threshold || !(bh.leak_per_second > 0.0) {
+        let leak = bh.leak_per_second;
+        if f64::from(used) < threshold || leak.is_nan() || leak <= 0.0 {
             return;
         }
-        let secs = (f64::from(used) - threshold + 1.0) / bh.leak_per_second;
+        let secs = (f64::from(used) - threshold + 1.0) / leak;
         let wait = Duration::try_from_secs_f64(secs)
             .unwrap_or(MAX_HEADER_WAIT)
             .min(MAX_HEADER_WAIT);
@@ -958,7 +959,7 @@ impl Client {
 
     /// Records a warning for the run once (same text, same warning).
     fn warn(&self, msg: String) {
-        tracing::warn!("{msg}");
+        tracing::debug!("{msg}");
         if let Ok(mut w) = self.warnings.lock()
             && !w.contains(&msg)
         {
@@ -1267,7 +1268,10 @@ mod tests {
     fn retry_after_and_call_limit_parse() {
         let mut h = HeaderMap::new();
         h.insert("retry-after", HeaderValue::from_static("2.0"));
-        assert_eq!(retry_after(&h), Some(RetryAfter::Wait(Duration::from_secs(2))));
+        assert_eq!(
+            retry_after(&h),
+            Some(RetryAfter::Wait(Duration::from_secs(2)))
+        );
         assert_eq!(parse_call_limit("32/40"), Some((32, 40)));
         assert_eq!(parse_call_limit("x/40"), None);
         assert_eq!(parse_call_limit("1/0"), None);

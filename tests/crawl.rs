@@ -268,7 +268,9 @@ fn handle_raw(mut s: TcpStream, port: u16, log: &Mutex<Vec<String>>) {
 <body><a href="http://bob:linkS3cret@127.0.0.1:{port}/landed">l</a><a href="/redirect-userinfo">r</a></body></html>"#
             ),
         ),
-        "/redirect-userinfo" => redirect(&format!("http://eve:redirS3cret@127.0.0.1:{port}/landed")),
+        "/redirect-userinfo" => {
+            redirect(&format!("http://eve:redirS3cret@127.0.0.1:{port}/landed"))
+        }
         "/slow-index" => ok(
             "text/html",
             &(1..=12)
@@ -478,15 +480,30 @@ fn links_with_credentials_are_followed_without_them() {
     seed.set_password(Some("seedS3cret")).expect("password");
     let (got, report) = run(std::slice::from_ref(&seed), &settings);
     assert!(!authorization_seen(&raw), "credentials were sent");
-    assert!(paths(&raw).contains(&"/landed".to_string()), "{:?}", paths(&raw));
+    assert!(
+        paths(&raw).contains(&"/landed".to_string()),
+        "{:?}",
+        paths(&raw)
+    );
     let kept = format!(
         "{:?} {:?}",
         got.iter()
-            .map(|f| (f.url.to_string(), f.final_url.to_string(), f.referrer.clone()))
+            .map(|f| (
+                f.url.to_string(),
+                f.final_url.to_string(),
+                f.referrer.clone()
+            ))
             .collect::<Vec<_>>(),
         report
     );
-    for pw in ["seedS3cret", "linkS3cret", "redirS3cret", "alice", "bob:", "eve:"] {
+    for pw in [
+        "seedS3cret",
+        "linkS3cret",
+        "redirS3cret",
+        "alice",
+        "bob:",
+        "eve:",
+    ] {
         assert!(!kept.contains(pw), "{pw} kept: {kept}");
     }
 }
@@ -527,7 +544,10 @@ fn scan_refuses_a_url_with_credentials() {
     assert!(stderr.contains("credentials"), "{stderr}");
     assert!(stderr.contains(&format!("127.0.0.1:{port}")), "{stderr}");
     assert!(!stderr.contains("pw") && !stdout.contains("pw"), "{stderr}");
-    assert!(raw.log.lock().expect("log").is_empty(), "a request was sent");
+    assert!(
+        raw.log.lock().expect("log").is_empty(),
+        "a request was sent"
+    );
     // Unparsable URLs with user info are not echoed either.
     let (code, _, stderr, _) = cli(&["scan", "http://alice:pw@/", "--format", "json"]);
     assert_eq!(code, 2, "{stderr}");
@@ -645,4 +665,32 @@ fn scan_max_duration_reports_an_incomplete_surface() {
     let (code, _, stderr, _) = cli(&["scan", &url, "--max-duration", "soon"]);
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("--max-duration"), "{stderr}");
+}
+
+/// `audit --max-duration` bounds each surface's crawl the same way.
+#[test]
+fn audit_max_duration_reports_an_incomplete_surface() {
+    let raw = raw_server();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let inv = dir.path().join("inventory.yaml");
+    let url = raw.base.join("/slow-index").expect("url");
+    std::fs::write(
+        &inv,
+        format!("version: 1\norganization: T\nsurfaces:\n  - url: \"{url}\"\n"),
+    )
+    .expect("write");
+    let inv = inv.display().to_string();
+    let (code, stdout, stderr, took) = cli(&[
+        "audit",
+        "-i",
+        &inv,
+        "--allow-private-addresses",
+        "--max-duration",
+        "2s",
+        "--format",
+        "json",
+    ]);
+    assert!(took < Duration::from_secs(8), "{took:?}");
+    assert_eq!(code, 3, "{stderr}");
+    assert!(stdout.contains("--max-duration 2s"), "{stdout}");
 }

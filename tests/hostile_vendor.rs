@@ -130,7 +130,10 @@ fn bin(args: &[&str], key: &str) -> Out {
     let mut child = Command::new(env!("CARGO_BIN_EXE_vendorscope"))
         .args(args)
         .env(KEY_ENV, key)
-        .env("VENDORSCOPE_FINGERPRINT_KEY", "hostile-vendor-test-fingerprint-key")
+        .env(
+            "VENDORSCOPE_FINGERPRINT_KEY",
+            "hostile-vendor-test-fingerprint-key",
+        )
         .env("NO_COLOR", "1")
         .env_remove("CI")
         .env_remove("GITHUB_ACTIONS")
@@ -158,7 +161,10 @@ fn bin(args: &[&str], key: &str) -> Out {
         if started.elapsed() > RUN_LIMIT {
             let _ = child.kill();
             let _ = child.wait();
-            panic!("`vendorscope {}` not bounded: killed after {RUN_LIMIT:?}", args.join(" "));
+            panic!(
+                "`vendorscope {}` not bounded: killed after {RUN_LIMIT:?}",
+                args.join(" ")
+            );
         }
         std::thread::sleep(Duration::from_millis(20));
     };
@@ -172,7 +178,7 @@ fn bin(args: &[&str], key: &str) -> Out {
     }
 }
 
-fn probe(t: &Target, emu: &RunningEmulator, format: &str) -> Out {
+fn probe(t: &Target, emu: &RunningEmulator, format: &str, record: Option<&str>) -> Out {
     let mut args = vec![
         "probe",
         "--vendor",
@@ -186,6 +192,9 @@ fn probe(t: &Target, emu: &RunningEmulator, format: &str) -> Out {
     ];
     if t.vendor == "shopify" {
         args.extend(["--shop", SHOP]);
+    }
+    if let Some(dir) = record {
+        args.extend(["--record", dir]);
     }
     bin(&args, &t.key)
 }
@@ -274,8 +283,12 @@ fn matrix() -> &'static Matrix {
             for form in Hostile::ALL.iter().filter(|f| **f != Hostile::SlowBody) {
                 let emu = start(&rt, &t, &[*form]);
                 let name = format!("{}/{form:?}", t.vendor);
+                let dir = tempfile::tempdir().expect("tempdir");
+                let record = dir.path().join("record");
                 for format in ["table", "json"] {
-                    let o = probe(&t, &emu, format);
+                    // The JSON run also keeps `--record` transcripts (raw vendor bodies).
+                    let rec = (format == "json").then(|| record.display().to_string());
+                    let o = probe(&t, &emu, format, rec.as_deref());
                     check_run(&format!("{name} probe --format {format}"), &o);
                     if format == "json" {
                         check_probe_json(&name, *form, &o);
@@ -283,12 +296,35 @@ fn matrix() -> &'static Matrix {
                     texts.push((format!("{name} probe {format} stdout"), o.stdout));
                     texts.push((format!("{name} probe {format} stderr"), o.stderr));
                 }
-                let dir = tempfile::tempdir().expect("tempdir");
+                let mut transcripts: Vec<_> = std::fs::read_dir(&record)
+                    .map(|d| d.filter_map(Result::ok).map(|e| e.path()).collect())
+                    .unwrap_or_default();
+                transcripts.sort();
+                assert!(!transcripts.is_empty(), "{name}: no transcript recorded");
+                for p in transcripts {
+                    let text = std::fs::read(&p).expect("transcript");
+                    let text = String::from_utf8_lossy(&text).into_owned();
+                    let file = p
+                        .file_name()
+                        .unwrap_or_default()
+                        .to_string_lossy()
+                        .into_owned();
+                    // The recorded body as a reader of the transcript sees it (JSON-decoded once).
+                    if let Some(body) = serde_json::from_str::<serde_json::Value>(&text)
+                        .ok()
+                        .and_then(|v| v["body"].as_str().map(str::to_string))
+                    {
+                        texts.push((format!("{name} probe --record {file} body"), body));
+                    }
+                    texts.push((format!("{name} probe --record {file}"), text));
+                }
                 let (o, files) = audit(&t, &emu, dir.path());
                 check_run(&format!("{name} audit"), &o);
                 if *form == Hostile::CallLimit && t.vendor == "shopify" {
                     assert!(
-                        files["json"].contains("impossible `x-shopify-shop-api-call-limit` header 4294967295/2 ignored"),
+                        files["json"].contains(
+                            "impossible `x-shopify-shop-api-call-limit` header 4294967295/2 ignored"
+                        ),
                         "{name}: the ignored call-limit is a run warning"
                     );
                 }
@@ -365,7 +401,10 @@ fn encodings(key: &str) -> Vec<(&'static str, String)> {
     let mut v = vec![
         ("raw", key.to_string()),
         ("percent-encoded", pct),
-        ("HTML entities", key.replace('+', "&#43;").replace('/', "&#47;")),
+        (
+            "HTML entities",
+            key.replace('+', "&#43;").replace('/', "&#47;"),
+        ),
         (
             "decimal entities with leading zeros",
             key.bytes().map(|b| format!("&#{b:04};")).collect(),
@@ -374,7 +413,9 @@ fn encodings(key: &str) -> Vec<(&'static str, String)> {
         ("JSON \\/-escaped", key.replace('/', "\\/")),
         (
             "JSON \\u00XX uppercase",
-            key.chars().map(|c| format!("\\u{:04X}", c as u32)).collect(),
+            key.chars()
+                .map(|c| format!("\\u{:04X}", c as u32))
+                .collect(),
         ),
     ];
     // Stripe: the key body without its vendor prefix.
@@ -442,8 +483,9 @@ fn report(found: &[(String, String)]) -> String {
 #[test]
 fn every_connector_stays_bounded_and_panic_free_against_every_hostile_form() {
     let m = matrix();
-    // 4 connectors × 7 forms × (2 probe runs × 2 streams + audit stdout, stderr, 8 formats).
-    assert_eq!(m.texts.len(), 4 * 7 * (4 + 2 + FORMATS.len()));
+    // 4 connectors × 7 forms × (2 probe runs × 2 streams + audit stdout, stderr, 8 formats),
+    // plus the transcripts.
+    assert!(m.texts.len() > 4 * 7 * (4 + 2 + FORMATS.len()));
 }
 
 #[test]

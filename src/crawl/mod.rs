@@ -499,40 +499,40 @@ pub async fn crawl_async(
             in_flight.push(async move {
                 let crawl_first = deadline <= host_deadline;
                 let work = async {
-                let Ok(_host_permit) = host_sem.acquire_owned().await else {
-                    return Outcome::BudgetExhausted;
-                };
-                let Ok(_permit) = global.acquire_owned().await else {
-                    return Outcome::BudgetExhausted;
-                };
-                if !delay.is_zero() {
-                    let start = {
-                        let mut next = next_start.lock().await;
-                        let start = (*next).max(tokio::time::Instant::now());
-                        *next = start + delay;
-                        start
+                    let Ok(_host_permit) = host_sem.acquire_owned().await else {
+                        return Outcome::BudgetExhausted;
                     };
-                    tokio::time::sleep_until(start).await;
-                }
-                if exhausted.load(Ordering::Relaxed) {
-                    return Outcome::BudgetExhausted;
-                }
-                let cap = per_response.min(remaining.load(Ordering::Relaxed));
-                match client.get(&task.url, cap).await {
-                    Ok(r) => {
-                        let n = r.bytes.len() as u64;
-                        let before = remaining
-                            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |v| {
-                                Some(v.saturating_sub(n))
-                            })
-                            .unwrap_or(0);
-                        if before <= n {
-                            exhausted.store(true, Ordering::Relaxed);
-                        }
-                        Outcome::Done(r)
+                    let Ok(_permit) = global.acquire_owned().await else {
+                        return Outcome::BudgetExhausted;
+                    };
+                    if !delay.is_zero() {
+                        let start = {
+                            let mut next = next_start.lock().await;
+                            let start = (*next).max(tokio::time::Instant::now());
+                            *next = start + delay;
+                            start
+                        };
+                        tokio::time::sleep_until(start).await;
                     }
-                    Err(e) => Outcome::Failed(e),
-                }
+                    if exhausted.load(Ordering::Relaxed) {
+                        return Outcome::BudgetExhausted;
+                    }
+                    let cap = per_response.min(remaining.load(Ordering::Relaxed));
+                    match client.get(&task.url, cap).await {
+                        Ok(r) => {
+                            let n = r.bytes.len() as u64;
+                            let before = remaining
+                                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |v| {
+                                    Some(v.saturating_sub(n))
+                                })
+                                .unwrap_or(0);
+                            if before <= n {
+                                exhausted.store(true, Ordering::Relaxed);
+                            }
+                            Outcome::Done(r)
+                        }
+                        Err(e) => Outcome::Failed(e),
+                    }
                 };
                 // Every request ends by the crawl's and its host's deadline, whatever the server does.
                 let out = tokio::time::timeout_at(deadline.min(host_deadline), work)

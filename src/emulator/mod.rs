@@ -102,7 +102,17 @@ pub struct EmulatorConfig {
 /// emulator can play every form; the client and the reports must stay bounded, panic-free and
 /// leak-free against all of them.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, clap::ValueEnum,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    clap::ValueEnum,
 )]
 #[serde(rename_all = "snake_case")]
 pub enum Hostile {
@@ -161,7 +171,8 @@ pub const SLOW_BODY_STEP: Duration = Duration::from_millis(200);
 const JSON_FORMS_MARKER: &str = "@@vendorscope-hostile-json-forms@@";
 
 /// Control sequences and workflow commands a hostile vendor puts in its text.
-pub const HOSTILE_CONTROLS: &str = "\u{1b}[31mred\u{1b}[0m \u{1b}]0;pwn\u{7} \r\n::set-env name=X::y\n::error ::injected\n";
+pub const HOSTILE_CONTROLS: &str =
+    "\u{1b}[31mred\u{1b}[0m \u{1b}]0;pwn\u{7} \r\n::set-env name=X::y\n::error ::injected\n";
 
 /// The text of [`Hostile::Text`] for the probed key `key`: controls, then the key raw,
 /// percent-encoded (`%2B`), as HTML entities (`&#43;`, `&#0065;`), base64, base64 wrapped at
@@ -196,7 +207,10 @@ pub fn hostile_text(key: &str) -> String {
 /// as an uppercase `\u00XX` escape.
 fn json_forms(key: &str) -> String {
     let slash = key.replace('/', "\\/");
-    let unicode: String = key.chars().map(|c| format!("\\u{:04X}", c as u32)).collect();
+    let unicode: String = key
+        .chars()
+        .map(|c| format!("\\u{:04X}", c as u32))
+        .collect();
     format!("json={slash} uni={unicode}")
 }
 
@@ -723,4 +737,114 @@ pub async fn start_vendor(
         .and_then(|c| c.emulator())
         .ok_or_else(|| std::io::Error::other(format!("no emulator for vendor {vendor}")))?;
     serve(&spec, cfg, listen).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEY: &str = "sk_live_HostileUnitTest0000000000000001";
+
+    fn serve_stripe(forms: &[Hostile]) -> (tokio::runtime::Runtime, RunningEmulator) {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let cfg = EmulatorConfig {
+            keys: vec![EmulatorKey::new(KEY, "stripe", &[], "acct_1Unit")],
+            hostile: forms.to_vec(),
+            ..Default::default()
+        };
+        let emu = rt
+            .block_on(start_vendor(
+                "stripe",
+                &cfg,
+                "127.0.0.1:0".parse().expect("addr"),
+            ))
+            .expect("emulator");
+        (rt, emu)
+    }
+
+    async fn get(emu: &RunningEmulator, path: &str) -> reqwest::Response {
+        crate::http::init_tls();
+        reqwest::Client::new()
+            .get(format!("{}{path}", emu.base_url))
+            .bearer_auth(KEY)
+            .send()
+            .await
+            .expect("response")
+    }
+
+    #[test]
+    fn throttling_forms_send_their_retry_after() {
+        for form in Hostile::ALL {
+            let Some(v) = form.retry_after() else {
+                continue;
+            };
+            let (rt, emu) = serve_stripe(&[*form]);
+            let r = rt.block_on(get(&emu, "/v1/account"));
+            assert_eq!(r.status().as_u16(), 429, "{form:?}");
+            assert_eq!(
+                r.headers().get("retry-after").and_then(|h| h.to_str().ok()),
+                Some(v)
+            );
+        }
+    }
+
+    #[test]
+    fn text_form_puts_controls_and_every_key_encoding_in_the_read_fields() {
+        let (rt, emu) = serve_stripe(&[Hostile::Text, Hostile::CallLimit]);
+        let (limit, body) = rt.block_on(async {
+            let r = get(&emu, "/v1/account").await;
+            let limit = r
+                .headers()
+                .get("x-shopify-shop-api-call-limit")
+                .and_then(|h| h.to_str().ok())
+                .map(str::to_string);
+            (limit, r.text().await.expect("body"))
+        });
+        assert_eq!(limit.as_deref(), Some(HOSTILE_CALL_LIMIT));
+        // Raw JSON escapes a serialiser never writes: uppercase `\u00XX` for every character.
+        assert!(body.contains("\\u0073\\u006B\\u005F"), "{body}");
+        let v: serde_json::Value = serde_json::from_str(&body).expect("still JSON");
+        let id = v["id"].as_str().expect("id");
+        assert!(id.starts_with("acct_1Unit\u{1b}[31m"), "{id:?}");
+        for needle in [
+            "\u{1b}]0;pwn\u{7}",
+            "\r\n::set-env name=X::y",
+            &format!("raw={KEY}"),
+            "sk%5Flive%5F",
+            "&#0115;&#0107;",
+        ] {
+            assert!(id.contains(needle), "{needle:?} missing from {id:?}");
+        }
+        assert!(!id.contains(JSON_FORMS_MARKER));
+    }
+
+    #[test]
+    fn huge_and_slow_bodies_are_streamed() {
+        let (rt, emu) = serve_stripe(&[Hostile::HugeBody]);
+        let n = rt.block_on(async {
+            let mut r = get(&emu, "/v1/account").await;
+            let mut n = 0usize;
+            while let Ok(Some(c)) = r.chunk().await {
+                n += c.len();
+            }
+            n
+        });
+        assert!(n > HUGE_BODY_BYTES, "{n}");
+        let (rt, emu) = serve_stripe(&[Hostile::SlowBody]);
+        let got = rt.block_on(async {
+            let mut r = get(&emu, "/v1/account").await;
+            let mut n = 0usize;
+            let _ = tokio::time::timeout(Duration::from_millis(900), async {
+                while let Ok(Some(c)) = r.chunk().await {
+                    n += c.len();
+                }
+            })
+            .await;
+            n
+        });
+        assert!((1..=5).contains(&got), "{got} bytes in 900 ms");
+    }
 }
