@@ -495,14 +495,12 @@ fn the_raw_key_never_reaches_any_output() {
 }
 
 #[test]
-#[ignore = "needs guard module (issue 12 core): vendor-echoed fragments and the filter's encodings"]
 fn no_encoding_of_the_key_reaches_any_output() {
     let leaks = key_leaks(matrix(), false);
     assert!(leaks.is_empty(), "key encodings in:\n{}", report(&leaks));
 }
 
 #[test]
-#[ignore = "needs guard module (issue 12 core): the sanitising string type for vendor fields"]
 fn vendor_text_carries_no_control_sequence_or_workflow_command() {
     let found = injections(matrix());
     assert!(found.is_empty(), "vendor controls in:\n{}", report(&found));

@@ -57,7 +57,7 @@ pub fn run(ctx: &Ctx, args: &ScanArgs) -> anyhow::Result<u8> {
                 _ => {
                     ctx.out.error(&format!(
                         "{}: not a valid http(s) URL with a host",
-                        without_userinfo_text(t)
+                        crate::guard::url::mask_userinfo(t)
                     ));
                     return Ok(EXIT_CONFIG);
                 }
@@ -526,19 +526,6 @@ fn load_known_keys(
         }
     }
     Ok((map, records))
-}
-
-/// A URL-like argument with anything between `://` and the last `@` of its authority masked,
-/// for errors about URLs that did not parse (their user info may hold a password).
-fn without_userinfo_text(t: &str) -> String {
-    let Some((scheme, rest)) = t.split_once("://") else {
-        return t.to_string();
-    };
-    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    match rest[..end].rfind('@') {
-        Some(at) => format!("{scheme}://***@{}", &rest[at + 1..]),
-        None => t.to_string(),
-    }
 }
 
 trait Classify {

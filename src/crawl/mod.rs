@@ -66,21 +66,7 @@ pub const DEFAULT_MAX_DURATION: Duration = Duration::from_secs(10 * 60);
 /// Default per-host time budget of a crawl.
 pub const DEFAULT_MAX_HOST_DURATION: Duration = Duration::from_secs(5 * 60);
 
-/// `url` without user info (`user:password@`): credentials in a URL are never sent and never
-/// kept. Returns whether anything was removed.
-pub fn strip_userinfo(url: &mut Url) -> bool {
-    let had = !url.username().is_empty() || url.password().is_some();
-    if had {
-        let _ = url.set_password(None);
-        let _ = url.set_username("");
-    }
-    had
-}
-
-/// Whether a URL as typed carries user info; for error messages that must not echo it.
-pub fn has_userinfo(url: &Url) -> bool {
-    !url.username().is_empty() || url.password().is_some()
-}
+pub use crate::guard::url::{has_userinfo, remove_userinfo as strip_userinfo};
 
 impl Default for CrawlSettings {
     fn default() -> Self {

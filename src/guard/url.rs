@@ -16,8 +16,7 @@ pub fn redact_url(u: &str, redactor: &Redactor) -> String {
     if parsed.cannot_be_a_base() {
         return strip_userinfo(u);
     }
-    let _ = parsed.set_username("");
-    let _ = parsed.set_password(None);
+    remove_userinfo(&mut parsed);
     if let Some(q) = parsed.query() {
         let carries = |s: &str| {
             let decoded = percent_decode(s);
@@ -58,24 +57,69 @@ pub fn redact_in_text(s: &str, redactor: &Redactor) -> String {
     }
 }
 
-/// Removes `user[:password]@` after every `://` in `s`.
-pub fn strip_userinfo(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut rest = s;
-    while let Some(i) = rest.find("://") {
-        out.push_str(&rest[..i + 3]);
-        rest = &rest[i + 3..];
+/// Byte ranges of the `user[:password]@` parts after every `://` in `s`.
+fn userinfo_spans(s: &str) -> Vec<std::ops::Range<usize>> {
+    let mut spans = vec![];
+    let mut from = 0;
+    while let Some(i) = s[from..].find("://") {
+        let start = from + i + 3;
+        let rest = &s[start..];
         let auth_end = rest
             .find(|c: char| {
                 matches!(c, '/' | '?' | '#' | '"' | '\'' | '<' | '>' | '`') || c.is_whitespace()
             })
             .unwrap_or(rest.len());
         if let Some(at) = rest[..auth_end].rfind('@') {
-            rest = &rest[at + 1..];
+            spans.push(start..start + at + 1);
         }
+        from = start + auth_end;
     }
-    out.push_str(rest);
+    spans
+}
+
+/// Removes `user[:password]@` after every `://` in `s`.
+pub fn strip_userinfo(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut at = 0;
+    for r in userinfo_spans(s) {
+        out.push_str(&s[at..r.start]);
+        at = r.end;
+    }
+    out.push_str(&s[at..]);
     out
+}
+
+/// Replaces every character of `user[:password]` with `*`, keeping columns (for diagnostics
+/// that point at a place in a line).
+pub fn mask_userinfo(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut at = 0;
+    for r in userinfo_spans(s) {
+        out.push_str(&s[at..r.start]);
+        out.extend(std::iter::repeat_n(
+            '*',
+            s[r.start..r.end - 1].chars().count(),
+        ));
+        out.push('@');
+        at = r.end;
+    }
+    out.push_str(&s[at..]);
+    out
+}
+
+/// Removes userinfo from a parsed URL; returns whether it had any.
+pub fn remove_userinfo(url: &mut url::Url) -> bool {
+    let had = has_userinfo(url);
+    if had {
+        let _ = url.set_password(None);
+        let _ = url.set_username("");
+    }
+    had
+}
+
+/// Whether a URL carries userinfo.
+pub fn has_userinfo(url: &url::Url) -> bool {
+    !url.username().is_empty() || url.password().is_some()
 }
 
 fn percent_decode(s: &str) -> String {
@@ -102,6 +146,14 @@ mod tests {
         assert_eq!(
             redact_in_text("fetch https://bob:s3cr3t@x.test/p failed", &r),
             "fetch https://x.test/p failed"
+        );
+    }
+
+    #[test]
+    fn userinfo_masked_in_place() {
+        assert_eq!(
+            mask_userinfo("url: http://al:pw@h/x and ftp://h2/y"),
+            "url: http://*****@h/x and ftp://h2/y"
         );
     }
 

@@ -120,32 +120,7 @@ fn char_to_byte(s: &str, chars: usize) -> usize {
     s.char_indices().nth(chars).map_or(s.len(), |(b, _)| b)
 }
 
-/// Control characters (ANSI escapes, tabs) are shown as `?`/space so the terminal is safe.
-/// `scheme://user:password@host` with the user info starred out, character for character (so
-/// carets keep their columns): a URL's password is never shown in a snippet.
-fn mask_userinfo(line: &str) -> String {
-    let mut out = String::with_capacity(line.len());
-    let mut rest = line;
-    while let Some(i) = rest.find("://") {
-        let (head, tail) = rest.split_at(i + 3);
-        out.push_str(head);
-        let end = tail
-            .find(|c: char| {
-                c == '/' || c == '?' || c == '#' || c.is_whitespace() || c == '"' || c == '\''
-            })
-            .unwrap_or(tail.len());
-        match tail[..end].rfind('@') {
-            Some(at) => {
-                out.extend(std::iter::repeat_n('*', tail[..at].chars().count()));
-                out.push_str(&tail[at..end]);
-            }
-            None => out.push_str(&tail[..end]),
-        }
-        rest = &tail[end..];
-    }
-    out.push_str(rest);
-    out
-}
+use crate::guard::url::mask_userinfo;
 
 fn printable(line: &str) -> String {
     line.trim_end_matches('\r')
