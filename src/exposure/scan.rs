@@ -927,7 +927,84 @@ pub fn original_in_map(map: &[u8], offset: usize) -> Option<OriginalSource> {
 
 #[cfg(test)]
 mod tests {
-    use super::count_chars;
+    use super::*;
+    use std::io::Write;
+
+    /// A key at the start of a member far past the limits (1 GiB in the issue; a cheap 100 MiB
+    /// of `0` here): scanned up to the cap with a `truncated` note, not skipped.
+    #[test]
+    fn oversized_compressed_member_is_scanned_up_to_the_cap() {
+        let key = format!("{}{}", "sk_live_", "p5B1Id9Z850kEnydx9qWCA79");
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        e.write_all(format!("k='{key}'\n").as_bytes()).expect("gz");
+        let zeros = vec![b'0'; 1 << 20];
+        for _ in 0..100 {
+            e.write_all(&zeros).expect("gz");
+        }
+        let gz = e.finish().expect("gz");
+        let d = Detectors::load(&[]).expect("detectors");
+        let scanner = Scanner::new(Arc::new(d));
+        // The ratio limit trips first (about 1000:1).
+        let out = scanner.scan_bytes("dist/app.js.gz", &gz);
+        assert_eq!(out.hits.len(), 1, "{:?}", out.errors);
+        assert!(
+            out.errors
+                .iter()
+                .any(|(s, m)| s == "dist/app.js.gz" && m.starts_with("truncated: compression ratio")),
+            "{:?}",
+            out.errors
+        );
+        // The member size limit (64 MiB).
+        let mut s2 = scanner.clone();
+        s2.limits.max_ratio = u64::MAX;
+        let out = s2.scan_bytes("dist/app.js.gz", &gz);
+        assert_eq!(out.hits.len(), 1, "{:?}", out.errors);
+        assert!(
+            out.errors
+                .iter()
+                .any(|(_, m)| m.starts_with("truncated: decompressed size exceeds 64 MiB")),
+            "{:?}",
+            out.errors
+        );
+        // Exactly at the limit: complete, no note.
+        let mut s3 = s2.clone();
+        s3.limits.max_member = (100 << 20) + key.len() as u64 + 5;
+        s3.limits.max_total = u64::MAX;
+        let out = s3.scan_bytes("dist/app.js.gz", &gz);
+        assert_eq!(out.hits.len(), 1);
+        assert!(out.errors.is_empty(), "{:?}", out.errors);
+    }
+
+    /// One value many times is one hit with a count and the first `max_locations` locations;
+    /// values past `max_per_item` are counted and noted.
+    #[test]
+    fn occurrences_are_grouped_and_capped() {
+        let d = Detectors::load(&[]).expect("detectors");
+        let mut scanner = Scanner::new(Arc::new(d));
+        scanner.limits.max_locations = 3;
+        scanner.limits.max_per_item = 2;
+        let a = format!("{}{}", "sk_live_", "p5B1Id9Z850kEnydx9qWCA79");
+        let b = format!("{}{}", "sk_live_", "zKG5mSoyPstUeC99enq522wj");
+        let c = format!("{}{}", "sk_live_", "ISjs8JHUdKF0j7elKPoh3pKM");
+        let text = format!("a='{a}'\nb='{b}'\na='{a}'\nc='{c}'\na='{a}'\na='{a}'\n");
+        let out = scanner.scan_bytes("dist/x.js", text.as_bytes());
+        assert_eq!(out.hits.len(), 2);
+        let h = &out.hits[0];
+        assert_eq!(h.secret.expose(), a);
+        assert_eq!(h.occurrences, 4);
+        let lines: Vec<_> = std::iter::once(&h.location)
+            .chain(&h.more_locations)
+            .map(|l| l.line)
+            .collect();
+        assert_eq!(lines, [Some(1), Some(3), Some(5)]);
+        assert!(
+            out.errors
+                .iter()
+                .any(|(s, m)| s == "dist/x.js" && m.contains("truncated") && m.contains("1 more")),
+            "{:?}",
+            out.errors
+        );
+    }
 
     #[test]
     fn counts_characters_not_bytes() {
