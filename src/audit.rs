@@ -516,40 +516,41 @@ pub async fn crawl_and_scan(
     let pending: Mutex<HashMap<String, Waiting>> = Mutex::new(HashMap::new());
     let notes: Mutex<Vec<(String, String)>> = Mutex::new(vec![]);
     let max_locations = scanner.limits.max_locations;
-    let mut report = crate::crawl::crawl_async(std::slice::from_ref(seed), settings, |f: Fetched| {
-        let name = f.final_url.to_string();
-        let out = match f.source_map_url {
-            Some(_) => scanner.scan_bytes_deferred(&name, &f.bytes),
-            None => scanner.scan_bytes(&name, &f.bytes),
-        };
-        let (Ok(mut all), Ok(mut waiting), Ok(mut notes)) =
-            (hits.lock(), pending.lock(), notes.lock())
-        else {
-            return;
-        };
-        notes.extend(out.errors);
-        if f.kind == FetchedKind::SourceMap {
-            for (bundle, positions) in waiting.remove(f.url.as_str()).unwrap_or_default() {
-                match crate::exposure::scan::attribute_with_map(
-                    bundle.clone(),
-                    &positions,
-                    &f.bytes,
-                    max_locations,
-                ) {
-                    Ok(attributed) => all.extend(attributed),
-                    Err(_) => all.extend(bundle),
+    let mut report =
+        crate::crawl::crawl_async(std::slice::from_ref(seed), settings, |f: Fetched| {
+            let name = f.final_url.to_string();
+            let out = match f.source_map_url {
+                Some(_) => scanner.scan_bytes_deferred(&name, &f.bytes),
+                None => scanner.scan_bytes(&name, &f.bytes),
+            };
+            let (Ok(mut all), Ok(mut waiting), Ok(mut notes)) =
+                (hits.lock(), pending.lock(), notes.lock())
+            else {
+                return;
+            };
+            notes.extend(out.errors);
+            if f.kind == FetchedKind::SourceMap {
+                for (bundle, positions) in waiting.remove(f.url.as_str()).unwrap_or_default() {
+                    match crate::exposure::scan::attribute_with_map(
+                        bundle.clone(),
+                        &positions,
+                        &f.bytes,
+                        max_locations,
+                    ) {
+                        Ok(attributed) => all.extend(attributed),
+                        Err(_) => all.extend(bundle),
+                    }
                 }
             }
-        }
-        match &f.source_map_url {
-            Some(map) if !out.hits.is_empty() => waiting
-                .entry(map.to_string())
-                .or_default()
-                .push((out.hits, out.positions)),
-            _ => all.extend(out.hits),
-        }
-    })
-    .await;
+            match &f.source_map_url {
+                Some(map) if !out.hits.is_empty() => waiting
+                    .entry(map.to_string())
+                    .or_default()
+                    .push((out.hits, out.positions)),
+                _ => all.extend(out.hits),
+            }
+        })
+        .await;
     let mut all = hits.into_inner().unwrap_or_default();
     for (_, bundles) in pending.into_inner().unwrap_or_default() {
         all.extend(bundles.into_iter().flat_map(|(h, _)| h));

@@ -200,7 +200,9 @@ impl MapLayout {
             .collect();
         spans.sort_unstable();
         let content_of = |offset: usize| {
-            let k = spans.partition_point(|&(s, _, _)| s <= offset).checked_sub(1)?;
+            let k = spans
+                .partition_point(|&(s, _, _)| s <= offset)
+                .checked_sub(1)?;
             let (s, e, idx) = spans[k];
             (s <= offset && offset < e).then_some(idx)
         };

@@ -117,7 +117,8 @@ impl MapSource for FsMaps {
             ));
         }
         let root = self.root.canonicalize().map_err(|e| e.to_string())?;
-        let canon = permitted(&p, &root, self.follow).map_err(|e| format!("{}: {e}", p.display()))?;
+        let canon =
+            permitted(&p, &root, self.follow).map_err(|e| format!("{}: {e}", p.display()))?;
         let file = std::fs::File::open(&canon).map_err(|e| format!("{}: {e}", p.display()))?;
         let meta = file
             .metadata()
@@ -154,9 +155,7 @@ pub fn scan_paths(roots: &[PathBuf], exclude: &GlobSet, scanner: &Scanner) -> Ar
                 .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
         };
         // The tree a link may point into: where the named root really is.
-        let real_root = root_dir
-            .canonicalize()
-            .unwrap_or_else(|_| root_dir.clone());
+        let real_root = root_dir.canonicalize().unwrap_or_else(|_| root_dir.clone());
         let r2 = root.clone();
         let ex = exclude.clone();
         let refused = Arc::clone(&not_followed);
@@ -270,8 +269,7 @@ fn link_problem(err: &ignore::Error) -> Option<String> {
         )),
         ignore::Error::WithDepth { err, .. } => link_problem(err),
         ignore::Error::WithPath { path, err } => {
-            let is_link = std::fs::symlink_metadata(path)
-                .is_ok_and(|m| m.file_type().is_symlink());
+            let is_link = std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink());
             if is_link && std::fs::metadata(path).is_err() {
                 Some("broken symlink; nothing to read".into())
             } else {

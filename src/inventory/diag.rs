@@ -34,7 +34,8 @@ impl Diagnostics {
         let mut char_base = 0usize;
         // Spans by start; each line looks only at the spans that can reach it (one sweep,
         // not every span per line).
-        let mut spans: Vec<&Range<usize>> = secret_spans.iter().filter(|s| s.start < s.end).collect();
+        let mut spans: Vec<&Range<usize>> =
+            secret_spans.iter().filter(|s| s.start < s.end).collect();
         spans.sort_by_key(|s| s.start);
         let mut open: Vec<&Range<usize>> = Vec::new();
         let mut next = 0usize;

@@ -105,7 +105,10 @@ pub fn load_bytes(
             line_start = pos + nl + 1;
         }
         pos = upto;
-        let col = text[line_start..h.range.start.max(line_start)].chars().count() + 1;
+        let col = text[line_start..h.range.start.max(line_start)]
+            .chars()
+            .count()
+            + 1;
         let masked_len = crate::secret::redact(&text[h.range.clone()])
             .chars()
             .count();
