@@ -142,10 +142,7 @@ fn one_key_150k_times_is_one_exposure_with_a_count_under_200_mb() {
     assert!(json.len() < 200_000, "{} bytes", json.len());
     assert!(!json.contains(&key[8..]), "raw key in the run");
     assert!(rss < 200 * 1024, "peak RSS {rss} KiB");
-    eprintln!(
-        "150k same-key hits: {took:?}, peak RSS {rss} KiB, JSON {} bytes",
-        json.len()
-    );
+    assert!(took < Duration::from_secs(120), "{took:?}");
 
     // --max-locations.
     let (_, v, _, _, _) = scan(
@@ -189,7 +186,7 @@ fn distinct_keys_are_capped_per_file_with_a_truncated_note_under_200_mb() {
         "{errs}"
     );
     assert!(rss < 200 * 1024, "peak RSS {rss} KiB");
-    eprintln!("150k distinct keys: {took:?}, peak RSS {rss} KiB");
+    assert!(took < Duration::from_secs(120), "{took:?}");
 
     // The per-run cap.
     let (_, v, _, _, _) = scan(
@@ -300,6 +297,7 @@ fn symlinks_out_of_the_tree_are_not_followed() {
     let (code, v, err, rss, took) = scan(tmp.path(), &[dist.to_str().expect("utf8")]);
     assert!(took < Duration::from_secs(60), "{took:?}");
     assert!(rss < 200 * 1024, "peak RSS {rss} KiB");
+    assert!(took < Duration::from_secs(120), "{took:?}");
     assert_eq!(code, 1, "{err}");
     let ex = exposures(&v);
     let paths: Vec<&str> = ex
@@ -425,7 +423,7 @@ fn a_32_mib_crawled_page_of_keys_stays_under_200_mb() {
     assert_eq!(exposures(&v).len(), 1000, "{err}");
     assert!(errors(&v).contains("truncated"), "{}", errors(&v));
     assert!(rss < 200 * 1024, "peak RSS {rss} KiB");
-    eprintln!("32 MiB crawled page: {took:?}, peak RSS {rss} KiB");
+    assert!(took < Duration::from_secs(120), "{took:?}");
 }
 
 /// The quadratic input: one `sourcesContent` string with 20k keys (4 MB), every key
@@ -464,7 +462,6 @@ fn a_sources_content_string_with_20k_keys_is_linear() {
     assert_eq!(last, Some(40_000));
     // Was 61 s; linear takes well under a second in release, a few in debug.
     assert!(took < Duration::from_secs(20), "{took:?}");
-    eprintln!("sourcesContent with 20k keys: {took:?}");
 }
 
 /// The quadratic input: `inventory check` of a 6 MB file with 140k live-looking
@@ -479,14 +476,13 @@ fn inventory_check_with_140k_live_values_is_linear() {
     }
     assert!(text.len() > 6_000_000);
     let t = Instant::now();
-    let d = vendorscope::inventory::load_bytes("inv.yaml", text.as_bytes(), None)
-        .err()
-        .expect("rejected");
+    let Err(d) = vendorscope::inventory::load_bytes("inv.yaml", text.as_bytes(), None) else {
+        panic!("a live-looking inventory was accepted");
+    };
     let took = t.elapsed();
     assert!(d.items.len() >= 140_000, "{}", d.items.len());
     let rendered = d.render();
     assert!(rendered.contains("140005"));
     // Was 160 s.
     assert!(took < Duration::from_secs(30), "{took:?}");
-    eprintln!("inventory check, 140k values: {took:?}");
 }
