@@ -20,20 +20,21 @@ def main():
     for e in run.get("exposures", []):
         if not emit_all and (e.get("public_by_design") or e.get("environment") == "test"):
             continue
-        loc = e["location"]
-        path = loc.get("path")
-        value = None
-        if path and loc.get("offset") is not None and not loc.get("container"):
-            if path not in cache:
-                try:
-                    cache[path] = open(path, "rb").read()
-                except OSError:
-                    cache[path] = b""
-            n = (loc.get("end_column") or 0) - (loc.get("column") or 0)
-            off = loc["offset"]
-            value = cache[path][off:off + max(n, 0)].decode("utf-8", "replace") or None
-        print(json.dumps({"path": path, "line": loc.get("line"), "value": value,
-                          "rule": e["rule"], "public": e["public_by_design"]}))
+        # One exposure is one value at one place; each kept location is an occurrence.
+        for loc in [e["location"]] + e.get("more_locations", []):
+            path = loc.get("path")
+            value = None
+            if path and loc.get("offset") is not None and not loc.get("container"):
+                if path not in cache:
+                    try:
+                        cache[path] = open(path, "rb").read()
+                    except OSError:
+                        cache[path] = b""
+                n = (loc.get("end_column") or 0) - (loc.get("column") or 0)
+                off = loc["offset"]
+                value = cache[path][off:off + max(n, 0)].decode("utf-8", "replace") or None
+            print(json.dumps({"path": path, "line": loc.get("line"), "value": value,
+                              "rule": e["rule"], "public": e["public_by_design"]}))
 
 
 if __name__ == "__main__":

@@ -277,6 +277,7 @@ pub fn audit(opts: &AuditOptions, redactor: &Redactor) -> Result<AuditResult, Co
     let mut probed = false;
     let mut crawled = false;
     let mut scanned = false;
+    let mut scanner_note = None;
     if !opts.offline {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -394,8 +395,17 @@ pub fn audit(opts: &AuditOptions, redactor: &Redactor) -> Result<AuditResult, Co
             scan_errors += errs.len() as u32;
             run.errors.extend(errs);
         }
+        scanner_note = scanner.cap.note();
     }
 
+    if let Some(note) = scanner_note {
+        scan_errors += 1;
+        run.errors.push(RunError {
+            stage: "exposure".into(),
+            subject: None,
+            message: note,
+        });
+    }
     // Attribution by fingerprint; one exposure per id.
     let known: HashMap<&str, (&str, &str)> = run
         .keys
@@ -473,6 +483,9 @@ pub fn record_artifact_problems(run: &mut Run, res: &mut walk::ArtifactScan) -> 
             "{subject}: {message} (content scanned; no original position)"
         ));
     }
+    for (subject, message) in res.not_followed.drain(..) {
+        run.warnings.push(format!("{subject}: {message}"));
+    }
     n
 }
 
@@ -530,44 +543,61 @@ fn record_options(run: &mut Run, opts: &AuditOptions) {
 }
 
 /// Crawls one surface and scans every body as it arrives. A bundle's hits are attributed to
-/// original sources when its source map arrives (maps are fetched after the bundle naming them).
+/// original sources when its source map arrives (maps are fetched after the bundle naming them):
+/// until then the bundle's hits wait with every occurrence's position, then are regrouped by
+/// original source. Hits whose map never arrives are kept unattributed.
 pub async fn crawl_and_scan(
     seed: &Url,
     settings: &CrawlSettings,
     scanner: &Scanner,
 ) -> (Vec<Hit>, crate::crawl::CrawlReport) {
+    type Waiting = Vec<(Vec<Hit>, Vec<crate::exposure::scan::Occurrence>)>;
     let hits: Mutex<Vec<Hit>> = Mutex::new(vec![]);
-    // map URL → indexes into `hits` of the bundle's hits waiting for attribution.
-    let pending: Mutex<HashMap<String, Vec<usize>>> = Mutex::new(HashMap::new());
-    let report = crate::crawl::crawl_async(std::slice::from_ref(seed), settings, |f: Fetched| {
-        let name = f.final_url.to_string();
-        let out = scanner.scan_bytes(&name, &f.bytes);
-        let (Ok(mut all), Ok(mut waiting)) = (hits.lock(), pending.lock()) else {
-            return;
-        };
-        if f.kind == FetchedKind::SourceMap {
-            if let Some(idx) = waiting.remove(f.url.as_str()) {
-                let mut bundle: Vec<Hit> = idx.iter().map(|&i| all[i].clone()).collect();
-                if crate::exposure::scan::attribute_with_map(&mut bundle, &f.bytes).is_ok() {
-                    for (i, h) in idx.into_iter().zip(bundle) {
-                        all[i] = h;
+    // map URL → bundles (hits, positions) waiting for it.
+    let pending: Mutex<HashMap<String, Waiting>> = Mutex::new(HashMap::new());
+    let notes: Mutex<Vec<(String, String)>> = Mutex::new(vec![]);
+    let max_locations = scanner.limits.max_locations;
+    let mut report =
+        crate::crawl::crawl_async(std::slice::from_ref(seed), settings, |f: Fetched| {
+            let name = f.final_url.to_string();
+            let out = match f.source_map_url {
+                Some(_) => scanner.scan_bytes_deferred(&name, &f.bytes),
+                None => scanner.scan_bytes(&name, &f.bytes),
+            };
+            let (Ok(mut all), Ok(mut waiting), Ok(mut notes)) =
+                (hits.lock(), pending.lock(), notes.lock())
+            else {
+                return;
+            };
+            notes.extend(out.errors);
+            if f.kind == FetchedKind::SourceMap {
+                for (bundle, positions) in waiting.remove(f.url.as_str()).unwrap_or_default() {
+                    match crate::exposure::scan::attribute_with_map(
+                        bundle.clone(),
+                        &positions,
+                        &f.bytes,
+                        max_locations,
+                    ) {
+                        Ok(attributed) => all.extend(attributed),
+                        Err(_) => all.extend(bundle),
                     }
                 }
             }
-        }
-        let start = all.len();
-        all.extend(out.hits);
-        if let Some(map) = &f.source_map_url {
-            if all.len() > start {
-                waiting
+            match &f.source_map_url {
+                Some(map) if !out.hits.is_empty() => waiting
                     .entry(map.to_string())
                     .or_default()
-                    .extend(start..all.len());
+                    .push((out.hits, out.positions)),
+                _ => all.extend(out.hits),
             }
-        }
-    })
-    .await;
-    (hits.into_inner().unwrap_or_default(), report)
+        })
+        .await;
+    let mut all = hits.into_inner().unwrap_or_default();
+    for (_, bundles) in pending.into_inner().unwrap_or_default() {
+        all.extend(bundles.into_iter().flat_map(|(h, _)| h));
+    }
+    report.scan_notes = notes.into_inner().unwrap_or_default();
+    (all, report)
 }
 
 /// Evaluates the policies over `facts` and fills the run: findings (with inventory and
@@ -605,7 +635,8 @@ pub fn evaluate_into(
         match f.subject.kind {
             SubjectKind::Exposure => {
                 if let Some(e) = exposures.get(f.subject.id.as_str()) {
-                    f.locations = vec![e.location.clone()];
+                    // The kept locations (`--max-locations`); `occurrences` counts the rest.
+                    f.locations = e.locations().cloned().collect();
                     f.evidence = Some(e.evidence.clone());
                 }
             }

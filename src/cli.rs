@@ -274,6 +274,21 @@ pub struct ScanArgs {
     /// Wall-clock budget per crawled host, from its first request (`5m`).
     #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_duration)]
     pub max_host_duration: std::time::Duration,
+    /// Locations kept per exposure (one value at one place); further occurrences are counted.
+    #[arg(long, value_name = "N", default_value_t = crate::exposure::scan::DEFAULT_MAX_LOCATIONS as u64,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_locations: u64,
+    /// Distinct exposures reported per file or response; past it the scan is `truncated`.
+    #[arg(long, value_name = "N", default_value_t = crate::exposure::scan::DEFAULT_MAX_PER_ITEM as u64,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_exposures_per_file: u64,
+    /// Distinct exposures reported per run; past it the run is `truncated`.
+    #[arg(long, value_name = "N", default_value_t = crate::exposure::scan::DEFAULT_MAX_PER_RUN as u64,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_exposures: u64,
+    /// Follow symlinks that lead out of a scanned folder (never into /proc, /sys or /dev).
+    #[arg(long)]
+    pub follow_symlinks: bool,
     #[command(flatten)]
     pub policy: PolicyArgs,
     #[command(flatten)]

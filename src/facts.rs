@@ -201,6 +201,9 @@ pub struct ExposureFacts {
     pub source: String,
     /// Path or URL.
     pub location: String,
+    /// How often the value occurs there.
+    #[serde(default = "one")]
+    pub occurrences: u64,
     /// Original source file when a source map gave one (stable across rebuilds).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub original: Option<String>,
@@ -222,6 +225,10 @@ pub struct ExposureFacts {
     pub key_category: Option<String>,
     pub observed_at: String,
     pub provenance: BTreeMap<String, Provenance>,
+}
+
+fn one() -> u64 {
+    1
 }
 
 /// Facts about the run itself.
@@ -547,6 +554,7 @@ fn exposure_facts(e: &Exposure, keys: &[KeyFacts]) -> ExposureFacts {
             .or_else(|| e.location.path.clone())
             .unwrap_or_default(),
         original: e.location.original.as_ref().map(|o| o.path.clone()),
+        occurrences: e.occurrences,
         fingerprint: e.evidence.fingerprint.clone(),
         inventory_key: e.inventory_key.clone(),
         known: e.inventory_key.is_some(),

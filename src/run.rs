@@ -308,10 +308,12 @@ impl KeyRecord {
     }
 }
 
-/// A credential found in public material.
+/// A credential found in public material: one value at one place (file or URL, archive
+/// member, original source), however often it occurs there.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct Exposure {
-    /// Stable id: `exp-` + hash of fingerprint and location.
+    /// Stable id: `exp-` + hash of rule, fingerprint and place (not the line: a rebuild that
+    /// moves the value keeps the id).
     pub id: String,
     pub rule: String,
     pub vendor: String,
@@ -319,7 +321,14 @@ pub struct Exposure {
     pub public_by_design: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub environment: Option<crate::inventory::model::Environment>,
+    /// The first occurrence.
     pub location: Location,
+    /// The next occurrences at the same place, up to `--max-locations` locations in all.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub more_locations: Vec<Location>,
+    /// Every occurrence at this place, including the ones past the kept locations.
+    #[serde(default = "one")]
+    pub occurrences: u64,
     /// `artifact` or `surface`.
     pub source: String,
     pub evidence: Evidence,
@@ -334,6 +343,23 @@ pub struct Exposure {
     pub verified: Option<KeyProfile>,
     /// RFC 3339 time of the observation.
     pub observed_at: String,
+}
+
+fn one() -> u64 {
+    1
+}
+
+impl Exposure {
+    /// Every kept location: the first, then the others.
+    pub fn locations(&self) -> impl Iterator<Item = &Location> {
+        std::iter::once(&self.location).chain(&self.more_locations)
+    }
+
+    /// Occurrences not among the kept locations.
+    pub fn unlisted(&self) -> u64 {
+        self.occurrences
+            .saturating_sub(1 + self.more_locations.len() as u64)
+    }
 }
 
 /// One vendor call, as recorded by the guarded client.

@@ -180,7 +180,12 @@ pub fn run(ctx: &Ctx, args: &ScanArgs) -> anyhow::Result<u8> {
         loaded = Some(l);
     }
 
-    let scanner = Scanner::new(Arc::clone(&detectors)).with_redactor(&ctx.out.redactor);
+    let mut scanner = Scanner::new(Arc::clone(&detectors)).with_redactor(&ctx.out.redactor);
+    let n = |v: u64| usize::try_from(v).unwrap_or(usize::MAX);
+    scanner.limits.max_locations = n(args.max_locations);
+    scanner.limits.max_per_item = n(args.max_exposures_per_file);
+    scanner.cap = Arc::new(crate::exposure::scan::RunCap::new(n(args.max_exposures)));
+    scanner.follow_symlinks = args.follow_symlinks;
     let started = std::time::Instant::now();
     let phase = |name: &str| {
         tracing::debug!(
@@ -235,6 +240,30 @@ pub fn run(ctx: &Ctx, args: &ScanArgs) -> anyhow::Result<u8> {
         }
     }
 
+    if let Some(note) = scanner.cap.note() {
+        scan_errors += 1;
+        run.errors.push(RunError {
+            stage: "exposure".into(),
+            subject: None,
+            message: note,
+        });
+    }
+    for (flag, on) in [
+        ("follow_symlinks", args.follow_symlinks),
+        (
+            "max_locations",
+            args.max_locations != crate::exposure::scan::DEFAULT_MAX_LOCATIONS as u64,
+        ),
+    ] {
+        if on {
+            let v = if flag == "max_locations" {
+                args.max_locations.to_string()
+            } else {
+                "true".into()
+            };
+            run.inputs.options.insert(flag.into(), v);
+        }
+    }
     // Exposures, attributed by fingerprint; the found values kept for --verify only.
     let mut seen = HashSet::new();
     let mut found: HashMap<String, Secret> = HashMap::new();

@@ -177,6 +177,9 @@ pub struct CrawlReport {
     pub errors: Vec<CrawlError>,
     pub skipped: Vec<Skipped>,
     pub stats: CrawlStats,
+    /// (url, message) from scanning the fetched bodies: truncated members or values.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub scan_notes: Vec<(String, String)>,
 }
 
 impl CrawlReport {
@@ -192,6 +195,11 @@ impl CrawlReport {
                     None => e.message.clone(),
                 },
             })
+            .chain(self.scan_notes.iter().map(|(url, m)| crate::run::RunError {
+                stage: "surface".into(),
+                subject: Some(url.clone()),
+                message: m.clone(),
+            }))
             .collect()
     }
 }

@@ -25,12 +25,12 @@ pub fn to_exposure(
     let rule = &d.rules[hit.rule];
     let fingerprint = fp.fingerprint(&hit.secret);
     let loc = &hit.location;
+    // The place, not the line: every occurrence of the value there is this exposure.
     let id_input = format!(
-        "{fingerprint}|{}|{}|{}|{}|{}",
+        "{fingerprint}|{}|{}|{}|{}",
         loc.path.as_deref().or(loc.url.as_deref()).unwrap_or(""),
         loc.container.as_deref().unwrap_or(""),
-        loc.line.unwrap_or(0),
-        loc.column.unwrap_or(0),
+        loc.original.as_ref().map_or("", |o| o.path.as_str()),
         rule.id
     );
     Exposure {
@@ -41,6 +41,8 @@ pub fn to_exposure(
         public_by_design: rule.public_by_design,
         environment: hit.environment,
         location: loc.clone(),
+        more_locations: hit.more_locations.clone(),
+        occurrences: hit.occurrences,
         source: source.into(),
         evidence: Evidence {
             fingerprint,

@@ -2,6 +2,7 @@
 //! tar) with size and ratio limits, PNG text chunks, binary skipping, decoding layers, source
 //! map attribution, and line/column in characters.
 
+use std::collections::{HashMap, HashSet};
 use std::io::Read;
 use std::sync::Arc;
 
@@ -13,7 +14,12 @@ use crate::inventory::model::Environment;
 use crate::run::{Confidence, Location, OriginalSource};
 use crate::secret::Secret;
 
-/// Bounds on what containers may expand to.
+/// Locations kept per exposure by default.
+pub const DEFAULT_MAX_LOCATIONS: usize = 10;
+/// Distinct exposures reported per file or response by default.
+pub const DEFAULT_MAX_PER_ITEM: usize = 1_000;
+
+/// Bounds on what containers may expand to, and on what one item may report.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
     /// Largest decompressed member, bytes.
@@ -26,6 +32,10 @@ pub struct Limits {
     pub max_depth: u32,
     /// Members per archive.
     pub max_entries: usize,
+    /// Locations kept per exposure (the first ones; the rest are counted).
+    pub max_locations: usize,
+    /// Distinct exposures (value × place) reported per scanned item (a file or a response).
+    pub max_per_item: usize,
 }
 
 impl Default for Limits {
@@ -36,16 +46,24 @@ impl Default for Limits {
             max_ratio: 200,
             max_depth: 3,
             max_entries: 100_000,
+            max_locations: DEFAULT_MAX_LOCATIONS,
+            max_per_item: DEFAULT_MAX_PER_ITEM,
         }
     }
 }
 
-/// One credential found. The raw value stays inside `secret`.
+/// One credential value found at one place (file or URL, archive member, original source),
+/// every occurrence there counted. The raw value stays inside `secret`.
 #[derive(Debug, Clone)]
 pub struct Hit {
     pub rule: usize,
     pub secret: Secret,
+    /// The first occurrence.
     pub location: Location,
+    /// The next occurrences, up to `Limits::max_locations` locations in all.
+    pub more_locations: Vec<Location>,
+    /// Every occurrence at this place, the ones past the kept locations included.
+    pub occurrences: u64,
     pub environment: Option<Environment>,
     pub confidence: Confidence,
     /// `json-escape|percent|html-entity` when found only after decoding.
@@ -63,6 +81,20 @@ pub struct ScanOutput {
     /// Items skipped as binary.
     pub skipped_binary: u64,
     pub bytes: u64,
+    /// Every occurrence's position, only from [`Scanner::scan_bytes_deferred`]: a bundle whose
+    /// source map arrives later is attributed (and regrouped) with [`attribute_with_map`].
+    pub positions: Vec<Occurrence>,
+}
+
+/// Where one occurrence is; its place (path or URL, container) is its hit's.
+#[derive(Debug, Clone, Copy)]
+pub struct Occurrence {
+    /// Index of its hit in the same output.
+    pub hit: usize,
+    pub line: u64,
+    pub column: u64,
+    pub end_column: u64,
+    pub offset: u64,
 }
 
 /// Where a bundle's source map comes from: the file system for artifacts, HTTP for the crawler.
@@ -84,7 +116,54 @@ impl MapSource for NoMaps {
     }
 }
 
-/// The scanner: shared detectors and limits.
+/// Distinct exposures reported per run by default.
+pub const DEFAULT_MAX_PER_RUN: usize = 10_000;
+
+/// The run-wide cap on distinct exposures, shared by every scan of one run (artifacts and
+/// surfaces alike), so memory and reports grow with distinct values, never with input.
+#[derive(Debug)]
+pub struct RunCap {
+    pub max: usize,
+    taken: std::sync::atomic::AtomicUsize,
+    dropped: std::sync::atomic::AtomicU64,
+}
+
+impl RunCap {
+    pub fn new(max: usize) -> Self {
+        RunCap {
+            max,
+            taken: 0.into(),
+            dropped: 0.into(),
+        }
+    }
+
+    /// How many of `n` new exposures fit; the rest are counted as dropped.
+    fn admit(&self, n: usize) -> usize {
+        use std::sync::atomic::Ordering::Relaxed;
+        let prev = self.taken.fetch_add(n, Relaxed);
+        let ok = self.max.saturating_sub(prev).min(n);
+        self.dropped.fetch_add((n - ok) as u64, Relaxed);
+        ok
+    }
+
+    /// Exposures not reported because the run reached `max`.
+    pub fn dropped(&self) -> u64 {
+        self.dropped.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// The run's `truncated` note, if anything was dropped.
+    pub fn note(&self) -> Option<String> {
+        let n = self.dropped();
+        (n > 0).then(|| {
+            format!(
+                "truncated: the run reached {} distinct exposures (--max-exposures); {n} more were not reported",
+                self.max
+            )
+        })
+    }
+}
+
+/// The scanner: shared detectors, limits and the run's exposure cap.
 #[derive(Clone)]
 pub struct Scanner {
     pub detectors: Arc<Detectors>,
@@ -92,10 +171,21 @@ pub struct Scanner {
     /// The run's output filter: every value found is registered with it the moment it is
     /// found, before any location, log line or error that might quote it can be written.
     pub redactor: Redactor,
+    pub cap: Arc<RunCap>,
+    /// Follow symlinks out of the scan root (never into `/proc`, `/sys`, `/dev`).
+    pub follow_symlinks: bool,
 }
 
+/// What one top-level item's scan carries down into its members.
 struct Budget {
+    /// Decompressed bytes so far.
     total: u64,
+    /// Distinct exposures reported so far.
+    distinct: usize,
+    /// Occurrences of values not reported past `max_per_item`.
+    dropped: u64,
+    /// Record every occurrence's position (deferred source-map attribution).
+    keep_positions: bool,
 }
 
 impl Scanner {
@@ -104,6 +194,8 @@ impl Scanner {
             detectors,
             limits: Limits::default(),
             redactor: Redactor::new(),
+            cap: Arc::new(RunCap::new(DEFAULT_MAX_PER_RUN)),
+            follow_symlinks: false,
         }
     }
 
@@ -120,12 +212,47 @@ impl Scanner {
 
     /// Scans bytes, following `sourceMappingURL` through `maps`.
     pub fn scan_bytes_with(&self, name: &str, bytes: &[u8], maps: &dyn MapSource) -> ScanOutput {
+        self.scan_top(name, bytes, maps, false)
+    }
+
+    /// Scans bytes whose source map will arrive later: `positions` holds every occurrence for
+    /// [`attribute_with_map`].
+    pub fn scan_bytes_deferred(&self, name: &str, bytes: &[u8]) -> ScanOutput {
+        self.scan_top(name, bytes, &NoMaps, true)
+    }
+
+    fn scan_top(
+        &self,
+        name: &str,
+        bytes: &[u8],
+        maps: &dyn MapSource,
+        keep_positions: bool,
+    ) -> ScanOutput {
         let mut out = ScanOutput {
             bytes: bytes.len() as u64,
             ..Default::default()
         };
-        let mut budget = Budget { total: 0 };
+        let mut budget = Budget {
+            total: 0,
+            distinct: 0,
+            dropped: 0,
+            keep_positions,
+        };
         self.item(name, None, name, bytes, 0, maps, &mut budget, &mut out);
+        let admitted = self.cap.admit(out.hits.len());
+        if admitted < out.hits.len() {
+            out.hits.truncate(admitted);
+            out.positions.retain(|p| p.hit < admitted);
+        }
+        if budget.dropped > 0 {
+            out.errors.push((
+                name.to_string(),
+                format!(
+                    "truncated: more than {} distinct credentials here; {} more occurrence(s) of other values were not reported (--max-exposures-per-file)",
+                    self.limits.max_per_item, budget.dropped
+                ),
+            ));
+        }
         out
     }
 
@@ -191,7 +318,10 @@ impl Scanner {
                     )
                 };
                 match decoded {
-                    Ok(d) => {
+                    Ok((d, note)) => {
+                        if let Some(n) = note {
+                            out.errors.push((subject, n));
+                        }
                         self.item(name, Some(&inner), &inner, &d, depth + 1, maps, budget, out)
                     }
                     Err(e) => out.errors.push((subject, e)),
@@ -206,7 +336,7 @@ impl Scanner {
             return;
         }
         if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
-            self.png(name, container, bytes, out);
+            self.png(name, container, bytes, budget, out);
             return;
         }
         let head = &bytes[..bytes.len().min(8192)];
@@ -214,21 +344,34 @@ impl Scanner {
             out.skipped_binary += 1;
             return;
         }
-        self.text(name, container, &lower, bytes, maps, out, &subject);
+        self.text(name, container, &lower, bytes, maps, budget, out, &subject);
     }
 
+    /// Decompresses up to the member, total and ratio limits. Past a limit the bytes read so
+    /// far are returned with a `truncated` note (they are scanned; the rest is not).
     fn read_limited(
         &self,
         r: impl Read,
         compressed: usize,
         budget: &mut Budget,
-    ) -> Result<Vec<u8>, String> {
+    ) -> Result<(Vec<u8>, Option<String>), String> {
         let mut out = Vec::new();
-        let mut r = r.take(self.limits.max_member + 1);
+        let mut r = r.take(self.limits.max_member);
         let mut buf = vec![0u8; 64 << 10];
         loop {
+            let room = self.limits.max_total.saturating_sub(budget.total);
+            if room == 0 {
+                return Ok((
+                    out,
+                    Some(format!(
+                        "truncated: the archive expands past {} MiB in total; the rest was not scanned (possible decompression bomb)",
+                        self.limits.max_total >> 20
+                    )),
+                ));
+            }
+            let want = buf.len().min(usize::try_from(room).unwrap_or(usize::MAX));
             let n = r
-                .read(&mut buf)
+                .read(&mut buf[..want])
                 .map_err(|e| format!("cannot decompress: {e}"))?;
             if n == 0 {
                 break;
@@ -236,26 +379,37 @@ impl Scanner {
             out.extend_from_slice(&buf[..n]);
             budget.total += n as u64;
             let len = out.len() as u64;
-            if len > self.limits.max_member {
-                return Err(format!(
-                    "decompressed size exceeds {} MiB; not scanned (possible decompression bomb)",
-                    self.limits.max_member >> 20
-                ));
-            }
-            if budget.total > self.limits.max_total {
-                return Err(format!(
-                    "archive expands past {} MiB in total; rest not scanned (possible decompression bomb)",
-                    self.limits.max_total >> 20
-                ));
-            }
             if len > (1 << 20) && len / (compressed.max(1) as u64) > self.limits.max_ratio {
-                return Err(format!(
-                    "compression ratio above {}:1; not scanned (possible decompression bomb)",
-                    self.limits.max_ratio
+                return Ok((
+                    out,
+                    Some(format!(
+                        "truncated: compression ratio above {}:1; the first {} KiB were scanned, the rest not (possible decompression bomb)",
+                        self.limits.max_ratio,
+                        len >> 10
+                    )),
                 ));
             }
         }
-        Ok(out)
+        if out.len() as u64 >= self.limits.max_member {
+            // At the cap: is there more?
+            let mut probe = [0u8; 1];
+            let more = r
+                .into_inner()
+                .read(&mut probe)
+                .map(|n| n > 0)
+                .unwrap_or(true);
+            if more {
+                return Ok((
+                    out,
+                    Some(format!(
+                        "truncated: decompressed size exceeds {} MiB; the first {} MiB were scanned, the rest not (possible decompression bomb)",
+                        self.limits.max_member >> 20,
+                        self.limits.max_member >> 20
+                    )),
+                ));
+            }
+        }
+        Ok((out, None))
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -303,21 +457,13 @@ impl Scanner {
             }
             let member = join(container, f.name());
             let msub = format!("{name}!{member}");
-            if f.size() > self.limits.max_member {
-                out.errors.push((
-                    msub,
-                    format!(
-                        "declared size {} exceeds {} MiB; not scanned",
-                        f.size(),
-                        self.limits.max_member >> 20
-                    ),
-                ));
-                continue;
-            }
             let comp = f.compressed_size() as usize;
             match self.read_limited(&mut f, comp, budget) {
-                Ok(d) => {
+                Ok((d, note)) => {
                     drop(f);
+                    if let Some(n) = note {
+                        out.errors.push((msub, n));
+                    }
                     self.item(
                         name,
                         Some(&member),
@@ -331,7 +477,7 @@ impl Scanner {
                 }
                 Err(e) => out.errors.push((msub, e)),
             }
-            if budget.total > self.limits.max_total {
+            if budget.total >= self.limits.max_total {
                 break;
             }
         }
@@ -384,23 +530,38 @@ impl Scanner {
             let member = join(container, &path);
             let size = entry.size();
             match self.read_limited(&mut entry, size as usize, budget) {
-                Ok(d) => self.item(
-                    name,
-                    Some(&member),
-                    &member,
-                    &d,
-                    depth + 1,
-                    maps,
-                    budget,
-                    out,
-                ),
+                Ok((d, note)) => {
+                    if let Some(n) = note {
+                        out.errors.push((format!("{name}!{member}"), n));
+                    }
+                    self.item(
+                        name,
+                        Some(&member),
+                        &member,
+                        &d,
+                        depth + 1,
+                        maps,
+                        budget,
+                        out,
+                    )
+                }
                 Err(e) => out.errors.push((format!("{name}!{member}"), e)),
+            }
+            if budget.total >= self.limits.max_total {
+                break;
             }
         }
     }
 
     /// PNG: only text chunks (`tEXt`, `iTXt`) are scanned; pixels are not text.
-    fn png(&self, name: &str, container: Option<&str>, bytes: &[u8], out: &mut ScanOutput) {
+    fn png(
+        &self,
+        name: &str,
+        container: Option<&str>,
+        bytes: &[u8],
+        budget: &mut Budget,
+        out: &mut ScanOutput,
+    ) {
         let mut raw = vec![];
         let mut i = 8;
         while i + 12 <= bytes.len() {
@@ -423,8 +584,20 @@ impl Scanner {
             i = data_e + 4;
         }
         out.skipped_binary += u64::from(raw.is_empty());
-        let hits = self.locate(name, container, bytes, raw, &[]);
-        out.hits.extend(hits);
+        raw.sort_by_key(|h| h.start);
+        let positions = positions(bytes, &raw);
+        let originals = vec![None; raw.len()];
+        let place = Place::new(name, container);
+        self.group(
+            &place,
+            bytes,
+            &raw,
+            &positions,
+            originals,
+            &HashMap::new(),
+            budget,
+            out,
+        );
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -435,11 +608,15 @@ impl Scanner {
         lower: &str,
         bytes: &[u8],
         maps: &dyn MapSource,
+        budget: &mut Budget,
         out: &mut ScanOutput,
         subject: &str,
     ) {
         let mut raw = self.detectors.find(bytes);
-        let mut decoded_starts = vec![];
+        // Hits found only after decoding: raw start → decoded value. Sets, not scans of the
+        // hits so far (a source map's one string can hold tens of thousands of keys).
+        let plain: HashSet<(usize, usize)> = raw.iter().map(|r| (r.start, r.rule)).collect();
+        let mut decoded: HashMap<usize, Secret> = HashMap::new();
         let mut buf = Vec::new();
         for (rs, re) in decode::regions(bytes) {
             let region = &bytes[rs..re];
@@ -457,35 +634,30 @@ impl Scanner {
             for h in found {
                 let start = raw_at(h.start);
                 let end = raw_at(h.end).max(start + 1);
-                if raw.iter().any(|r| r.start == start && r.rule == h.rule)
-                    || decoded_starts.iter().any(|(s, _, _)| *s == start)
-                {
+                if plain.contains(&(start, h.rule)) || decoded.contains_key(&start) {
                     continue;
                 }
                 let secret =
                     Secret::new(String::from_utf8_lossy(&buf[h.start..h.end]).into_owned());
-                decoded_starts.push((start, end, secret));
+                decoded.insert(start, secret);
                 raw.push(RawHit { start, end, ..h });
             }
         }
+        drop(plain);
         if raw.is_empty() {
             return;
         }
         raw.sort_by_key(|h| h.start);
-        let mut hits = self.locate(name, container, bytes, raw, &decoded_starts);
+        let positions = positions(bytes, &raw);
+        let mut originals: Vec<Option<OriginalSource>> = vec![None; raw.len()];
+        // Deferred attribution needs every position unless a map was applied here.
+        let mut keep_positions = budget.keep_positions && !looks_map_name(lower, bytes);
         // Source maps: keys inside sourcesContent, and bundle positions through their map.
-        let looks_map = lower.ends_with(".map")
-            || (bytes.starts_with(b"{")
-                && memchr::memmem::find(&bytes[..bytes.len().min(4096)], b"\"mappings\"")
-                    .is_some());
-        if looks_map {
+        if looks_map_name(lower, bytes) {
             match srcmap::layout(bytes) {
                 Ok(l) => {
-                    for h in &mut hits {
-                        if let Some(off) = h.location.offset {
-                            h.location.original = l.original_at(bytes, off as usize);
-                        }
-                    }
+                    let offsets: Vec<usize> = raw.iter().map(|h| h.start).collect();
+                    originals = l.originals_at(bytes, &offsets);
                 }
                 Err(e) => out.warnings.push((subject.to_string(), e.to_string())),
             }
@@ -495,7 +667,12 @@ impl Scanner {
                 None => maps.load(&url).map_err(MapError),
             };
             let attributed = loaded.and_then(|m| match m {
-                Some(m) => attribute_with_map(&mut hits, (*m).as_ref()),
+                Some(m) => {
+                    keep_positions = false;
+                    let at: Vec<(u64, u64)> = positions.iter().map(|p| (p.0, p.1)).collect();
+                    originals = srcmap::lookup((*m).as_ref(), &at)?;
+                    Ok(())
+                }
                 None => Ok(()),
             });
             if let Err(e) = attributed {
@@ -503,73 +680,165 @@ impl Scanner {
                     .push((format!("{subject} → {url}"), e.to_string()));
             }
         }
-        out.hits.extend(hits);
+        let keep = std::mem::replace(&mut budget.keep_positions, keep_positions);
+        let place = Place::new(name, container);
+        self.group(
+            &place, bytes, &raw, &positions, originals, &decoded, budget, out,
+        );
+        budget.keep_positions = keep;
     }
 
-    /// Turns raw hits (sorted by start) into located hits with line and character column.
-    fn locate(
+    /// Groups located occurrences (sorted by start) into hits: one per value × original
+    /// source, every occurrence counted, the first `max_locations` kept. New values past
+    /// `max_per_item` are counted as dropped.
+    #[allow(clippy::too_many_arguments)]
+    fn group(
         &self,
-        name: &str,
-        container: Option<&str>,
+        place: &Place,
         bytes: &[u8],
-        mut raw: Vec<RawHit>,
-        decoded: &[(usize, usize, Secret)],
-    ) -> Vec<Hit> {
-        raw.sort_by_key(|h| h.start);
-        let is_url = name.starts_with("http://") || name.starts_with("https://");
-        let mut line = 1u64;
-        let mut line_start = 0usize;
-        let mut pos = 0usize;
-        let mut col_chars = 0u64; // characters from line_start to pos
-        let mut out = Vec::with_capacity(raw.len());
-        for h in raw {
-            if h.start < pos {
-                // Same position as a previous hit: recount from the line start.
-                pos = line_start;
-                col_chars = 0;
-            }
-            let seg = &bytes[pos..h.start];
-            for nl in memchr::memchr_iter(b'\n', seg) {
-                line += 1;
-                line_start = pos + nl + 1;
-            }
-            if line_start > pos {
-                col_chars = count_chars(&bytes[line_start..h.start]);
-            } else {
-                col_chars += count_chars(seg);
-            }
-            pos = h.start;
-            let column = col_chars + 1;
-            let (secret, is_decoded) = match decoded.iter().find(|(s, _, _)| *s == h.start) {
-                Some((_, _, s)) => (s.clone(), true),
-                None => (
-                    Secret::new(String::from_utf8_lossy(&bytes[h.start..h.end]).into_owned()),
-                    false,
-                ),
+        raw: &[RawHit],
+        positions: &[(u64, u64, u64)],
+        originals: Vec<Option<OriginalSource>>,
+        decoded: &HashMap<usize, Secret>,
+        budget: &mut Budget,
+        out: &mut ScanOutput,
+    ) {
+        let mut index: HashMap<(usize, &[u8], Option<&str>), usize> = HashMap::new();
+        for (i, h) in raw.iter().enumerate() {
+            let value: &[u8] = match decoded.get(&h.start) {
+                Some(s) => s.expose().as_bytes(),
+                None => &bytes[h.start..h.end],
             };
-            let end_column = column + count_chars(&bytes[h.start..h.end]);
-            let location = Location {
-                path: (!is_url).then(|| name.to_string()),
-                url: is_url.then(|| name.to_string()),
-                line: Some(line),
-                column: Some(column),
-                end_column: Some(end_column),
-                original: None,
-                container: container.map(str::to_string),
-                offset: Some(h.start as u64),
+            let original = originals[i].as_ref();
+            let (line, column, end_column) = positions[i];
+            let at = |original: Option<&OriginalSource>| {
+                place.at(line, column, end_column, h.start as u64, original.cloned())
             };
-            self.redactor.add_secret(&secret);
-            out.push(Hit {
-                rule: h.rule,
-                secret,
-                location,
-                environment: h.environment,
-                confidence: h.confidence,
-                decoded: is_decoded,
-            });
+            let k = match index.get(&(h.rule, value, original.map(|o| o.path.as_str()))) {
+                Some(&k) => {
+                    let hit = &mut out.hits[k];
+                    hit.occurrences += 1;
+                    if hit.more_locations.len() + 1 < self.limits.max_locations {
+                        hit.more_locations.push(at(original));
+                    }
+                    hit.confidence = hit.confidence.max(h.confidence);
+                    k
+                }
+                None => {
+                    if budget.distinct >= self.limits.max_per_item {
+                        budget.dropped += 1;
+                        continue;
+                    }
+                    budget.distinct += 1;
+                    let secret = match decoded.get(&h.start) {
+                        Some(s) => s.clone(),
+                        None => Secret::new(String::from_utf8_lossy(value).into_owned()),
+                    };
+                    // Registered with the output filter the moment it is found (bounded by
+                    // the per-file and per-run caps, like the hits themselves).
+                    self.redactor.add_secret(&secret);
+                    out.hits.push(Hit {
+                        rule: h.rule,
+                        secret,
+                        location: at(original),
+                        more_locations: vec![],
+                        occurrences: 1,
+                        environment: h.environment,
+                        confidence: h.confidence,
+                        decoded: decoded.contains_key(&h.start),
+                    });
+                    let k = out.hits.len() - 1;
+                    index.insert((h.rule, value, original.map(|o| o.path.as_str())), k);
+                    k
+                }
+            };
+            if budget.keep_positions {
+                out.positions.push(Occurrence {
+                    hit: k,
+                    line,
+                    column,
+                    end_column,
+                    offset: h.start as u64,
+                });
+            }
         }
-        out
     }
+}
+
+/// A source map by name or by its first bytes.
+fn looks_map_name(lower: &str, bytes: &[u8]) -> bool {
+    lower.ends_with(".map")
+        || (bytes.starts_with(b"{")
+            && memchr::memmem::find(&bytes[..bytes.len().min(4096)], b"\"mappings\"").is_some())
+}
+
+/// Where one item's occurrences are: its path or URL and archive member.
+struct Place {
+    path: Option<String>,
+    url: Option<String>,
+    container: Option<String>,
+}
+
+impl Place {
+    fn new(name: &str, container: Option<&str>) -> Self {
+        let is_url = name.starts_with("http://") || name.starts_with("https://");
+        Place {
+            path: (!is_url).then(|| name.to_string()),
+            url: is_url.then(|| name.to_string()),
+            container: container.map(str::to_string),
+        }
+    }
+
+    fn at(
+        &self,
+        line: u64,
+        column: u64,
+        end_column: u64,
+        offset: u64,
+        original: Option<OriginalSource>,
+    ) -> Location {
+        Location {
+            path: self.path.clone(),
+            url: self.url.clone(),
+            line: Some(line),
+            column: Some(column),
+            end_column: Some(end_column),
+            original,
+            container: self.container.clone(),
+            offset: Some(offset),
+        }
+    }
+}
+
+/// Line, character column and end column of each raw hit (sorted by start), in one walk.
+fn positions(bytes: &[u8], raw: &[RawHit]) -> Vec<(u64, u64, u64)> {
+    let mut line = 1u64;
+    let mut line_start = 0usize;
+    let mut pos = 0usize;
+    let mut col_chars = 0u64; // characters from line_start to pos
+    let mut out = Vec::with_capacity(raw.len());
+    for h in raw {
+        if h.start < pos {
+            // Same position as a previous hit: recount from the line start.
+            pos = line_start;
+            col_chars = 0;
+        }
+        let seg = &bytes[pos..h.start];
+        for nl in memchr::memchr_iter(b'\n', seg) {
+            line += 1;
+            line_start = pos + nl + 1;
+        }
+        if line_start > pos {
+            col_chars = count_chars(&bytes[line_start..h.start]);
+        } else {
+            col_chars += count_chars(seg);
+        }
+        pos = h.start;
+        let column = col_chars + 1;
+        let end_column = column + count_chars(&bytes[h.start..h.end]);
+        out.push((line, column, end_column));
+    }
+    out
 }
 
 /// Characters in UTF-8 bytes: every byte that is not a continuation byte (`10xxxxxx`), eight
@@ -598,28 +867,72 @@ fn join(container: Option<&str>, member: &str) -> String {
     }
 }
 
-/// Attributes hits in a bundle to original sources through its map (the crawler calls this
-/// with a fetched map; artifact scans through their `MapSource`).
-pub fn attribute_with_map(hits: &mut [Hit], map: &[u8]) -> Result<(), MapError> {
-    let at: Vec<usize> = (0..hits.len())
-        .filter(|&k| hits[k].location.line.is_some() && hits[k].location.column.is_some())
-        .collect();
-    if at.is_empty() {
-        return Ok(());
+/// Attributes a deferred bundle's hits (see [`Scanner::scan_bytes_deferred`]) to original
+/// sources through its map, once the map has arrived: every occurrence is looked up and the
+/// hits regrouped by original source (one value can come from several). Hits without
+/// recorded positions are kept as they are.
+pub fn attribute_with_map(
+    hits: Vec<Hit>,
+    positions: &[Occurrence],
+    map: &[u8],
+    max_locations: usize,
+) -> Result<Vec<Hit>, MapError> {
+    if positions.is_empty() {
+        return Ok(hits);
     }
-    let positions: Vec<(u64, u64)> = at
-        .iter()
-        .map(|&k| {
-            let l = &hits[k].location;
-            (l.line.unwrap_or(1), l.column.unwrap_or(1))
-        })
-        .collect();
-    for (k, o) in at.into_iter().zip(srcmap::lookup(map, &positions)?) {
-        if o.is_some() {
-            hits[k].location.original = o;
+    let at: Vec<(u64, u64)> = positions.iter().map(|p| (p.line, p.column)).collect();
+    let originals = srcmap::lookup(map, &at)?;
+    let mut placed = vec![false; hits.len()];
+    for p in positions {
+        if let Some(x) = placed.get_mut(p.hit) {
+            *x = true;
         }
     }
-    Ok(())
+    let mut out: Vec<Hit> = hits
+        .iter()
+        .zip(&placed)
+        .filter(|(_, p)| !**p)
+        .map(|(h, _)| h.clone())
+        .collect();
+    let mut index: HashMap<(usize, Option<&str>), usize> = HashMap::new();
+    for (p, o) in positions.iter().zip(&originals) {
+        let Some(template) = hits.get(p.hit) else {
+            continue;
+        };
+        let key = (p.hit, o.as_ref().map(|o| o.path.as_str()));
+        let loc = || {
+            let mut l = template.location.clone();
+            l.line = Some(p.line);
+            l.column = Some(p.column);
+            l.end_column = Some(p.end_column);
+            l.offset = Some(p.offset);
+            l.original = o.clone();
+            l
+        };
+        match index.get(&key) {
+            Some(&k) => {
+                let h = &mut out[k];
+                h.occurrences += 1;
+                if h.more_locations.len() + 1 < max_locations {
+                    h.more_locations.push(loc());
+                }
+            }
+            None => {
+                out.push(Hit {
+                    rule: template.rule,
+                    secret: template.secret.clone(),
+                    location: loc(),
+                    more_locations: vec![],
+                    occurrences: 1,
+                    environment: template.environment,
+                    confidence: template.confidence,
+                    decoded: template.decoded,
+                });
+                index.insert(key, out.len() - 1);
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// An original location in a `sourcesContent` string (for callers holding a map).
@@ -629,7 +942,84 @@ pub fn original_in_map(map: &[u8], offset: usize) -> Option<OriginalSource> {
 
 #[cfg(test)]
 mod tests {
-    use super::count_chars;
+    use super::*;
+    use std::io::Write;
+
+    /// A key at the start of a member far past the limits (1 GiB in the issue; a cheap 100 MiB
+    /// of `0` here): scanned up to the cap with a `truncated` note, not skipped.
+    #[test]
+    fn oversized_compressed_member_is_scanned_up_to_the_cap() {
+        let key = format!("{}{}", "sk_live_", "p5B1Id9Z850kEnydx9qWCA79");
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        e.write_all(format!("k='{key}'\n").as_bytes()).expect("gz");
+        let zeros = vec![b'0'; 1 << 20];
+        for _ in 0..100 {
+            e.write_all(&zeros).expect("gz");
+        }
+        let gz = e.finish().expect("gz");
+        let d = Detectors::load(&[]).expect("detectors");
+        let scanner = Scanner::new(Arc::new(d));
+        // The ratio limit (about 1000:1 here) or the size limit, whichever trips first.
+        let out = scanner.scan_bytes("dist/app.js.gz", &gz);
+        assert_eq!(out.hits.len(), 1, "{:?}", out.errors);
+        assert!(
+            out.errors
+                .iter()
+                .any(|(s, m)| s == "dist/app.js.gz" && m.starts_with("truncated:")),
+            "{:?}",
+            out.errors
+        );
+        // The member size limit (64 MiB).
+        let mut s2 = scanner.clone();
+        s2.limits.max_ratio = u64::MAX;
+        let out = s2.scan_bytes("dist/app.js.gz", &gz);
+        assert_eq!(out.hits.len(), 1, "{:?}", out.errors);
+        assert!(
+            out.errors
+                .iter()
+                .any(|(_, m)| m.starts_with("truncated: decompressed size exceeds 64 MiB")),
+            "{:?}",
+            out.errors
+        );
+        // Exactly at the limit: complete, no note.
+        let mut s3 = s2.clone();
+        s3.limits.max_member = (100 << 20) + key.len() as u64 + 5;
+        s3.limits.max_total = u64::MAX;
+        let out = s3.scan_bytes("dist/app.js.gz", &gz);
+        assert_eq!(out.hits.len(), 1);
+        assert!(out.errors.is_empty(), "{:?}", out.errors);
+    }
+
+    /// One value many times is one hit with a count and the first `max_locations` locations;
+    /// values past `max_per_item` are counted and noted.
+    #[test]
+    fn occurrences_are_grouped_and_capped() {
+        let d = Detectors::load(&[]).expect("detectors");
+        let mut scanner = Scanner::new(Arc::new(d));
+        scanner.limits.max_locations = 3;
+        scanner.limits.max_per_item = 2;
+        let a = format!("{}{}", "sk_live_", "p5B1Id9Z850kEnydx9qWCA79");
+        let b = format!("{}{}", "sk_live_", "zKG5mSoyPstUeC99enq522wj");
+        let c = format!("{}{}", "sk_live_", "ISjs8JHUdKF0j7elKPoh3pKM");
+        let text = format!("a='{a}'\nb='{b}'\na='{a}'\nc='{c}'\na='{a}'\na='{a}'\n");
+        let out = scanner.scan_bytes("dist/x.js", text.as_bytes());
+        assert_eq!(out.hits.len(), 2);
+        let h = &out.hits[0];
+        assert_eq!(h.secret.expose(), a);
+        assert_eq!(h.occurrences, 4);
+        let lines: Vec<_> = std::iter::once(&h.location)
+            .chain(&h.more_locations)
+            .map(|l| l.line)
+            .collect();
+        assert_eq!(lines, [Some(1), Some(3), Some(5)]);
+        assert!(
+            out.errors
+                .iter()
+                .any(|(s, m)| s == "dist/x.js" && m.contains("truncated") && m.contains("1 more")),
+            "{:?}",
+            out.errors
+        );
+    }
 
     #[test]
     fn counts_characters_not_bytes() {

@@ -187,38 +187,65 @@ impl MapLayout {
     /// If `offset` lies inside a `sourcesContent` string: its source path and the 1-based
     /// line/column (characters) inside the decoded content.
     pub fn original_at(&self, map: &[u8], offset: usize) -> Option<OriginalSource> {
-        let idx = self
-            .contents
-            .iter()
-            .position(|&(s, e)| s <= offset && offset < e && e > s)?;
-        let (s, _) = self.contents[idx];
-        let (mut line, mut col) = (1u64, 1u64);
-        let mut i = s;
-        while i < offset {
-            if map[i] == b'\\' {
-                if map.get(i + 1) == Some(&b'n') {
-                    line += 1;
-                    col = 1;
-                } else {
+        self.originals_at(map, &[offset]).pop().flatten()
+    }
+
+    /// [`Self::original_at`] for many offsets (ascending) in one walk: each string is read
+    /// once up to its last offset, never again from its start per offset.
+    pub fn originals_at(&self, map: &[u8], offsets: &[usize]) -> Vec<Option<OriginalSource>> {
+        // Non-empty strings by start (a `null` entry is an empty span at 0).
+        let mut spans: Vec<(usize, usize, usize)> = (self.contents.iter().enumerate())
+            .filter(|(_, (s, e))| e > s)
+            .map(|(k, &(s, e))| (s, e, k))
+            .collect();
+        spans.sort_unstable();
+        let content_of = |offset: usize| {
+            let k = spans
+                .partition_point(|&(s, _, _)| s <= offset)
+                .checked_sub(1)?;
+            let (s, e, idx) = spans[k];
+            (s <= offset && offset < e).then_some(idx)
+        };
+        // (content index, cursor, line, column) of the walk in progress.
+        let mut at: Option<(usize, usize, u64, u64)> = None;
+        let mut out = Vec::with_capacity(offsets.len());
+        for &offset in offsets {
+            let Some(idx) = content_of(offset) else {
+                out.push(None);
+                continue;
+            };
+            let (mut i, mut line, mut col) = match at {
+                Some((ci, i, line, col)) if ci == idx && i <= offset => (i, line, col),
+                _ => (self.contents[idx].0, 1u64, 1u64),
+            };
+            while i < offset {
+                if map[i] == b'\\' {
+                    if map.get(i + 1) == Some(&b'n') {
+                        line += 1;
+                        col = 1;
+                    } else {
+                        col += 1;
+                    }
+                    i += if map.get(i + 1) == Some(&b'u') { 6 } else { 2 };
+                    continue;
+                }
+                if map[i] & 0xC0 != 0x80 {
                     col += 1;
                 }
-                i += if map.get(i + 1) == Some(&b'u') { 6 } else { 2 };
-                continue;
+                i += 1;
             }
-            if map[i] & 0xC0 != 0x80 {
-                col += 1;
-            }
-            i += 1;
+            at = Some((idx, i, line, col));
+            out.push(Some(OriginalSource {
+                path: self
+                    .sources
+                    .get(idx)
+                    .cloned()
+                    .unwrap_or_else(|| format!("sources[{idx}]")),
+                line,
+                column: col,
+            }));
         }
-        Some(OriginalSource {
-            path: self
-                .sources
-                .get(idx)
-                .cloned()
-                .unwrap_or_else(|| format!("sources[{idx}]")),
-            line,
-            column: col,
-        })
+        out
     }
 }
 

@@ -2,7 +2,7 @@
 //! `--exclude` globs), scanned in parallel; per-file errors collected, never fatal.
 
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 use rayon::prelude::*;
@@ -20,6 +20,9 @@ pub struct ArtifactScan {
     pub errors: Vec<(String, String)>,
     /// Attribution problems (broken source maps); the content itself was scanned.
     pub warnings: Vec<(String, String)>,
+    /// (path, why) of what the walk did not follow: symlinks out of the tree or into system
+    /// directories, symlink loops, broken symlinks.
+    pub not_followed: Vec<(String, String)>,
     pub files: u64,
     pub bytes: u64,
     pub skipped_binary: u64,
@@ -40,11 +43,57 @@ pub fn excludes(globs: &[String]) -> Result<GlobSet, String> {
     b.build().map_err(|e| e.to_string())
 }
 
-/// Source maps next to artifacts: relative references resolved against the bundle's folder and
-/// kept inside the scan root; remote URLs are not fetched here.
+/// Directories never read through a symlink, even with `--follow-symlinks`.
+const SYSTEM_DIRS: &[&str] = &["/proc", "/sys", "/dev"];
+
+/// The one symlink rule, for files, directories and source maps alike: a path is read where it
+/// really is when that is inside the scan root (`root`, canonical), anywhere else only with
+/// `--follow-symlinks`, and never inside `/proc`, `/sys` or `/dev`. Returns the real path or
+/// why not.
+pub fn permitted(path: &Path, root: &Path, follow: bool) -> Result<PathBuf, String> {
+    let real = path
+        .canonicalize()
+        .map_err(|e| format!("broken symlink or unreadable path: {e}"))?;
+    if let Some(d) = SYSTEM_DIRS.iter().find(|d| real.starts_with(d)) {
+        return Err(format!(
+            "leads into {d} ({}); never followed",
+            real.display()
+        ));
+    }
+    if real.starts_with(root) || follow {
+        return Ok(real);
+    }
+    Err(format!(
+        "symlink to {}, outside the scanned tree; not followed (--follow-symlinks follows it)",
+        real.display()
+    ))
+}
+
+/// `a/./b/../c` → `a/c` without touching the file system; `None` when `..` climbs above the
+/// start.
+fn lexical(p: &Path) -> Option<PathBuf> {
+    let mut out = PathBuf::new();
+    for c in p.components() {
+        match c {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir => {
+                if !out.pop() {
+                    return None;
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    Some(out)
+}
+
+/// Source maps next to artifacts: relative references resolved against the bundle's folder,
+/// kept inside the scan root by name, then read under the same symlink rule as the walk;
+/// remote URLs are not fetched here.
 struct FsMaps {
     dir: PathBuf,
     root: PathBuf,
+    follow: bool,
 }
 
 impl MapSource for FsMaps {
@@ -58,21 +107,26 @@ impl MapSource for FsMaps {
         } else {
             self.dir.join(clean)
         };
-        let canon = p
-            .canonicalize()
-            .map_err(|e| format!("{}: {e}", p.display()))?;
-        let root = self.root.canonicalize().map_err(|e| e.to_string())?;
-        if !canon.starts_with(&root) {
+        let inside = lexical(&p)
+            .zip(lexical(&self.root))
+            .is_some_and(|(p, r)| p.starts_with(r));
+        if !inside {
             return Err(format!(
                 "{} is outside the scanned tree; not followed",
                 p.display()
             ));
         }
+        let root = self.root.canonicalize().map_err(|e| e.to_string())?;
+        let canon =
+            permitted(&p, &root, self.follow).map_err(|e| format!("{}: {e}", p.display()))?;
         let file = std::fs::File::open(&canon).map_err(|e| format!("{}: {e}", p.display()))?;
-        let len = file
+        let meta = file
             .metadata()
-            .map_err(|e| format!("{}: {e}", p.display()))?
-            .len();
+            .map_err(|e| format!("{}: {e}", p.display()))?;
+        if !meta.is_file() {
+            return Err(format!("{}: not a regular file", p.display()));
+        }
+        let len = meta.len();
         if len > super::srcmap::MAX_MAP_BYTES as u64 {
             return Err(format!(
                 "{}: {len} bytes exceeds the source map limit",
@@ -85,18 +139,26 @@ impl MapSource for FsMaps {
     }
 }
 
-/// Walks and scans every root.
+/// Walks and scans every root. Symlinks follow [`permitted`]; loops and broken links are
+/// noted, not errors (nothing readable was missed).
 pub fn scan_paths(roots: &[PathBuf], exclude: &GlobSet, scanner: &Scanner) -> ArtifactScan {
     let files: Mutex<Vec<(PathBuf, PathBuf, u64)>> = Mutex::new(vec![]);
     let errors: Mutex<Vec<(String, String)>> = Mutex::new(vec![]);
+    let not_followed: Arc<Mutex<Vec<(String, String)>>> = Arc::new(Mutex::new(vec![]));
+    let follow = scanner.follow_symlinks;
     for root in roots {
         let root_dir = if root.is_dir() {
             root.clone()
         } else {
-            root.parent().map(Path::to_path_buf).unwrap_or_default()
+            root.parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
         };
+        // The tree a link may point into: where the named root really is.
+        let real_root = root_dir.canonicalize().unwrap_or_else(|_| root_dir.clone());
         let r2 = root.clone();
         let ex = exclude.clone();
+        let refused = Arc::clone(&not_followed);
         let walker = ignore::WalkBuilder::new(root)
             .standard_filters(false)
             .hidden(false)
@@ -106,12 +168,27 @@ pub fn scan_paths(roots: &[PathBuf], exclude: &GlobSet, scanner: &Scanner) -> Ar
                     return true;
                 }
                 let rel = e.path().strip_prefix(&r2).unwrap_or(e.path());
-                !(ex.is_match(rel) || ex.is_match(e.file_name()))
+                if ex.is_match(rel) || ex.is_match(e.file_name()) {
+                    return false;
+                }
+                if !e.path_is_symlink() {
+                    return true;
+                }
+                match permitted(e.path(), &real_root, follow) {
+                    Ok(_) => true,
+                    Err(why) => {
+                        if let Ok(mut v) = refused.lock() {
+                            v.push((e.path().display().to_string(), why));
+                        }
+                        false
+                    }
+                }
             })
             .build_parallel();
         walker.run(|| {
             let files = &files;
             let errors = &errors;
+            let not_followed = &not_followed;
             let root_dir = root_dir.clone();
             Box::new(move |entry| {
                 match entry {
@@ -125,8 +202,17 @@ pub fn scan_paths(roots: &[PathBuf], exclude: &GlobSet, scanner: &Scanner) -> Ar
                     }
                     Err(err) => {
                         let subject = walk_error_path(&err).unwrap_or_else(|| "walk".into());
-                        if let Ok(mut v) = errors.lock() {
-                            v.push((subject, err.to_string()));
+                        match link_problem(&err) {
+                            Some(why) => {
+                                if let Ok(mut v) = not_followed.lock() {
+                                    v.push((subject, why));
+                                }
+                            }
+                            None => {
+                                if let Ok(mut v) = errors.lock() {
+                                    v.push((subject, err.to_string()));
+                                }
+                            }
                         }
                     }
                 }
@@ -136,6 +222,10 @@ pub fn scan_paths(roots: &[PathBuf], exclude: &GlobSet, scanner: &Scanner) -> Ar
     }
     let mut files = files.into_inner().unwrap_or_default();
     let mut errors = errors.into_inner().unwrap_or_default();
+    let mut not_followed = not_followed
+        .lock()
+        .map(|mut v| std::mem::take(&mut *v))
+        .unwrap_or_default();
     // Largest first: keeps both cores busy until the end.
     files.sort_by(|a, b| b.2.cmp(&a.2).then_with(|| a.0.cmp(&b.0)));
     let outputs: Vec<ScanOutput> = files
@@ -156,6 +246,9 @@ pub fn scan_paths(roots: &[PathBuf], exclude: &GlobSet, scanner: &Scanner) -> Ar
     errors.sort();
     errors.dedup();
     res.errors = errors;
+    not_followed.sort();
+    not_followed.dedup();
+    res.not_followed = not_followed;
     res.hits.sort_by(|a, b| {
         (&a.location.path, &a.location.container, a.location.offset).cmp(&(
             &b.location.path,
@@ -164,6 +257,27 @@ pub fn scan_paths(roots: &[PathBuf], exclude: &GlobSet, scanner: &Scanner) -> Ar
         ))
     });
     res
+}
+
+/// A walk error that is a symlink matter, not an unreadable item: a loop (its content is
+/// walked already) or a link to nothing.
+fn link_problem(err: &ignore::Error) -> Option<String> {
+    match err {
+        ignore::Error::Loop { ancestor, .. } => Some(format!(
+            "symlink loop back to {}; not followed again",
+            ancestor.display()
+        )),
+        ignore::Error::WithDepth { err, .. } => link_problem(err),
+        ignore::Error::WithPath { path, err } => {
+            let is_link = std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink());
+            if is_link && std::fs::metadata(path).is_err() {
+                Some("broken symlink; nothing to read".into())
+            } else {
+                link_problem(err)
+            }
+        }
+        _ => None,
+    }
 }
 
 fn walk_error_path(err: &ignore::Error) -> Option<String> {
@@ -193,6 +307,7 @@ pub fn scan_file(path: &Path, root: &Path, scanner: &Scanner) -> ScanOutput {
     let maps = FsMaps {
         dir: path.parent().map(Path::to_path_buf).unwrap_or_default(),
         root: root.to_path_buf(),
+        follow: scanner.follow_symlinks,
     };
     match contents(&file, len) {
         Ok(b) => scanner.scan_bytes_with(&name, (*b).as_ref(), &maps),

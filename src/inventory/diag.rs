@@ -5,7 +5,7 @@ use std::ops::Range;
 use super::live;
 
 /// One problem at a position (1-based line and column, in characters).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Diagnostic {
     pub line: usize,
     pub col: usize,
@@ -21,6 +21,8 @@ pub struct Diagnostics {
     pub items: Vec<Diagnostic>,
     /// The file's lines, with every live-looking value already masked.
     lines: Vec<String>,
+    /// `items`, for pushing without a scan of them.
+    seen: std::collections::HashSet<Diagnostic>,
 }
 
 impl Diagnostics {
@@ -30,11 +32,23 @@ impl Diagnostics {
     pub fn new(file: &str, source: &str, secret_spans: &[Range<usize>]) -> Self {
         let mut lines = Vec::new();
         let mut char_base = 0usize;
+        // Spans by start; each line looks only at the spans that can reach it (one sweep,
+        // not every span per line).
+        let mut spans: Vec<&Range<usize>> =
+            secret_spans.iter().filter(|s| s.start < s.end).collect();
+        spans.sort_by_key(|s| s.start);
+        let mut open: Vec<&Range<usize>> = Vec::new();
+        let mut next = 0usize;
         for line in source.split('\n') {
             let n = line.chars().count();
+            while next < spans.len() && spans[next].start < char_base + n {
+                open.push(spans[next]);
+                next += 1;
+            }
+            open.retain(|s| s.end > char_base);
             // Byte ranges on this line of the secret char spans.
             let mut ranges = Vec::new();
-            for s in secret_spans {
+            for s in &open {
                 let a = s.start.max(char_base);
                 let b = s.end.min(char_base + n);
                 if a < b {
@@ -51,6 +65,7 @@ impl Diagnostics {
             file: file.to_string(),
             items: Vec::new(),
             lines,
+            seen: Default::default(),
         }
     }
 
@@ -65,6 +80,7 @@ impl Diagnostics {
                 message: message.into(),
             }],
             lines: Vec::new(),
+            seen: Default::default(),
         }
     }
 
@@ -75,7 +91,7 @@ impl Diagnostics {
             len: len.max(1),
             message: message.into(),
         };
-        if !self.items.contains(&d) {
+        if self.seen.insert(d.clone()) {
             self.items.push(d);
         }
     }

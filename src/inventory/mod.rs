@@ -90,6 +90,8 @@ pub fn load_bytes(
     let mut char_of_byte = text.char_indices().map(|(b, _)| b).enumerate();
     let mut raw_hits = live::vendor_hits(text);
     raw_hits.sort_by_key(|h| h.range.start);
+    // Line and column carried from hit to hit (hits are sorted): one pass over the text.
+    let (mut line, mut line_start, mut pos) = (1usize, 0usize, 0usize);
     for h in &raw_hits {
         let ci = char_of_byte
             .by_ref()
@@ -97,9 +99,16 @@ pub fn load_bytes(
             .map_or(0, |(c, _)| c);
         let clen = text[h.range.clone()].chars().count();
         secret_spans.push(ci..ci + clen);
-        let before = &text[..h.range.start];
-        let line = before.matches('\n').count() + 1;
-        let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+        let upto = h.range.start.max(pos);
+        for nl in memchr::memchr_iter(b'\n', &text.as_bytes()[pos..upto]) {
+            line += 1;
+            line_start = pos + nl + 1;
+        }
+        pos = upto;
+        let col = text[line_start..h.range.start.max(line_start)]
+            .chars()
+            .count()
+            + 1;
         let masked_len = crate::secret::redact(&text[h.range.clone()])
             .chars()
             .count();

@@ -139,10 +139,12 @@ impl<'a> Validator<'a> {
     fn live_error(&mut self, n: &Node, path: &str, what: &str) {
         let span = n.start.index..n.end.index.max(n.start.index + 1);
         self.secret_spans.push(span.clone());
+        // The raw spans are sorted and disjoint (merged hits): a binary search, not a scan.
+        let k = self.raw_spans.partition_point(|r| r.end <= span.start);
         if self
             .raw_spans
-            .iter()
-            .any(|r| r.start < span.end && span.start < r.end)
+            .get(k)
+            .is_some_and(|r| r.start < span.end && span.start < r.end)
         {
             return;
         }

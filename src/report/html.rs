@@ -148,7 +148,11 @@ fn key_value(run: &Run, k: &KeyFacts) -> Value {
             json!({
                 "id": e.id,
                 "source": e.source,
-                "place": place(&e.location),
+                "place": if e.occurrences > 1 {
+                    format!("{} ({} occurrences)", place(&e.location), e.occurrences)
+                } else {
+                    place(&e.location)
+                },
                 "original": e.location.original.as_ref().map(|o| format!("{}:{}:{}", clean(&o.path), o.line, o.column)),
                 "observed_at": e.observed_at,
                 "confidence": format!("{:?}", e.confidence).to_lowercase(),

@@ -167,6 +167,10 @@ struct ResultProperties {
     subject: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     fingerprint: Option<String>,
+    /// Occurrences of the exposed value at its place (the first `--max-locations` are the
+    /// result's locations).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    occurrences: Option<u64>,
 }
 
 #[derive(Serialize)]
@@ -568,6 +572,7 @@ fn weakened_results(run: &Run, rule_index: usize) -> Vec<SarifResult> {
                     status: "weakened",
                     subject: format!("rule:{}", w.rule),
                     fingerprint: None,
+                    occurrences: None,
                 },
             }
         })
@@ -603,6 +608,12 @@ pub fn render(run: &Clean<Run>) -> Result<String, RenderError> {
     let mut index: BTreeMap<String, usize> = BTreeMap::new();
     let mut findings: Vec<&Finding> = run.findings.iter().filter(|f| reportable(f)).collect();
     findings.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.rule.cmp(&b.rule)));
+    let occurrences: BTreeMap<&str, u64> = run
+        .exposures
+        .iter()
+        .filter(|e| e.occurrences > 1)
+        .map(|e| (e.id.as_str(), e.occurrences))
+        .collect();
     let mut results = vec![];
     for f in findings {
         let idx = *index.entry(f.rule.clone()).or_insert_with(|| {
@@ -658,6 +669,9 @@ pub fn render(run: &Clean<Run>) -> Result<String, RenderError> {
                 },
                 subject: format!("{}:{}", f.subject.kind.as_str(), f.subject.id),
                 fingerprint: f.evidence.as_ref().map(|e| e.fingerprint.clone()),
+                occurrences: (f.subject.kind == crate::run::SubjectKind::Exposure)
+                    .then(|| occurrences.get(f.subject.id.as_str()).copied())
+                    .flatten(),
             },
         });
     }
