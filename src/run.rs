@@ -327,7 +327,7 @@ pub struct Exposure {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub more_locations: Vec<Location>,
     /// Every occurrence at this place, including the ones past the kept locations.
-    #[serde(default = "one")]
+    #[serde(default = "one", skip_serializing_if = "is_one")]
     pub occurrences: u64,
     /// `artifact` or `surface`.
     pub source: String,
@@ -343,6 +343,10 @@ pub struct Exposure {
     pub verified: Option<KeyProfile>,
     /// RFC 3339 time of the observation.
     pub observed_at: String,
+}
+
+fn is_one(n: &u64) -> bool {
+    *n == 1
 }
 
 fn one() -> u64 {
