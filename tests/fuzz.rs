@@ -465,7 +465,7 @@ const VENDOR_DICT: &[&[u8]] = &[
     b"000 HTTP Status Response - Unauthorized",
     b"{\"username\":\"ws_1@Company.",
     b"\"roles\":[\"Management API",
-    b"\u{2014}",
+    b"\xe2\x80\x94",
     b"\"allowedOrigins\":[{\"domain\":\"",
     b"\x1b[2J",
     b"\n::error::x\n",
@@ -677,7 +677,12 @@ fn vendor_headers() {
             b"Retry-After: Wed, 21 Oct 2015 07:28:00 GMT\n",
             b"120",
         ]),
-        &[],
+        // Issue 12 #4: these panicked in `Duration::from_secs_f64` (exit 101, no report).
+        &[
+            b"Retry-After: 1e300\n",
+            b"Retry-After: 18446744073709551616\n",
+            b"1e300",
+        ],
         HEADER_DICT,
     );
 }
