@@ -77,7 +77,13 @@ pub fn inventory_yaml(data: &[u8]) {
         }
         Err(d) => {
             let rendered = d.render();
-            bounded("inventory diagnostics", rendered.len(), data.len(), 64, 64 << 10);
+            bounded(
+                "inventory diagnostics",
+                rendered.len(),
+                data.len(),
+                64,
+                64 << 10,
+            );
             if let Ok(text) = std::str::from_utf8(data) {
                 no_live_value("inventory diagnostics", text, &rendered);
             }
@@ -112,7 +118,13 @@ pub fn policy_yaml(data: &[u8]) {
                 bounded("policy message", f.message.len(), text.len(), 16, 64 << 10);
             }
         }
-        Err(d) => bounded("policy diagnostics", d.render().len(), text.len(), 64, 64 << 10),
+        Err(d) => bounded(
+            "policy diagnostics",
+            d.render().len(),
+            text.len(),
+            64,
+            64 << 10,
+        ),
     }
 }
 
@@ -128,7 +140,10 @@ pub fn exceptions_yaml(data: &[u8]) {
     };
     let mut usage = ex.new_usage();
     let subjects = [
-        (SubjectKind::Key, serde_json::json!({"id": "k", "vendor": "stripe"})),
+        (
+            SubjectKind::Key,
+            serde_json::json!({"id": "k", "vendor": "stripe"}),
+        ),
         (
             SubjectKind::Exposure,
             serde_json::json!({"vendor": "stripe", "inventory_key": "k",
@@ -157,7 +172,10 @@ pub fn detector_rules(data: &[u8]) {
     };
     if let Ok(d) = Detectors::new(rules) {
         for h in d.find(text.as_bytes()) {
-            assert!(h.start <= h.end && h.end <= text.len(), "hit outside the buffer");
+            assert!(
+                h.start <= h.end && h.end <= text.len(),
+                "hit outside the buffer"
+            );
         }
     }
 }
@@ -178,8 +196,7 @@ pub fn run_document(data: &[u8]) {
         return;
     };
     for f in <Format as clap::ValueEnum>::value_variants() {
-        if let Ok(out) = crate::report::render(&run, *f, crate::report::RenderOptions::default())
-        {
+        if let Ok(out) = crate::report::render(&run, *f, crate::report::RenderOptions::default()) {
             bounded(f.name(), out.len(), text.len(), 64, 1 << 20);
         }
     }
@@ -217,7 +234,9 @@ pub fn source_map(data: &[u8]) {
     let positions: Vec<(u64, u64)> = [(1, 1), (1, 40), (2, 1), (3, 17), (1, u64::MAX)]
         .into_iter()
         .chain(map.chunks(8).take(8).map(|c| {
-            let n = c.iter().fold(0u64, |a, b| a.wrapping_mul(31).wrapping_add(u64::from(*b)));
+            let n = c
+                .iter()
+                .fold(0u64, |a, b| a.wrapping_mul(31).wrapping_add(u64::from(*b)));
             (n % 50 + 1, n % 400 + 1)
         }))
         .chain([(u64::MAX, u64::MAX), (0, 0)])
@@ -295,7 +314,11 @@ pub fn crawl_documents(data: &[u8]) {
     use crate::crawl::extract;
     let data = cut(data);
     let base = page_url();
-    check_refs("manifest refs", &extract::json_manifest(data, &base), data.len());
+    check_refs(
+        "manifest refs",
+        &extract::json_manifest(data, &base),
+        data.len(),
+    );
     check_refs("sitemap refs", &extract::sitemap(data, &base), data.len());
     let text = String::from_utf8_lossy(data);
     let robots = extract::Robots::parse(&text, "vendorscope");
@@ -333,7 +356,13 @@ fn planted_key(seed: &[u8]) -> String {
 /// A scan's invariants: hits inside the buffer, and no found value in any error or warning
 /// message (subjects are paths; the output filter redacts them).
 fn check_scan(out: &crate::exposure::ScanOutput, in_len: usize) {
-    bounded("scan errors", out.errors.len() + out.warnings.len(), in_len, 1, 64);
+    bounded(
+        "scan errors",
+        out.errors.len() + out.warnings.len(),
+        in_len,
+        1,
+        64,
+    );
     for h in &out.hits {
         let raw = h.secret.expose();
         assert!(!raw.is_empty(), "empty hit");
@@ -345,7 +374,10 @@ fn check_scan(out: &crate::exposure::ScanOutput, in_len: usize) {
             );
         }
         if let Some(o) = h.location.offset {
-            assert!(o <= in_len as u64 || h.location.container.is_some(), "offset past the end");
+            assert!(
+                o <= in_len as u64 || h.location.container.is_some(),
+                "offset past the end"
+            );
         }
     }
 }
@@ -363,7 +395,10 @@ pub fn exposure(data: &[u8]) {
     let out = SCANNER.scan_bytes(name, data);
     check_scan(&out, data.len());
     for h in SCANNER.detectors.find(data) {
-        assert!(h.start <= h.end && h.end <= data.len(), "hit outside the buffer");
+        assert!(
+            h.start <= h.end && h.end <= data.len(),
+            "hit outside the buffer"
+        );
     }
 }
 
@@ -373,7 +408,10 @@ pub fn decode_layers(data: &[u8]) {
     let mut out = Vec::new();
     let mut last = 0;
     for (s, e) in decode::regions(data) {
-        assert!(s >= last && s <= e && e <= data.len(), "regions out of order");
+        assert!(
+            s >= last && s <= e && e <= data.len(),
+            "regions out of order"
+        );
         last = e;
         let raw = &data[s..e];
         decode::decode_into(raw, &mut out);

@@ -124,7 +124,11 @@ fn drive(name: &str, seeds: Vec<Vec<u8>>, regressions: &[&[u8]], dict: &'static 
         });
         assert!(written.is_ok(), "cannot write seeds to {}", dir.display());
     }
-    for input in seeds.iter().map(Vec::as_slice).chain(regressions.iter().copied()) {
+    for input in seeds
+        .iter()
+        .map(Vec::as_slice)
+        .chain(regressions.iter().copied())
+    {
         target(input);
     }
     let mut runner = TestRunner::new(Config {
@@ -576,12 +580,7 @@ const INDEXED_MAP: &[u8] = br#"{"version":3,"sections":[
 
 #[test]
 fn source_map() {
-    drive(
-        "source_map",
-        seeds(&[MAP, INDEXED_MAP]),
-        &[],
-        MAP_DICT,
-    );
+    drive("source_map", seeds(&[MAP, INDEXED_MAP]), &[], MAP_DICT);
 }
 
 #[test]
@@ -637,7 +636,11 @@ fn exposure() {
     };
     drive(
         "exposure",
-        seeds(&[KEYS_TEXT, &gz, include_bytes!("../src/crawl/demo_site/index.html")]),
+        seeds(&[
+            KEYS_TEXT,
+            &gz,
+            include_bytes!("../src/crawl/demo_site/index.html"),
+        ]),
         &[],
         KEY_DICT,
     );
@@ -692,7 +695,8 @@ fn every_target_is_driven_here() {
     let src = include_str!("fuzz.rs");
     for (name, _) in fuzz::TARGETS {
         assert!(
-            src.contains(&format!("drive(\n        \"{name}\",")) || src.contains(&format!("drive(\"{name}\",")),
+            src.contains(&format!("drive(\n        \"{name}\","))
+                || src.contains(&format!("drive(\"{name}\",")),
             "fuzz target {name} has no test in tests/fuzz.rs"
         );
     }
