@@ -580,7 +580,17 @@ const INDEXED_MAP: &[u8] = br#"{"version":3,"sections":[
 
 #[test]
 fn source_map() {
-    drive("source_map", seeds(&[MAP, INDEXED_MAP]), &[], MAP_DICT);
+    drive(
+        "source_map",
+        seeds(&[MAP, INDEXED_MAP]),
+        // Found by inspection while fuzzing: three segment deltas of 2^62 - 1 overflowed the
+        // column sum (a panic in debug builds, a wrapped position in release).
+        &[
+            br#"{"version":3,"sources":["a"],"mappings":"+///////////H,+///////////H,+///////////H"}"#,
+            br#"{"version":3,"sources":["a"],"mappings":"A+///////////H,A+///////////H,A+///////////H"}"#,
+        ],
+        MAP_DICT,
+    );
 }
 
 #[test]
