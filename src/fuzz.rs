@@ -15,8 +15,11 @@ use crate::exposure::{Detectors, Scanner, decode, srcmap};
 /// each target must stay well under a second per case.
 pub const MAX_INPUT: usize = 256 << 10;
 
+/// A fuzz target: panics when an invariant breaks.
+pub type Target = fn(&[u8]);
+
 /// Every target by name, for drivers that pick one from the command line.
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Target)] = &[
     ("inventory_yaml", inventory_yaml),
     ("policy_yaml", policy_yaml),
     ("exceptions_yaml", exceptions_yaml),
@@ -33,7 +36,7 @@ pub const TARGETS: &[(&str, fn(&[u8]))] = &[
 ];
 
 /// The target named `name`.
-pub fn target(name: &str) -> Option<fn(&[u8])> {
+pub fn target(name: &str) -> Option<Target> {
     TARGETS.iter().find(|(n, _)| *n == name).map(|(_, f)| *f)
 }
 
