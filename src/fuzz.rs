@@ -61,6 +61,11 @@ fn bounded(what: &str, out_len: usize, in_len: usize, per_byte: usize, fixed: us
 fn no_live_value(what: &str, text: &str, out: &str) {
     for h in crate::inventory::live::vendor_hits(text) {
         let raw = &text[h.range.clone()];
+        // A value that also occurs where the detector does not match it (a repeated run) may
+        // stay there; one that occurs only at the hit must be gone.
+        if text.find(raw) != text.rfind(raw) {
+            continue;
+        }
         assert!(
             !out.contains(raw),
             "{what}: a live-looking value ({}) appears unmasked",
