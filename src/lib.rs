@@ -10,6 +10,8 @@ pub mod demo;
 pub mod emulator;
 pub mod exposure;
 pub mod facts;
+#[doc(hidden)]
+pub mod fuzz;
 pub mod gate;
 pub mod guard;
 pub mod http;

@@ -15,12 +15,16 @@ use super::Ctx;
 pub fn load_run(path: &Path) -> anyhow::Result<Run> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read run {}", path.display()))?;
-    let run: Run = serde_json::from_str(&text)
-        .with_context(|| format!("{}: not a vendorscope run document", path.display()))?;
+    parse_run(&path.display().to_string(), &text)
+}
+
+/// Parses run document text named `name` (see [`load_run`]).
+pub fn parse_run(name: &str, text: &str) -> anyhow::Result<Run> {
+    let run: Run = serde_json::from_str(text)
+        .with_context(|| format!("{name}: not a vendorscope run document"))?;
     if run.schema_version != crate::run::SCHEMA_VERSION {
         anyhow::bail!(
-            "{}: run schema_version {} is not supported (expected {})",
-            path.display(),
+            "{name}: run schema_version {} is not supported (expected {})",
             run.schema_version,
             crate::run::SCHEMA_VERSION
         );

@@ -16,10 +16,14 @@ use super::Ctx;
 pub fn load_run(path: &Path) -> anyhow::Result<Run> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read run document {}", path.display()))?;
-    let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+    parse_run(&path.display().to_string(), &text)
+}
+
+/// Parses run document text named `name` (see [`load_run`]).
+pub fn parse_run(name: &str, text: &str) -> anyhow::Result<Run> {
+    let value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
         anyhow::anyhow!(
-            "{}:{}:{}: not a JSON document: {}",
-            path.display(),
+            "{name}:{}:{}: not a JSON document: {}",
             e.line(),
             e.column(),
             e
@@ -29,16 +33,11 @@ pub fn load_run(path: &Path) -> anyhow::Result<Run> {
     match version {
         Some(v) if v == u64::from(SCHEMA_VERSION) => {}
         Some(v) => bail!(
-            "{}: run schema version {v} is not supported (this vendorscope reads version {SCHEMA_VERSION})",
-            path.display()
+            "{name}: run schema version {v} is not supported (this vendorscope reads version {SCHEMA_VERSION})"
         ),
-        None => bail!(
-            "{}: not a vendorscope run document (no schema_version)",
-            path.display()
-        ),
+        None => bail!("{name}: not a vendorscope run document (no schema_version)"),
     }
-    serde_json::from_value(value)
-        .map_err(|e| anyhow::anyhow!("{}: invalid run document: {e}", path.display()))
+    serde_json::from_value(value).map_err(|e| anyhow::anyhow!("{name}: invalid run document: {e}"))
 }
 
 /// Renders one format, with the previous run for the HTML delta.

@@ -20,7 +20,8 @@ use crate::secret::{Fingerprinter, Secret, SecretRef, SourceError, SourceOptions
 use crate::vendors::{self, ProbeSettings};
 
 /// Inventory key identity per fingerprint.
-type KnownKeys = BTreeMap<String, (String, String)>;
+/// Fingerprint → (inventory key id, vendor) from `--known-keys`.
+pub type KnownKeys = BTreeMap<String, (String, String)>;
 
 pub fn run(ctx: &Ctx, args: &ScanArgs) -> anyhow::Result<u8> {
     let fp = Arc::new(Fingerprinter::load().context("cannot load the fingerprint key")?);
@@ -528,10 +529,19 @@ fn load_known_keys(
 ) -> Result<(KnownKeys, Vec<KeyRecord>), String> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("--known-keys {}: cannot read: {e}", path.display()))?;
-    let prev: Run = serde_json::from_str(&text).map_err(|e| {
+    parse_known_keys(&path.display().to_string(), &text, fp)
+}
+
+/// Parses `--known-keys` run text named `name`: fingerprint → (key id, vendor), and the keys.
+#[doc(hidden)]
+pub fn parse_known_keys(
+    name: &str,
+    text: &str,
+    fp: &Fingerprinter,
+) -> Result<(KnownKeys, Vec<KeyRecord>), String> {
+    let prev: Run = serde_json::from_str(text).map_err(|e| {
         format!(
-            "--known-keys {}:{}:{}: not a vendorscope run document: {}",
-            path.display(),
+            "--known-keys {name}:{}:{}: not a vendorscope run document: {}",
             e.line(),
             e.column(),
             e.classify_message()
@@ -539,8 +549,7 @@ fn load_known_keys(
     })?;
     if prev.fingerprint_check != fp.check_value() {
         return Err(format!(
-            "--known-keys {}: its fingerprints were made with a different fingerprint key ({} here, {} in the file); set {} to the key used by that run",
-            path.display(),
+            "--known-keys {name}: its fingerprints were made with a different fingerprint key ({} here, {} in the file); set {} to the key used by that run",
             fp.check_value(),
             prev.fingerprint_check,
             crate::secret::FINGERPRINT_KEY_ENV

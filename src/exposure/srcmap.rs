@@ -499,13 +499,18 @@ fn walk_mappings(
             }
             _ => {}
         }
-        gcol += vlq(m, &mut i)?;
+        // Deltas are summed checked: hostile maps reach i64::MAX in three segments.
+        let add = |sum: i64, d: i64| {
+            sum.checked_add(d)
+                .ok_or_else(|| MapError("mappings value out of range".into()))
+        };
+        gcol = add(gcol, vlq(m, &mut i)?)?;
         let mut fields = 1;
         while i < m.len() && !matches!(m[i], b',' | b';') {
             match fields {
-                1 => src += vlq(m, &mut i)?,
-                2 => sline += vlq(m, &mut i)?,
-                3 => scol += vlq(m, &mut i)?,
+                1 => src = add(src, vlq(m, &mut i)?)?,
+                2 => sline = add(sline, vlq(m, &mut i)?)?,
+                3 => scol = add(scol, vlq(m, &mut i)?)?,
                 4 => {
                     vlq(m, &mut i)?;
                 }

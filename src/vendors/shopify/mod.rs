@@ -238,7 +238,8 @@ impl Shopify {
 }
 
 /// Maps a non-200 admin response to a status; `None` = 200 (go on reading the body).
-fn interpret_error(status: u16, body: Option<serde_json::Value>) -> Option<KeyStatus> {
+#[doc(hidden)]
+pub fn interpret_error(status: u16, body: Option<serde_json::Value>) -> Option<KeyStatus> {
     let errors = body
         .as_ref()
         .and_then(|b| b.get("errors"))

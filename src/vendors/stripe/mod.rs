@@ -414,7 +414,8 @@ pub fn key_verdict(status: u16, body: Option<&serde_json::Value>) -> Option<KeyS
     None
 }
 
-fn publishable_refusal(status: u16, body: Option<&serde_json::Value>) -> bool {
+#[doc(hidden)]
+pub fn publishable_refusal(status: u16, body: Option<&serde_json::Value>) -> bool {
     // The status is UNCONFIRMED (401 or 400); the message is OBSERVED.
     (status == 400 || status == 401)
         && body
@@ -422,7 +423,8 @@ fn publishable_refusal(status: u16, body: Option<&serde_json::Value>) -> bool {
             .is_some_and(|m| m.contains("cannot be made with a publishable API key"))
 }
 
-fn error_message(body: Option<&serde_json::Value>) -> Option<String> {
+#[doc(hidden)]
+pub fn error_message(body: Option<&serde_json::Value>) -> Option<String> {
     body?
         .get("error")?
         .get("message")?
