@@ -31,6 +31,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("crawl_documents", crawl_documents),
     ("exposure", exposure),
     ("decode", decode_layers),
+    ("guard", guard),
     ("vendor_body", vendor_body),
     ("vendor_headers", vendor_headers),
 ];
@@ -191,6 +192,39 @@ pub fn detector_rules(data: &[u8]) {
 static FINGERPRINTER: LazyLock<crate::secret::Fingerprinter> = LazyLock::new(|| {
     crate::secret::Fingerprinter::from_bytes(b"fuzz", crate::secret::KeyOrigin::Fixed)
 });
+
+/// The output guard on outside text: the filter masks a registered key planted anywhere in the
+/// text (at most 15 of its characters may survive at a cut), the sanitiser leaves no control
+/// character, line break or `::`, and the URL redactor keeps no userinfo.
+pub fn guard(data: &[u8]) {
+    const KEY: &str = "sk_live_Fz9Qw3Er7Ty1Ui5Op2As6Df";
+    let text = text(data);
+    let r = crate::guard::Redactor::new();
+    r.add_value(KEY);
+    let mid = text.len() / 2;
+    let mid = (0..=mid)
+        .rev()
+        .find(|&i| text.is_char_boundary(i))
+        .unwrap_or(0);
+    let planted = format!("{}{KEY}{}", &text[..mid], &text[mid..]);
+    let out = r.filter(&planted);
+    assert!(!out.contains(KEY), "filter left the planted key");
+    bounded("filter", out.len(), planted.len(), 2, 1 << 10);
+    let clean = crate::guard::sanitize_line(&text);
+    assert!(
+        !clean.chars().any(|c| c.is_control() && c != '\t') && !clean.contains("::"),
+        "sanitiser left a control character or `::`"
+    );
+    let multi = crate::guard::sanitize_text(&text);
+    assert!(multi.lines().all(|l| !l.trim_start().starts_with("::")));
+    let u = crate::guard::url::redact_url(&text, &r);
+    if let Ok(parsed) = url::Url::parse(&u) {
+        assert!(
+            parsed.cannot_be_a_base() || !crate::guard::url::has_userinfo(&parsed),
+            "userinfo kept"
+        );
+    }
+}
 
 /// Run documents as `report`, `diff`/`audit --previous`/`merge` and `--known-keys` read
 /// them; a document that parses is rendered in every format and diffed against itself.

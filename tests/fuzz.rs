@@ -662,6 +662,20 @@ fn decode() {
 }
 
 #[test]
+fn guard() {
+    drive(
+        "guard",
+        seeds(&[
+            KEYS_TEXT,
+            b"http://alice:pw@127.0.0.1:8080/a?k=sk_live_Fz9Qw3Er7Ty1Ui5Op2As6Df#x",
+            b"x\x1b[31mred\x1b]0;t\x07\r\n::error ::x \xc2\x9b2J \xe2\x80\xae",
+        ]),
+        &[],
+        KEY_DICT,
+    );
+}
+
+#[test]
 fn vendor_body() {
     drive(
         "vendor_body",
