@@ -261,7 +261,10 @@ pub fn audit(opts: &AuditOptions, redactor: &Redactor) -> Result<AuditResult, Co
             run.warnings.push(format!(
                 "vendor `{}` has `connector: none` ({}): key(s) {} not probed",
                 vendor.id,
-                vendor.connector_reason.as_deref().unwrap_or("no reason given"),
+                vendor
+                    .connector_reason
+                    .as_deref()
+                    .unwrap_or("no reason given"),
                 keys.join(", ")
             ));
         }

@@ -162,7 +162,10 @@ fn broken_fixtures_name_line_and_column() {
         ("bad-endpoint.yaml", &[("13:19", "must use https")]),
         (
             "unknown-capability.yaml",
-            &[("13:74", "unknown capability `products.read`; did you mean `catalog.read`?")],
+            &[(
+                "13:74",
+                "unknown capability `products.read`; did you mean `catalog.read`?",
+            )],
         ),
         (
             "missing-connector.yaml",
@@ -536,11 +539,20 @@ fn capabilities_outside_the_vocabulary_are_errors_with_their_suggestion() {
     // No suggestion when nothing is close; still an error naming the command that lists them.
     let o = check_bytes(with_capabilities("teleport").as_bytes());
     assert_eq!(o.code, 2);
-    assert!(o.stderr.contains("unknown capability `teleport` (`vendorscope policy capabilities`"), "{}", o.stderr);
+    assert!(
+        o.stderr
+            .contains("unknown capability `teleport` (`vendorscope policy capabilities`"),
+        "{}",
+        o.stderr
+    );
     // A non-string item.
     let o = check_bytes(with_capabilities("{ a: 1 }").as_bytes());
     assert_eq!(o.code, 2);
-    assert!(o.stderr.contains("a capability must be a name"), "{}", o.stderr);
+    assert!(
+        o.stderr.contains("a capability must be a name"),
+        "{}",
+        o.stderr
+    );
 }
 
 #[test]
@@ -561,10 +573,23 @@ fn audit_and_scan_refuse_an_unknown_capability() {
     let dir = tempfile::tempdir().expect("tempdir");
     let o = run(&["audit", "-i", f, "--offline"]);
     assert_eq!(o.code, 2, "{}", o.all());
-    assert!(o.stderr.contains("did you mean `catalog.read`?"), "{}", o.stderr);
-    let o = run(&["scan", dir.path().to_str().expect("utf-8"), "--inventory", f]);
+    assert!(
+        o.stderr.contains("did you mean `catalog.read`?"),
+        "{}",
+        o.stderr
+    );
+    let o = run(&[
+        "scan",
+        dir.path().to_str().expect("utf-8"),
+        "--inventory",
+        f,
+    ]);
     assert_eq!(o.code, 2, "{}", o.all());
-    assert!(o.stderr.contains("did you mean `catalog.read`?"), "{}", o.stderr);
+    assert!(
+        o.stderr.contains("did you mean `catalog.read`?"),
+        "{}",
+        o.stderr
+    );
 }
 
 #[test]
@@ -609,6 +634,10 @@ fn connector_none_needs_a_reason_and_real_connectors_refuse_one() {
             ":8:23: error: `connector_reason` is only for `connector: none`",
         ),
         (
+            format!("{base}    connector_reason: legacy\n"),
+            ":4:5: error: vendor `b` has no `connector`",
+        ),
+        (
             format!("{base}    connector: nonee\n"),
             "or `none` with a `connector_reason`",
         ),
@@ -625,7 +654,14 @@ fn connector_none_needs_a_reason_and_real_connectors_refuse_one() {
 #[test]
 fn connector_none_keys_are_reported_not_probed() {
     let f = fixture("connector-none.yaml");
-    let o = run(&["audit", "-i", f.to_str().expect("utf-8"), "--format", "json", "--allow-incomplete"]);
+    let o = run(&[
+        "audit",
+        "-i",
+        f.to_str().expect("utf-8"),
+        "--format",
+        "json",
+        "--allow-incomplete",
+    ]);
     assert!(o.code == 0 || o.code == 1, "{}", o.all());
     let doc: serde_json::Value = serde_json::from_str(&o.stdout).expect("run JSON");
     let key = doc["keys"]
@@ -638,11 +674,16 @@ fn connector_none_keys_are_reported_not_probed() {
     assert!(profile.contains("not_probed"), "{profile}");
     assert!(profile.contains("no_connector"), "{profile}");
     assert!(
-        doc["warnings"].to_string().contains("no read-only probe exists yet"),
+        doc["warnings"]
+            .to_string()
+            .contains("no read-only probe exists yet"),
         "{}",
         doc["warnings"]
     );
-    assert!(doc["ledger"].as_array().is_none_or(|l| l.is_empty()), "nothing sent");
+    assert!(
+        doc["ledger"].as_array().is_none_or(|l| l.is_empty()),
+        "nothing sent"
+    );
 }
 
 #[test]
@@ -653,26 +694,52 @@ fn policy_capabilities_lists_meanings_and_vendor_grants() {
         assert!(o.stdout.contains(name), "{name}");
         assert!(o.stdout.contains(meaning), "{meaning}");
     }
-    for grant in ["read_products", "rak_product_read", "Merchant Recurring role", "server_side"] {
+    for grant in [
+        "read_products",
+        "rak_product_read",
+        "Merchant Recurring role",
+        "server_side",
+    ] {
         assert!(o.stdout.contains(grant), "{grant}:\n{}", o.stdout);
     }
     let o = run(&["policy", "capabilities", "--format", "json"]);
     assert_eq!(o.code, 0, "{}", o.all());
     let doc: serde_json::Value = serde_json::from_str(&o.stdout).expect("JSON");
     let caps = doc["capabilities"].as_array().expect("capabilities");
-    assert_eq!(caps.len(), vendorscope::vendors::capability::VOCABULARY.len());
+    assert_eq!(
+        caps.len(),
+        vendorscope::vendors::capability::VOCABULARY.len()
+    );
     let catalog = caps
         .iter()
         .find(|c| c["name"] == "catalog.read")
         .expect("catalog.read");
     assert_eq!(catalog["meaning"], "read products, prices and coupons");
     let shopify = catalog["vendors"]["shopify"]["granted_by"].to_string();
-    assert!(shopify.contains("read_products") && shopify.contains("write_products"), "{shopify}");
-    assert!(catalog["vendors"]["stripe"]["granted_by"].to_string().contains("rak_product_read"));
-    assert!(catalog["vendors"]["iterable"]["granted_by"].to_string().contains("server_side"));
+    assert!(
+        shopify.contains("read_products") && shopify.contains("write_products"),
+        "{shopify}"
+    );
+    assert!(
+        catalog["vendors"]["stripe"]["granted_by"]
+            .to_string()
+            .contains("rak_product_read")
+    );
+    assert!(
+        catalog["vendors"]["iterable"]["granted_by"]
+            .to_string()
+            .contains("server_side")
+    );
     // Stripe writes that a granted read leaves open are marked as such.
-    let cw = caps.iter().find(|c| c["name"] == "customers.write").expect("customers.write");
-    assert!(cw["vendors"]["stripe"]["unverifiable_with"].to_string().contains("rak_customer_read"));
+    let cw = caps
+        .iter()
+        .find(|c| c["name"] == "customers.write")
+        .expect("customers.write");
+    assert!(
+        cw["vendors"]["stripe"]["unverifiable_with"]
+            .to_string()
+            .contains("rak_customer_read")
+    );
     let o = run(&["policy", "capabilities", "--format", "sarif"]);
     assert_eq!(o.code, 2, "{}", o.all());
 }

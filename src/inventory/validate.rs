@@ -619,13 +619,14 @@ impl<'a> Validator<'a> {
             // A misspelt `connector` is already reported with its did-you-mean.
             let misspelt = entries.iter().any(|(k, _)| {
                 k.text()
-                    .is_some_and(|t| t != "connector" && suggest(t, ["connector"]).is_some())
+                    .filter(|t| !matches!(*t, "connector" | "connector_reason"))
+                    .is_some_and(|t| suggest(t, ["connector"]).is_some())
             });
             if !misspelt {
-                let id = v
-                    .get("id")
-                    .and_then(Node::text)
-                    .map_or_else(|| "this vendor".to_string(), |t| format!("vendor {}", quote(t)));
+                let id = v.get("id").and_then(Node::text).map_or_else(
+                    || "this vendor".to_string(),
+                    |t| format!("vendor {}", quote(t)),
+                );
                 let mut names = known_connectors();
                 names.push(NO_CONNECTOR);
                 self.err(

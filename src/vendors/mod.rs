@@ -549,7 +549,10 @@ mod tests {
         // Shopify's listing is its probe table.
         let shopify = super::shopify::Shopify;
         for g in super::Connector::grants(&shopify) {
-            assert_eq!(super::shopify::capabilities_of(&g.name), g.capabilities.as_slice());
+            assert_eq!(
+                super::shopify::capabilities_of(&g.name),
+                g.capabilities.as_slice()
+            );
         }
         // Adyen roles resolve to their listed capabilities, in any dash style.
         for (role, caps) in super::adyen::ROLES {

@@ -284,7 +284,10 @@ pub const ROLES: &[(&str, &[&str])] = &[
         "Management API \u{2014} Webhooks read and write",
         &[cap::WEBHOOKS_MANAGE],
     ),
-    ("Management API \u{2014} Webhooks read", &[cap::WEBHOOKS_READ]),
+    (
+        "Management API \u{2014} Webhooks read",
+        &[cap::WEBHOOKS_READ],
+    ),
     // Can redirect payouts to another bank account.
     (
         "Management API \u{2014} Payout account settings read and write",
@@ -299,7 +302,10 @@ pub const ROLE_PATTERNS: &[(&str, &[&str])] = &[
         "Management API \u{2014} \u{2026} read and write",
         &[cap::ACCOUNT_WRITE],
     ),
-    ("Management API \u{2014} \u{2026} read", &[cap::ACCOUNT_READ]),
+    (
+        "Management API \u{2014} \u{2026} read",
+        &[cap::ACCOUNT_READ],
+    ),
 ];
 
 /// Normalised capabilities of one role (empty for roles with no mapped capability).
@@ -308,16 +314,15 @@ pub fn role_capabilities(role: &str) -> &'static [&'static str] {
     if let Some((_, caps)) = ROLES.iter().find(|(name, _)| normalise_role(name) == r) {
         return caps;
     }
-    let [(_, rw), (_, ro)] = ROLE_PATTERNS else {
-        return &[];
-    };
-    if r.starts_with("management api-") && r.ends_with("read and write") {
-        rw
-    } else if r.starts_with("management api-") && r.ends_with(" read") {
-        ro
+    let management = r.starts_with("management api-");
+    let pattern = if management && r.ends_with("read and write") {
+        ROLE_PATTERNS.first()
+    } else if management && r.ends_with(" read") {
+        ROLE_PATTERNS.get(1)
     } else {
-        &[]
-    }
+        None
+    };
+    pattern.map(|(_, caps)| *caps).unwrap_or(&[])
 }
 
 /// Sorted, de-duplicated capabilities of a role list.

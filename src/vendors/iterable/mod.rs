@@ -422,13 +422,14 @@ const CLIENT_UNVERIFIABLE: &[&str] = &["events.write"];
 
 /// Key types → capabilities (`policy capabilities`), from the tables the probe uses.
 pub fn grants() -> Vec<super::Grant> {
-    let g = |name: &str, caps: &[&'static str], unv: &[&'static str], note: Option<&'static str>| {
-        super::Grant {
-            unverifiable: unv.to_vec(),
-            note,
-            ..super::Grant::new("key_type", name, caps)
-        }
-    };
+    let g =
+        |name: &str, caps: &[&'static str], unv: &[&'static str], note: Option<&'static str>| {
+            super::Grant {
+                unverifiable: unv.to_vec(),
+                note,
+                ..super::Grant::new("key_type", name, caps)
+            }
+        };
     vec![
         g("server_side", SERVER_READS, SERVER_WRITES, None),
         g(

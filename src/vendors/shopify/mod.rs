@@ -91,14 +91,20 @@ pub const SCOPES: &[(&str, &[&str])] = &[
     ("read_companies", &[cap::CUSTOMERS_READ]),
     ("read_fulfillments", &[cap::ORDERS_READ]),
     ("read_assigned_fulfillment_orders", &[cap::ORDERS_READ]),
-    ("read_merchant_managed_fulfillment_orders", &[cap::ORDERS_READ]),
+    (
+        "read_merchant_managed_fulfillment_orders",
+        &[cap::ORDERS_READ],
+    ),
     ("read_third_party_fulfillment_orders", &[cap::ORDERS_READ]),
     ("read_shipping", &[cap::ORDERS_READ]),
     ("read_shopify_payments_payouts", &[cap::PAYOUTS_READ]),
     ("read_shopify_payments_bank_accounts", &[cap::PAYOUTS_READ]),
     ("read_shopify_payments_disputes", &[cap::DISPUTES_READ]),
     ("read_shopify_payments_accounts", SP_ACCOUNT),
-    ("read_shopify_payments_provider_accounts_sensitive", SP_ACCOUNT),
+    (
+        "read_shopify_payments_provider_accounts_sensitive",
+        SP_ACCOUNT,
+    ),
     ("read_users", &[cap::USERS_READ]),
 ];
 
@@ -107,7 +113,8 @@ pub fn capabilities_of(handle: &str) -> &'static [&'static str] {
     SCOPES
         .iter()
         .find(|(h, _)| *h == handle)
-        .map_or(&[], |(_, c)| *c)
+        .map(|(_, c)| *c)
+        .unwrap_or(&[])
 }
 
 impl Shopify {
