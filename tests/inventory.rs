@@ -595,8 +595,8 @@ fn audit_and_scan_refuse_an_unknown_capability() {
 #[test]
 fn schema_enumerates_the_vocabulary() {
     let o = run(&["inventory", "schema"]);
-    let schema: serde_json::Value = serde_json::from_str(&o.stdout).expect("schema is JSON");
-    let listed: Vec<&str> = schema["$defs"]["Capability"]["enum"]
+    let doc: serde_json::Value = serde_json::from_str(&o.stdout).expect("schema is JSON");
+    let listed: Vec<&str> = doc["$defs"]["Capability"]["enum"]
         .as_array()
         .expect("Capability enum")
         .iter()
@@ -608,7 +608,7 @@ fn schema_enumerates_the_vocabulary() {
         .collect();
     assert_eq!(listed, vocab);
     assert_eq!(
-        schema["$defs"]["Purpose"]["properties"]["allowed_capabilities"]["items"]["$ref"],
+        doc["$defs"]["Purpose"]["properties"]["allowed_capabilities"]["items"]["$ref"],
         "#/$defs/Capability"
     );
     let v = schema();
