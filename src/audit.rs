@@ -248,6 +248,13 @@ pub fn audit(opts: &AuditOptions, redactor: &Redactor) -> Result<AuditResult, Co
     for vendor in &inv.vendors {
         for key in &vendor.keys {
             let mut rec = KeyRecord::declared(&vendor.id, key);
+            if vendor.probe_connector().is_none() && owns(&key_shard_id(&vendor.id, &key.id)) {
+                // `connector: none`: reported as such, never silently left out.
+                rec.profile = Some(vendors::profile(
+                    crate::inventory::model::NO_CONNECTOR,
+                    KeyStatus::NotProbed("no_connector".into()),
+                ));
+            }
             if !opts.offline {
                 match crate::secret::source(&key.secret, &source_opts) {
                     Ok((secret, warnings)) => {
@@ -270,6 +277,26 @@ pub fn audit(opts: &AuditOptions, redactor: &Redactor) -> Result<AuditResult, Co
                 }
             }
             run.keys.push(rec);
+        }
+    }
+
+    for vendor in inv.vendors.iter().filter(|v| v.probe_connector().is_none()) {
+        let keys: Vec<&str> = vendor
+            .keys
+            .iter()
+            .filter(|k| owns(&key_shard_id(&vendor.id, &k.id)))
+            .map(|k| k.id.as_str())
+            .collect();
+        if !keys.is_empty() {
+            run.warnings.push(format!(
+                "vendor `{}` has `connector: none` ({}): key(s) {} not probed",
+                vendor.id,
+                vendor
+                    .connector_reason
+                    .as_deref()
+                    .unwrap_or("no reason given"),
+                keys.join(", ")
+            ));
         }
     }
 
@@ -303,7 +330,9 @@ pub fn audit(opts: &AuditOptions, redactor: &Redactor) -> Result<AuditResult, Co
                 let Some(secret) = secrets.get(&(vendor.id.clone(), key.id.clone())) else {
                     continue;
                 };
-                let connector = vendor.connector.clone().unwrap_or_default();
+                let Some(connector) = vendor.probe_connector().map(str::to_string) else {
+                    continue;
+                };
                 let mut s = settings.clone();
                 s.region = vendor.region.clone();
                 jobs.push((vendor.id.clone(), key, secret, connector, s));

@@ -391,6 +391,9 @@ pub enum PolicyCommand {
         #[arg(long)]
         offline: bool,
     },
+    /// The capability vocabulary: each name with its meaning and, per vendor, the scopes,
+    /// permissions, roles or key types that grant it (`--format json` for a document).
+    Capabilities,
     /// Each mapped Annex A control with its rules (and outcome counts from a saved run).
     Controls {
         #[arg(long = "policy", value_name = "PATH")]

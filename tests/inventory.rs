@@ -161,6 +161,17 @@ fn broken_fixtures_name_line_and_column() {
         ),
         ("bad-endpoint.yaml", &[("13:19", "must use https")]),
         (
+            "unknown-capability.yaml",
+            &[(
+                "13:74",
+                "unknown capability `products.read`; did you mean `catalog.read`?",
+            )],
+        ),
+        (
+            "missing-connector.yaml",
+            &[("5:5", "vendor `braintree` has no `connector`")],
+        ),
+        (
             "live-key.yaml",
             &[("11:24", "looks like a live credential")],
         ),
@@ -478,4 +489,257 @@ fn group_readable_secret_file_warns_without_failing() {
     );
     assert!(o.stderr.contains("inv.yaml:10:25"), "{}", o.stderr);
     assert_no_leak(&o.all(), &stripe_key());
+}
+
+/// An inventory whose one key declares `caps` (a YAML flow list body).
+fn with_capabilities(caps: &str) -> String {
+    format!(
+        "{BASE}    keys:\n      - id: k\n        secret: {{ env: UNSET_KEY }}\n        type: server_side\n        purpose:\n          name: checkout\n          allowed_capabilities: [{caps}]\n"
+    )
+}
+
+/// Every name used before the vocabulary was enforced (demo, fixtures, facts) and some
+/// misspellings: exit 2 at the name's line and column, with the right vocabulary word.
+#[test]
+fn capabilities_outside_the_vocabulary_are_errors_with_their_suggestion() {
+    let cases = [
+        ("users.write", "users.write_self"),
+        ("products.read", "catalog.read"),
+        ("fulfillments.write", "orders.write"),
+        ("charges.read", "payments.read"),
+        ("email.send", "messages.send"),
+        ("balance.read", "payouts.read"),
+        ("payments.tokenize", "payments.card_data"),
+        ("orders.reed", "orders.read"),
+        ("customer.read", "customers.read"),
+        ("webhooks.manag", "webhooks.manage"),
+    ];
+    for (name, want) in cases {
+        let o = check_bytes(with_capabilities(&format!("payments.write, {name}")).as_bytes());
+        assert_eq!(o.code, 2, "{name}: {}", o.all());
+        let line = o
+            .stderr
+            .lines()
+            .find(|l| l.contains(": error: "))
+            .unwrap_or_default();
+        // Line 14, column 50: the second item of the flow list.
+        assert!(
+            line.contains(":14:50: error: unknown capability"),
+            "{name}: {}",
+            o.stderr
+        );
+        assert!(
+            line.contains(&format!("`{name}`; did you mean `{want}`?")),
+            "{name}: {}",
+            o.stderr
+        );
+        let errors = o.stderr.lines().filter(|l| l.contains(": error: ")).count();
+        assert_eq!(errors, 1, "{name}: {}", o.stderr);
+    }
+    // No suggestion when nothing is close; still an error naming the command that lists them.
+    let o = check_bytes(with_capabilities("teleport").as_bytes());
+    assert_eq!(o.code, 2);
+    assert!(
+        o.stderr
+            .contains("unknown capability `teleport` (`vendorscope policy capabilities`"),
+        "{}",
+        o.stderr
+    );
+    // A non-string item.
+    let o = check_bytes(with_capabilities("{ a: 1 }").as_bytes());
+    assert_eq!(o.code, 2);
+    assert!(
+        o.stderr.contains("a capability must be a name"),
+        "{}",
+        o.stderr
+    );
+}
+
+#[test]
+fn every_vocabulary_name_is_accepted() {
+    let all: Vec<&str> = vendorscope::vendors::capability::VOCABULARY
+        .iter()
+        .map(|(n, _)| *n)
+        .collect();
+    let o = check_bytes(with_capabilities(&all.join(", ")).as_bytes());
+    assert_eq!(o.code, 0, "{}", o.all());
+}
+
+/// `audit` and `scan --inventory` refuse the same inventory (exit 2) before doing anything.
+#[test]
+fn audit_and_scan_refuse_an_unknown_capability() {
+    let f = fixture("unknown-capability.yaml");
+    let f = f.to_str().expect("utf-8");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let o = run(&["audit", "-i", f, "--offline"]);
+    assert_eq!(o.code, 2, "{}", o.all());
+    assert!(
+        o.stderr.contains("did you mean `catalog.read`?"),
+        "{}",
+        o.stderr
+    );
+    let o = run(&[
+        "scan",
+        dir.path().to_str().expect("utf-8"),
+        "--inventory",
+        f,
+    ]);
+    assert_eq!(o.code, 2, "{}", o.all());
+    assert!(
+        o.stderr.contains("did you mean `catalog.read`?"),
+        "{}",
+        o.stderr
+    );
+}
+
+#[test]
+fn schema_enumerates_the_vocabulary() {
+    let o = run(&["inventory", "schema"]);
+    let doc: serde_json::Value = serde_json::from_str(&o.stdout).expect("schema is JSON");
+    let listed: Vec<&str> = doc["$defs"]["Capability"]["enum"]
+        .as_array()
+        .expect("Capability enum")
+        .iter()
+        .filter_map(|v| v.as_str())
+        .collect();
+    let vocab: Vec<&str> = vendorscope::vendors::capability::VOCABULARY
+        .iter()
+        .map(|(n, _)| *n)
+        .collect();
+    assert_eq!(listed, vocab);
+    assert_eq!(
+        doc["$defs"]["Purpose"]["properties"]["allowed_capabilities"]["items"]["$ref"],
+        "#/$defs/Capability"
+    );
+    let v = schema();
+    assert!(!v.is_valid(&as_json("unknown-capability.yaml")));
+    assert!(v.is_valid(&as_json("connector-none.yaml")));
+}
+
+#[test]
+fn connector_none_needs_a_reason_and_real_connectors_refuse_one() {
+    assert_eq!(check(&fixture("connector-none.yaml")).code, 0);
+    let base = "version: 1\norganization: X\nvendors:\n  - id: b\n    category: psp\n    tier: 2\n";
+    let cases = [
+        (
+            format!("{base}    connector: none\n"),
+            ":7:16: error: `connector: none` needs a `connector_reason`",
+        ),
+        (
+            format!("{base}    connector: none\n    connector_reason: \"  \"\n"),
+            ":8:23: error: `connector: none` needs a `connector_reason`",
+        ),
+        (
+            format!("{base}    connector: stripe\n    connector_reason: legacy\n"),
+            ":8:23: error: `connector_reason` is only for `connector: none`",
+        ),
+        (
+            format!("{base}    connector_reason: legacy\n"),
+            ":4:5: error: vendor `b` has no `connector`",
+        ),
+        (
+            format!("{base}    connector: nonee\n"),
+            "or `none` with a `connector_reason`",
+        ),
+    ];
+    for (yaml, want) in cases {
+        let o = check_bytes(yaml.as_bytes());
+        assert_eq!(o.code, 2, "{yaml}: {}", o.all());
+        assert!(o.stderr.contains(want), "{yaml}: {}", o.stderr);
+    }
+}
+
+/// A `connector: none` vendor's key is in the run as `not_probed(no_connector)`, with the
+/// reason in the warnings: never silently left out.
+#[test]
+fn connector_none_keys_are_reported_not_probed() {
+    let f = fixture("connector-none.yaml");
+    let o = run(&[
+        "audit",
+        "-i",
+        f.to_str().expect("utf-8"),
+        "--format",
+        "json",
+        "--allow-incomplete",
+    ]);
+    assert!(o.code == 0 || o.code == 1, "{}", o.all());
+    let doc: serde_json::Value = serde_json::from_str(&o.stdout).expect("run JSON");
+    let key = doc["keys"]
+        .as_array()
+        .expect("keys")
+        .iter()
+        .find(|k| k["id"] == "braintree-api")
+        .expect("the key is in the run");
+    let profile = key["profile"].to_string();
+    assert!(profile.contains("not_probed"), "{profile}");
+    assert!(profile.contains("no_connector"), "{profile}");
+    assert!(
+        doc["warnings"]
+            .to_string()
+            .contains("no read-only probe exists yet"),
+        "{}",
+        doc["warnings"]
+    );
+    assert!(
+        doc["ledger"].as_array().is_none_or(|l| l.is_empty()),
+        "nothing sent"
+    );
+}
+
+#[test]
+fn policy_capabilities_lists_meanings_and_vendor_grants() {
+    let o = run(&["policy", "capabilities"]);
+    assert_eq!(o.code, 0, "{}", o.all());
+    for (name, meaning) in vendorscope::vendors::capability::VOCABULARY {
+        assert!(o.stdout.contains(name), "{name}");
+        assert!(o.stdout.contains(meaning), "{meaning}");
+    }
+    for grant in [
+        "read_products",
+        "rak_product_read",
+        "Merchant Recurring role",
+        "server_side",
+    ] {
+        assert!(o.stdout.contains(grant), "{grant}:\n{}", o.stdout);
+    }
+    let o = run(&["policy", "capabilities", "--format", "json"]);
+    assert_eq!(o.code, 0, "{}", o.all());
+    let doc: serde_json::Value = serde_json::from_str(&o.stdout).expect("JSON");
+    let caps = doc["capabilities"].as_array().expect("capabilities");
+    assert_eq!(
+        caps.len(),
+        vendorscope::vendors::capability::VOCABULARY.len()
+    );
+    let catalog = caps
+        .iter()
+        .find(|c| c["name"] == "catalog.read")
+        .expect("catalog.read");
+    assert_eq!(catalog["meaning"], "read products, prices and coupons");
+    let shopify = catalog["vendors"]["shopify"]["granted_by"].to_string();
+    assert!(
+        shopify.contains("read_products") && shopify.contains("write_products"),
+        "{shopify}"
+    );
+    assert!(
+        catalog["vendors"]["stripe"]["granted_by"]
+            .to_string()
+            .contains("rak_product_read")
+    );
+    assert!(
+        catalog["vendors"]["iterable"]["granted_by"]
+            .to_string()
+            .contains("server_side")
+    );
+    // Stripe writes that a granted read leaves open are marked as such.
+    let cw = caps
+        .iter()
+        .find(|c| c["name"] == "customers.write")
+        .expect("customers.write");
+    assert!(
+        cw["vendors"]["stripe"]["unverifiable_with"]
+            .to_string()
+            .contains("rak_customer_read")
+    );
+    let o = run(&["policy", "capabilities", "--format", "sarif"]);
+    assert_eq!(o.code, 2, "{}", o.all());
 }

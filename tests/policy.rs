@@ -140,7 +140,7 @@ fn cases() -> Vec<Case> {
             "shopify-admin",
             vec![Set(
                 "capabilities",
-                json!(["orders.read", "products.read", "customers.export"]),
+                json!(["orders.read", "catalog.read", "customers.export"]),
             )],
             vec![Remove("capabilities")],
         ),
@@ -160,7 +160,7 @@ fn cases() -> Vec<Case> {
             "iterable-server",
             vec![Set(
                 "capabilities",
-                json!(["events.write", "email.send", "customers.export"]),
+                json!(["events.write", "messages.send", "customers.export"]),
             )],
             vec![Remove("capabilities")],
         ),
@@ -546,7 +546,7 @@ fn mutation_table() -> Vec<Mutation> {
             "shopify-admin",
             Set(
                 "capabilities",
-                json!(["orders.read", "products.read", "customers.export"]),
+                json!(["orders.read", "catalog.read", "customers.export"]),
             ),
             vec!["VKS-KEY-001"],
         ),
@@ -856,7 +856,7 @@ fn findings_coverage_and_messages() {
                 "capabilities",
                 json!([
                     "events.write",
-                    "email.send",
+                    "messages.send",
                     "customers.read",
                     "customers.export"
                 ]),

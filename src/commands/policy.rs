@@ -8,6 +8,8 @@ use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
 use crate::cli::PolicyCommand;
 use crate::gate::{EXIT_CONFIG, EXIT_OK};
 use crate::policy::{PolicySet, crosswalk};
+use crate::report::Format;
+use crate::vendors::{self, capability};
 
 use super::Ctx;
 
@@ -165,6 +167,24 @@ pub fn run(ctx: &Ctx, cmd: &PolicyCommand) -> anyhow::Result<u8> {
                 .stdout(&format!("{}\n", serde_json::to_string_pretty(&facts)?));
             Ok(EXIT_OK)
         }
+        PolicyCommand::Capabilities => {
+            let text = match ctx.global.format {
+                None | Some(Format::Table) => capabilities_table(),
+                Some(Format::Json) => format!(
+                    "{}\n",
+                    serde_json::to_string_pretty(&capabilities_document())?
+                ),
+                Some(f) => {
+                    ctx.out.error(&format!(
+                        "`policy capabilities` prints a table or JSON, not {}",
+                        f.name()
+                    ));
+                    return Ok(EXIT_CONFIG);
+                }
+            };
+            ctx.out.stdout(&text);
+            Ok(EXIT_OK)
+        }
         PolicyCommand::Controls { policies, run } => {
             let Some(set) = load(ctx, policies) else {
                 return Ok(EXIT_CONFIG);
@@ -289,4 +309,82 @@ pub fn controls_table(set: &PolicySet, coverage: Option<&crate::run::ControlCove
         t.add_row(row);
     }
     format!("{t}\n")
+}
+
+/// Each vocabulary name with its meaning and every vendor grant that gives it, read from the
+/// connectors' own mapping tables.
+pub fn capabilities_document() -> serde_json::Value {
+    let connectors = vendors::registry();
+    let grants: Vec<(&str, Vec<vendors::Grant>)> =
+        connectors.iter().map(|c| (c.name(), c.grants())).collect();
+    let caps: Vec<serde_json::Value> = capability::VOCABULARY
+        .iter()
+        .map(|(name, meaning)| {
+            let mut by_vendor = serde_json::Map::new();
+            for (vendor, gs) in &grants {
+                let granted: Vec<serde_json::Value> = gs
+                    .iter()
+                    .filter(|g| g.capabilities.contains(name))
+                    .map(|g| serde_json::json!({"kind": g.kind, "name": g.name}))
+                    .collect();
+                let unverifiable: Vec<serde_json::Value> = gs
+                    .iter()
+                    .filter(|g| g.unverifiable.contains(name))
+                    .map(|g| serde_json::json!({"kind": g.kind, "name": g.name}))
+                    .collect();
+                if !granted.is_empty() || !unverifiable.is_empty() {
+                    let mut v = serde_json::json!({ "granted_by": granted });
+                    if !unverifiable.is_empty() {
+                        v["unverifiable_with"] = serde_json::json!(unverifiable);
+                    }
+                    by_vendor.insert((*vendor).to_string(), v);
+                }
+            }
+            serde_json::json!({"name": name, "meaning": meaning, "vendors": by_vendor})
+        })
+        .collect();
+    let vendor_grants: serde_json::Map<String, serde_json::Value> = grants
+        .iter()
+        .map(|(v, gs)| ((*v).to_string(), serde_json::json!(gs)))
+        .collect();
+    serde_json::json!({
+        "capabilities": caps,
+        "grants": vendor_grants,
+        "aliases": capability::ALIASES
+            .iter()
+            .map(|(a, c)| serde_json::json!({"alias": a, "capability": c}))
+            .collect::<Vec<_>>(),
+    })
+}
+
+/// The vocabulary as a table: capability, meaning, and per vendor what grants it.
+pub fn capabilities_table() -> String {
+    let connectors = vendors::registry();
+    let grants: Vec<(&str, Vec<vendors::Grant>)> =
+        connectors.iter().map(|c| (c.name(), c.grants())).collect();
+    let mut t = table();
+    let mut header = vec!["capability", "meaning"];
+    header.extend(grants.iter().map(|(v, _)| *v));
+    t.set_header(header);
+    for (name, meaning) in capability::VOCABULARY {
+        let mut row = vec![name.to_string(), meaning.to_string()];
+        for (_, gs) in &grants {
+            let mut cell: Vec<String> = gs
+                .iter()
+                .filter(|g| g.capabilities.contains(name))
+                .map(|g| g.name.clone())
+                .collect();
+            cell.extend(
+                gs.iter()
+                    .filter(|g| g.unverifiable.contains(name))
+                    .map(|g| format!("({} — unverifiable)", g.name)),
+            );
+            row.push(cell.join("\n"));
+        }
+        t.add_row(row);
+    }
+    format!(
+        "{t}\n{} capabilities. `allowed_capabilities` in the inventory accepts only these names.\n",
+        capability::VOCABULARY.len()
+    )
 }

@@ -10,7 +10,7 @@ use std::path::Path;
 
 pub use diag::{Diagnostic, Diagnostics};
 use model::Inventory;
-pub use validate::known_connectors;
+pub use validate::{capability_suggestion, known_connectors};
 
 use crate::secret::SecretRef;
 

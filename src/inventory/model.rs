@@ -53,6 +53,9 @@ pub enum Category {
     Other,
 }
 
+/// The `connector` value of a vendor whose keys are never probed.
+pub const NO_CONNECTOR: &str = "none";
+
 /// One third-party supplier.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -62,9 +65,14 @@ pub struct Vendor {
     /// Display name (defaults to the id).
     #[serde(default)]
     pub name: Option<String>,
-    /// Connector: `shopify`, `stripe`, `adyen`, `iterable` (or none for inventory-only vendors).
+    /// Connector: `shopify`, `stripe`, `adyen`, `iterable`, or `none` (inventory-only vendors,
+    /// whose keys are reported `not_probed`; then `connector_reason` says why). Required.
     #[serde(default)]
     pub connector: Option<String>,
+    /// Why a `connector: none` vendor's keys are not probed (required with `none`, refused
+    /// otherwise).
+    #[serde(default)]
+    pub connector_reason: Option<String>,
     pub category: Category,
     /// 1 = critical … 3 = low.
     #[schemars(range(min = 1, max = 3))]
@@ -105,6 +113,13 @@ pub struct Dpa {
     /// Contract reference.
     #[serde(default)]
     pub reference: Option<String>,
+}
+
+impl Vendor {
+    /// The connector that probes this vendor's keys (`None` for `connector: none`).
+    pub fn probe_connector(&self) -> Option<&str> {
+        self.connector.as_deref().filter(|c| *c != NO_CONNECTOR)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -277,9 +292,39 @@ pub enum Environment {
 #[serde(deny_unknown_fields)]
 pub struct Purpose {
     pub name: String,
-    /// Normalised capabilities the purpose needs (`events.write`, `orders.read`, …).
+    /// Capabilities the purpose needs, in the vocabulary (`vendorscope policy capabilities`):
+    /// `events.write`, `orders.read`, …; any other name is an error.
     #[serde(default)]
+    #[schemars(schema_with = "capability_list")]
     pub allowed_capabilities: Vec<String>,
+}
+
+/// A name of the capability vocabulary (schema only: editors complete these).
+pub struct CapabilityName;
+
+impl JsonSchema for CapabilityName {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Capability".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let vocab = crate::vendors::capability::VOCABULARY;
+        let names: Vec<&str> = vocab.iter().map(|(n, _)| *n).collect();
+        let meanings: Vec<&str> = vocab.iter().map(|(_, m)| *m).collect();
+        schemars::json_schema!({
+            "description": "A capability of the vocabulary (`vendorscope policy capabilities`).",
+            "type": "string",
+            "enum": names,
+            "enumDescriptions": meanings,
+        })
+    }
+}
+
+fn capability_list(g: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({
+        "type": "array",
+        "items": g.subschema_for::<CapabilityName>(),
+    })
 }
 
 /// One credential handed to a vendor. The secret itself is never in the file.

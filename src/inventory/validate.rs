@@ -8,6 +8,8 @@ use serde_json::Value as Json;
 
 use super::diag::Diagnostics;
 use super::live;
+use super::model::NO_CONNECTOR;
+use crate::vendors::capability;
 use crate::yaml::{Node, Pos, Scalar, Value};
 
 /// Connectors with an implementation: the names in `vendors::registry()`, so adding a vendor
@@ -203,6 +205,10 @@ impl<'a> Validator<'a> {
             }
             None => what,
         };
+        if def.as_deref() == Some("Capability") {
+            self.check_capability(n);
+            return;
+        }
         // Option<T>: anyOf [T, null].
         if let Some(any) = schema.get("anyOf").and_then(Json::as_array) {
             if matches!(n.scalar(), Some(Scalar::Null))
@@ -416,6 +422,34 @@ impl<'a> Validator<'a> {
         }
     }
 
+    /// `allowed_capabilities` items: vocabulary names only; a synonym or a misspelling gets
+    /// the vocabulary word it most likely means.
+    fn check_capability(&mut self, n: &Node) {
+        let Some(Scalar::Str(name)) = n.scalar() else {
+            self.err(
+                n,
+                format!(
+                    "a capability must be a name such as `orders.read`, found {}",
+                    n.kind_name()
+                ),
+            );
+            return;
+        };
+        if capability::is_known(name) {
+            return;
+        }
+        let hint = capability_suggestion(name)
+            .map(|s| format!("; did you mean `{s}`?"))
+            .unwrap_or_default();
+        self.err(
+            n,
+            format!(
+                "unknown capability {}{hint} (`vendorscope policy capabilities` lists the vocabulary)",
+                quote(name)
+            ),
+        );
+    }
+
     fn unknown_field<'s>(
         &mut self,
         k: &Node,
@@ -526,22 +560,7 @@ impl<'a> Validator<'a> {
             if let Some(id) = v.get("id") {
                 self.unique(id, &mut vendor_ids, "vendor id");
             }
-            if let Some(c) = v.get("connector")
-                && let Some(Scalar::Str(name)) = c.scalar()
-                && !known_connectors().contains(&name)
-            {
-                let hint = suggest(name, known_connectors())
-                    .map(|s| format!("; did you mean `{s}`?"))
-                    .unwrap_or_default();
-                self.err(
-                    c,
-                    format!(
-                        "unknown connector {}; known connectors: {}{hint}",
-                        quote(name),
-                        list(&known_connectors())
-                    ),
-                );
-            }
+            self.connector(v);
             for k in v.get("keys").map(Node::items).unwrap_or(&[]) {
                 if let Some(id) = k.get("id") {
                     self.unique(id, &mut key_ids, "key id");
@@ -588,6 +607,78 @@ impl<'a> Validator<'a> {
                     ),
                 }
             }
+        }
+    }
+
+    /// Every vendor names its connector, or says `connector: none` with a reason: a vendor
+    /// whose keys are never probed says so in the file.
+    fn connector(&mut self, v: &Node) {
+        let Value::Map(entries) = &v.value else {
+            return;
+        };
+        let reason = v.get("connector_reason");
+        let Some(c) = v.get("connector") else {
+            // A misspelt `connector` is already reported with its did-you-mean.
+            let misspelt = entries.iter().any(|(k, _)| {
+                k.text()
+                    .filter(|t| !matches!(*t, "connector" | "connector_reason"))
+                    .is_some_and(|t| suggest(t, ["connector"]).is_some())
+            });
+            if !misspelt {
+                let id = v.get("id").and_then(Node::text).map_or_else(
+                    || "this vendor".to_string(),
+                    |t| format!("vendor {}", quote(t)),
+                );
+                let mut names = known_connectors();
+                names.push(NO_CONNECTOR);
+                self.err(
+                    v,
+                    format!(
+                        "{id} has no `connector`: name one of {}; `connector: none` needs \
+                         `connector_reason` saying why its keys are not probed",
+                        list(&names)
+                    ),
+                );
+            }
+            return;
+        };
+        let Some(Scalar::Str(name)) = c.scalar() else {
+            return;
+        };
+        if name == NO_CONNECTOR {
+            let given = reason
+                .and_then(Node::text)
+                .is_some_and(|t| !t.trim().is_empty());
+            if !given {
+                self.err(
+                    reason.unwrap_or(c),
+                    "`connector: none` needs a `connector_reason` saying why this vendor's keys \
+                     are not probed (they are reported `not_probed(no_connector)`)",
+                );
+            }
+            return;
+        }
+        if !known_connectors().contains(&name) {
+            let hint = suggest(name, known_connectors())
+                .map(|s| format!("; did you mean `{s}`?"))
+                .unwrap_or_default();
+            self.err(
+                c,
+                format!(
+                    "unknown connector {}; known connectors: {}, or `none` with a `connector_reason`{hint}",
+                    quote(name),
+                    list(&known_connectors())
+                ),
+            );
+            return;
+        }
+        if let Some(r) = reason {
+            self.err(
+                r,
+                format!(
+                    "`connector_reason` is only for `connector: none`; this vendor's keys are probed by `{name}`"
+                ),
+            );
         }
     }
 
@@ -695,6 +786,13 @@ impl<'a> Validator<'a> {
             }
         }
     }
+}
+
+/// The vocabulary word an unknown capability name most likely means: a known synonym first
+/// (`products.read` → `catalog.read`), then the closest spelling.
+pub fn capability_suggestion(name: &str) -> Option<&'static str> {
+    capability::alias_of(name)
+        .or_else(|| suggest(name, capability::VOCABULARY.iter().map(|(n, _)| *n)))
 }
 
 /// `KeyType` → `key type`, `SecretRef` → `secret reference`.

@@ -142,6 +142,80 @@ pub mod capability {
     pub fn is_known(name: &str) -> bool {
         VOCABULARY.iter().any(|(n, _)| *n == name)
     }
+
+    /// Common synonyms → the vocabulary word, used only to suggest a name where spelling
+    /// distance would not (`products.read` is `catalog.read`); never accepted as names.
+    pub const ALIASES: &[(&str, &str)] = &[
+        ("products.read", CATALOG_READ),
+        ("products.write", CATALOG_WRITE),
+        ("prices.read", CATALOG_READ),
+        ("prices.write", CATALOG_WRITE),
+        ("coupons.read", CATALOG_READ),
+        ("inventory.read", CATALOG_READ),
+        ("charges.read", PAYMENTS_READ),
+        ("charges.write", PAYMENTS_WRITE),
+        ("payment_methods.read", PAYMENTS_READ),
+        ("payments.tokenize", PAYMENTS_CARD_DATA),
+        ("refunds.read", PAYMENTS_READ),
+        ("fulfillments.read", ORDERS_READ),
+        ("fulfillments.write", ORDERS_WRITE),
+        ("shipping.read", ORDERS_READ),
+        ("users.write", USERS_WRITE_SELF),
+        ("profiles.write", USERS_WRITE_SELF),
+        ("email.send", MESSAGES_SEND),
+        ("emails.send", MESSAGES_SEND),
+        ("campaigns.send", MESSAGES_SEND),
+        ("balance.read", PAYOUTS_READ),
+        ("balances.read", PAYOUTS_READ),
+        ("transfers.read", PAYOUTS_READ),
+        ("invoices.read", BILLING_READ),
+        ("subscriptions.read", BILLING_READ),
+        ("webhooks.write", WEBHOOKS_MANAGE),
+        ("api_keys.manage", CREDENTIALS_MANAGE),
+        ("scripts.write", STOREFRONT_CODE_INJECT),
+        ("themes.write", STOREFRONT_CODE_INJECT),
+        ("reports.export", REPORTS_DOWNLOAD),
+        ("customers.delete_all", CUSTOMERS_DELETE),
+    ];
+
+    /// The vocabulary word a synonym stands for, if it is a known synonym.
+    pub fn alias_of(name: &str) -> Option<&'static str> {
+        ALIASES.iter().find(|(a, _)| *a == name).map(|(_, c)| *c)
+    }
+
+    /// The one-line meaning of a vocabulary name.
+    pub fn meaning(name: &str) -> Option<&'static str> {
+        VOCABULARY.iter().find(|(n, _)| *n == name).map(|(_, m)| *m)
+    }
+}
+
+/// One way a vendor grants capabilities: a scope, permission, role or key type, read from the
+/// connector's own mapping (the same table its probe uses).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Grant {
+    /// `scope`, `permission`, `role` or `key_type`.
+    pub kind: &'static str,
+    /// The vendor's own name (`read_products`, `rak_charge_read`, `Merchant Recurring role`).
+    pub name: String,
+    /// Vocabulary names it grants.
+    pub capabilities: Vec<&'static str>,
+    /// Capabilities a key holding it may also have that no read-only call can observe.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unverifiable: Vec<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<&'static str>,
+}
+
+impl Grant {
+    pub fn new(kind: &'static str, name: impl Into<String>, caps: &[&'static str]) -> Self {
+        Grant {
+            kind,
+            name: name.into(),
+            capabilities: caps.to_vec(),
+            unverifiable: vec![],
+            note: None,
+        }
+    }
 }
 
 /// What a key is, from its shape alone (no network).
@@ -243,6 +317,9 @@ pub trait Connector: Send + Sync {
     fn emulator(&self) -> Option<EmulatorSpec> {
         None
     }
+    /// Every scope, permission, role or key type this connector maps to capabilities, from
+    /// the mapping its probe uses (`vendorscope policy capabilities`).
+    fn grants(&self) -> Vec<Grant>;
     /// Whether the observed `account` is the declared `expected_account`; `None` when they
     /// cannot be compared (an Iterable project name against a region).
     fn account_matches(&self, expected: &str, account: &str) -> Option<bool> {
@@ -440,4 +517,48 @@ pub fn sorted(mut v: Vec<String>) -> Vec<String> {
     v.sort();
     v.dedup();
     v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::capability;
+
+    #[test]
+    fn aliases_point_into_the_vocabulary_and_are_not_in_it() {
+        for (alias, target) in capability::ALIASES {
+            assert!(capability::is_known(target), "{alias} → {target}");
+            assert!(!capability::is_known(alias), "{alias} is a real name");
+        }
+    }
+
+    #[test]
+    fn every_grant_maps_to_vocabulary_names_only() {
+        for c in super::registry() {
+            let grants = c.grants();
+            assert!(!grants.is_empty(), "{} lists no grants", c.name());
+            for g in grants {
+                for cap in g.capabilities.iter().chain(&g.unverifiable) {
+                    assert!(capability::is_known(cap), "{} {}: {cap}", c.name(), g.name);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn grants_are_the_probe_tables() {
+        // Shopify's listing is its probe table.
+        let shopify = super::shopify::Shopify;
+        for g in super::Connector::grants(&shopify) {
+            assert_eq!(
+                super::shopify::capabilities_of(&g.name),
+                g.capabilities.as_slice()
+            );
+        }
+        // Adyen roles resolve to their listed capabilities, in any dash style.
+        for (role, caps) in super::adyen::ROLES {
+            assert_eq!(super::adyen::role_capabilities(role), *caps, "{role}");
+            let hyphen = role.replace(" \u{2014} ", " - ");
+            assert_eq!(super::adyen::role_capabilities(&hyphen), *caps, "{hyphen}");
+        }
+    }
 }

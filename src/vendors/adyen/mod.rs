@@ -12,6 +12,7 @@ use reqwest::header::{HOST, HeaderName, HeaderValue};
 use serde::Deserialize;
 use url::Url;
 
+use super::capability as cap;
 use super::{Classification, Connector, PlannedCall, ProbeInput};
 use crate::emulator::EmulatorSpec;
 use crate::http::{Auth, BodyRead, Client, HttpError, RateSpec, Request};
@@ -251,34 +252,77 @@ fn normalise_role(role: &str) -> String {
         .to_lowercase()
 }
 
+const PAY_REFUND: &[&str] = &[cap::PAYMENTS_WRITE, cap::REFUNDS_WRITE];
+
+/// Role → capabilities, as Adyen writes the role names (matched after normalising dashes and
+/// case): the one table the probe and `policy capabilities` read.
+pub const ROLES: &[(&str, &[&str])] = &[
+    ("Merchant Report Download role", &[cap::REPORTS_DOWNLOAD]),
+    ("Merchant Rss feed role", &[cap::REPORTS_READ]),
+    ("Merchant PAL Webservice role", PAY_REFUND),
+    ("Checkout webservice role", PAY_REFUND),
+    (
+        "Merchant Recurring role",
+        &[cap::CUSTOMERS_READ, cap::PAYMENTS_WRITE],
+    ),
+    ("Data Protection API", &[cap::CUSTOMERS_DELETE]),
+    (
+        "API PCI Payments role",
+        &[cap::PAYMENTS_WRITE, cap::PAYMENTS_CARD_DATA],
+    ),
+    ("Checkout encrypted cardholder data", &[cap::PAYMENTS_WRITE]),
+    // Can mint keys or users with any role: privilege escalation.
+    (
+        "Management API \u{2014} API credentials read and write",
+        &[cap::CREDENTIALS_MANAGE],
+    ),
+    (
+        "Management API \u{2014} Users read and write",
+        &[cap::CREDENTIALS_MANAGE],
+    ),
+    (
+        "Management API \u{2014} Webhooks read and write",
+        &[cap::WEBHOOKS_MANAGE],
+    ),
+    (
+        "Management API \u{2014} Webhooks read",
+        &[cap::WEBHOOKS_READ],
+    ),
+    // Can redirect payouts to another bank account.
+    (
+        "Management API \u{2014} Payout account settings read and write",
+        &[cap::PAYOUTS_WRITE],
+    ),
+    ("Management API \u{2014} Account read", &[cap::ACCOUNT_READ]),
+];
+
+/// Every other Management API role, by the end of its name (`…` stands for any words).
+pub const ROLE_PATTERNS: &[(&str, &[&str])] = &[
+    (
+        "Management API \u{2014} \u{2026} read and write",
+        &[cap::ACCOUNT_WRITE],
+    ),
+    (
+        "Management API \u{2014} \u{2026} read",
+        &[cap::ACCOUNT_READ],
+    ),
+];
+
 /// Normalised capabilities of one role (empty for roles with no mapped capability).
 pub fn role_capabilities(role: &str) -> &'static [&'static str] {
     let r = normalise_role(role);
-    match r.as_str() {
-        "merchant report download role" => &["reports.download"],
-        "merchant rss feed role" => &["reports.read"],
-        "merchant pal webservice role" | "checkout webservice role" => {
-            &["payments.write", "refunds.write"]
-        }
-        "merchant recurring role" => &["customers.read", "payments.write"],
-        "data protection api" => &["customers.delete"],
-        "api pci payments role" => &["payments.write", "payments.card_data"],
-        "checkout encrypted cardholder data" => &["payments.write"],
-        // Can mint keys or users with any role: privilege escalation.
-        "management api-api credentials read and write" | "management api-users read and write" => {
-            &["credentials.manage"]
-        }
-        "management api-webhooks read and write" => &["webhooks.manage"],
-        "management api-webhooks read" => &["webhooks.read"],
-        // Can redirect payouts to another bank account.
-        "management api-payout account settings read and write" => &["payouts.write"],
-        "management api-account read" => &["account.read"],
-        _ if r.starts_with("management api-") && r.ends_with("read and write") => {
-            &["account.write"]
-        }
-        _ if r.starts_with("management api-") && r.ends_with(" read") => &["account.read"],
-        _ => &[],
+    if let Some((_, caps)) = ROLES.iter().find(|(name, _)| normalise_role(name) == r) {
+        return caps;
     }
+    let management = r.starts_with("management api-");
+    let pattern = if management && r.ends_with("read and write") {
+        ROLE_PATTERNS.first()
+    } else if management && r.ends_with(" read") {
+        ROLE_PATTERNS.get(1)
+    } else {
+        None
+    };
+    pattern.map(|(_, caps)| *caps).unwrap_or(&[])
 }
 
 /// Sorted, de-duplicated capabilities of a role list.
@@ -436,6 +480,23 @@ fn target(
 }
 
 impl Connector for Adyen {
+    fn grants(&self) -> Vec<super::Grant> {
+        let mut out: Vec<super::Grant> = ROLES
+            .iter()
+            .map(|(r, c)| super::Grant::new("role", *r, c))
+            .collect();
+        out.extend(
+            ROLE_PATTERNS
+                .iter()
+                .map(|(r, c)| super::Grant::new("role", *r, c)),
+        );
+        out.push(super::Grant {
+            note: Some("public by design and never probed"),
+            ..super::Grant::new("key_type", "client key (test_/live_)", &[])
+        });
+        out
+    }
+
     fn name(&self) -> &'static str {
         VENDOR
     }

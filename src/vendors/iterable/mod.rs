@@ -405,6 +405,54 @@ const SERVER_WRITES: &[&str] = &[
     "messages.send",
 ];
 
+/// Reads server-side and read-only keys have. Campaigns, lists, templates and metrics are
+/// project configuration (`account.read`).
+const SERVER_READS: &[&str] = &[
+    "account.read",
+    "catalog.read",
+    "customers.export",
+    "customers.read",
+];
+/// What a client-side or mobile key can do when JWT is required.
+const CLIENT_JWT: &[&str] = &["messages.read", "users.write_self"];
+/// Without JWT any caller may update any profile and read in-app messages of any user.
+const CLIENT_NO_JWT: &[&str] = &["messages.read", "users.write_any"];
+/// The "Event creation" option of client keys cannot be read without tracking an event.
+const CLIENT_UNVERIFIABLE: &[&str] = &["events.write"];
+
+/// Key types → capabilities (`policy capabilities`), from the tables the probe uses.
+pub fn grants() -> Vec<super::Grant> {
+    let g =
+        |name: &str, caps: &[&'static str], unv: &[&'static str], note: Option<&'static str>| {
+            super::Grant {
+                unverifiable: unv.to_vec(),
+                note,
+                ..super::Grant::new("key_type", name, caps)
+            }
+        };
+    vec![
+        g("server_side", SERVER_READS, SERVER_WRITES, None),
+        g(
+            "read_only",
+            SERVER_READS,
+            &[],
+            Some("customers.export is dropped when the export probe is refused"),
+        ),
+        g(
+            "client_side or mobile (JWT required)",
+            CLIENT_JWT,
+            CLIENT_UNVERIFIABLE,
+            None,
+        ),
+        g(
+            "client_side or mobile (no JWT)",
+            CLIENT_NO_JWT,
+            CLIENT_UNVERIFIABLE,
+            None,
+        ),
+    ]
+}
+
 fn strs(v: &[&str]) -> Vec<String> {
     v.iter().map(|s| s.to_string()).collect()
 }
@@ -413,13 +461,7 @@ fn server_profile(p: &mut KeyProfile, declared: Option<KeyType>, export: Option<
     p.granted = vec!["server_side_or_read_only".into()];
     // Reads both types have (read-only list CONFIRMED in part; export and user lookup
     // UNCONFIRMED for read-only keys, assumed yes for risk).
-    // Campaigns, lists, templates and metrics are project configuration (`account.read`).
-    let mut caps = strs(&[
-        "account.read",
-        "catalog.read",
-        "customers.export",
-        "customers.read",
-    ]);
+    let mut caps = strs(SERVER_READS);
     match export {
         // Server-side keys may export (CONFIRMED): a refusal means a read-only key.
         Some(Answer::BadKey) | Some(Answer::Forbidden) => {
@@ -472,14 +514,8 @@ fn client_profile(
     p.granted = vec![p.key_type.clone().unwrap_or_default()];
     p.restrictions
         .insert("requires_jwt".into(), vec![jwt.to_string()]);
-    p.capabilities = if jwt {
-        strs(&["messages.read", "users.write_self"])
-    } else {
-        // Without JWT any caller may update any profile and read in-app messages of any user.
-        strs(&["messages.read", "users.write_any"])
-    };
-    // The "Event creation" option cannot be read without tracking an event.
-    p.unverifiable.push("events.write".into());
+    p.capabilities = strs(if jwt { CLIENT_JWT } else { CLIENT_NO_JWT });
+    p.unverifiable.extend(strs(CLIENT_UNVERIFIABLE));
 }
 
 /// The Iterable connector.
@@ -534,6 +570,10 @@ fn options(input: &ProbeInput<'_>) -> Options {
 }
 
 impl Connector for Iterable {
+    fn grants(&self) -> Vec<super::Grant> {
+        grants()
+    }
+
     fn name(&self) -> &'static str {
         VENDOR
     }

@@ -43,52 +43,78 @@ pub fn valid_shop_domain(d: &str) -> bool {
     d.strip_suffix(".myshopify.com").is_some_and(valid_label)
 }
 
+const CUSTOMERS_R: &[&str] = &[cap::CUSTOMERS_READ, cap::CUSTOMERS_EXPORT];
+const CUSTOMERS_RW: &[&str] = &[
+    cap::CUSTOMERS_READ,
+    cap::CUSTOMERS_EXPORT,
+    cap::CUSTOMERS_WRITE,
+];
+const ORDERS_R: &[&str] = &[cap::ORDERS_READ, cap::CUSTOMERS_READ];
+const ORDERS_RW: &[&str] = &[
+    cap::ORDERS_READ,
+    cap::CUSTOMERS_READ,
+    cap::ORDERS_WRITE,
+    cap::REFUNDS_WRITE,
+];
+const DRAFTS_RW: &[&str] = &[cap::ORDERS_READ, cap::ORDERS_WRITE];
+const CATALOG_R: &[&str] = &[cap::CATALOG_READ];
+const CATALOG_RW: &[&str] = &[cap::CATALOG_READ, cap::CATALOG_WRITE];
+const INJECT: &[&str] = &[cap::STOREFRONT_CODE_INJECT];
+const SP_ACCOUNT: &[&str] = &[cap::PAYMENTS_READ, cap::ACCOUNT_READ];
+
+/// Scope handle → normalised capabilities: the one table the probe and
+/// `policy capabilities` read. Handles not listed map to nothing.
+pub const SCOPES: &[(&str, &[&str])] = &[
+    ("read_customers", CUSTOMERS_R),
+    ("write_customers", CUSTOMERS_RW),
+    ("read_orders", ORDERS_R),
+    ("read_draft_orders", ORDERS_R),
+    ("read_order_edits", ORDERS_R),
+    ("write_orders", ORDERS_RW),
+    ("write_draft_orders", DRAFTS_RW),
+    ("write_order_edits", DRAFTS_RW),
+    ("read_all_orders", &[cap::ORDERS_READ_ALL]),
+    ("read_products", CATALOG_R),
+    ("read_inventory", CATALOG_R),
+    ("read_price_rules", CATALOG_R),
+    ("read_discounts", CATALOG_R),
+    ("write_products", CATALOG_RW),
+    ("write_inventory", CATALOG_RW),
+    ("write_price_rules", CATALOG_RW),
+    ("write_discounts", CATALOG_RW),
+    ("write_script_tags", INJECT),
+    ("write_themes", INJECT),
+    ("write_pixels", INJECT),
+    ("write_custom_pixels", INJECT),
+    ("read_reports", &[cap::REPORTS_DOWNLOAD]),
+    ("read_customer_events", &[cap::CUSTOMERS_READ]),
+    ("read_companies", &[cap::CUSTOMERS_READ]),
+    ("read_fulfillments", &[cap::ORDERS_READ]),
+    ("read_assigned_fulfillment_orders", &[cap::ORDERS_READ]),
+    (
+        "read_merchant_managed_fulfillment_orders",
+        &[cap::ORDERS_READ],
+    ),
+    ("read_third_party_fulfillment_orders", &[cap::ORDERS_READ]),
+    ("read_shipping", &[cap::ORDERS_READ]),
+    ("read_shopify_payments_payouts", &[cap::PAYOUTS_READ]),
+    ("read_shopify_payments_bank_accounts", &[cap::PAYOUTS_READ]),
+    ("read_shopify_payments_disputes", &[cap::DISPUTES_READ]),
+    ("read_shopify_payments_accounts", SP_ACCOUNT),
+    (
+        "read_shopify_payments_provider_accounts_sensitive",
+        SP_ACCOUNT,
+    ),
+    ("read_users", &[cap::USERS_READ]),
+];
+
 /// Scope handle → normalised capabilities.
 pub fn capabilities_of(handle: &str) -> &'static [&'static str] {
-    match handle {
-        "read_customers" => &[cap::CUSTOMERS_READ, cap::CUSTOMERS_EXPORT],
-        "write_customers" => &[
-            cap::CUSTOMERS_READ,
-            cap::CUSTOMERS_EXPORT,
-            cap::CUSTOMERS_WRITE,
-        ],
-        "read_orders" | "read_draft_orders" | "read_order_edits" => {
-            &[cap::ORDERS_READ, cap::CUSTOMERS_READ]
-        }
-        "write_orders" => &[
-            cap::ORDERS_READ,
-            cap::CUSTOMERS_READ,
-            cap::ORDERS_WRITE,
-            cap::REFUNDS_WRITE,
-        ],
-        "write_draft_orders" | "write_order_edits" => &[cap::ORDERS_READ, cap::ORDERS_WRITE],
-        "read_all_orders" => &[cap::ORDERS_READ_ALL],
-        "read_products" | "read_inventory" | "read_price_rules" | "read_discounts" => {
-            &[cap::CATALOG_READ]
-        }
-        "write_products" | "write_inventory" | "write_price_rules" | "write_discounts" => {
-            &[cap::CATALOG_READ, cap::CATALOG_WRITE]
-        }
-        "write_script_tags" | "write_themes" | "write_pixels" | "write_custom_pixels" => {
-            &[cap::STOREFRONT_CODE_INJECT]
-        }
-        "read_reports" => &[cap::REPORTS_DOWNLOAD],
-        "read_customer_events" | "read_companies" => &[cap::CUSTOMERS_READ],
-        "read_fulfillments"
-        | "read_assigned_fulfillment_orders"
-        | "read_merchant_managed_fulfillment_orders"
-        | "read_third_party_fulfillment_orders"
-        | "read_shipping" => &[cap::ORDERS_READ],
-        "read_shopify_payments_payouts" | "read_shopify_payments_bank_accounts" => {
-            &[cap::PAYOUTS_READ]
-        }
-        "read_shopify_payments_disputes" => &[cap::DISPUTES_READ],
-        "read_shopify_payments_accounts" | "read_shopify_payments_provider_accounts_sensitive" => {
-            &[cap::PAYMENTS_READ, cap::ACCOUNT_READ]
-        }
-        "read_users" => &[cap::USERS_READ],
-        _ => &[],
-    }
+    SCOPES
+        .iter()
+        .find(|(h, _)| *h == handle)
+        .map(|(_, c)| *c)
+        .unwrap_or(&[])
 }
 
 impl Shopify {
@@ -259,6 +285,13 @@ pub fn interpret_error(status: u16, body: Option<serde_json::Value>) -> Option<K
 }
 
 impl Connector for Shopify {
+    fn grants(&self) -> Vec<super::Grant> {
+        SCOPES
+            .iter()
+            .map(|(h, c)| super::Grant::new("scope", *h, c))
+            .collect()
+    }
+
     fn name(&self) -> &'static str {
         "shopify"
     }

@@ -302,6 +302,9 @@ pub const READ_PROBES: &[ReadProbe] = &[
     ),
 ];
 
+/// The permission a restricted key's `GET /v1/account` success shows, and what it grants.
+pub const ACCOUNT_PERMISSION: (&str, &[&str]) = ("rak_account_read", &[cap::ACCOUNT_READ]);
+
 /// Everything an unrestricted `sk_` key can do (docs.stripe.com/keys: "any API request").
 pub const SECRET_KEY_CAPABILITIES: &[&str] = &[
     cap::ADMIN_FULL,
@@ -574,8 +577,9 @@ impl Stripe {
                     }
                 }
                 if key_type == "restricted" {
-                    p.granted.push("rak_account_read".into());
-                    p.capabilities.push(cap::ACCOUNT_READ.into());
+                    p.granted.push(ACCOUNT_PERMISSION.0.into());
+                    p.capabilities
+                        .extend(ACCOUNT_PERMISSION.1.iter().map(|c| c.to_string()));
                 }
             }
             403 if key_type == "restricted" => {
@@ -682,6 +686,29 @@ fn fail(mut p: KeyProfile, url: &Url, e: HttpError) -> KeyProfile {
 }
 
 impl Connector for Stripe {
+    fn grants(&self) -> Vec<super::Grant> {
+        let mut out = vec![super::Grant::new(
+            "key_type",
+            "secret key (sk_)",
+            SECRET_KEY_CAPABILITIES,
+        )];
+        out.push(super::Grant::new(
+            "permission",
+            ACCOUNT_PERMISSION.0,
+            ACCOUNT_PERMISSION.1,
+        ));
+        for p in READ_PROBES {
+            let mut g = super::Grant::new("permission", p.permission, p.capabilities);
+            g.unverifiable = p.writes.to_vec();
+            out.push(g);
+        }
+        out.push(super::Grant {
+            note: Some("public by design: no capability in the vocabulary"),
+            ..super::Grant::new("key_type", "publishable key (pk_)", &[])
+        });
+        out
+    }
+
     fn name(&self) -> &'static str {
         "stripe"
     }
