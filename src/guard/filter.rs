@@ -38,6 +38,33 @@ const STRIDE: usize = 4;
 pub const MIN_SECRET_LEN: usize = 8;
 /// Entries of one window hash examined per position.
 const MAX_CHAIN: usize = 32;
+/// Bits of the window-hash prefilter (2^20 bits = 128 KiB).
+const BLOOM_BITS: u32 = 20;
+
+/// A hasher for keys that are already well-mixed hashes.
+#[derive(Default)]
+struct PassThrough(u64);
+
+impl Hasher for PassThrough {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 << 8) | u64::from(b);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+fn bloom_slot(h: u64) -> (usize, u64) {
+    // The high bits of a multiplicative mix, so that windows differing only at the end spread.
+    let m = h.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - BLOOM_BITS);
+    ((m >> 6) as usize, 1u64 << (m & 63))
+}
+
 /// Multiplier of the rolling window hash.
 const P: u64 = 0x100_0000_01b3;
 
@@ -52,8 +79,11 @@ struct Needle {
 struct Inner {
     masks: Vec<String>,
     needles: Vec<Needle>,
-    /// Window hash → head of a chain in `entries`.
-    grams: HashMap<u64, u32>,
+    /// Window hash → head of a chain in `entries` (the key is already a hash: no rehashing).
+    grams: HashMap<u64, u32, std::hash::BuildHasherDefault<PassThrough>>,
+    /// One bit per window hash (low bits): most positions of a text are rejected here,
+    /// without touching the map.
+    bloom: Vec<u64>,
     /// (needle, offset, next entry or u32::MAX).
     entries: Vec<(u32, u32, u32)>,
     /// Needles shorter than a window, searched for whole.
@@ -187,6 +217,11 @@ impl Inner {
             }
             for off in offsets {
                 let h = hash(&bytes[off..off + GRAM]);
+                if self.bloom.is_empty() {
+                    self.bloom = vec![0u64; 1 << (BLOOM_BITS - 6)];
+                }
+                let (word, bit) = bloom_slot(h);
+                self.bloom[word] |= bit;
                 let next = self.grams.get(&h).copied().unwrap_or(u32::MAX);
                 self.entries.push((id, off as u32, next));
                 self.grams.insert(h, (self.entries.len() - 1) as u32);
@@ -208,7 +243,10 @@ impl Inner {
             let mut h = hash(&hay[..GRAM]);
             let mut p = 0;
             loop {
-                if let Some(&head) = self.grams.get(&h) {
+                let (word, bit) = bloom_slot(h);
+                if self.bloom[word] & bit != 0
+                    && let Some(&head) = self.grams.get(&h)
+                {
                     let mut e = head;
                     // Bounded: values sharing a window (low-entropy keys planted by a hostile
                     // input) cannot make the walk quadratic.
