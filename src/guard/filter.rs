@@ -38,6 +38,11 @@ const STRIDE: usize = 4;
 pub const MIN_SECRET_LEN: usize = 8;
 /// Entries of one window hash examined per position.
 const MAX_CHAIN: usize = 32;
+/// Bytes of text searched per decoded view, and the overlap on each side of a chunk (wider
+/// than any encoded form of a key, a key split across lines included).
+const CHUNK: usize = 1 << 20;
+const OVERLAP: usize = 16 << 10;
+
 /// Bits of the window-hash prefilter (2^20 bits = 128 KiB).
 const BLOOM_BITS: u32 = 20;
 
@@ -234,7 +239,43 @@ impl Inner {
     }
 
     /// Non-overlapping byte ranges of `text` holding a secret, in order, with the secret's index.
+    /// Non-overlapping byte ranges of `text` holding a secret, in order, with the secret's
+    /// index. Large texts are searched in overlapping chunks so the decoded view stays small
+    /// (a report of any size costs a bounded amount of memory); the overlap is wider than any
+    /// encoded form of a key, and regions found twice merge.
     fn find_regions(&self, text: &str) -> Vec<(Range<usize>, u32)> {
+        if text.len() <= CHUNK + 2 * OVERLAP {
+            return self.find_regions_in(text);
+        }
+        let floor = |mut i: usize| {
+            while i > 0 && !text.is_char_boundary(i) {
+                i -= 1;
+            }
+            i
+        };
+        let mut all: Vec<(Range<usize>, u32)> = Vec::new();
+        let mut at = 0;
+        while at < text.len() {
+            let ws = floor(at.saturating_sub(OVERLAP));
+            let we = floor((at + CHUNK + OVERLAP).min(text.len()));
+            let we = if we <= ws { text.len() } else { we };
+            for (r, sec) in self.find_regions_in(&text[ws..we]) {
+                all.push((r.start + ws..r.end + ws, sec));
+            }
+            at += CHUNK;
+        }
+        all.sort_by_key(|(r, _)| (r.start, std::cmp::Reverse(r.end)));
+        let mut merged: Vec<(Range<usize>, u32)> = Vec::new();
+        for (r, sec) in all {
+            match merged.last_mut() {
+                Some((m, _)) if r.start <= m.end => m.end = m.end.max(r.end),
+                _ => merged.push((r, sec)),
+            }
+        }
+        merged
+    }
+
+    fn find_regions_in(&self, text: &str) -> Vec<(Range<usize>, u32)> {
         let view = View::of(text.as_bytes());
         let hay = &view.bytes;
         let mut found: Vec<(Range<usize>, u32)> = Vec::new();
@@ -474,12 +515,14 @@ impl View {
             return one;
         }
         // A second layer (an escape that was itself escaped), composed onto the first.
-        let two = decode_layer(&one.bytes);
-        View {
-            start: two.start.iter().map(|&i| one.start[i as usize]).collect(),
-            end: two.end.iter().map(|&i| one.end[i as usize - 1]).collect(),
-            bytes: two.bytes,
+        let mut two = decode_layer(&one.bytes);
+        for s in &mut two.start {
+            *s = one.start[*s as usize];
         }
+        for e in &mut two.end {
+            *e = one.end[*e as usize - 1];
+        }
+        two
     }
 
     fn orig_start(&self, i: usize) -> usize {
@@ -767,6 +810,30 @@ mod tests {
         let r = with_key();
         let text = "A.5.9 & A.5.36 — 100% of keys; see https://example.com/a?b=c\\d\n::";
         assert_eq!(r.filter(text), text);
+    }
+
+    #[test]
+    fn large_texts_are_searched_in_chunks_without_losing_a_key() {
+        let r = with_key();
+        // Keys straddling every chunk boundary, raw and percent-encoded, in a 3 MiB text.
+        let mut text = String::new();
+        let enc: String = KEY.bytes().map(|b| format!("%{b:02X}")).collect();
+        while text.len() < 3 * CHUNK {
+            let pad = CHUNK - (text.len() % CHUNK) - 20;
+            text.push_str(&"a".repeat(pad));
+            text.push_str(KEY);
+            text.push('\n');
+            text.push_str(&enc);
+        }
+        let out = r.filter(&text);
+        assert!(
+            !out.contains("51HxYzAbCdEf"),
+            "raw key survived a chunk boundary"
+        );
+        assert!(
+            !out.contains(&enc[30..80]),
+            "encoded key survived a chunk boundary"
+        );
     }
 
     #[test]
