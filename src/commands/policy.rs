@@ -64,8 +64,7 @@ pub fn run(ctx: &Ctx, cmd: &PolicyCommand) -> anyhow::Result<u8> {
                 ));
                 Ok(EXIT_OK)
             } else {
-                ctx.out
-                    .stderr(&crate::guard::sanitize_text(&d.render()), true);
+                ctx.out.stderr(&d.render(), true);
                 if *deny_weakened_rules && !weakened.is_empty() {
                     ctx.out
                         .stderr(&crate::report::weakened::text(&weakened, "  "), true);

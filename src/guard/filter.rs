@@ -264,15 +264,7 @@ impl Inner {
             }
             at += CHUNK;
         }
-        all.sort_by_key(|(r, _)| (r.start, std::cmp::Reverse(r.end)));
-        let mut merged: Vec<(Range<usize>, u32)> = Vec::new();
-        for (r, sec) in all {
-            match merged.last_mut() {
-                Some((m, _)) if r.start <= m.end => m.end = m.end.max(r.end),
-                _ => merged.push((r, sec)),
-            }
-        }
-        merged
+        merge(all)
     }
 
     fn find_regions_in(&self, text: &str) -> Vec<(Range<usize>, u32)> {
@@ -336,14 +328,7 @@ impl Inner {
             return vec![];
         }
         // Merge in the decoded view, then map to the original text.
-        found.sort_by_key(|(r, _)| (r.start, std::cmp::Reverse(r.end)));
-        let mut merged: Vec<(Range<usize>, u32)> = Vec::new();
-        for (r, s) in found {
-            match merged.last_mut() {
-                Some((m, _)) if r.start <= m.end => m.end = m.end.max(r.end),
-                _ => merged.push((r, s)),
-            }
-        }
+        let merged = merge(found);
         let mut out: Vec<(Range<usize>, u32)> = Vec::new();
         for (r, s) in merged {
             let mut start = view.orig_start(r.start);
@@ -361,6 +346,19 @@ impl Inner {
         }
         out
     }
+}
+
+/// Sorts ranges and merges the overlapping ones (the first range's secret names the merge).
+fn merge(mut found: Vec<(Range<usize>, u32)>) -> Vec<(Range<usize>, u32)> {
+    found.sort_by_key(|(r, _)| (r.start, std::cmp::Reverse(r.end)));
+    let mut merged: Vec<(Range<usize>, u32)> = Vec::new();
+    for (r, s) in found {
+        match merged.last_mut() {
+            Some((m, _)) if r.start <= m.end => m.end = m.end.max(r.end),
+            _ => merged.push((r, s)),
+        }
+    }
+    merged
 }
 
 fn pow(n: usize) -> u64 {

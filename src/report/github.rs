@@ -1,7 +1,6 @@
 //! GitHub Actions workflow annotations, capped per level, plus the step-summary table.
 
 use crate::guard::Clean;
-use crate::guard::sanitize_line as sanitize_scanned;
 use crate::run::{Finding, Outcome, Run, Severity};
 
 /// Annotations GitHub shows per level and step.
@@ -101,20 +100,14 @@ fn weakened(run: &Run) -> String {
     for w in &run.weakened_rules {
         let mut props = vec![];
         if !w.source.starts_with('/') && !w.source.contains("://") {
-            props.push(format!(
-                "file={}",
-                escape_property(&sanitize_scanned(&w.source))
-            ));
+            props.push(format!("file={}", escape_property(&w.source)));
             if let Some(l) = w.line {
                 props.push(format!("line={l}"));
             }
         }
         props.push(format!(
             "title={}",
-            escape_property(&sanitize_scanned(&format!(
-                "Weakened built-in rule {}",
-                w.rule
-            )))
+            escape_property(&format!("Weakened built-in rule {}", w.rule))
         ));
         let msg = super::weakened::lines(w).join("\n");
         out.push_str(&format!(

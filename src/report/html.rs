@@ -72,10 +72,6 @@ fn due(run_date: &str, s: Severity) -> String {
         .unwrap_or_default()
 }
 
-fn clean(s: &str) -> String {
-    String::from(s)
-}
-
 fn place(l: &crate::run::Location) -> String {
     let mut p = l.url.clone().or_else(|| l.path.clone()).unwrap_or_default();
     if let Some(line) = l.line {
@@ -84,7 +80,7 @@ fn place(l: &crate::run::Location) -> String {
             p.push_str(&format!(":{c}"));
         }
     }
-    clean(&p)
+    p
 }
 
 fn finding_value(run: &Run, f: &Finding, owner: Option<&str>) -> Value {
@@ -100,12 +96,12 @@ fn finding_value(run: &Run, f: &Finding, owner: Option<&str>) -> Value {
         "status_class": f.status.as_str(),
         "subject": format!("{} {}", f.subject.kind.as_str(), f.subject.id),
         "vendor": f.subject.vendor,
-        "message": clean(&f.message),
-        "reason": f.reason.as_deref().map(clean),
-        "remediation": clean(&f.remediation),
+        "message": f.message.to_string(),
+        "reason": f.reason.as_deref().map(str::to_string),
+        "remediation": f.remediation.to_string(),
         "locations": f.locations.iter().map(|l| json!({
             "place": place(l),
-            "original": l.original.as_ref().map(|o| format!("{}:{}:{}", clean(&o.path), o.line, o.column)),
+            "original": l.original.as_ref().map(|o| format!("{}:{}:{}", o.path, o.line, o.column)),
         })).collect::<Vec<_>>(),
         "key": f.evidence.as_ref().map(|e| format!("{} ({})", e.redacted, e.fingerprint)),
         "controls_2022": c22,
@@ -153,7 +149,7 @@ fn key_value(run: &Run, k: &KeyFacts) -> Value {
                 } else {
                     place(&e.location)
                 },
-                "original": e.location.original.as_ref().map(|o| format!("{}:{}:{}", clean(&o.path), o.line, o.column)),
+                "original": e.location.original.as_ref().map(|o| format!("{}:{}:{}", o.path, o.line, o.column)),
                 "observed_at": e.observed_at,
                 "confidence": format!("{:?}", e.confidence).to_lowercase(),
             })
@@ -173,15 +169,15 @@ fn key_value(run: &Run, k: &KeyFacts) -> Value {
         "fingerprint": k.fingerprint,
         "declared_type": k.key_type,
         "observed_type": k.observed_type,
-        "purpose": k.purpose.as_deref().map(clean),
+        "purpose": k.purpose.as_deref().map(str::to_string),
         "allowed": k.allowed_capabilities,
         "granted": k.granted,
         "capabilities": caps,
         "excess": excess,
         "unverifiable": k.unverifiable,
         "status": match &k.status_reason { Some(r) => format!("{} ({})", k.status, r), None => k.status.clone() },
-        "account": k.account.as_deref().map(clean),
-        "expected_account": k.expected_account.as_deref().map(clean),
+        "account": k.account.as_deref().map(str::to_string),
+        "expected_account": k.expected_account.as_deref().map(str::to_string),
         "account_matches": k.account_matches,
         "environment": k.environment,
         "requires_jwt": k.requires_jwt,
@@ -243,7 +239,7 @@ fn vendor_value(run: &Run, v: &VendorFacts, findings: &[&Finding]) -> Value {
     let json_date = |d: Option<jiff::civil::Date>| d.map(|d| d.to_string());
     json!({
         "id": v.id,
-        "name": clean(&v.name),
+        "name": v.name.to_string(),
         "category": v.category,
         "tier": v.tier,
         "owner": v.owner,
@@ -262,20 +258,20 @@ fn vendor_value(run: &Run, v: &VendorFacts, findings: &[&Finding]) -> Value {
             "accounting_records": r.accounting_records,
         })),
         "admin_accounts": v.admin_accounts.as_ref().map(|a| json!({"mfa_enforced": a.mfa_enforced, "sso": a.sso})),
-        "subprocessors": v.subprocessors.iter().map(|s| clean(s)).collect::<Vec<_>>(),
+        "subprocessors": v.subprocessors.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
         "keys": v.key_ids,
-        "decision": a.decision.as_deref().map(clean),
+        "decision": a.decision.as_deref().map(str::to_string),
         "inherent_risk": a.inherent_risk,
         "residual_risk": a.residual_risk,
         "contract_start": json_date(a.contract_start),
         "contract_end": json_date(a.contract_end),
-        "certificate": a.certificate.as_ref().map(|c| json!({"number": clean(&c.number), "scope": c.scope.as_deref().map(clean), "issuer": c.issuer.as_deref().map(clean), "expires": c.expires.to_string()})),
-        "soc2": a.soc2.as_ref().map(|s| json!({"period_start": s.period_start.to_string(), "period_end": s.period_end.to_string(), "exceptions": s.exceptions.iter().map(|e| clean(e)).collect::<Vec<_>>()})),
+        "certificate": a.certificate.as_ref().map(|c| json!({"number": c.number.to_string(), "scope": c.scope.as_deref().map(str::to_string), "issuer": c.issuer.as_deref().map(str::to_string), "expires": c.expires.to_string()})),
+        "soc2": a.soc2.as_ref().map(|s| json!({"period_start": s.period_start.to_string(), "period_end": s.period_end.to_string(), "exceptions": s.exceptions.iter().map(|e| e.to_string()).collect::<Vec<_>>()})),
         "pci": a.pci_dss_aoc.as_ref().map(|p| json!({"level": p.level, "valid_until": p.valid_until.to_string()})),
         "last_pentest": json_date(a.last_pentest),
-        "incidents": a.incidents_since_last_review.iter().map(|i| json!({"date": i.date.to_string(), "summary": clean(&i.summary)})).collect::<Vec<_>>(),
+        "incidents": a.incidents_since_last_review.iter().map(|i| json!({"date": i.date.to_string(), "summary": i.summary.to_string()})).collect::<Vec<_>>(),
         "next_review": json_date(a.next_review),
-        "notes": a.notes.as_deref().map(clean),
+        "notes": a.notes.as_deref().map(str::to_string),
         "by_severity": by_sev,
         "finding_count": findings.len(),
     })
@@ -414,7 +410,7 @@ pub fn render(run: &Clean<Run>, previous: Option<&Clean<Run>>) -> Result<String,
         for f in fs.iter().filter(|f| f.status == Outcome::Fail) {
             *m.entry(f.severity).or_insert(0) += 1;
         }
-        chart_rows.push((clean(&v.name), m));
+        chart_rows.push((v.name.to_string(), m));
         vendors.push(vendor_value(run, v, &fs));
     }
     let owner_of = |f: &Finding| {
@@ -437,7 +433,7 @@ pub fn render(run: &Clean<Run>, previous: Option<&Clean<Run>>) -> Result<String,
         .filter_map(|f| {
             let e = f.exception.as_ref()?;
             Some(json!({"id": e.id, "rule": f.rule, "subject": format!("{} {}", f.subject.kind.as_str(), f.subject.id),
-                "reason": clean(&e.reason), "approver": e.approver, "ticket": e.ticket, "expires": e.expires, "expired": e.expired}))
+                "reason": e.reason.to_string(), "approver": e.approver, "ticket": e.ticket, "expires": e.expires, "expired": e.expired}))
         })
         .collect();
     let keys: Vec<Value> = run.facts.keys.iter().map(|k| key_value(run, k)).collect();
@@ -473,7 +469,7 @@ pub fn render(run: &Clean<Run>, previous: Option<&Clean<Run>>) -> Result<String,
         .map(|s| json!({"label": s.as_str(), "color": sev_color(*s), "n": run.findings.iter().filter(|f| f.severity == *s && f.status == Outcome::Fail).count()}))
         .collect();
     let title = if run.facts.vendors.len() == 1 {
-        format!("Vendor reassessment: {}", clean(&run.facts.vendors[0].name))
+        format!("Vendor reassessment: {}", run.facts.vendors[0].name)
     } else {
         "Vendor reassessment report".to_string()
     };
@@ -481,7 +477,7 @@ pub fn render(run: &Clean<Run>, previous: Option<&Clean<Run>>) -> Result<String,
         .ledger
         .iter()
         .take(25)
-        .map(|l| json!({"at": l.at, "vendor": l.vendor, "key": l.key_id, "fingerprint": l.fingerprint, "method": l.method, "host": clean(&l.host), "path": clean(&l.path), "status": l.status, "latency": l.latency_ms}))
+        .map(|l| json!({"at": l.at, "vendor": l.vendor, "key": l.key_id, "fingerprint": l.fingerprint, "method": l.method, "host": l.host.to_string(), "path": l.path.to_string(), "status": l.status, "latency": l.latency_ms}))
         .collect();
     let next_review = run
         .facts
@@ -505,14 +501,14 @@ pub fn render(run: &Clean<Run>, previous: Option<&Clean<Run>>) -> Result<String,
                 "artifacts": run.inputs.artifacts, "surfaces": run.inputs.surfaces,
             },
             "proxy": run.proxy.used, "proxy_ignored": run.proxy.variables,
-            "warnings": run.warnings.iter().map(|w| clean(w)).collect::<Vec<_>>(),
-            "errors": run.errors.iter().map(|e| format!("{}: {}", e.stage, clean(&e.message))).collect::<Vec<_>>(),
-            "policy_changes": run.policy_changes.iter().map(|p| format!("{} {}: {}", p.rule, p.change, clean(&p.detail))).collect::<Vec<_>>(),
+            "warnings": run.warnings.iter().map(|w| w.to_string()).collect::<Vec<_>>(),
+            "errors": run.errors.iter().map(|e| format!("{}: {}", e.stage, e.message)).collect::<Vec<_>>(),
+            "policy_changes": run.policy_changes.iter().map(|p| format!("{} {}: {}", p.rule, p.change, p.detail)).collect::<Vec<_>>(),
             "ledger_total": run.ledger.len(),
         },
         "weakened": run.weakened_rules.iter().map(|w| json!({
-            "rule": w.rule, "place": clean(&w.place()), "summary": clean(&w.summary()),
-            "diff": w.diff_lines().iter().map(|l| clean(l)).collect::<Vec<_>>().join("\n"),
+            "rule": w.rule, "place": w.place().to_string(), "summary": w.summary().to_string(),
+            "diff": w.diff_lines().iter().map(|l| l.to_string()).collect::<Vec<_>>().join("\n"),
         })).collect::<Vec<_>>(),
         "next_review": next_review,
         "counts": {"fail": count(Outcome::Fail), "unknown": count(Outcome::Unknown), "excepted": count(Outcome::Excepted),

@@ -5,7 +5,6 @@ use std::collections::BTreeMap;
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 
 use crate::guard::Clean;
-use crate::guard::sanitize_line as sanitize_scanned;
 use crate::run::{Finding, Outcome, OutcomeRecord, Run, Severity, Subject};
 
 use super::RenderError;
@@ -120,12 +119,11 @@ fn weakened_suite(run: &Run) -> TestSuite {
             .set_description(lines.join("\n"));
         let mut tc = TestCase::new(format!("{} [weakened by user policy]", w.rule), s);
         tc.set_classname("policy.weakened");
-        tc.extra
-            .insert("file".into(), sanitize_scanned(&w.source).into());
+        tc.extra.insert("file".into(), w.source.clone().into());
         suite.add_test_case(tc);
         suite.add_property(quick_junit::Property::new(
             format!("vendorscope.weakened_rule.{}", w.rule),
-            sanitize_scanned(&format!("{}: {}", w.place(), w.summary())),
+            format!("{}: {}", w.place(), w.summary()),
         ));
     }
     suite

@@ -1,7 +1,6 @@
 //! Markdown summary of a run: counts and the findings table (also the GitHub step summary).
 
 use crate::guard::Clean;
-use crate::guard::sanitize_line as sanitize_scanned;
 use crate::run::{Finding, Outcome, Run, Severity};
 
 /// Escapes text for a Markdown table cell: no HTML, no table breaks, no line breaks.
@@ -42,9 +41,9 @@ fn place(f: &Finding) -> String {
     parts.join("; ")
 }
 
-/// Text for a fenced code block: sanitised, and no line can close the fence.
+/// Text for a fenced code block (already sanitised by `Clean`): no line can close the fence.
 fn fenced(s: &str) -> String {
-    sanitize_scanned(s).replace("```", "`\u{200b}``")
+    s.replace("```", "`\u{200b}``")
 }
 
 /// The weakened built-in rules, before everything else: a table and each expression diff.

@@ -3,7 +3,6 @@
 use serde_json::{Value, json};
 
 use crate::guard::Clean;
-use crate::guard::sanitize_line as sanitize_scanned;
 use crate::run::{Finding, Outcome, Run, Severity};
 
 use super::RenderError;
@@ -187,7 +186,7 @@ fn weakened_event(run: &Run, w: &crate::run::WeakenedRule, time: i64) -> Value {
             "name": w.rule,
             "type": "policy_rule",
             "labels": ["weakened"],
-            "data": { "policy": sanitize_scanned(&w.place()), "summary": sanitize_scanned(&w.summary()) },
+            "data": { "policy": w.place(), "summary": w.summary() },
         }],
         "unmapped": {
             "run_id": run.run_id,

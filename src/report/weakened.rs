@@ -1,19 +1,20 @@
 //! The text every format shares for built-in rules a user policy weakened: one headline per
 //! rule and, for a changed expression, the built-in text (`-`) against the user's (`+`).
 //!
-//! Policy files may come from a pull request, so every line passes the scanned-text sanitiser.
+//! Policy files may come from a pull request: every line passes the single-line sanitiser here,
+//! because these lines also go to stderr one by one, before any `Clean` run exists.
 
 use crate::run::WeakenedRule;
 
-use crate::guard::sanitize_line as sanitize_scanned;
+use crate::guard::sanitize_line;
 
 /// `built-in rule VKS-EXP-001 weakened by weaker.yaml:4: disabled`, then the indented diff lines.
 pub fn lines(w: &WeakenedRule) -> Vec<String> {
-    let mut out = vec![sanitize_scanned(&w.headline()).replace('\n', " ")];
+    let mut out = vec![sanitize_line(&w.headline()).into_owned()];
     out.extend(
         w.diff_lines()
             .iter()
-            .map(|l| format!("    {}", sanitize_scanned(l).replace('\n', " "))),
+            .map(|l| format!("    {}", sanitize_line(l))),
     );
     out
 }
