@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use url::Url;
-use vendorscope::emulator::{EmulatorConfig, EmulatorKey, start_vendor};
+use vendorscope::emulator::{EmulatorConfig, EmulatorKey};
+use vendorscope::emulators::start_vendor;
 use vendorscope::http::Client;
 use vendorscope::run::KeyStatus;
 use vendorscope::secret::{Secret, SecretRef};

@@ -8,6 +8,7 @@ pub mod commands;
 pub mod crawl;
 pub mod demo;
 pub mod emulator;
+pub mod emulators;
 pub mod exposure;
 pub mod facts;
 #[doc(hidden)]

@@ -12,9 +12,8 @@ use std::time::{Duration, Instant};
 
 use base64::Engine;
 use url::Url;
-use vendorscope::emulator::{
-    EmulatorConfig, EmulatorKey, Hostile, RunningEmulator, hostile_text, start_vendor,
-};
+use vendorscope::emulator::{EmulatorConfig, EmulatorKey, Hostile, RunningEmulator, hostile_text};
+use vendorscope::emulators::start_vendor;
 use vendorscope::http::{Client, MAX_BODY_BYTES};
 use vendorscope::run::{KeyProfile, KeyStatus};
 use vendorscope::secret::{Secret, SecretRef};

@@ -4,7 +4,8 @@
 use std::time::{Duration, Instant};
 
 use url::Url;
-use vendorscope::emulator::{EmulatorConfig, RunningEmulator, start_vendor};
+use vendorscope::emulator::RunningEmulator;
+use vendorscope::emulators::start_vendor;
 use vendorscope::http::{AllowedEndpoints, Client, HttpError, Request};
 use vendorscope::inventory::model::Key;
 use vendorscope::run::{KeyProfile, KeyStatus};
@@ -31,7 +32,7 @@ struct Env {
 async fn start(vendor: &str, timeout: Duration) -> Env {
     let emu = start_vendor(
         vendor,
-        &EmulatorConfig::builtin(),
+        &vendorscope::emulators::builtin_config(),
         "127.0.0.1:0".parse().expect("addr"),
     )
     .await

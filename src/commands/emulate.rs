@@ -3,21 +3,22 @@
 
 use crate::cli::EmulateArgs;
 use crate::crawl::demo_site::{DemoConfig, DemoSite};
-use crate::emulator::{EmulatorConfig, EmulatorKey, start_all};
+use crate::emulator::EmulatorKey;
+use crate::emulators::start_all;
 use crate::gate::{EXIT_CONFIG, EXIT_OK};
 
 use super::Ctx;
 
 pub fn run(ctx: &Ctx, args: &EmulateArgs) -> anyhow::Result<u8> {
     let mut cfg = match &args.config {
-        Some(p) => match EmulatorConfig::load(p) {
+        Some(p) => match crate::emulators::load_config(p) {
             Ok(c) => c,
             Err(e) => {
                 ctx.out.error(&e);
                 return Ok(EXIT_CONFIG);
             }
         },
-        None => EmulatorConfig::builtin(),
+        None => crate::emulators::builtin_config(),
     };
     cfg.hostile.extend(args.hostile.iter().copied());
     if !args.listen.ip().is_loopback() {

@@ -111,7 +111,7 @@ impl Keys {
                 Some("api_key"),
             ),
         ];
-        keys.extend(EmulatorConfig::builtin().keys);
+        keys.extend(crate::emulators::builtin_config().keys);
         EmulatorConfig {
             keys,
             ..Default::default()
@@ -197,7 +197,7 @@ impl Scenario {
             .enable_all()
             .build()?;
         let cfg = keys.emulator_config();
-        let emulators = rt.block_on(crate::emulator::start_all(
+        let emulators = rt.block_on(crate::emulators::start_all(
             &cfg,
             "127.0.0.1:0".parse().map_err(std::io::Error::other)?,
         ))?;

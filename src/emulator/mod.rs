@@ -7,7 +7,6 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
-use std::path::Path;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
@@ -168,7 +167,7 @@ pub const HUGE_BODY_BYTES: usize = 64 << 20;
 pub const SLOW_BODY_STEP: Duration = Duration::from_millis(200);
 /// Replaced, in the serialised body, by the key's JSON-escaped forms (`\/`, `\u0041`):
 /// they cannot be written through a JSON serialiser.
-const JSON_FORMS_MARKER: &str = "@@vendorscope-hostile-json-forms@@";
+pub(crate) const JSON_FORMS_MARKER: &str = "@@vendorscope-hostile-json-forms@@";
 
 /// Control sequences and workflow commands a hostile vendor puts in its text.
 pub const HOSTILE_CONTROLS: &str =
@@ -222,48 +221,23 @@ enum ConfigFile {
 }
 
 impl EmulatorConfig {
-    /// The built-in synthetic keys of every registered emulator.
-    pub fn builtin() -> Self {
-        let mut keys = Vec::new();
-        for c in crate::vendors::registry() {
-            if let Some(spec) = c.emulator() {
-                keys.extend((spec.default_keys)());
-            }
-        }
-        EmulatorConfig {
-            keys,
-            ..Default::default()
-        }
-    }
-
     /// Parses a YAML (or JSON) file: either a list of keys or `{keys, variants, latency_ms}`.
-    /// Built-in keys are added unless `include_builtin_keys: false`.
+    /// The vendors' built-in keys are not added here (this module knows no vendor):
+    /// [`crate::emulators::load_config`] adds them unless `include_builtin_keys: false`.
     pub fn from_text(text: &str) -> Result<Self, String> {
         let parsed: ConfigFile =
             crate::yaml::from_str(text).map_err(|e| match (e.line, e.column) {
                 (Some(l), Some(c)) => format!("{l}:{c}: {}", e.message),
                 _ => e.message,
             })?;
-        let mut cfg = match parsed {
+        let cfg = match parsed {
             ConfigFile::List(keys) => EmulatorConfig {
                 keys,
                 ..Default::default()
             },
             ConfigFile::Full(c) => c,
         };
-        if cfg.include_builtin_keys.unwrap_or(true) {
-            let mut all = Self::builtin().keys;
-            all.retain(|b| !cfg.keys.iter().any(|k| k.key == b.key));
-            cfg.keys.extend(all);
-        }
         Ok(cfg)
-    }
-
-    /// Loads a config file; the error names the file and position.
-    pub fn load(path: &Path) -> Result<Self, String> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("{}: cannot read: {}", path.display(), e.kind()))?;
-        Self::from_text(&text).map_err(|e| format!("{}:{e}", path.display()))
     }
 }
 
@@ -704,147 +678,4 @@ pub async fn serve(
         state,
         shutdown: Some(tx),
     })
-}
-
-/// Serves every registered vendor emulator. With port 0 each gets an ephemeral port; with
-/// port P they get P, P+1, … in registry order.
-pub async fn start_all(
-    cfg: &EmulatorConfig,
-    listen: SocketAddr,
-) -> std::io::Result<Vec<RunningEmulator>> {
-    let mut out = Vec::new();
-    let mut port = listen.port();
-    for c in crate::vendors::registry() {
-        let Some(spec) = c.emulator() else { continue };
-        let addr = SocketAddr::new(listen.ip(), port);
-        out.push(serve(&spec, cfg, addr).await?);
-        if port != 0 {
-            port = port.saturating_add(1);
-        }
-    }
-    Ok(out)
-}
-
-/// Serves one vendor's emulator by name.
-pub async fn start_vendor(
-    vendor: &str,
-    cfg: &EmulatorConfig,
-    listen: SocketAddr,
-) -> std::io::Result<RunningEmulator> {
-    let spec = crate::vendors::registry()
-        .into_iter()
-        .find(|c| c.name() == vendor)
-        .and_then(|c| c.emulator())
-        .ok_or_else(|| std::io::Error::other(format!("no emulator for vendor {vendor}")))?;
-    serve(&spec, cfg, listen).await
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    const KEY: &str = "sk_live_HostileUnitTest0000000000000001";
-
-    fn serve_stripe(forms: &[Hostile]) -> (tokio::runtime::Runtime, RunningEmulator) {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("runtime");
-        let cfg = EmulatorConfig {
-            keys: vec![EmulatorKey::new(KEY, "stripe", &[], "acct_1Unit")],
-            hostile: forms.to_vec(),
-            ..Default::default()
-        };
-        let emu = rt
-            .block_on(start_vendor(
-                "stripe",
-                &cfg,
-                "127.0.0.1:0".parse().expect("addr"),
-            ))
-            .expect("emulator");
-        (rt, emu)
-    }
-
-    async fn get(emu: &RunningEmulator, path: &str) -> reqwest::Response {
-        crate::http::init_tls();
-        reqwest::Client::new()
-            .get(format!("{}{path}", emu.base_url))
-            .bearer_auth(KEY)
-            .send()
-            .await
-            .expect("response")
-    }
-
-    #[test]
-    fn throttling_forms_send_their_retry_after() {
-        for form in Hostile::ALL {
-            let Some(v) = form.retry_after() else {
-                continue;
-            };
-            let (rt, emu) = serve_stripe(&[*form]);
-            let r = rt.block_on(get(&emu, "/v1/account"));
-            assert_eq!(r.status().as_u16(), 429, "{form:?}");
-            assert_eq!(
-                r.headers().get("retry-after").and_then(|h| h.to_str().ok()),
-                Some(v)
-            );
-        }
-    }
-
-    #[test]
-    fn text_form_puts_controls_and_every_key_encoding_in_the_read_fields() {
-        let (rt, emu) = serve_stripe(&[Hostile::Text, Hostile::CallLimit]);
-        let (limit, body) = rt.block_on(async {
-            let r = get(&emu, "/v1/account").await;
-            let limit = r
-                .headers()
-                .get("x-shopify-shop-api-call-limit")
-                .and_then(|h| h.to_str().ok())
-                .map(str::to_string);
-            (limit, r.text().await.expect("body"))
-        });
-        assert_eq!(limit.as_deref(), Some(HOSTILE_CALL_LIMIT));
-        // Raw JSON escapes a serialiser never writes: uppercase `\u00XX` for every character.
-        assert!(body.contains("\\u0073\\u006B\\u005F"), "{body}");
-        let v: serde_json::Value = serde_json::from_str(&body).expect("still JSON");
-        let id = v["id"].as_str().expect("id");
-        assert!(id.starts_with("acct_1Unit\u{1b}[31m"), "{id:?}");
-        for needle in [
-            "\u{1b}]0;pwn\u{7}",
-            "\r\n::set-env name=X::y",
-            &format!("raw={KEY}"),
-            "sk%5Flive%5F",
-            "&#0115;&#0107;",
-        ] {
-            assert!(id.contains(needle), "{needle:?} missing from {id:?}");
-        }
-        assert!(!id.contains(JSON_FORMS_MARKER));
-    }
-
-    #[test]
-    fn huge_and_slow_bodies_are_streamed() {
-        let (rt, emu) = serve_stripe(&[Hostile::HugeBody]);
-        let n = rt.block_on(async {
-            let mut r = get(&emu, "/v1/account").await;
-            let mut n = 0usize;
-            while let Ok(Some(c)) = r.chunk().await {
-                n += c.len();
-            }
-            n
-        });
-        assert!(n > HUGE_BODY_BYTES, "{n}");
-        let (rt, emu) = serve_stripe(&[Hostile::SlowBody]);
-        let got = rt.block_on(async {
-            let mut r = get(&emu, "/v1/account").await;
-            let mut n = 0usize;
-            let _ = tokio::time::timeout(Duration::from_millis(900), async {
-                while let Ok(Some(c)) = r.chunk().await {
-                    n += c.len();
-                }
-            })
-            .await;
-            n
-        });
-        assert!((1..=5).contains(&got), "{got} bytes in 900 ms");
-    }
 }
