@@ -283,13 +283,100 @@ pub enum Auth<'a> {
     Header(&'static str, &'a Secret),
 }
 
-/// Whether to read the response body.
+/// Which parts of a response body the connector may see. There is no "read it all": a 2xx
+/// body is either dropped unread or cut down to the named fields while it is parsed, so a
+/// vendor answer full of personal data (an account's e-mail, a shop owner's address) never
+/// exists as a value in memory, in the profile, in a log or in a `--record` transcript.
+/// Non-2xx bodies (error messages) are read whole, up to [`MAX_BODY_BYTES`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BodyRead {
-    /// Read (up to [`MAX_BODY_BYTES`]) whatever the status: scope lists, identity.
-    Always,
+    /// Keep only these members of a 2xx JSON body: dotted paths (`shop.myshopify_domain`,
+    /// `_links.company.href`); a path through an array applies to each element
+    /// (`access_scopes.handle`). Every other member is skipped without being built. A 2xx
+    /// body that is not JSON is dropped.
+    Fields(&'static [&'static str]),
     /// Read only non-2xx bodies (error messages); a 2xx body of a data endpoint is dropped unread.
     ErrorsOnly,
+}
+
+/// The fields of a JSON body that [`BodyRead::Fields`] keeps, re-serialised; `None` when the
+/// body is not JSON. Only the kept members are ever built as values.
+pub fn project_fields(body: &[u8], fields: &[&str]) -> Option<Vec<u8>> {
+    use serde::de::DeserializeSeed;
+    let mut tree = Projection::default();
+    for f in fields {
+        let mut node = &mut tree;
+        for part in f.split('.') {
+            node = node.0.entry(part.to_string()).or_default();
+        }
+    }
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let v = (&tree).deserialize(&mut de).ok()?;
+    de.end().ok()?;
+    serde_json::to_vec(&v).ok()
+}
+
+/// A tree of kept member names; an empty node keeps its whole subtree.
+#[derive(Default)]
+struct Projection(std::collections::BTreeMap<String, Projection>);
+
+impl<'de> serde::de::DeserializeSeed<'de> for &Projection {
+    type Value = serde_json::Value;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        if self.0.is_empty() {
+            serde::Deserialize::deserialize(d)
+        } else {
+            d.deserialize_any(self)
+        }
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for &Projection {
+    type Value = serde_json::Value;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut m: A) -> Result<Self::Value, A::Error> {
+        let mut out = serde_json::Map::new();
+        while let Some(k) = m.next_key::<std::borrow::Cow<'de, str>>()? {
+            match self.0.get(k.as_ref()) {
+                Some(sub) => {
+                    let v = m.next_value_seed(sub)?;
+                    out.insert(k.into_owned(), v);
+                }
+                None => {
+                    m.next_value::<serde::de::IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(serde_json::Value::Object(out))
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut s: A) -> Result<Self::Value, A::Error> {
+        let mut out = Vec::new();
+        while let Some(v) = s.next_element_seed(self)? {
+            out.push(v);
+        }
+        Ok(serde_json::Value::Array(out))
+    }
+    // A scalar where members were expected: nothing of it is kept.
+    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(serde_json::Value::Null)
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(serde_json::Value::Null)
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(serde_json::Value::Null)
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(serde_json::Value::Null)
+    }
+    fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+        Ok(serde_json::Value::Null)
+    }
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(serde_json::Value::Null)
+    }
 }
 
 /// A documented rate that one request counts against. The client spends only
@@ -808,13 +895,19 @@ impl Client {
                             Self::pause(&buckets, retry_wait);
                         }
                     } else {
-                        let read = match req.body {
-                            BodyRead::Always => true,
-                            BodyRead::ErrorsOnly => !(200..300).contains(&status),
+                        let success = (200..300).contains(&status);
+                        let keep = match req.body {
+                            BodyRead::Fields(f) if success => Some(f),
+                            _ => None,
                         };
+                        let read = keep.is_some() || !success;
                         let body = if read && req.method == Method::GET {
                             match read_limited(resp).await {
-                                Ok(b) => Some(b),
+                                // The whole 2xx body lives only in this buffer, dropped here.
+                                Ok(b) => match keep {
+                                    Some(f) => project_fields(&b, f),
+                                    None => Some(b),
+                                },
                                 Err(e) => {
                                     let timeout = e.is_timeout();
                                     self.record(
@@ -1199,6 +1292,51 @@ fn redirect_target(loc: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn projection_keeps_only_the_named_members() {
+        let body = br#"{"id":"acct_1","object":"account","email":"owner@example.com",
+            "individual":{"first_name":"Jane","phone":"+15551234567"},
+            "shop":{"myshopify_domain":"a.myshopify.com","email":"o@example.com","address1":"1 Main"},
+            "access_scopes":[{"handle":"read_orders","x":"y"},{"handle":"read_products"}],
+            "_links":{"company":{"href":"https://x/companies/C1"},"self":{"href":"s"}}}"#;
+        let kept = project_fields(
+            body,
+            &[
+                "id",
+                "object",
+                "shop.myshopify_domain",
+                "access_scopes.handle",
+                "_links.company.href",
+            ],
+        )
+        .expect("json");
+        let v: serde_json::Value = serde_json::from_slice(&kept).expect("json");
+        assert_eq!(
+            v,
+            serde_json::json!({"id":"acct_1","object":"account",
+                "shop":{"myshopify_domain":"a.myshopify.com"},
+                "access_scopes":[{"handle":"read_orders"},{"handle":"read_products"}],
+                "_links":{"company":{"href":"https://x/companies/C1"}}})
+        );
+        let text = String::from_utf8(kept).expect("utf8");
+        for planted in [
+            "owner@example.com",
+            "Jane",
+            "+1555",
+            "1 Main",
+            "o@example.com",
+        ] {
+            assert!(!text.contains(planted), "{planted} kept");
+        }
+        // A scalar where an object was expected keeps nothing; not JSON is dropped.
+        assert_eq!(
+            project_fields(br#"{"shop":"x@y"}"#, &["shop.domain"]).as_deref(),
+            Some(&br#"{"shop":null}"#[..])
+        );
+        assert_eq!(project_fields(b"<html>", &["id"]), None);
+        assert_eq!(project_fields(br#"{"id":1} trailing"#, &["id"]), None);
+    }
 
     #[test]
     fn official_patterns() {

@@ -14,7 +14,7 @@ use base64::Engine;
 use url::Url;
 use vendorscope::emulator::{EmulatorConfig, EmulatorKey, Hostile, RunningEmulator, hostile_text};
 use vendorscope::emulators::start_vendor;
-use vendorscope::http::{Client, MAX_BODY_BYTES};
+use vendorscope::http::Client;
 use vendorscope::run::{KeyProfile, KeyStatus};
 use vendorscope::secret::{Secret, SecretRef};
 use vendorscope::vendors::{self, ProbeSettings};
@@ -556,7 +556,8 @@ fn slow_bodies_are_cut_off_by_the_client_timeout() {
     }
 }
 
-/// A 64 MiB body is read up to the client's cap and no further.
+/// A 64 MiB body is read up to the client's cap and no further; cut there it is not JSON, so
+/// nothing of it reaches the connector.
 #[test]
 fn huge_bodies_are_read_up_to_the_cap() {
     let rt = runtime();
@@ -569,11 +570,12 @@ fn huge_bodies_are_read_up_to_the_cap() {
     let r = rt
         .block_on(client.send(vendorscope::http::Request {
             auth: vendorscope::http::Auth::Bearer(&secret),
-            body: vendorscope::http::BodyRead::Always,
+            body: vendorscope::http::BodyRead::Fields(&["id", "object"]),
             ..vendorscope::http::Request::get(url, "/v1/account", &["api.stripe.com"])
         }))
         .expect("response");
-    assert_eq!(r.body.as_ref().map(Vec::len), Some(MAX_BODY_BYTES));
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body, None);
     assert!(started.elapsed() < Duration::from_secs(5));
 }
 

@@ -84,6 +84,18 @@ pub fn host(env: Environment) -> &'static str {
     }
 }
 
+/// The only members of a `/v3/me` answer ever built (the client key and links to other
+/// resources are skipped while parsing).
+pub const ME_FIELDS: &[&str] = &[
+    "id",
+    "username",
+    "allowedIpAddresses",
+    "roles",
+    "active",
+    "allowedOrigins.domain",
+    "companyName",
+];
+
 /// `MeApiCredential` (CONFIRMED schema; required: id, username, clientKey,
 /// allowedIpAddresses, roles, active).
 #[derive(Debug, Clone, Deserialize)]
@@ -91,8 +103,6 @@ pub fn host(env: Environment) -> &'static str {
 struct MeApiCredentialWire {
     id: String,
     username: String,
-    #[allow(dead_code)]
-    client_key: String,
     allowed_ip_addresses: Vec<String>,
     roles: Vec<String>,
     active: bool,
@@ -583,7 +593,7 @@ pub async fn probe(input: ProbeInput<'_>, client: &Client) -> KeyProfile {
                 per_second: ASSUMED_RATE_PER_SECOND,
             }],
             budget_header: None,
-            body: BodyRead::Always,
+            body: BodyRead::Fields(ME_FIELDS),
             who: input.who(VENDOR),
         };
         let outcome = match client.send(req).await {

@@ -122,10 +122,15 @@ impl Probe {
         }
     }
 
-    /// Whether a 2xx body may be read: only the `getFields` schema (field names, no values)
-    /// and the in-app list for an address that cannot exist. Export bodies are never read.
-    pub fn reads_success_body(self) -> bool {
-        !matches!(self, Probe::Export)
+    /// What of a 2xx body may be read: the `getFields` schema (field names and types, no
+    /// values) and its in-body error code; of the in-app list (for an address that cannot
+    /// exist) only message ids. Export bodies are never read.
+    pub fn success_fields(self) -> Option<&'static [&'static str]> {
+        match self {
+            Probe::GetFields => Some(&["fields", "code"]),
+            Probe::InAppMobile | Probe::InAppWeb => Some(&["inAppMessages.messageId", "code"]),
+            Probe::Export => None,
+        }
     }
 }
 
@@ -685,10 +690,9 @@ pub async fn probe(input: ProbeInput<'_>, client: &Client) -> KeyProfile {
                 per_second: pr.per_second(),
             }],
             budget_header: None,
-            body: if pr.reads_success_body() {
-                BodyRead::Always
-            } else {
-                BodyRead::ErrorsOnly
+            body: match pr.success_fields() {
+                Some(f) => BodyRead::Fields(f),
+                None => BodyRead::ErrorsOnly,
             },
             who: input.who(VENDOR),
         };

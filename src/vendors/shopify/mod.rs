@@ -23,6 +23,12 @@ pub struct Shopify;
 
 /// Official hosts: one shop label under `myshopify.com`.
 pub const OFFICIAL_HOSTS: &[&str] = &["*.myshopify.com"];
+/// The only members of an `access_scopes.json` answer ever built.
+pub const SCOPES_FIELDS: &[&str] = &["access_scopes.handle"];
+/// The only members of a `shop.json` answer ever built (the owner's name, e-mail, phone and
+/// address are skipped while parsing).
+pub const SHOP_FIELDS: &[&str] = &["shop.myshopify_domain", "shop.domain"];
+
 /// Admin REST version used for `shop.json` (access_scopes is unversioned).
 pub const API_VERSION: &str = "2025-10";
 /// Documented REST leaky bucket (Standard plan, CONFIRMED): 40 requests, leaking 2/s.
@@ -138,6 +144,7 @@ impl Shopify {
         input: &'a ProbeInput<'a>,
         base: &Url,
         path: &str,
+        fields: &'static [&'static str],
     ) -> Option<Request<'a>> {
         let shop = input.shop_domain.clone().unwrap_or_default();
         let url = base.join(path).ok()?;
@@ -160,7 +167,7 @@ impl Shopify {
                 bucket,
                 leak_per_second: LEAK_PER_SECOND,
             }),
-            body: BodyRead::Always,
+            body: BodyRead::Fields(fields),
             auth: crate::http::Auth::Header("x-shopify-access-token", input.secret),
             who: input.who("shopify"),
             ..Request::get(url, path, OFFICIAL_HOSTS)
@@ -182,7 +189,7 @@ impl Shopify {
         };
         // 1. Grants.
         let scopes_path = "/admin/oauth/access_scopes.json";
-        let Some(req) = self.request(&input, &base, scopes_path) else {
+        let Some(req) = self.request(&input, &base, scopes_path, SCOPES_FIELDS) else {
             p.status = super::inconclusive("bad_url");
             return p;
         };
@@ -225,7 +232,7 @@ impl Shopify {
         }
         // 2. Identity (fields other than the domain are dropped unread into the profile).
         let shop_path = format!("/admin/api/{API_VERSION}/shop.json");
-        let Some(req) = self.request(&input, &base, &shop_path) else {
+        let Some(req) = self.request(&input, &base, &shop_path, SHOP_FIELDS) else {
             return p;
         };
         let url = req.url.clone();

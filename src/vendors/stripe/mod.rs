@@ -302,6 +302,10 @@ pub const READ_PROBES: &[ReadProbe] = &[
     ),
 ];
 
+/// The only members of a `/v1/account` answer ever built: the rest (the account's e-mail,
+/// `individual`, `company`) is skipped while parsing.
+pub const ACCOUNT_FIELDS: &[&str] = &["id", "object"];
+
 /// The permission a restricted key's `GET /v1/account` success shows, and what it grants.
 pub const ACCOUNT_PERMISSION: (&str, &[&str]) = ("rak_account_read", &[cap::ACCOUNT_READ]);
 
@@ -555,7 +559,9 @@ impl Stripe {
         }
 
         // Identity and validity: GET /v1/account.
-        let (url, r) = ctx.get("/v1/account", "", BodyRead::Always).await;
+        let (url, r) = ctx
+            .get("/v1/account", "", BodyRead::Fields(ACCOUNT_FIELDS))
+            .await;
         let r = match r {
             Ok(r) => r,
             Err(e) => return fail(p, &url, e),
