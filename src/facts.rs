@@ -122,8 +122,22 @@ pub struct VendorFacts {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_reassessment_reviewer: Option<String>,
     pub key_ids: Vec<String>,
+    /// Personal-data categories the vendor was seen to hold: the field names of its
+    /// user-profile schema (Iterable `getFields`) mapped by [`crate::pii`]. Absent when no key
+    /// of this run could observe it; then `observed_data_reason` says why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_data: Option<Vec<String>>,
+    /// Why `observed_data` is absent (`unverifiable: …`, `inconclusive: …`, `not probed`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_data_reason: Option<String>,
+    /// The vendor's field names behind each observed category (the evidence).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub observed_fields: BTreeMap<String, Vec<String>>,
     pub provenance: BTreeMap<String, Provenance>,
 }
+
+/// The key-profile observation that shows a vendor's user-profile schema.
+pub const PROFILE_FIELDS: &str = "profile_fields";
 
 /// Facts about one inventory key: declared fields plus what the probe observed.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -300,7 +314,10 @@ pub fn build(
     let scanned = (ctx.artifacts_scanned || ctx.surfaces_crawled) && ctx.scan_errors == 0;
     if let Some(inv) = inv {
         for v in &inv.vendors {
-            facts.vendors.push(vendor_facts(v));
+            let mut vf = vendor_facts(v);
+            let records: Vec<&KeyRecord> = keys.iter().filter(|r| r.vendor == v.id).collect();
+            observe_data(&mut vf, &records, &crate::pii::FieldMap::new(&inv.field_categories));
+            facts.vendors.push(vf);
             for k in &v.keys {
                 let rec = keys.iter().find(|r| r.id == k.id && r.vendor == v.id);
                 facts
@@ -313,6 +330,51 @@ pub fn build(
         facts.exposures.push(exposure_facts(e, &facts.keys));
     }
     facts
+}
+
+/// Fills `observed_data` from the vendor's key profiles: any key that saw the schema is
+/// enough; otherwise the first reason a key gives (unverifiable before inconclusive).
+fn observe_data(vf: &mut VendorFacts, records: &[&KeyRecord], map: &crate::pii::FieldMap) {
+    use crate::run::ObservationStatus as S;
+    let seen: Vec<&crate::run::Observation> = records
+        .iter()
+        .filter_map(|r| r.profile.as_ref()?.observations.get(PROFILE_FIELDS))
+        .collect();
+    let observed: Vec<_> = seen.iter().filter(|o| o.status == S::Observed).collect();
+    if observed.is_empty() {
+        let why = seen
+            .iter()
+            .find(|o| o.status == S::Unverifiable)
+            .or_else(|| seen.first())
+            .map(|o| {
+                let status = if o.status == S::Unverifiable {
+                    "unverifiable"
+                } else {
+                    "inconclusive"
+                };
+                format!("{status}: {}", o.reason.as_deref().unwrap_or("no reason given"))
+            });
+        let observable = vf
+            .connector
+            .as_deref()
+            .and_then(crate::vendors::connector)
+            .is_some_and(|c| c.observations().contains(&PROFILE_FIELDS));
+        if why.is_some() || observable {
+            vf.observed_data_reason =
+                Some(why.unwrap_or_else(|| "no key of this vendor was probed".into()));
+        }
+        return;
+    }
+    let fields = observed.iter().flat_map(|o| o.values.iter().map(String::as_str));
+    let by_category = map.categorise(fields);
+    vf.observed_data = Some(by_category.keys().map(|c| c.to_string()).collect());
+    vf.observed_fields = by_category
+        .into_iter()
+        .map(|(c, f)| (c.to_string(), f))
+        .collect();
+    let at = observed.iter().filter_map(|o| o.at.clone()).max();
+    vf.provenance
+        .insert("observed_data".into(), Provenance::observed(at));
 }
 
 fn vendor_facts(v: &Vendor) -> VendorFacts {
@@ -370,6 +432,9 @@ fn vendor_facts(v: &Vendor) -> VendorFacts {
             .as_ref()
             .and_then(|r| r.reviewer.clone()),
         key_ids: v.keys.iter().map(|k| k.id.clone()).collect(),
+        observed_data: None,
+        observed_data_reason: None,
+        observed_fields: BTreeMap::new(),
         provenance: prov,
     }
 }

@@ -38,6 +38,34 @@ pub struct Inventory {
     /// Build outputs to scan (paths relative to the inventory file).
     #[serde(default)]
     pub artifacts: Vec<String>,
+    /// How vendor field names map to personal-data categories, beside the built-in mapping
+    /// (`firstName` → `first_name`, `shippingAddress.city` → `postal_address`, …): a field
+    /// name (case-insensitive) → a category, or `none` to ignore that field.
+    #[serde(default)]
+    #[schemars(with = "std::collections::BTreeMap<String, DataCategoryName>")]
+    pub field_categories: std::collections::BTreeMap<String, String>,
+}
+
+/// Schema of a personal-data category name (the list is `crate::pii::CATEGORIES`).
+pub struct DataCategoryName;
+
+impl JsonSchema for DataCategoryName {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "DataCategory".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let mut names: Vec<&str> = crate::pii::CATEGORIES.iter().map(|(n, _)| *n).collect();
+        let mut meanings: Vec<&str> = crate::pii::CATEGORIES.iter().map(|(_, m)| *m).collect();
+        names.push(crate::pii::IGNORE);
+        meanings.push("not personal data: ignore this field");
+        schemars::json_schema!({
+            "description": "A personal-data category, or `none`.",
+            "type": "string",
+            "enum": names,
+            "enumDescriptions": meanings,
+        })
+    }
 }
 
 /// What kind of supplier a vendor is; rules such as "only e-mail to the e-mail vendor" key on it.

@@ -388,6 +388,7 @@ fn empty_profile(status: KeyStatus) -> KeyProfile {
         unverifiable: vec![],
         restrictions: BTreeMap::new(),
         calls: vec![],
+        observations: Default::default(),
         probed_at: None,
     }
 }
