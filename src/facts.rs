@@ -316,7 +316,11 @@ pub fn build(
         for v in &inv.vendors {
             let mut vf = vendor_facts(v);
             let records: Vec<&KeyRecord> = keys.iter().filter(|r| r.vendor == v.id).collect();
-            observe_data(&mut vf, &records, &crate::pii::FieldMap::new(&inv.field_categories));
+            observe_data(
+                &mut vf,
+                &records,
+                &crate::pii::FieldMap::new(&inv.field_categories),
+            );
             facts.vendors.push(vf);
             for k in &v.keys {
                 let rec = keys.iter().find(|r| r.id == k.id && r.vendor == v.id);
@@ -352,7 +356,10 @@ fn observe_data(vf: &mut VendorFacts, records: &[&KeyRecord], map: &crate::pii::
                 } else {
                     "inconclusive"
                 };
-                format!("{status}: {}", o.reason.as_deref().unwrap_or("no reason given"))
+                format!(
+                    "{status}: {}",
+                    o.reason.as_deref().unwrap_or("no reason given")
+                )
             });
         let observable = vf
             .connector
@@ -365,7 +372,9 @@ fn observe_data(vf: &mut VendorFacts, records: &[&KeyRecord], map: &crate::pii::
         }
         return;
     }
-    let fields = observed.iter().flat_map(|o| o.values.iter().map(String::as_str));
+    let fields = observed
+        .iter()
+        .flat_map(|o| o.values.iter().map(String::as_str));
     let by_category = map.categorise(fields);
     vf.observed_data = Some(by_category.keys().map(|c| c.to_string()).collect());
     vf.observed_fields = by_category

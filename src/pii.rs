@@ -19,7 +19,10 @@ pub const CATEGORIES: &[(&str, &str)] = &[
     ("last_name", "family name"),
     ("name", "full or display name of a person"),
     ("phone", "telephone or mobile number"),
-    ("postal_address", "street, city, postcode or a whole postal address"),
+    (
+        "postal_address",
+        "street, city, postcode or a whole postal address",
+    ),
     ("date_of_birth", "birth date or birthday"),
     ("gender", "gender"),
     ("ip_address", "IP address"),
@@ -38,11 +41,11 @@ const WORDS: &[(&str, &[&str])] = &[
         "first_name",
         &["firstname", "givenname", "fname", "forename"],
     ),
+    ("last_name", &["lastname", "surname", "familyname", "lname"]),
     (
-        "last_name",
-        &["lastname", "surname", "familyname", "lname"],
+        "name",
+        &["fullname", "customername", "displayname", "username"],
     ),
-    ("name", &["fullname", "customername", "displayname", "username"]),
     (
         "phone",
         &[
