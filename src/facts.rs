@@ -263,6 +263,78 @@ pub struct RunFacts {
     /// were available); without it, "unknown credential" cannot be decided.
     #[serde(default)]
     pub attribution_available: bool,
+    /// Third-party script origins the crawled pages load, each with the vendor whose
+    /// `script_origins` lists it (absent when no surface was crawled).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub script_origins: Option<Vec<ScriptOriginFacts>>,
+    /// The script origins no vendor lists and `allowed_script_origins` does not allow:
+    /// suppliers that run code on the site and were never assessed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub undeclared_script_origins: Option<Vec<String>>,
+}
+
+/// One third-party script origin the crawl saw (observed).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ScriptOriginFacts {
+    /// `https://host[:port]`.
+    pub origin: String,
+    /// The inventory vendor that lists it, or `allowed` for `allowed_script_origins`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    /// Pages that load it (scheme, host and path; at most five).
+    pub pages: Vec<String>,
+}
+
+/// Whether `pattern` (`host`, `host:port` or `*.domain`) covers `origin` (`scheme://host[:port]`).
+pub fn origin_matches(pattern: &str, origin: &str) -> bool {
+    let host_port = origin.split_once("://").map_or(origin, |(_, h)| h);
+    let host = host_port.rsplit_once(':').map_or(host_port, |(h, p)| {
+        if p.bytes().all(|b| b.is_ascii_digit()) {
+            h
+        } else {
+            host_port
+        }
+    });
+    let pattern = pattern.trim().trim_end_matches('/').to_ascii_lowercase();
+    let pattern = pattern
+        .split_once("://")
+        .map_or(pattern.as_str(), |(_, h)| h);
+    match pattern.strip_prefix("*.") {
+        Some(domain) => host.ends_with(&format!(".{domain}")),
+        None => pattern == host || pattern == host_port,
+    }
+}
+
+/// The crawl's script origins against the inventory: who owns each, and which nobody does.
+fn script_origin_facts(
+    inv: Option<&Inventory>,
+    seen: &ScriptOrigins,
+) -> (Vec<ScriptOriginFacts>, Vec<String>) {
+    let mut all = Vec::new();
+    let mut undeclared = Vec::new();
+    for (origin, pages) in seen {
+        let owner = inv.and_then(|inv| {
+            inv.vendors
+                .iter()
+                .find(|v| v.script_origins.iter().any(|p| origin_matches(p, origin)))
+                .map(|v| v.id.clone())
+                .or_else(|| {
+                    inv.allowed_script_origins
+                        .iter()
+                        .any(|p| origin_matches(p, origin))
+                        .then(|| "allowed".to_string())
+                })
+        });
+        if owner.is_none() {
+            undeclared.push(origin.clone());
+        }
+        all.push(ScriptOriginFacts {
+            origin: origin.clone(),
+            owner,
+            pages: pages.iter().cloned().collect(),
+        });
+    }
+    (all, undeclared)
 }
 
 /// What the run did, for [`build`].
@@ -275,6 +347,26 @@ pub struct RunContext {
     pub surfaces_crawled: bool,
     pub error_count: u32,
     pub scan_errors: u32,
+    /// Third-party script origins the crawl saw, with the pages loading them (`None`: no crawl).
+    pub script_origins: Option<ScriptOrigins>,
+}
+
+/// Script origin → pages that load it (as [`crate::crawl::CrawlReport::script_origins`]).
+pub type ScriptOrigins = BTreeMap<String, std::collections::BTreeSet<String>>;
+
+impl RunContext {
+    /// Adds one crawl's script origins (a crawl ran, so the fact exists even when empty).
+    pub fn add_script_origins(&mut self, seen: &ScriptOrigins) {
+        let all = self.script_origins.get_or_insert_with(BTreeMap::new);
+        for (origin, pages) in seen {
+            let p = all.entry(origin.clone()).or_default();
+            for page in pages {
+                if p.len() < crate::crawl::MAX_PAGES_PER_ORIGIN {
+                    p.insert(page.clone());
+                }
+            }
+        }
+    }
 }
 
 fn date(d: &Option<jiff::civil::Date>) -> Option<String> {
@@ -306,9 +398,16 @@ pub fn build(
             error_count: ctx.error_count,
             scan_errors: ctx.scan_errors,
             attribution_available: inv.is_some() || keys.iter().any(|k| k.fingerprint.is_some()),
+            script_origins: None,
+            undeclared_script_origins: None,
         },
         ..Default::default()
     };
+    if let Some(seen) = &ctx.script_origins {
+        let (all, undeclared) = script_origin_facts(inv, seen);
+        facts.run.script_origins = Some(all);
+        facts.run.undeclared_script_origins = Some(undeclared);
+    }
     // `exposed: false` only when every scan completed: an unreadable file or unreachable
     // surface leaves it unknown.
     let scanned = (ctx.artifacts_scanned || ctx.surfaces_crawled) && ctx.scan_errors == 0;
@@ -639,5 +738,63 @@ fn exposure_facts(e: &Exposure, keys: &[KeyFacts]) -> ExposureFacts {
         key_category,
         observed_at: e.observed_at.clone(),
         provenance: prov,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origin_patterns() {
+        assert!(origin_matches("js.stripe.com", "https://js.stripe.com"));
+        assert!(origin_matches(
+            "https://js.stripe.com/",
+            "https://js.stripe.com"
+        ));
+        assert!(origin_matches("*.iterable.com", "https://js.iterable.com"));
+        assert!(!origin_matches(
+            "*.iterable.com",
+            "https://iterable.com.evil.example"
+        ));
+        assert!(!origin_matches(
+            "*.iterable.com",
+            "https://eviliterable.com"
+        ));
+        assert!(origin_matches("127.0.0.1:8080", "http://127.0.0.1:8080"));
+        assert!(origin_matches("127.0.0.1", "http://127.0.0.1:8080"));
+        assert!(!origin_matches("127.0.0.1:8081", "http://127.0.0.1:8080"));
+        assert!(!origin_matches("stripe.com", "https://js.stripe.com"));
+    }
+
+    #[test]
+    fn script_origins_are_owned_allowed_or_undeclared() {
+        let inv: Inventory = crate::yaml::from_str(
+            "version: 1
+organization: T
+allowed_script_origins: [cdn.example.com]
+vendors:
+  - id: stripe
+    connector: stripe
+    category: psp
+    tier: 1
+    script_origins: [js.stripe.com]
+",
+        )
+        .expect("inventory");
+        let mut seen = ScriptOrigins::new();
+        for o in [
+            "https://js.stripe.com",
+            "https://cdn.example.com",
+            "https://tags.unknown.example",
+        ] {
+            seen.entry(o.to_string())
+                .or_default()
+                .insert("https://shop.example.com/checkout".into());
+        }
+        let (all, undeclared) = script_origin_facts(Some(&inv), &seen);
+        assert_eq!(undeclared, vec!["https://tags.unknown.example".to_string()]);
+        let owners: Vec<_> = all.iter().map(|s| s.owner.as_deref()).collect();
+        assert_eq!(owners, vec![Some("allowed"), Some("stripe"), None]);
     }
 }

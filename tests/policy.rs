@@ -311,6 +311,16 @@ fn cases() -> Vec<Case> {
             ],
         ),
         (
+            "VKS-SUP-005",
+            "run",
+            "run",
+            vec![Set(
+                "undeclared_script_origins",
+                json!(["https://cdn.tagvendor.example"]),
+            )],
+            vec![Remove("undeclared_script_origins")],
+        ),
+        (
             "VKS-PII-002",
             "vendors",
             "shopify",

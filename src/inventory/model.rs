@@ -44,6 +44,10 @@ pub struct Inventory {
     #[serde(default)]
     #[schemars(with = "std::collections::BTreeMap<String, DataCategoryName>")]
     pub field_categories: std::collections::BTreeMap<String, String>,
+    /// Script hosts the crawled sites may load that belong to no vendor (your own CDN):
+    /// `cdn.example.com`, `*.example-cdn.net`, `127.0.0.1:8080`.
+    #[serde(default)]
+    pub allowed_script_origins: Vec<String>,
 }
 
 /// Schema of a personal-data category name (the list is `crate::pii::CATEGORIES`).
@@ -125,6 +129,11 @@ pub struct Vendor {
     pub admin_accounts: Option<AdminAccounts>,
     #[serde(default)]
     pub subprocessors: Vec<String>,
+    /// Hosts this vendor serves scripts from on your sites (`js.stripe.com`,
+    /// `*.iterable.com`); a crawled page's script from a host no vendor lists is a shadow
+    /// vendor.
+    #[serde(default)]
+    pub script_origins: Vec<String>,
     /// Reviewer-facing facts for the reassessment report.
     #[serde(default)]
     pub assessment: Option<Assessment>,
