@@ -288,6 +288,8 @@ pub struct ScriptOriginFacts {
 /// Whether `pattern` (`host`, `host:port` or `*.domain`) covers `origin` (`scheme://host[:port]`).
 pub fn origin_matches(pattern: &str, origin: &str) -> bool {
     let host_port = origin.split_once("://").map_or(origin, |(_, h)| h);
+    // A URL redactor may have written the origin back as `scheme://host/`.
+    let host_port = host_port.split('/').next().unwrap_or(host_port);
     let host = host_port.rsplit_once(':').map_or(host_port, |(h, p)| {
         if p.bytes().all(|b| b.is_ascii_digit()) {
             h
@@ -762,6 +764,7 @@ mod tests {
             "https://eviliterable.com"
         ));
         assert!(origin_matches("127.0.0.1:8080", "http://127.0.0.1:8080"));
+        assert!(origin_matches("127.0.0.1:8080", "http://127.0.0.1:8080/"));
         assert!(origin_matches("127.0.0.1", "http://127.0.0.1:8080"));
         assert!(!origin_matches("127.0.0.1:8081", "http://127.0.0.1:8080"));
         assert!(!origin_matches("stripe.com", "https://js.stripe.com"));
