@@ -397,7 +397,7 @@ fn planned(vendor: &str) -> BTreeSet<Req> {
     out
 }
 
-async fn client_for(settings: &ProbeSettings) -> Client {
+fn client_for(settings: &ProbeSettings) -> Client {
     let mut cfg = settings.client_config();
     cfg.backoff_base = Duration::from_millis(50);
     cfg.timeout = Duration::from_secs(10);
@@ -414,7 +414,7 @@ async fn logged(vendor: &str) -> BTreeSet<Req> {
         .map(|(i, mut s)| async move {
             let emu = start(vendor).await;
             s.endpoint = Some(Url::parse(&emu.base_url).expect("url"));
-            let client = client_for(&s).await;
+            let client = client_for(&s);
             for (n, raw) in raw_keys(vendor).iter().enumerate() {
                 let key = inventory_key(i * 100 + n);
                 vendors::probe_key(vendor, &Secret::new(raw), &key, &s, &client).await;
