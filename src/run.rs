@@ -292,6 +292,22 @@ pub struct Observation {
     /// What was seen: names only (field names, hosts, ids), sorted.
     #[serde(default)]
     pub values: Vec<String>,
+    /// Structured things seen (credentials, users, webhooks), each an id with named
+    /// attributes; never a name, username or e-mail of a person.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub items: Vec<ObservedItem>,
+    /// The vendor's list was longer than the bound read (then `status` is `inconclusive`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub truncated: bool,
+}
+
+/// One thing an [`Observation`] saw at the vendor: an id (credential id, `https://host` of a
+/// webhook) and attributes (`roles`, `allowed_ips`, `active`, `merchants`, …).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ObservedItem {
+    pub id: String,
+    #[serde(default)]
+    pub attributes: BTreeMap<String, Vec<String>>,
 }
 
 /// Whether an [`Observation`] holds a fact.
@@ -316,6 +332,8 @@ impl Observation {
             call: call.to_string(),
             at,
             values,
+            items: vec![],
+            truncated: false,
         }
     }
 
@@ -326,6 +344,8 @@ impl Observation {
             call: call.to_string(),
             at: None,
             values: vec![],
+            items: vec![],
+            truncated: false,
         }
     }
 }
