@@ -266,6 +266,9 @@ pub struct KeyProfile {
     /// Calls made (method, url without query values, status).
     #[serde(default)]
     pub calls: Vec<CallSummary>,
+    /// The vendor API version every call of the probe pinned (Stripe `Stripe-Version`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_version: Option<String>,
     /// RFC 3339 time of the probe.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub probed_at: Option<String>,
@@ -385,6 +388,9 @@ pub struct LedgerEntry {
     pub at: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// The vendor API version the request pinned (Stripe `Stripe-Version`), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_version: Option<String>,
 }
 
 /// Something that could not be done; never fatal to the run.

@@ -388,6 +388,7 @@ fn empty_profile(status: KeyStatus) -> KeyProfile {
         unverifiable: vec![],
         restrictions: BTreeMap::new(),
         calls: vec![],
+        api_version: None,
         probed_at: None,
     }
 }
@@ -588,6 +589,7 @@ pub async fn probe(input: ProbeInput<'_>, client: &Client) -> KeyProfile {
             official_hosts: OFFICIAL_HOSTS,
             auth: Auth::Header(AUTH_HEADER, input.secret),
             headers,
+            api_version: None,
             rates: vec![RateSpec {
                 bucket: format!("{VENDOR}:{}", host(env)),
                 per_second: ASSUMED_RATE_PER_SECOND,
