@@ -22,8 +22,8 @@
 //! - `rate_limit_status`: `429` (default) | `400` — how a rate limit is answered: the same
 //!   OBSERVED body (`invalid_request_error`, `code: rate_limit`) with either status (the
 //!   SDKs read both as a rate limit)
-//! - `rate_limited`: `always` — every request is over the account's limit (tests the handling
-//!   without racing the buckets)
+//! - `rate_limited`: `always` | a path (`/v1/customers`) — every request (to that path) is
+//!   over the account's limit (tests the handling without racing the buckets)
 //!
 //! Like the real API (stripe/openapi spec3 2023-09-12, API 2023-08-16): HTTP Basic auth with
 //! the key as user name is accepted besides Bearer; a `Stripe-Version` other than 2023-08-16
@@ -857,7 +857,8 @@ fn respond(st: &EmuState, req: &Request) -> Response {
     } else {
         TEST_PER_SECOND
     };
-    let over_limit = st.variant(Some(&key), "rate_limited").as_deref() == Some("always")
+    let forced = st.variant(Some(&key), "rate_limited");
+    let over_limit = forced.is_some_and(|v| v == "always" || v == path)
         || st
             .leaky_bucket(&format!("global:{account}"), global, global)
             .is_err()

@@ -986,4 +986,272 @@ mod tests {
         );
         assert!(parse_forbidden("something else").is_none());
     }
+
+    #[test]
+    fn by_id_probes_are_granted_only_by_resource_missing() {
+        let id = Ask::MissingId("cs_vendorscopeprobe0000000000");
+        let missing = serde_json::json!({"error": {"type": "invalid_request_error", "code": "resource_missing", "param": "session", "message": "No such checkout.session: 'cs_vendorscopeprobe0000000000'"}});
+        assert_eq!(read_verdict(id, 404, Some(&missing)), ReadVerdict::Granted);
+        let route = serde_json::json!({"error": {"type": "invalid_request_error", "message": "Unrecognized request URL (GET: /v1/checkout/sessions/x)."}});
+        assert_eq!(
+            read_verdict(id, 404, Some(&route)),
+            ReadVerdict::Inconclusive("unexpected_response")
+        );
+        assert_eq!(
+            read_verdict(id, 404, None),
+            ReadVerdict::Inconclusive("unexpected_response")
+        );
+        // An id that cannot exist answering 200 is not the vendor we know.
+        assert_eq!(
+            read_verdict(id, 200, None),
+            ReadVerdict::Inconclusive("unexpected_response")
+        );
+        assert_eq!(
+            read_verdict(Ask::EmptyList, 200, None),
+            ReadVerdict::Granted
+        );
+        assert_eq!(
+            read_verdict(Ask::EmptyList, 404, Some(&missing)),
+            ReadVerdict::Inconclusive("unexpected_response")
+        );
+        let denied = serde_json::json!({"error": {"type": "invalid_request_error", "message": "The provided key 'rk_test_*****…*****000002' does not have the required permissions for this endpoint on account 'acct_1'. Having the 'rak_checkout_session_read' permission would allow this request to continue."}});
+        assert_eq!(read_verdict(id, 403, Some(&denied)), ReadVerdict::Denied);
+    }
+
+    #[test]
+    fn a_400_rate_limit_is_a_rate_limit() {
+        let body = serde_json::json!({"error": {"type": "invalid_request_error", "code": "rate_limit", "message": "Request rate limit exceeded."}});
+        assert!(rate_limited(400, Some(&body)));
+        assert!(rate_limited(429, None));
+        assert!(!rate_limited(400, None));
+        let other = serde_json::json!({"error": {"type": "invalid_request_error", "code": "parameter_unknown"}});
+        assert!(!rate_limited(400, Some(&other)));
+        for ask in [Ask::Plain, Ask::EmptyList, Ask::MissingId("x")] {
+            assert_eq!(
+                read_verdict(ask, 400, Some(&body)),
+                ReadVerdict::Inconclusive("rate_limited")
+            );
+        }
+    }
+
+    #[test]
+    fn probe_tables_hold_together() {
+        let mut targets = std::collections::BTreeSet::new();
+        for p in READ_PROBES {
+            let (path, query) = p.target();
+            assert!(targets.insert(path.clone()), "{path} probed twice");
+            for c in p.capabilities.iter().chain(p.writes) {
+                assert!(
+                    SECRET_KEY_CAPABILITIES.contains(c),
+                    "{path}: sk_ keys lack {c}"
+                );
+            }
+            match p.ask {
+                Ask::EmptyList => {
+                    assert_eq!(query, "limit=1&created[gte]=4102444800");
+                    assert!(
+                        emulator::LISTS.iter().any(|l| l.0 == p.path),
+                        "{path}: no emulated list"
+                    );
+                }
+                Ask::MissingId(id) => {
+                    assert!(query.is_empty());
+                    let (prefix, rest) = id.split_once('_').unwrap_or(("", ""));
+                    assert!(!prefix.is_empty() && rest.starts_with("vendorscopeprobe"));
+                    assert!(
+                        emulator::RETRIEVALS.iter().any(|r| r.0 == p.path),
+                        "{path}: no emulated by-id route"
+                    );
+                }
+                Ask::Plain => assert!(query.is_empty()),
+            }
+        }
+        for l in emulator::LISTS {
+            assert!(
+                READ_PROBES.iter().any(|p| p.path == l.0),
+                "{}: emulated but no permission",
+                l.0
+            );
+        }
+    }
+
+    #[test]
+    fn grants_list_each_permission_once() {
+        let grants = Connector::grants(&Stripe);
+        let mut names: Vec<&str> = grants.iter().map(|g| g.name.as_str()).collect();
+        let n = names.len();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), n);
+        let connect = grants
+            .iter()
+            .find(|g| g.name == "rak_connected_account_read")
+            .expect("connect");
+        assert_eq!(
+            connect.capabilities,
+            [cap::ACCOUNT_READ, cap::CONNECTED_ACCOUNTS_READ]
+        );
+        let charges = grants
+            .iter()
+            .find(|g| g.name == "rak_charge_read")
+            .expect("charges");
+        assert_eq!(
+            charges.unverifiable,
+            [cap::PAYMENTS_WRITE, cap::REFUNDS_WRITE]
+        );
+    }
+
+    /// Stripe's own contract, where the shared reference material is present (a user's fresh
+    /// clone has none: the check is skipped there with a note).
+    fn contract() -> Option<serde_json::Value> {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../shared/reference/specs/stripe-spec3-2023-09-12.json");
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            eprintln!("skipped: {} not found", path.display());
+            return None;
+        };
+        let spec: serde_json::Value = serde_json::from_str(&text).expect("spec JSON");
+        assert_eq!(spec["info"]["version"], API_VERSION, "pinned version");
+        Some(spec)
+    }
+
+    /// The contract's GET operation whose path template matches `path`, with the values of
+    /// its path parameters.
+    fn operation<'a>(
+        spec: &'a serde_json::Value,
+        path: &str,
+    ) -> Option<(&'a serde_json::Value, Vec<(String, String)>)> {
+        let parts: Vec<&str> = path.split('/').collect();
+        spec["paths"].as_object()?.iter().find_map(|(tpl, ops)| {
+            let t: Vec<&str> = tpl.split('/').collect();
+            if t.len() != parts.len() {
+                return None;
+            }
+            let mut values = vec![];
+            for (a, b) in t.iter().zip(&parts) {
+                match a.strip_prefix('{').and_then(|x| x.strip_suffix('}')) {
+                    Some(name) => values.push((name.to_string(), b.to_string())),
+                    None if a == b => {}
+                    None => return None,
+                }
+            }
+            Some((ops.get("get")?, values))
+        })
+    }
+
+    fn query_params(op: &serde_json::Value) -> Vec<(String, serde_json::Value)> {
+        op["parameters"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|p| p["in"] == "query")
+            .map(|p| (p["name"].as_str().unwrap_or("").to_string(), p.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn every_stripe_request_is_valid_in_the_contract() {
+        let Some(spec) = contract() else { return };
+        let mut requests: Vec<(String, String)> = vec![
+            ("/v1/account".into(), String::new()),
+            ("/v1/charges".into(), empty_list_query()),
+        ];
+        requests.extend(READ_PROBES.iter().map(ReadProbe::target));
+        for (path, query) in &requests {
+            let (op, values) =
+                operation(&spec, path).unwrap_or_else(|| panic!("{path}: no GET in the contract"));
+            let params = query_params(op);
+            // Path parameters: within the contract's bounds.
+            for (name, value) in &values {
+                let p = op["parameters"]
+                    .as_array()
+                    .and_then(|ps| ps.iter().find(|p| p["in"] == "path" && p["name"] == **name))
+                    .unwrap_or_else(|| panic!("{path}: {name}"));
+                if let Some(max) = p["schema"]["maxLength"].as_u64() {
+                    assert!(value.len() as u64 <= max, "{path}: {name} too long");
+                }
+            }
+            // Query parameters: known, of the right type, within bounds.
+            for (key, value) in url::form_urlencoded::parse(query.as_bytes()) {
+                let (name, sub) = match key.split_once('[') {
+                    Some((n, s)) => (n, Some(s.trim_end_matches(']'))),
+                    None => (key.as_ref(), None),
+                };
+                let (_, p) = params
+                    .iter()
+                    .find(|(n, _)| n == name)
+                    .unwrap_or_else(|| panic!("{path}: `{name}` is not a parameter in 2023-08-16"));
+                let n: i64 = value.parse().expect("integer value");
+                match (name, sub) {
+                    ("limit", None) => {
+                        assert_eq!(p["schema"]["type"], "integer");
+                        assert!((1..=100).contains(&n));
+                    }
+                    ("created", Some("gte")) => {
+                        assert_eq!(p["style"], "deepObject");
+                        let range = &p["schema"]["anyOf"][0]["properties"]["gte"];
+                        assert_eq!(range["type"], "integer", "{path}");
+                    }
+                    other => panic!("{path}: unexpected parameter {other:?}"),
+                }
+            }
+            // No required parameter is missing.
+            for (name, p) in &params {
+                assert!(p["required"] != true, "{path}: requires {name}");
+            }
+        }
+        // A by-id probe only where the list cannot be emptied with `created`.
+        for p in READ_PROBES {
+            if let Ask::MissingId(_) = p.ask
+                && let Some((list, _)) = operation(&spec, p.path)
+            {
+                assert!(
+                    !query_params(list).iter().any(|(n, _)| n == "created"),
+                    "{}: the list takes `created`, probe it empty instead",
+                    p.path
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn the_emulator_takes_the_contract_parameters() {
+        let Some(spec) = contract() else { return };
+        let ty = |p: &serde_json::Value| {
+            let s = &p["schema"];
+            if s.get("anyOf").is_some() {
+                emulator::Ty::Range
+            } else {
+                match s["type"].as_str() {
+                    Some("boolean") => emulator::Ty::Bool,
+                    Some("integer") => emulator::Ty::Int,
+                    Some("array") => emulator::Ty::List,
+                    Some("object") => emulator::Ty::Object,
+                    _ => emulator::Ty::Str,
+                }
+            }
+        };
+        for (path, _, own) in emulator::LISTS {
+            let (op, _) = operation(&spec, path).expect(path);
+            let mut want: Vec<(String, emulator::Ty)> = query_params(op)
+                .iter()
+                .map(|(n, p)| (n.clone(), ty(p)))
+                .collect();
+            want.sort_by(|a, b| a.0.cmp(&b.0));
+            let mut have: Vec<(String, emulator::Ty)> = emulator::LIST_PARAMS
+                .iter()
+                .chain(own.iter())
+                .map(|(n, t)| (n.to_string(), *t))
+                .collect();
+            have.sort_by(|a, b| a.0.cmp(&b.0));
+            assert_eq!(have, want, "{path}");
+        }
+        for (path, _, param) in emulator::RETRIEVALS {
+            let (op, values) =
+                operation(&spec, &format!("{path}/x")).unwrap_or_else(|| panic!("{path}/{{id}}"));
+            assert_eq!(values[0].0, *param, "{path}");
+            let names: Vec<String> = query_params(op).into_iter().map(|(n, _)| n).collect();
+            assert_eq!(names, ["expand"], "{path}");
+        }
+    }
 }
