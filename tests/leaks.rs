@@ -277,6 +277,7 @@ fn vendor_echoed_account_is_sanitised_and_masked() {
         unverifiable: vec![],
         restrictions: Default::default(),
         calls: vec![],
+        api_version: None,
         probed_at: None,
     };
     let clean = Clean::new(&profile, &redactor).expect("clean");

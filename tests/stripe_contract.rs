@@ -450,6 +450,7 @@ fn start_mock(bin: &Path) -> (Mock, String) {
 /// models no restricted-key permissions and answers any id with a fixture, so verdicts are
 /// not asserted here.
 #[test]
+#[allow(clippy::print_stdout, clippy::print_stderr)] // the skip note and the summary figure
 fn stripe_mock_rejects_no_request() {
     let bin = stripe_mock_path();
     if !bin.exists() {

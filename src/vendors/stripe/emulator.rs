@@ -240,10 +240,31 @@ pub const LIST_PARAMS: &[(&str, Ty)] = &[
     ("starting_after", Str),
 ];
 
-/// Every list endpoint served: path, the `object` of its records, and the filters it takes
-/// besides [`LIST_PARAMS`] (from stripe/openapi spec3 2023-09-12, API 2023-08-16).
-pub const LISTS: &[(&str, &str, &[(&str, Ty)])] = &[
-    (
+/// A list endpoint the emulator serves.
+pub struct ListEndpoint {
+    pub path: &'static str,
+    /// The `object` of its records.
+    pub object: &'static str,
+    /// The filters it takes besides [`LIST_PARAMS`].
+    pub filters: &'static [(&'static str, Ty)],
+}
+
+const fn le(
+    path: &'static str,
+    object: &'static str,
+    filters: &'static [(&'static str, Ty)],
+) -> ListEndpoint {
+    ListEndpoint {
+        path,
+        object,
+        filters,
+    }
+}
+
+/// Every list endpoint served, with its filters (stripe/openapi spec3 2023-09-12, API
+/// 2023-08-16).
+pub const LISTS: &[ListEndpoint] = &[
+    le(
         "/v1/charges",
         "charge",
         &[
@@ -253,22 +274,22 @@ pub const LISTS: &[(&str, &str, &[(&str, Ty)])] = &[
             ("transfer_group", Str),
         ],
     ),
-    (
+    le(
         "/v1/refunds",
         "refund",
         &[("charge", Str), ("created", Range), ("payment_intent", Str)],
     ),
-    (
+    le(
         "/v1/customers",
         "customer",
         &[("created", Range), ("email", Str), ("test_clock", Str)],
     ),
-    (
+    le(
         "/v1/disputes",
         "dispute",
         &[("charge", Str), ("created", Range), ("payment_intent", Str)],
     ),
-    (
+    le(
         "/v1/events",
         "event",
         &[
@@ -278,18 +299,18 @@ pub const LISTS: &[(&str, &str, &[(&str, Ty)])] = &[
             ("types", List),
         ],
     ),
-    ("/v1/files", "file", &[("created", Range), ("purpose", Str)]),
-    (
+    le("/v1/files", "file", &[("created", Range), ("purpose", Str)]),
+    le(
         "/v1/file_links",
         "file_link",
         &[("created", Range), ("expired", Bool), ("file", Str)],
     ),
-    (
+    le(
         "/v1/payment_intents",
         "payment_intent",
         &[("created", Range), ("customer", Str)],
     ),
-    (
+    le(
         "/v1/payouts",
         "payout",
         &[
@@ -299,7 +320,7 @@ pub const LISTS: &[(&str, &str, &[(&str, Ty)])] = &[
             ("status", Str),
         ],
     ),
-    (
+    le(
         "/v1/balance_transactions",
         "balance_transaction",
         &[
@@ -310,7 +331,7 @@ pub const LISTS: &[(&str, &str, &[(&str, Ty)])] = &[
             ("type", Str),
         ],
     ),
-    (
+    le(
         "/v1/products",
         "product",
         &[
@@ -321,7 +342,7 @@ pub const LISTS: &[(&str, &str, &[(&str, Ty)])] = &[
             ("url", Str),
         ],
     ),
-    (
+    le(
         "/v1/prices",
         "price",
         &[
@@ -334,13 +355,13 @@ pub const LISTS: &[(&str, &str, &[(&str, Ty)])] = &[
             ("type", Str),
         ],
     ),
-    ("/v1/coupons", "coupon", &[("created", Range)]),
-    (
+    le("/v1/coupons", "coupon", &[("created", Range)]),
+    le(
         "/v1/tax_rates",
         "tax_rate",
         &[("active", Bool), ("created", Range), ("inclusive", Bool)],
     ),
-    (
+    le(
         "/v1/setup_intents",
         "setup_intent",
         &[
@@ -350,7 +371,7 @@ pub const LISTS: &[(&str, &str, &[(&str, Ty)])] = &[
             ("payment_method", Str),
         ],
     ),
-    (
+    le(
         "/v1/invoices",
         "invoice",
         &[
@@ -362,7 +383,7 @@ pub const LISTS: &[(&str, &str, &[(&str, Ty)])] = &[
             ("subscription", Str),
         ],
     ),
-    (
+    le(
         "/v1/invoiceitems",
         "invoiceitem",
         &[
@@ -372,7 +393,7 @@ pub const LISTS: &[(&str, &str, &[(&str, Ty)])] = &[
             ("pending", Bool),
         ],
     ),
-    (
+    le(
         "/v1/subscriptions",
         "subscription",
         &[
@@ -387,7 +408,7 @@ pub const LISTS: &[(&str, &str, &[(&str, Ty)])] = &[
             ("test_clock", Str),
         ],
     ),
-    (
+    le(
         "/v1/subscription_schedules",
         "subscription_schedule",
         &[
@@ -399,7 +420,7 @@ pub const LISTS: &[(&str, &str, &[(&str, Ty)])] = &[
             ("scheduled", Bool),
         ],
     ),
-    (
+    le(
         "/v1/transfers",
         "transfer",
         &[
@@ -408,28 +429,28 @@ pub const LISTS: &[(&str, &str, &[(&str, Ty)])] = &[
             ("transfer_group", Str),
         ],
     ),
-    (
+    le(
         "/v1/application_fees",
         "application_fee",
         &[("charge", Str), ("created", Range)],
     ),
-    (
+    le(
         "/v1/topups",
         "topup",
         &[("amount", Range), ("created", Range), ("status", Str)],
     ),
-    ("/v1/accounts", "account", &[("created", Range)]),
-    (
+    le("/v1/accounts", "account", &[("created", Range)]),
+    le(
         "/v1/reporting/report_runs",
         "reporting.report_run",
         &[("created", Range)],
     ),
-    (
+    le(
         "/v1/identity/verification_sessions",
         "identity.verification_session",
         &[("created", Range), ("status", Str)],
     ),
-    (
+    le(
         "/v1/identity/verification_reports",
         "identity.verification_report",
         &[
@@ -438,13 +459,13 @@ pub const LISTS: &[(&str, &str, &[(&str, Ty)])] = &[
             ("verification_session", Str),
         ],
     ),
-    ("/v1/reviews", "review", &[("created", Range)]),
-    (
+    le("/v1/reviews", "review", &[("created", Range)]),
+    le(
         "/v1/radar/value_lists",
         "radar.value_list",
         &[("alias", Str), ("contains", Str), ("created", Range)],
     ),
-    (
+    le(
         "/v1/issuing/cards",
         "issuing.card",
         &[
@@ -457,7 +478,7 @@ pub const LISTS: &[(&str, &str, &[(&str, Ty)])] = &[
             ("type", Str),
         ],
     ),
-    (
+    le(
         "/v1/issuing/cardholders",
         "issuing.cardholder",
         &[
@@ -468,7 +489,7 @@ pub const LISTS: &[(&str, &str, &[(&str, Ty)])] = &[
             ("type", Str),
         ],
     ),
-    (
+    le(
         "/v1/issuing/authorizations",
         "issuing.authorization",
         &[
@@ -478,7 +499,7 @@ pub const LISTS: &[(&str, &str, &[(&str, Ty)])] = &[
             ("status", Str),
         ],
     ),
-    (
+    le(
         "/v1/issuing/transactions",
         "issuing.transaction",
         &[
@@ -488,17 +509,17 @@ pub const LISTS: &[(&str, &str, &[(&str, Ty)])] = &[
             ("type", Str),
         ],
     ),
-    (
+    le(
         "/v1/issuing/disputes",
         "issuing.dispute",
         &[("created", Range), ("status", Str), ("transaction", Str)],
     ),
-    (
+    le(
         "/v1/treasury/financial_accounts",
         "treasury.financial_account",
         &[("created", Range)],
     ),
-    (
+    le(
         "/v1/checkout/sessions",
         "checkout.session",
         &[
@@ -509,30 +530,30 @@ pub const LISTS: &[(&str, &str, &[(&str, Ty)])] = &[
             ("subscription", Str),
         ],
     ),
-    (
+    le(
         "/v1/credit_notes",
         "credit_note",
         &[("customer", Str), ("invoice", Str)],
     ),
-    (
+    le(
         "/v1/quotes",
         "quote",
         &[("customer", Str), ("status", Str), ("test_clock", Str)],
     ),
-    ("/v1/webhook_endpoints", "webhook_endpoint", &[]),
-    ("/v1/payment_links", "payment_link", &[("active", Bool)]),
-    (
+    le("/v1/webhook_endpoints", "webhook_endpoint", &[]),
+    le("/v1/payment_links", "payment_link", &[("active", Bool)]),
+    le(
         "/v1/payment_methods",
         "payment_method",
         &[("customer", Str), ("type", Str)],
     ),
-    (
+    le(
         "/v1/financial_connections/accounts",
         "financial_connections.account",
         &[("account_holder", Object), ("session", Str)],
     ),
-    ("/v1/sigma/scheduled_query_runs", "scheduled_query_run", &[]),
-    (
+    le("/v1/sigma/scheduled_query_runs", "scheduled_query_run", &[]),
+    le(
         "/v1/radar/early_fraud_warnings",
         "radar.early_fraud_warning",
         &[("charge", Str), ("payment_intent", Str)],
@@ -642,19 +663,36 @@ fn planted_record(object: &str, live: bool) -> Value {
 }
 
 /// A 400 `invalid_request_error` in Stripe's shape (`code` and `doc_url` when there is a code).
-fn invalid(param: &str, code: Option<&str>, message: String) -> Response {
-    let mut e = json!({"type": "invalid_request_error", "param": param, "message": message});
-    if let Some(c) = code {
-        e["code"] = json!(c);
-        e["doc_url"] = json!(format!(
-            "https://stripe.com/docs/error-codes/{}",
-            c.replace('_', "-")
-        ));
-    }
-    json(400, json!({ "error": e }))
+struct Invalid {
+    param: String,
+    code: Option<&'static str>,
+    message: String,
 }
 
-fn unknown(key: &str) -> Response {
+impl Invalid {
+    fn response(self) -> Response {
+        let mut e =
+            json!({"type": "invalid_request_error", "param": self.param, "message": self.message});
+        if let Some(c) = self.code {
+            e["code"] = json!(c);
+            e["doc_url"] = json!(format!(
+                "https://stripe.com/docs/error-codes/{}",
+                c.replace('_', "-")
+            ));
+        }
+        json(400, json!({ "error": e }))
+    }
+}
+
+fn invalid(param: &str, code: Option<&'static str>, message: String) -> Invalid {
+    Invalid {
+        param: param.to_string(),
+        code,
+        message,
+    }
+}
+
+fn unknown(key: &str) -> Invalid {
     // OBSERVED wording: "Received unknown parameter: foo".
     invalid(
         key,
@@ -663,7 +701,7 @@ fn unknown(key: &str) -> Response {
     )
 }
 
-fn bad_integer(key: &str, value: &str) -> Response {
+fn bad_integer(key: &str, value: &str) -> Invalid {
     invalid(
         key,
         Some("parameter_invalid_integer"),
@@ -696,7 +734,7 @@ impl Filters {
 
 /// Checks a query against the endpoint's parameters, as the real API does: the first problem
 /// is the 400 Stripe answers.
-fn check_query(query: Option<&str>, params: &[&[(&str, Ty)]]) -> Result<Filters, Response> {
+fn check_query(query: Option<&str>, params: &[&[(&str, Ty)]]) -> Result<Filters, Invalid> {
     let mut f = Filters::default();
     for (key, value) in url::form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
         let (name, sub) = match key.split_once('[') {
@@ -846,7 +884,8 @@ fn respond(st: &EmuState, req: &Request) -> Response {
                 "stripe-version",
                 None,
                 format!("Invalid Stripe API version: {v}"),
-            );
+            )
+            .response();
         }
     }
     let account = key.account.clone().unwrap_or_default();
@@ -902,8 +941,8 @@ fn respond(st: &EmuState, req: &Request) -> Response {
     let query = req.uri().query();
     let expand_only: &[&[(&str, Ty)]] = &[&[("expand", List)]];
     if path == "/v1/account" {
-        if let Err(r) = check_query(query, expand_only) {
-            return r;
+        if let Err(e) = check_query(query, expand_only) {
+            return e.response();
         }
         let permission = super::ACCOUNT_PERMISSION.0;
         if restricted && !has(permission) {
@@ -919,7 +958,7 @@ fn respond(st: &EmuState, req: &Request) -> Response {
         return json(200, account_body(st, &account, &raw, live));
     }
     // The collection a path names: a list, or a by-id GET under a collection.
-    let (collection, id) = match LISTS.iter().find(|l| l.0 == path) {
+    let (collection, id) = match LISTS.iter().find(|l| l.path == path) {
         Some(_) => (path.as_str(), None),
         None => match path.rsplit_once('/') {
             Some((parent, id)) if RETRIEVALS.iter().any(|r| r.0 == parent) && !id.is_empty() => {
@@ -934,14 +973,14 @@ fn respond(st: &EmuState, req: &Request) -> Response {
             }
         },
     };
-    let list = LISTS.iter().find(|l| l.0 == collection);
+    let list = LISTS.iter().find(|l| l.path == collection);
     let checked = match list {
-        Some(l) if id.is_none() => check_query(query, &[LIST_PARAMS, l.2]),
+        Some(l) if id.is_none() => check_query(query, &[LIST_PARAMS, l.filters]),
         _ => check_query(query, expand_only),
     };
     let filters = match checked {
         Ok(f) => f,
-        Err(r) => return r,
+        Err(e) => return e.response(),
     };
     let Some(probe) = READ_PROBES.iter().find(|p| p.path == collection) else {
         return json(
@@ -966,7 +1005,7 @@ fn respond(st: &EmuState, req: &Request) -> Response {
         );
     }
     match list {
-        Some((_, object, _)) => {
+        Some(ListEndpoint { object, .. }) => {
             // CONFIRMED (docs.stripe.com/api/pagination): the list envelope.
             let data: Vec<Value> = if filters.keeps_planted() {
                 vec![planted_record(object, live)]
