@@ -1,4 +1,4 @@
-//! Stripe emulator: `/v1/account`, the list and by-id endpoints the probe reads, restricted-key permissions, the documented 401/403/429 bodies and per-account rate limits.
+//! Stripe emulator held to the 2023-08-16 contract: `/v1/account`, `/v1/balance`, every list and by-id endpoint the probe reads, restricted-key permissions, the documented 401/403/429 bodies and per-account rate limits.
 //!
 //! Built-in synthetic keys (obviously fake, format-valid), account `acct_1DemoAcct0000001`
 //! (test mode) unless noted:
@@ -603,7 +603,6 @@ pub const PLANTED: &[&str] = &[
     "7 Planted Lane",
     "Plantedville",
     "Planted Holdings Ltd",
-    "1970-07-07",
     "customer.planted@example.com",
     "Jane Plantedcustomer",
     "+15550100888",
@@ -957,58 +956,47 @@ fn respond(st: &EmuState, req: &Request) -> Response {
         }
         return json(200, account_body(st, &account, &raw, live));
     }
-    // The collection a path names: a list, or a by-id GET under a collection.
-    let (collection, id) = match LISTS.iter().find(|l| l.path == path) {
-        Some(_) => (path.as_str(), None),
-        None => match path.rsplit_once('/') {
-            Some((parent, id)) if RETRIEVALS.iter().any(|r| r.0 == parent) && !id.is_empty() => {
-                (parent, Some(id))
-            }
-            _ if path == "/v1/balance" => (path.as_str(), None),
-            _ => {
-                return json(
-                    404,
-                    json!({"error": {"type": "invalid_request_error", "message": format!("Unrecognized request URL (GET: {path}). Please see https://stripe.com/docs or we can help at https://support.stripe.com/.")}}),
-                );
-            }
-        },
+    let Some(route) = route(&path) else {
+        return json(
+            404,
+            json!({"error": {"type": "invalid_request_error", "message": format!("Unrecognized request URL (GET: {path}). Please see https://stripe.com/docs or we can help at https://support.stripe.com/.")}}),
+        );
     };
-    let list = LISTS.iter().find(|l| l.path == collection);
-    let checked = match list {
-        Some(l) if id.is_none() => check_query(query, &[LIST_PARAMS, l.filters]),
-        _ => check_query(query, expand_only),
+    let checked = match route {
+        Route::List(l) => check_query(query, &[LIST_PARAMS, l.filters]),
+        Route::Balance | Route::Get(..) => check_query(query, expand_only),
     };
     let filters = match checked {
         Ok(f) => f,
         Err(e) => return e.response(),
     };
-    let Some(probe) = READ_PROBES.iter().find(|p| p.path == collection) else {
-        return json(
-            404,
-            json!({"error": {"type": "invalid_request_error", "message": format!("Unrecognized request URL (GET: {path}).")}}),
-        );
+    let collection = match route {
+        Route::Balance => "/v1/balance",
+        Route::List(l) => l.path,
+        Route::Get(r, _) => r.0,
     };
-    if restricted && !has(probe.permission) {
-        return forbidden(st, &key, probe.permission);
+    let permission = READ_PROBES
+        .iter()
+        .find(|p| p.path == collection)
+        .map(|p| p.permission);
+    if restricted && let Some(permission) = permission.filter(|p| !has(p)) {
+        return forbidden(st, &key, permission);
     }
-    if let Some(id) = id {
-        let Some((_, object, param)) = RETRIEVALS.iter().find(|r| r.0 == collection) else {
-            return json(404, json!({"error": {"type": "invalid_request_error"}}));
-        };
-        if id == planted_id(object) {
-            return json(200, planted_record(object, live));
+    match route {
+        Route::Get((_, object, param), id) => {
+            if id == planted_id(object) {
+                return json(200, planted_record(object, live));
+            }
+            // CONFIRMED shape (specs README): 404 with code resource_missing.
+            json(
+                404,
+                json!({"error": {"code": "resource_missing", "doc_url": "https://stripe.com/docs/error-codes/resource-missing", "type": "invalid_request_error", "param": param, "message": format!("No such {object}: '{id}'")}}),
+            )
         }
-        // CONFIRMED shape (specs README): 404 with code resource_missing.
-        return json(
-            404,
-            json!({"error": {"code": "resource_missing", "doc_url": "https://stripe.com/docs/error-codes/resource-missing", "type": "invalid_request_error", "param": param, "message": format!("No such {object}: '{id}'")}}),
-        );
-    }
-    match list {
-        Some(ListEndpoint { object, .. }) => {
+        Route::List(l) => {
             // CONFIRMED (docs.stripe.com/api/pagination): the list envelope.
             let data: Vec<Value> = if filters.keeps_planted() {
-                vec![planted_record(object, live)]
+                vec![planted_record(l.object, live)]
             } else {
                 vec![]
             };
@@ -1017,9 +1005,30 @@ fn respond(st: &EmuState, req: &Request) -> Response {
                 json!({"object": "list", "url": path, "has_more": false, "data": data}),
             )
         }
-        None => json(
+        Route::Balance => json(
             200,
             json!({"object": "balance", "available": [{"amount": 125000, "currency": "usd", "source_types": {"card": 125000}}], "pending": [], "livemode": live}),
         ),
     }
+}
+
+/// What a path (other than `/v1/account`) asks for.
+#[derive(Clone, Copy)]
+enum Route<'a> {
+    Balance,
+    List(&'static ListEndpoint),
+    /// A by-id GET: the collection's entry and the id.
+    Get(&'static (&'static str, &'static str, &'static str), &'a str),
+}
+
+fn route(path: &str) -> Option<Route<'_>> {
+    if path == "/v1/balance" {
+        return Some(Route::Balance);
+    }
+    if let Some(l) = LISTS.iter().find(|l| l.path == path) {
+        return Some(Route::List(l));
+    }
+    let (parent, id) = path.rsplit_once('/')?;
+    let r = RETRIEVALS.iter().find(|r| r.0 == parent)?;
+    (!id.is_empty()).then_some(Route::Get(r, id))
 }

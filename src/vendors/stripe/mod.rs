@@ -1066,11 +1066,14 @@ mod tests {
                 Ask::Plain => assert!(query.is_empty()),
             }
         }
-        for l in emulator::LISTS {
+        let emulated = emulator::LISTS
+            .iter()
+            .map(|l| l.path)
+            .chain(emulator::RETRIEVALS.iter().map(|r| r.0));
+        for path in emulated {
             assert!(
-                READ_PROBES.iter().any(|p| p.path == l.path),
-                "{}: emulated but no permission",
-                l.path
+                READ_PROBES.iter().any(|p| p.path == path),
+                "{path}: emulated but no permission"
             );
         }
     }
