@@ -271,6 +271,9 @@ pub struct KeyProfile {
     /// record.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub observations: BTreeMap<String, Observation>,
+    /// The vendor API version every call of the probe pinned (Stripe `Stripe-Version`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_version: Option<String>,
     /// RFC 3339 time of the probe.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub probed_at: Option<String>,
@@ -464,6 +467,9 @@ pub struct LedgerEntry {
     pub at: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// The vendor API version the request pinned (Stripe `Stripe-Version`), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_version: Option<String>,
 }
 
 /// Something that could not be done; never fatal to the run.

@@ -378,6 +378,7 @@ fn empty_profile(status: KeyStatus) -> KeyProfile {
         restrictions: BTreeMap::new(),
         calls: vec![],
         observations: Default::default(),
+        api_version: None,
         probed_at: None,
     }
 }
@@ -686,6 +687,7 @@ pub async fn probe(input: ProbeInput<'_>, client: &Client) -> KeyProfile {
             official_hosts: OFFICIAL_HOSTS,
             auth: Auth::Header(AUTH_HEADER, input.secret),
             headers,
+            api_version: None,
             rates: vec![RateSpec {
                 bucket: bucket(&input, region, pr),
                 per_second: pr.per_second(),
