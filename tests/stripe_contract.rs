@@ -230,7 +230,7 @@ async fn the_emulator_answers_like_stripe() {
         .await
         .expect("send");
     assert_eq!(r.status().as_u16(), 400);
-    // Every error type is the contract's, but a deleted key's documented authentication_error.
+    // Every error type is the contract's (a deleted key included).
     for (path, key) in [
         ("/v1/customers?foo=1", SK),
         ("/v1/quotes/qt_x", SK),

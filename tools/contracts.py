@@ -60,6 +60,9 @@ STRIPE_LISTS = [
     "/v1/accounts",
     "/v1/issuing/cards",
     "/v1/issuing/authorizations",
+    "/v1/issuing/disputes",
+    "/v1/radar/value_lists",
+    "/v1/treasury/financial_accounts",
     "/v1/issuing/cardholders",
     "/v1/issuing/transactions",
     "/v1/identity/verification_reports",
@@ -80,6 +83,8 @@ STRIPE_OBJECTS = [
     "/v1/financial_connections/accounts/{account}",
     "/v1/sigma/scheduled_query_runs/{scheduled_query_run}",
     "/v1/radar/early_fraud_warnings/{early_fraud_warning}",
+    "/v1/mandates/{mandate}",
+    "/v1/tax/transactions/{transaction}",
 ]
 # Response members the Stripe connector reads (every other 2xx body is dropped unread).
 STRIPE_READS = {"/v1/account": ["id", "object"]}

@@ -5,6 +5,8 @@
 //! runs, and answers any method other than GET/HEAD with a loud 405 (logged as an error and
 //! counted in [`EmuState::writes`]).
 
+pub mod contract;
+
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, RwLock};
@@ -295,6 +297,9 @@ pub struct EmulatorSpec {
     pub default_keys: fn() -> Vec<EmulatorKey>,
     /// The vendor's 429 response, with or without `Retry-After` (value given).
     pub throttled: fn(Option<&str>) -> Response,
+    /// The vendor's error answer for a status (401, 403, 404, 5xx) in its contract's error
+    /// shape: what an injected failure returns.
+    pub error: fn(u16) -> Response,
 }
 
 /// One request the emulator received. The credential is kept only in redacted form.
@@ -350,6 +355,7 @@ pub struct EmuState {
     faults: Arc<Mutex<Faults>>,
     buckets: Arc<Mutex<HashMap<String, (f64, Instant)>>>,
     throttled: fn(Option<&str>) -> Response,
+    error: fn(u16) -> Response,
 }
 
 impl EmuState {
@@ -377,6 +383,7 @@ impl EmuState {
             faults: Arc::new(Mutex::new(faults)),
             buckets: Arc::new(Mutex::new(HashMap::new())),
             throttled: spec.throttled,
+            error: spec.error,
         }
     }
 
@@ -568,9 +575,11 @@ async fn plumbing(State(st): State<EmuState>, req: Request, next: Next) -> Respo
         return (st.throttled)(Some(v));
     }
     if fail {
-        let status = StatusCode::from_u16(faults.fail_status.unwrap_or(503))
-            .unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
-        return (status, "upstream unavailable (injected)\n").into_response();
+        let status = faults.fail_status.unwrap_or(503);
+        if status == 429 {
+            return (st.throttled)(None);
+        }
+        return (st.error)(status);
     }
     if unexpected {
         return (

@@ -82,10 +82,32 @@ pub fn spec() -> EmulatorSpec {
         router,
         default_keys,
         throttled,
+        error,
     }
 }
 
 /// 429 (OBSERVED body, from report downloads: Management limits are UNCONFIRMED).
+/// Adyen's `RestServiceError` for an injected status.
+pub fn error(status: u16) -> Response {
+    let (code, title, kind) = match status {
+        401 => ("00_401", "Unauthorized", "security"),
+        403 => ("00_403", "Forbidden", "security"),
+        404 => ("00_404", "Not found", "general"),
+        400..=499 => ("00_400", "Bad request", "validation"),
+        _ => ("00_500", "Internal server error", "internal"),
+    };
+    crate::emulator::json(
+        status,
+        serde_json::json!({
+            "type": format!("https://docs.adyen.com/errors/{kind}"),
+            "errorCode": code,
+            "title": title,
+            "detail": format!("{title} (injected)"),
+            "status": status,
+        }),
+    )
+}
+
 pub fn throttled(retry_after: Option<&str>) -> Response {
     let mut r = (
         StatusCode::TOO_MANY_REQUESTS,

@@ -67,10 +67,26 @@ pub fn spec() -> EmulatorSpec {
         router,
         default_keys,
         throttled,
+        error,
     }
 }
 
 /// 429 with the OBSERVED body (whether the real API sends `Retry-After` is UNCONFIRMED).
+/// Iterable's `IterableApiResponse` for an injected status.
+pub fn error(status: u16) -> Response {
+    let code = match status {
+        401 => "BadApiKey",
+        403 => "Forbidden",
+        404 => "NotFound",
+        400..=499 => "BadParams",
+        _ => "GenericError",
+    };
+    crate::emulator::json(
+        status,
+        serde_json::json!({"msg": format!("{code} (injected)"), "code": code, "params": {}}),
+    )
+}
+
 pub fn throttled(retry_after: Option<&str>) -> Response {
     let mut r = (
         StatusCode::TOO_MANY_REQUESTS,

@@ -32,6 +32,7 @@ pub fn spec() -> EmulatorSpec {
         router,
         default_keys,
         throttled,
+        error,
     }
 }
 
@@ -78,6 +79,20 @@ pub fn default_keys() -> Vec<EmulatorKey> {
 
 /// 429 as seen in client libraries (OBSERVED; exact text UNCONFIRMED). `Retry-After` is
 /// "usually" sent, e.g. `2.0` (OBSERVED); a 429 without it is also OBSERVED.
+/// Shopify's `{"errors": …}` body for an injected status.
+pub fn error(status: u16) -> Response {
+    let text = match status {
+        401 => super::INVALID_TOKEN_MESSAGE,
+        402 => "Unavailable Shop",
+        403 => "Forbidden",
+        404 => "Not Found",
+        423 => "Locked",
+        400..=499 => "Bad Request",
+        _ => "Internal Server Error",
+    };
+    json(status, serde_json::json!({ "errors": text }))
+}
+
 pub fn throttled(retry_after: Option<&str>) -> Response {
     let mut r = json(
         429,

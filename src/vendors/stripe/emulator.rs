@@ -17,8 +17,8 @@
 //! - `restricted_account`: `forbidden` (default: `/v1/account` needs
 //!   `rak_connected_account_read`) | `unavailable` ("not available for use by restricted keys")
 //! - `publishable_status`: `401` (default) | `400` — the status of the publishable refusal
-//! - `deleted_key`: `authentication_error` (default, per docs.stripe.com/keys) |
-//!   `invalid_api_key` (deleted keys look unknown)
+//! - `deleted_key`: `expired` (default: 401 `invalid_request_error`, `code: api_key_expired`,
+//!   OBSERVED) | `invalid_api_key` (deleted keys look unknown)
 //! - `rate_limit_status`: `429` (default) | `400` — how a rate limit is answered: the same
 //!   OBSERVED body (`invalid_request_error`, `code: rate_limit`) with either status (the
 //!   SDKs read both as a rate limit)
@@ -28,12 +28,13 @@
 //! Like the real API (stripe/openapi spec3 2023-09-12, API 2023-08-16): HTTP Basic auth with
 //! the key as user name is accepted besides Bearer; a `Stripe-Version` other than 2023-08-16
 //! is refused (the only version modelled); every query parameter is checked against the
-//! endpoint's parameters (unknown → 400 `parameter_unknown`, ill-typed → 400
-//! `parameter_invalid_integer`/…, `limit` outside 1–100 → 400); list endpoints honour
+//! endpoint's parameters in the generated contract (`contract.json`: unknown → 400
+//! `parameter_unknown`, ill-typed → 400 `parameter_invalid_integer`/…, `limit` outside 1–100
+//! or a value outside its enum → 400); list endpoints honour
 //! `created` and answer one record full of personal data (planted: see [`PLANTED`]) when
-//! nothing filters it out; a by-id GET of an unknown id is 404 `resource_missing`. Error
-//! `type`s are the contract's (`invalid_request_error`) except a deleted key's
-//! `authentication_error`, which docs.stripe.com/keys and the SDKs document.
+//! nothing filters it out; a by-id GET of an unknown id is 404 `resource_missing`. Every
+//! error `type` is one of the contract's enum (the SDKs' `authentication_error` is not in it;
+//! the connector still reads it as a revoked key).
 
 use axum::Router;
 use axum::extract::{Request, State};
@@ -42,7 +43,9 @@ use axum::response::Response;
 use serde_json::{Value, json};
 
 use super::{API_VERSION, ENDPOINT_PER_SECOND, LIVE_PER_SECOND, READ_PROBES, TEST_PER_SECOND};
+use crate::emulator::contract::Contract;
 use crate::emulator::{EmuState, EmulatorKey, EmulatorSpec, KeyState, json};
+use std::sync::OnceLock;
 
 /// The emulator's registration.
 pub fn spec() -> EmulatorSpec {
@@ -51,6 +54,7 @@ pub fn spec() -> EmulatorSpec {
         router,
         default_keys,
         throttled,
+        error,
     }
 }
 
@@ -125,6 +129,38 @@ fn rate_limit(status: u16, retry_after: Option<&str>) -> Response {
 }
 
 /// The 429 the plumbing's throttle faults answer with.
+/// Stripe's error body for an injected status (types from the contract's enum).
+pub fn error(status: u16) -> Response {
+    let (kind, code, message) = match status {
+        401 => (
+            "invalid_request_error",
+            None,
+            "Invalid API Key provided: sk_test_****0000",
+        ),
+        403 => (
+            "invalid_request_error",
+            None,
+            "The provided key does not have the required permissions for this endpoint.",
+        ),
+        404 => (
+            "invalid_request_error",
+            Some("resource_missing"),
+            "No such object",
+        ),
+        400..=499 => ("invalid_request_error", None, "Invalid request"),
+        _ => (
+            "api_error",
+            None,
+            "An unknown error occurred on Stripe's end (injected)",
+        ),
+    };
+    let mut e = json!({"type": kind, "message": message});
+    if let Some(c) = code {
+        e["code"] = json!(c);
+    }
+    json(status, json!({ "error": e }))
+}
+
 pub fn throttled(retry_after: Option<&str>) -> Response {
     rate_limit(429, retry_after)
 }
@@ -213,351 +249,160 @@ fn forbidden(st: &EmuState, key: &EmulatorKey, permission: &str) -> Response {
     )
 }
 
-/// A query parameter's type in the 2023-08-16 contract.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Ty {
-    /// A string (ids, enums, e-mails): `name=value`.
-    Str,
-    /// `true` or `false`.
-    Bool,
-    /// An integer.
-    Int,
-    /// An integer, or a range `name[gt|gte|lt|lte]=integer` (`created`, `arrival_date`, …).
-    Range,
-    /// An array: `name[]=…` or `name[0]=…` (`expand`, `ids`, `types`).
-    List,
-    /// A hash: `name[field]=…` (`recurring`, `automatic_tax`).
-    Object,
+/// The 2023-08-16 contract (generated from Stripe's OpenAPI spec by `tools/contracts.py`):
+/// every query the emulator answers is held to it.
+fn contract() -> &'static Contract {
+    static C: OnceLock<Contract> = OnceLock::new();
+    C.get_or_init(|| {
+        Contract::parse(include_str!("contract.json")).unwrap_or(Contract { endpoints: vec![] })
+    })
 }
-
-use Ty::{Bool, Int, List, Object, Range, Str};
-
-/// Parameters every list endpoint takes (besides its own filters).
-pub const LIST_PARAMS: &[(&str, Ty)] = &[
-    ("ending_before", Str),
-    ("expand", List),
-    ("limit", Int),
-    ("starting_after", Str),
-];
 
 /// A list endpoint the emulator serves.
 pub struct ListEndpoint {
     pub path: &'static str,
     /// The `object` of its records.
     pub object: &'static str,
-    /// The filters it takes besides [`LIST_PARAMS`].
-    pub filters: &'static [(&'static str, Ty)],
 }
 
-const fn le(
-    path: &'static str,
-    object: &'static str,
-    filters: &'static [(&'static str, Ty)],
-) -> ListEndpoint {
-    ListEndpoint {
-        path,
-        object,
-        filters,
-    }
-}
-
-/// Every list endpoint served, with its filters (stripe/openapi spec3 2023-09-12, API
-/// 2023-08-16).
+/// Every list endpoint served, with the `object` of its records.
 pub const LISTS: &[ListEndpoint] = &[
-    le(
-        "/v1/charges",
-        "charge",
-        &[
-            ("created", Range),
-            ("customer", Str),
-            ("payment_intent", Str),
-            ("transfer_group", Str),
-        ],
-    ),
-    le(
-        "/v1/refunds",
-        "refund",
-        &[("charge", Str), ("created", Range), ("payment_intent", Str)],
-    ),
-    le(
-        "/v1/customers",
-        "customer",
-        &[("created", Range), ("email", Str), ("test_clock", Str)],
-    ),
-    le(
-        "/v1/disputes",
-        "dispute",
-        &[("charge", Str), ("created", Range), ("payment_intent", Str)],
-    ),
-    le(
-        "/v1/events",
-        "event",
-        &[
-            ("created", Range),
-            ("delivery_success", Bool),
-            ("type", Str),
-            ("types", List),
-        ],
-    ),
-    le("/v1/files", "file", &[("created", Range), ("purpose", Str)]),
-    le(
-        "/v1/file_links",
-        "file_link",
-        &[("created", Range), ("expired", Bool), ("file", Str)],
-    ),
-    le(
-        "/v1/payment_intents",
-        "payment_intent",
-        &[("created", Range), ("customer", Str)],
-    ),
-    le(
-        "/v1/payouts",
-        "payout",
-        &[
-            ("arrival_date", Range),
-            ("created", Range),
-            ("destination", Str),
-            ("status", Str),
-        ],
-    ),
-    le(
-        "/v1/balance_transactions",
-        "balance_transaction",
-        &[
-            ("created", Range),
-            ("currency", Str),
-            ("payout", Str),
-            ("source", Str),
-            ("type", Str),
-        ],
-    ),
-    le(
-        "/v1/products",
-        "product",
-        &[
-            ("active", Bool),
-            ("created", Range),
-            ("ids", List),
-            ("shippable", Bool),
-            ("url", Str),
-        ],
-    ),
-    le(
-        "/v1/prices",
-        "price",
-        &[
-            ("active", Bool),
-            ("created", Range),
-            ("currency", Str),
-            ("lookup_keys", List),
-            ("product", Str),
-            ("recurring", Object),
-            ("type", Str),
-        ],
-    ),
-    le("/v1/coupons", "coupon", &[("created", Range)]),
-    le(
-        "/v1/tax_rates",
-        "tax_rate",
-        &[("active", Bool), ("created", Range), ("inclusive", Bool)],
-    ),
-    le(
-        "/v1/setup_intents",
-        "setup_intent",
-        &[
-            ("attach_to_self", Bool),
-            ("created", Range),
-            ("customer", Str),
-            ("payment_method", Str),
-        ],
-    ),
-    le(
-        "/v1/invoices",
-        "invoice",
-        &[
-            ("collection_method", Str),
-            ("created", Range),
-            ("customer", Str),
-            ("due_date", Range),
-            ("status", Str),
-            ("subscription", Str),
-        ],
-    ),
-    le(
-        "/v1/invoiceitems",
-        "invoiceitem",
-        &[
-            ("created", Range),
-            ("customer", Str),
-            ("invoice", Str),
-            ("pending", Bool),
-        ],
-    ),
-    le(
-        "/v1/subscriptions",
-        "subscription",
-        &[
-            ("automatic_tax", Object),
-            ("collection_method", Str),
-            ("created", Range),
-            ("current_period_end", Range),
-            ("current_period_start", Range),
-            ("customer", Str),
-            ("price", Str),
-            ("status", Str),
-            ("test_clock", Str),
-        ],
-    ),
-    le(
-        "/v1/subscription_schedules",
-        "subscription_schedule",
-        &[
-            ("canceled_at", Range),
-            ("completed_at", Range),
-            ("created", Range),
-            ("customer", Str),
-            ("released_at", Range),
-            ("scheduled", Bool),
-        ],
-    ),
-    le(
-        "/v1/transfers",
-        "transfer",
-        &[
-            ("created", Range),
-            ("destination", Str),
-            ("transfer_group", Str),
-        ],
-    ),
-    le(
-        "/v1/application_fees",
-        "application_fee",
-        &[("charge", Str), ("created", Range)],
-    ),
-    le(
-        "/v1/topups",
-        "topup",
-        &[("amount", Range), ("created", Range), ("status", Str)],
-    ),
-    le("/v1/accounts", "account", &[("created", Range)]),
-    le(
-        "/v1/reporting/report_runs",
-        "reporting.report_run",
-        &[("created", Range)],
-    ),
-    le(
-        "/v1/identity/verification_sessions",
-        "identity.verification_session",
-        &[("created", Range), ("status", Str)],
-    ),
-    le(
-        "/v1/identity/verification_reports",
-        "identity.verification_report",
-        &[
-            ("created", Range),
-            ("type", Str),
-            ("verification_session", Str),
-        ],
-    ),
-    le("/v1/reviews", "review", &[("created", Range)]),
-    le(
-        "/v1/radar/value_lists",
-        "radar.value_list",
-        &[("alias", Str), ("contains", Str), ("created", Range)],
-    ),
-    le(
-        "/v1/issuing/cards",
-        "issuing.card",
-        &[
-            ("cardholder", Str),
-            ("created", Range),
-            ("exp_month", Int),
-            ("exp_year", Int),
-            ("last4", Str),
-            ("status", Str),
-            ("type", Str),
-        ],
-    ),
-    le(
-        "/v1/issuing/cardholders",
-        "issuing.cardholder",
-        &[
-            ("created", Range),
-            ("email", Str),
-            ("phone_number", Str),
-            ("status", Str),
-            ("type", Str),
-        ],
-    ),
-    le(
-        "/v1/issuing/authorizations",
-        "issuing.authorization",
-        &[
-            ("card", Str),
-            ("cardholder", Str),
-            ("created", Range),
-            ("status", Str),
-        ],
-    ),
-    le(
-        "/v1/issuing/transactions",
-        "issuing.transaction",
-        &[
-            ("card", Str),
-            ("cardholder", Str),
-            ("created", Range),
-            ("type", Str),
-        ],
-    ),
-    le(
-        "/v1/issuing/disputes",
-        "issuing.dispute",
-        &[("created", Range), ("status", Str), ("transaction", Str)],
-    ),
-    le(
-        "/v1/treasury/financial_accounts",
-        "treasury.financial_account",
-        &[("created", Range)],
-    ),
-    le(
-        "/v1/checkout/sessions",
-        "checkout.session",
-        &[
-            ("customer", Str),
-            ("customer_details", Object),
-            ("payment_intent", Str),
-            ("payment_link", Str),
-            ("subscription", Str),
-        ],
-    ),
-    le(
-        "/v1/credit_notes",
-        "credit_note",
-        &[("customer", Str), ("invoice", Str)],
-    ),
-    le(
-        "/v1/quotes",
-        "quote",
-        &[("customer", Str), ("status", Str), ("test_clock", Str)],
-    ),
-    le("/v1/webhook_endpoints", "webhook_endpoint", &[]),
-    le("/v1/payment_links", "payment_link", &[("active", Bool)]),
-    le(
-        "/v1/payment_methods",
-        "payment_method",
-        &[("customer", Str), ("type", Str)],
-    ),
-    le(
-        "/v1/financial_connections/accounts",
-        "financial_connections.account",
-        &[("account_holder", Object), ("session", Str)],
-    ),
-    le("/v1/sigma/scheduled_query_runs", "scheduled_query_run", &[]),
-    le(
-        "/v1/radar/early_fraud_warnings",
-        "radar.early_fraud_warning",
-        &[("charge", Str), ("payment_intent", Str)],
-    ),
+    ListEndpoint {
+        path: "/v1/charges",
+        object: "charge",
+    },
+    ListEndpoint {
+        path: "/v1/refunds",
+        object: "refund",
+    },
+    ListEndpoint {
+        path: "/v1/customers",
+        object: "customer",
+    },
+    ListEndpoint {
+        path: "/v1/disputes",
+        object: "dispute",
+    },
+    ListEndpoint {
+        path: "/v1/events",
+        object: "event",
+    },
+    ListEndpoint {
+        path: "/v1/files",
+        object: "file",
+    },
+    ListEndpoint {
+        path: "/v1/file_links",
+        object: "file_link",
+    },
+    ListEndpoint {
+        path: "/v1/payment_intents",
+        object: "payment_intent",
+    },
+    ListEndpoint {
+        path: "/v1/payouts",
+        object: "payout",
+    },
+    ListEndpoint {
+        path: "/v1/balance_transactions",
+        object: "balance_transaction",
+    },
+    ListEndpoint {
+        path: "/v1/products",
+        object: "product",
+    },
+    ListEndpoint {
+        path: "/v1/prices",
+        object: "price",
+    },
+    ListEndpoint {
+        path: "/v1/coupons",
+        object: "coupon",
+    },
+    ListEndpoint {
+        path: "/v1/tax_rates",
+        object: "tax_rate",
+    },
+    ListEndpoint {
+        path: "/v1/setup_intents",
+        object: "setup_intent",
+    },
+    ListEndpoint {
+        path: "/v1/invoices",
+        object: "invoice",
+    },
+    ListEndpoint {
+        path: "/v1/invoiceitems",
+        object: "invoiceitem",
+    },
+    ListEndpoint {
+        path: "/v1/subscriptions",
+        object: "subscription",
+    },
+    ListEndpoint {
+        path: "/v1/subscription_schedules",
+        object: "subscription_schedule",
+    },
+    ListEndpoint {
+        path: "/v1/transfers",
+        object: "transfer",
+    },
+    ListEndpoint {
+        path: "/v1/application_fees",
+        object: "application_fee",
+    },
+    ListEndpoint {
+        path: "/v1/topups",
+        object: "topup",
+    },
+    ListEndpoint {
+        path: "/v1/accounts",
+        object: "account",
+    },
+    ListEndpoint {
+        path: "/v1/reporting/report_runs",
+        object: "reporting.report_run",
+    },
+    ListEndpoint {
+        path: "/v1/identity/verification_sessions",
+        object: "identity.verification_session",
+    },
+    ListEndpoint {
+        path: "/v1/identity/verification_reports",
+        object: "identity.verification_report",
+    },
+    ListEndpoint {
+        path: "/v1/reviews",
+        object: "review",
+    },
+    ListEndpoint {
+        path: "/v1/radar/value_lists",
+        object: "radar.value_list",
+    },
+    ListEndpoint {
+        path: "/v1/issuing/cards",
+        object: "issuing.card",
+    },
+    ListEndpoint {
+        path: "/v1/issuing/cardholders",
+        object: "issuing.cardholder",
+    },
+    ListEndpoint {
+        path: "/v1/issuing/authorizations",
+        object: "issuing.authorization",
+    },
+    ListEndpoint {
+        path: "/v1/issuing/transactions",
+        object: "issuing.transaction",
+    },
+    ListEndpoint {
+        path: "/v1/issuing/disputes",
+        object: "issuing.dispute",
+    },
+    ListEndpoint {
+        path: "/v1/treasury/financial_accounts",
+        object: "treasury.financial_account",
+    },
 ];
 
 /// Every by-id GET served (a probe's collection): path, `object`, and the path parameter's
@@ -663,6 +508,7 @@ fn planted_record(object: &str, live: bool) -> Value {
 
 /// A 400 `invalid_request_error` in Stripe's shape (`code` and `doc_url` when there is a code).
 struct Invalid {
+    status: u16,
     param: String,
     code: Option<&'static str>,
     message: String,
@@ -670,8 +516,10 @@ struct Invalid {
 
 impl Invalid {
     fn response(self) -> Response {
-        let mut e =
-            json!({"type": "invalid_request_error", "param": self.param, "message": self.message});
+        let mut e = json!({"type": "invalid_request_error", "message": self.message});
+        if !self.param.is_empty() {
+            e["param"] = json!(self.param);
+        }
         if let Some(c) = self.code {
             e["code"] = json!(c);
             e["doc_url"] = json!(format!(
@@ -679,12 +527,13 @@ impl Invalid {
                 c.replace('_', "-")
             ));
         }
-        json(400, json!({ "error": e }))
+        json(self.status, json!({ "error": e }))
     }
 }
 
 fn invalid(param: &str, code: Option<&'static str>, message: String) -> Invalid {
     Invalid {
+        status: 400,
         param: param.to_string(),
         code,
         message,
@@ -731,71 +580,73 @@ impl Filters {
     }
 }
 
-/// Checks a query against the endpoint's parameters, as the real API does: the first problem
-/// is the 400 Stripe answers.
-fn check_query(query: Option<&str>, params: &[&[(&str, Ty)]]) -> Result<Filters, Invalid> {
-    let mut f = Filters::default();
-    for (key, value) in url::form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
-        let (name, sub) = match key.split_once('[') {
-            Some((n, rest)) => (n, Some(rest.strip_suffix(']').unwrap_or(rest))),
-            None => (key.as_ref(), None),
-        };
-        let Some(ty) = params
-            .iter()
-            .flat_map(|p| p.iter())
-            .find(|(n, _)| *n == name)
-            .map(|(_, t)| *t)
-        else {
-            return Err(unknown(&key));
-        };
-        match (ty, sub) {
-            (Int, None) => {
-                let Ok(n) = value.parse::<i64>() else {
-                    return Err(bad_integer(&key, &value));
-                };
-                if name == "limit" && !(1..=100).contains(&n) {
-                    // Bounds CONFIRMED (docs.stripe.com/api/pagination); wording UNCONFIRMED.
-                    let bound = if n < 1 {
+/// Checks a query against the contract's parameters for `path`, as the real API does (the
+/// first problem is the 400 Stripe answers), then reads what it asks of a list.
+fn check_query(path: &str, query: Option<&str>) -> Result<Filters, Invalid> {
+    use crate::emulator::contract::Violation as V;
+    let checked = match contract().endpoint("GET", path) {
+        Some((e, _)) => e.check_query(query),
+        None => Err(V::NoSuchPath),
+    };
+    if let Err(v) = checked {
+        return Err(match v {
+            V::UnknownParameter(k) => unknown(&k),
+            V::MissingRequired(k) => invalid(
+                &k,
+                Some("parameter_missing"),
+                format!("Missing required param: {k}."),
+            ),
+            V::NotAnInteger { name, value } => bad_integer(&name, &value),
+            V::NotABoolean { name, value } => invalid(
+                &name,
+                Some("parameter_invalid_boolean"),
+                format!("Invalid boolean: {value}"),
+            ),
+            // Bounds CONFIRMED (docs.stripe.com/api/pagination); wording UNCONFIRMED.
+            V::OutOfRange { name, value } => invalid(
+                &name,
+                Some("parameter_invalid_integer"),
+                format!(
+                    "This value must be {} (got {value}).",
+                    if value < 1 {
                         "greater than or equal to 1"
                     } else {
                         "less than or equal to 100"
-                    };
-                    return Err(invalid(
-                        "limit",
-                        Some("parameter_invalid_integer"),
-                        format!("This value must be {bound}."),
-                    ));
-                }
-                f.other |= name != "limit";
+                    }
+                ),
+            ),
+            V::NotInEnum { name, value } => invalid(
+                &name,
+                Some("parameter_invalid_string_enum"),
+                format!("Invalid {name}: must be one of the documented values, got {value}"),
+            ),
+            V::TooLong(name) => invalid(
+                &name,
+                Some("parameter_invalid_string_too_long"),
+                format!("Invalid {name}: too long"),
+            ),
+            V::NoSuchPath | V::BadPathValue { .. } => Invalid {
+                status: 404,
+                ..invalid(
+                    "",
+                    None,
+                    format!(
+                        "Unrecognized request URL (GET: {path}). Please see https://stripe.com/docs or we can help at https://support.stripe.com/."
+                    ),
+                )
+            },
+        });
+    }
+    let mut f = Filters::default();
+    for (key, value) in url::form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
+        match key.strip_prefix("created") {
+            Some(rest) => {
+                let op = rest.trim_start_matches('[').trim_end_matches(']');
+                let n = value.parse::<i64>().unwrap_or(i64::MIN);
+                f.created
+                    .push((if op.is_empty() { "eq" } else { op }.to_string(), n));
             }
-            (Range, sub @ (None | Some("gt" | "gte" | "lt" | "lte"))) => {
-                let Ok(n) = value.parse::<i64>() else {
-                    return Err(bad_integer(&key, &value));
-                };
-                if name == "created" {
-                    f.created.push((sub.unwrap_or("eq").to_string(), n));
-                } else {
-                    f.other = true;
-                }
-            }
-            (Bool, None) => {
-                if value != "true" && value != "false" {
-                    return Err(invalid(
-                        &key,
-                        Some("parameter_invalid_boolean"),
-                        format!("Invalid boolean: {value}"),
-                    ));
-                }
-                f.other = true;
-            }
-            (List, Some(i)) if i.is_empty() || i.bytes().all(|b| b.is_ascii_digit()) => {
-                f.other |= name != "expand";
-            }
-            (List, None) => return Err(invalid(&key, None, "Invalid array".into())),
-            (Object, Some(_)) => f.other = true,
-            (Object, None) => return Err(invalid(&key, None, "Invalid hash".into())),
-            (Str, None) => f.other = true,
-            _ => return Err(unknown(&key)),
+            None => f.other |= key != "limit" && !key.starts_with("expand"),
         }
     }
     Ok(f)
@@ -867,10 +718,10 @@ fn respond(st: &EmuState, req: &Request) -> Response {
         KeyState::Revoked => {
             return match st.variant(Some(&key), "deleted_key").as_deref() {
                 Some("invalid_api_key") => invalid_key(),
-                // CONFIRMED: deleted/expired → authentication error; message text UNCONFIRMED.
+                // OBSERVED: {"code":"api_key_expired","message":"Expired API Key provided: rk_test_***123"}
                 _ => json(
                     401,
-                    json!({"error": {"type": "authentication_error", "message": format!("The API key {} has been deleted.", shown(st, &raw, mask4(&raw)))}}),
+                    json!({"error": {"type": "invalid_request_error", "code": "api_key_expired", "message": format!("Expired API Key provided: {}", shown(st, &raw, mask4(&raw)))}}),
                 ),
             };
         }
@@ -938,9 +789,8 @@ fn respond(st: &EmuState, req: &Request) -> Response {
         key.grants.iter().any(|g| g == perm || *g == write)
     };
     let query = req.uri().query();
-    let expand_only: &[&[(&str, Ty)]] = &[&[("expand", List)]];
     if path == "/v1/account" {
-        if let Err(e) = check_query(query, expand_only) {
+        if let Err(e) = check_query(&path, query) {
             return e.response();
         }
         let permission = super::ACCOUNT_PERMISSION.0;
@@ -962,11 +812,7 @@ fn respond(st: &EmuState, req: &Request) -> Response {
             json!({"error": {"type": "invalid_request_error", "message": format!("Unrecognized request URL (GET: {path}). Please see https://stripe.com/docs or we can help at https://support.stripe.com/.")}}),
         );
     };
-    let checked = match route {
-        Route::List(l) => check_query(query, &[LIST_PARAMS, l.filters]),
-        Route::Balance | Route::Get(..) => check_query(query, expand_only),
-    };
-    let filters = match checked {
+    let filters = match check_query(&path, query) {
         Ok(f) => f,
         Err(e) => return e.response(),
     };
