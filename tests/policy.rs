@@ -1480,11 +1480,11 @@ fn lint_merges_overrides_and_reports_weakened_rules() {
     let (d, _) = vendorscope::policy::lint(&[write("rewrite.yaml", REWRITE_EXP_001)]);
     let r = d.render();
     assert!(
-        r.contains("rewrite.yaml:8:14: rule VKS-EXP-001: require is always true"),
+        r.contains("rewrite.yaml:8:14: error: rule VKS-EXP-001: require is always true"),
         "{r}"
     );
     assert!(
-        r.contains("rewrite.yaml:7:14: rule VKS-EXP-001: scope.where is always false"),
+        r.contains("rewrite.yaml:7:14: error: rule VKS-EXP-001: scope.where is always false"),
         "{r}"
     );
 

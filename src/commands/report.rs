@@ -102,7 +102,7 @@ pub fn run(ctx: &Ctx, args: &ReportArgs) -> anyhow::Result<u8> {
         .and_then(|text| {
             ctx.out
                 .write_file(&spec.path, &text)
-                .with_context(|| format!("cannot write {}", spec.path.display()))
+                .map_err(|e| anyhow::anyhow!(super::write_error(spec, &e)))
         });
         if let Err(e) = written {
             ctx.out.error(&format!("{e:#}"));
