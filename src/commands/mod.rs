@@ -58,7 +58,7 @@ impl Ctx<'_> {
         };
         let run = &clean;
         let format = self.stdout_format(default);
-        let width = terminal_width();
+        let width = u16::try_from(crate::report::table::stdout_width()).ok();
         let term_opts = RenderOptions {
             color: self.out.color,
             width,
@@ -272,13 +272,6 @@ pub fn append_step_summary(ctx: &Ctx, run: &crate::guard::Clean<Run>) {
                 .warn(&format!("cannot append to GITHUB_STEP_SUMMARY: {e}"));
         }
     }
-}
-
-fn terminal_width() -> Option<u16> {
-    if !std::io::stdout().is_terminal() {
-        return None;
-    }
-    std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok())
 }
 
 /// Whether to use colour: `--color`, then `NO_COLOR`, then whether stdout is a terminal.

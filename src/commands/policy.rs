@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
+use crate::report::table::{Column, Grid};
 
 use crate::cli::PolicyCommand;
 use crate::gate::{EXIT_CONFIG, EXIT_OK};
@@ -13,11 +13,17 @@ use crate::vendors::{self, capability};
 
 use super::Ctx;
 
-fn table() -> Table {
-    let mut t = Table::new();
-    t.load_preset(UTF8_FULL_CONDENSED);
-    t.force_no_tty();
-    t
+/// A table laid out for stdout's width (`COLUMNS`, the terminal, or 100).
+fn grid(columns: &[(&'static str, bool)]) -> Grid {
+    let cols: Vec<Column> = columns
+        .iter()
+        .map(|&(header, long)| Column { header, long })
+        .collect();
+    Grid::new(&cols)
+}
+
+fn render(t: &Grid) -> String {
+    t.render(crate::report::table::stdout_width(), false)
 }
 
 fn load(ctx: &Ctx, policies: &[PathBuf]) -> Option<PolicySet> {
@@ -99,15 +105,14 @@ pub fn run(ctx: &Ctx, cmd: &PolicyCommand) -> anyhow::Result<u8> {
                 ));
                 return Ok(EXIT_OK);
             }
-            let mut t = table();
-            t.set_header(vec![
-                "rule",
-                "subject",
-                "severity",
-                "enforcement",
-                "title",
-                "ISO 27001:2022",
-                "ISO 27001:2013",
+            let mut t = grid(&[
+                ("rule", false),
+                ("subject", false),
+                ("severity", false),
+                ("enforcement", false),
+                ("title", true),
+                ("ISO 27001:2022", true),
+                ("ISO 27001:2013", true),
             ]);
             for r in &set.rules {
                 let short = |v: &[String]| {
@@ -116,7 +121,7 @@ pub fn run(ctx: &Ctx, cmd: &PolicyCommand) -> anyhow::Result<u8> {
                         .collect::<Vec<_>>()
                         .join(" ")
                 };
-                t.add_row(vec![
+                t.row(vec![
                     if r.enabled {
                         r.id.clone()
                     } else {
@@ -130,7 +135,12 @@ pub fn run(ctx: &Ctx, cmd: &PolicyCommand) -> anyhow::Result<u8> {
                     short(&r.controls_2013),
                 ]);
             }
-            let mut s = format!("{t}\n{} rules; policy set {}\n", set.rules.len(), set.hash);
+            let mut s = format!(
+                "{}\n{} rules; policy set {}\n",
+                render(&t),
+                set.rules.len(),
+                set.hash
+            );
             for c in &set.changes {
                 s.push_str(&crate::guard::sanitize_text(&format!(
                     "changed: {} {} ({}) in {}\n",
@@ -419,12 +429,22 @@ fn controls_document(
 
 /// Each mapped control as a table (see [`control_rows`]).
 pub fn controls_table(set: &PolicySet, coverage: Option<&crate::run::ControlCoverage>) -> String {
-    let mut t = table();
-    let mut header = vec!["control", "title", "2013", "rules"];
+    let mut header = vec![
+        ("control", false),
+        ("title", true),
+        ("2013", false),
+        ("rules", true),
+    ];
     if coverage.is_some() {
-        header.extend(["pass", "fail", "unknown", "excepted", "status"]);
+        header.extend([
+            ("pass", false),
+            ("fail", false),
+            ("unknown", false),
+            ("excepted", false),
+            ("status", false),
+        ]);
     }
-    t.set_header(header);
+    let mut t = grid(&header);
     for r in control_rows(set, coverage) {
         let mut row = vec![r.control, r.title, r.iso2013.join(" "), r.rules.join(" ")];
         if let Some(c) = r.counts {
@@ -436,9 +456,9 @@ pub fn controls_table(set: &PolicySet, coverage: Option<&crate::run::ControlCove
                 c.status.to_string(),
             ]);
         }
-        t.add_row(row);
+        t.row(row);
     }
-    format!("{t}\n")
+    format!("{}\n", render(&t))
 }
 
 /// Each vocabulary name with its meaning and every vendor grant that gives it, read from the
@@ -492,10 +512,9 @@ pub fn capabilities_table() -> String {
     let connectors = vendors::registry();
     let grants: Vec<(&str, Vec<vendors::Grant>)> =
         connectors.iter().map(|c| (c.name(), c.grants())).collect();
-    let mut t = table();
-    let mut header = vec!["capability", "meaning"];
-    header.extend(grants.iter().map(|(v, _)| *v));
-    t.set_header(header);
+    let mut header = vec![("capability", false), ("meaning", true)];
+    header.extend(grants.iter().map(|(v, _)| (*v, true)));
+    let mut t = grid(&header);
     for (name, meaning) in capability::VOCABULARY {
         let mut row = vec![name.to_string(), meaning.to_string()];
         for (_, gs) in &grants {
@@ -511,10 +530,11 @@ pub fn capabilities_table() -> String {
             );
             row.push(cell.join("\n"));
         }
-        t.add_row(row);
+        t.row(row);
     }
     format!(
-        "{t}\n{} capabilities. `allowed_capabilities` in the inventory accepts only these names.\n",
+        "{}\n{} capabilities. `allowed_capabilities` in the inventory accepts only these names.\n",
+        render(&t),
         capability::VOCABULARY.len()
     )
 }
