@@ -104,6 +104,13 @@ pub struct Diagnostics {
     /// The main file (the one a summary line names).
     pub file: String,
     pub items: Vec<Diagnostic>,
+    /// Snippet sources and the duplicate index, boxed: the set is the error type of every
+    /// loader and stays small.
+    store: Box<Store>,
+}
+
+#[derive(Debug, Default, Clone)]
+struct Store {
     /// Each file's lines, with every live-looking value already masked.
     sources: HashMap<String, Vec<String>>,
     /// `items`, for pushing without a scan of them.
@@ -143,10 +150,10 @@ impl Diagnostics {
 
     /// Keeps `source` (masked) to show snippets of `file`'s diagnostics.
     pub fn add_source(&mut self, file: &str, source: &str, secret_spans: &[Range<usize>]) {
-        if source.is_empty() || self.sources.contains_key(file) {
+        if source.is_empty() || self.store.sources.contains_key(file) {
             return;
         }
-        self.sources
+        self.store.sources
             .insert(file.to_string(), masked_lines(source, secret_spans));
     }
 
@@ -191,15 +198,15 @@ impl Diagnostics {
         if self.file.is_empty() {
             self.file = d.file.clone();
         }
-        if self.seen.insert(d.clone()) {
+        if self.store.seen.insert(d.clone()) {
             self.items.push(d);
         }
     }
 
     /// Moves every item and source of `other` into this set.
     pub fn extend(&mut self, other: Diagnostics) {
-        for (f, lines) in other.sources {
-            self.sources.entry(f).or_insert(lines);
+        for (f, lines) in other.store.sources {
+            self.store.sources.entry(f).or_insert(lines);
         }
         for d in other.items {
             self.add(d);
@@ -243,7 +250,7 @@ impl Diagnostics {
             if d.line == 0 {
                 continue;
             }
-            if let Some(line) = self.sources.get(&d.file).and_then(|l| l.get(d.line - 1)) {
+            if let Some(line) = self.store.sources.get(&d.file).and_then(|l| l.get(d.line - 1)) {
                 let (shown, caret_col, caret_len) = clip(line, d.column, d.len);
                 let num = d.line.to_string();
                 let pad = " ".repeat(num.len());

@@ -1505,7 +1505,7 @@ fn lint_merges_overrides_and_reports_weakened_rules() {
         assert_eq!(out.status.code(), Some(2), "{name}: {err}");
         assert!(
             err.contains(&format!(
-                "{}:4:1: weakens built-in rule VKS-EXP-001",
+                "{}:4:1: error: weakens built-in rule VKS-EXP-001",
                 p.display()
             )),
             "{name}: {err}"

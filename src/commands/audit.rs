@@ -189,6 +189,13 @@ fn dry_run(ctx: &Ctx, opts: &AuditOptions) -> anyhow::Result<u8> {
     if !matches!(format, Format::Table | Format::Json) {
         anyhow::bail!("audit --dry-run prints a plan: use --format table or --format json");
     }
+    if let Some(o) = ctx.global.outputs.first() {
+        anyhow::bail!(
+            "--output {}={}: audit --dry-run prints a plan on stdout and writes no report",
+            o.format.name(),
+            o.path.display()
+        );
+    }
     let prep = match audit::prepare(opts) {
         Ok(p) => p,
         Err(e) => {

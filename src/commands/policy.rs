@@ -135,17 +135,29 @@ pub fn run(ctx: &Ctx, cmd: &PolicyCommand) -> anyhow::Result<u8> {
                     short(&r.controls_2013),
                 ]);
             }
-            let mut s = format!(
-                "{}\n{} rules; policy set {}\n",
-                render(&t),
-                set.rules.len(),
-                set.hash
-            );
+            let width = crate::report::table::stdout_width();
+            let mut s = format!("{}\n", render(&t));
+            for l in crate::report::table::wrap(
+                &format!("{} rules; policy set {}", set.rules.len(), set.hash),
+                width,
+            ) {
+                s.push_str(&l);
+                s.push('\n');
+            }
             for c in &set.changes {
-                s.push_str(&crate::guard::sanitize_text(&format!(
-                    "changed: {} {} ({}) in {}\n",
+                let raw = format!(
+                    "changed: {} {} ({}) in {}",
                     c.rule, c.change, c.detail, c.source
-                )));
+                );
+                let line = crate::guard::sanitize_text(&raw);
+                for (i, l) in crate::report::table::wrap(&line, width - 2)
+                    .iter()
+                    .enumerate()
+                {
+                    s.push_str(if i == 0 { "" } else { "  " });
+                    s.push_str(l);
+                    s.push('\n');
+                }
             }
             if !set.weakened.is_empty() {
                 s.push_str(&format!(
@@ -532,9 +544,13 @@ pub fn capabilities_table() -> String {
         }
         t.row(row);
     }
-    format!(
-        "{}\n{} capabilities. `allowed_capabilities` in the inventory accepts only these names.\n",
-        render(&t),
+    let note = format!(
+        "{} capabilities. `allowed_capabilities` in the inventory accepts only these names.",
         capability::VOCABULARY.len()
+    );
+    format!(
+        "{}\n{}\n",
+        render(&t),
+        crate::report::table::wrap(&note, crate::report::table::stdout_width()).join("\n")
     )
 }
