@@ -153,7 +153,8 @@ impl Diagnostics {
         if source.is_empty() || self.store.sources.contains_key(file) {
             return;
         }
-        self.store.sources
+        self.store
+            .sources
             .insert(file.to_string(), masked_lines(source, secret_spans));
     }
 
@@ -250,7 +251,12 @@ impl Diagnostics {
             if d.line == 0 {
                 continue;
             }
-            if let Some(line) = self.store.sources.get(&d.file).and_then(|l| l.get(d.line - 1)) {
+            if let Some(line) = self
+                .store
+                .sources
+                .get(&d.file)
+                .and_then(|l| l.get(d.line - 1))
+            {
                 let (shown, caret_col, caret_len) = clip(line, d.column, d.len);
                 let num = d.line.to_string();
                 let pad = " ".repeat(num.len());

@@ -426,7 +426,9 @@ impl PolicySet {
         for f in files {
             match read_text(f) {
                 Ok(t) => texts.push((f.display().to_string(), t)),
-                Err(m) => diags.push(&f.display().to_string(), (1, 1), m),
+                Err(m) => {
+                    diags.push_code(&f.display().to_string(), (0, 0), crate::diag::code::IO, m)
+                }
             }
         }
         if !diags.is_empty() {
@@ -648,7 +650,7 @@ pub fn lint(files: &[PathBuf]) -> (Diagnostics, Vec<WeakenedRule>) {
     for f in files {
         match read_text(f) {
             Ok(t) => texts.push((f.display().to_string(), t)),
-            Err(m) => diags.push(&f.display().to_string(), (1, 1), m),
+            Err(m) => diags.push_code(&f.display().to_string(), (0, 0), crate::diag::code::IO, m),
         }
     }
     let mut sources = builtin_sources();
