@@ -715,12 +715,7 @@ pub fn evaluate_into(
             }
         }
     }
-    findings.sort_by(|a, b| {
-        b.severity
-            .cmp(&a.severity)
-            .then_with(|| a.rule.cmp(&b.rule))
-            .then_with(|| a.subject.id.cmp(&b.subject.id))
-    });
+    findings.sort_by(crate::run::finding_order);
     run.outcomes = ev
         .results
         .iter()

@@ -32,7 +32,9 @@ pub enum ColorChoice {
 
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
-    /// Format printed on stdout.
+    /// Format printed on stdout: any of these for the commands that print a run (audit, scan,
+    /// merge, demo, report); table or json for the others (a format a command cannot print is
+    /// refused with exit 2).
     #[arg(long, global = true, value_enum)]
     pub format: Option<Format>,
     /// Also write FORMAT to PATH (repeatable), e.g. `--output json=run.json`.
@@ -52,9 +54,13 @@ pub struct GlobalArgs {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Check an inventory or print its JSON Schema.
-    #[command(subcommand)]
+    #[command(subcommand, display_order = 70)]
     Inventory(InventoryCommand),
+    /// Check an exceptions file or print its JSON Schema.
+    #[command(subcommand, display_order = 90)]
+    Exceptions(ExceptionsCommand),
     /// Compare two saved runs: new, resolved and changed findings (exit 1 on new failing findings).
+    #[command(display_order = 40)]
     Diff {
         /// The earlier run document (JSON).
         old: PathBuf,
@@ -65,31 +71,41 @@ pub enum Command {
     },
     /// The scheduled audit: probe every inventory key, scan artifacts, crawl surfaces, check the
     /// policies, write the run.
+    #[command(display_order = 10)]
     Audit(AuditArgs),
     /// The 2020 scenario end to end against the built-in emulators and demo site (no
     /// credentials, no network): prints the findings and writes JSON, SARIF and HTML reports.
+    #[command(display_order = 1)]
     Demo(DemoArgs),
     /// Merge shard runs (`audit --shard K/N`) and re-evaluate the policies over the whole.
+    #[command(display_order = 50)]
     Merge(MergeArgs),
-    /// Scan build output (files, folders, archives) for vendor credentials.
+    /// Scan build output (files, folders, archives) and URLs for vendor credentials.
+    #[command(display_order = 20)]
     Scan(ScanArgs),
     /// Re-render a saved run document in any format, without the network.
+    #[command(display_order = 30)]
     Report(ReportArgs),
     /// Print a shell completion script.
+    #[command(display_order = 110)]
     Completions {
         /// The shell.
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
-    /// Print the man page (roff).
-    Man,
+    /// Print the man pages (roff): the top-level page, or one subcommand's (`man probe`,
+    /// `man policy lint`), or every page into a directory (`man --out-dir DIR`).
+    #[command(display_order = 120)]
+    Man(ManArgs),
     /// Probe one vendor key with read-only calls and print what it can do.
+    #[command(display_order = 60, after_help = PROBE_EXIT_CODES)]
     Probe(ProbeArgs),
     /// Run the vendor emulators and the demo storefront on loopback and print their URLs
     /// (until Ctrl-C).
+    #[command(display_order = 100)]
     Emulate(EmulateArgs),
     /// Lint, list and explain policy rules; show the facts they see and the controls they map.
-    #[command(subcommand)]
+    #[command(subcommand, display_order = 80)]
     Policy(PolicyCommand),
 }
 
@@ -119,7 +135,9 @@ pub struct PolicyArgs {
     /// User policy file merged over the built-in ISO 27001 pack (repeatable).
     #[arg(long = "policy", value_name = "PATH")]
     pub policies: Vec<PathBuf>,
-    /// Exceptions file (rule, subject, reason, approver, expires).
+    /// Exceptions file: `version: 1`, `kind: Exceptions` and `exceptions:`, each with `rule`,
+    /// `match` (vendor, key, fingerprint, location), `reason`, `approver` and `expires`
+    /// (`vendorscope exceptions schema`; README "Exceptions").
     #[arg(long, value_name = "FILE")]
     pub exceptions: Option<PathBuf>,
     /// Longest accepted exception lifetime, in days.
@@ -310,8 +328,8 @@ pub struct ReportArgs {
 /// `vendorscope probe`. The key is read from an environment variable or stdin, never argv.
 #[derive(Debug, Args)]
 pub struct ProbeArgs {
-    /// Connector: one of the implemented vendors (see `--help` of `emulate` for the list).
-    #[arg(long)]
+    /// The key's vendor connector.
+    #[arg(long, value_parser = vendor_names())]
     pub vendor: String,
     /// Environment variable holding the key.
     #[arg(
@@ -377,7 +395,7 @@ pub enum PolicyCommand {
     },
     /// A rule's documentation: what it does, why it matters, remediation, controls.
     Explain {
-        /// Rule id, e.g. VKS-EXP-002.
+        /// Rule id, e.g. VKS-EXP-002 (any case).
         rule: String,
         #[arg(long = "policy", value_name = "PATH")]
         policies: Vec<PathBuf>,
@@ -394,6 +412,8 @@ pub enum PolicyCommand {
     /// The capability vocabulary: each name with its meaning and, per vendor, the scopes,
     /// permissions, roles or key types that grant it (`--format json` for a document).
     Capabilities,
+    /// Print the policy file's JSON Schema (for editor autocompletion).
+    Schema,
     /// Each mapped Annex A control with its rules (and outcome counts from a saved run).
     Controls {
         #[arg(long = "policy", value_name = "PATH")]
@@ -414,3 +434,44 @@ pub enum InventoryCommand {
     /// Print the inventory's JSON Schema (for editor autocompletion).
     Schema,
 }
+
+#[derive(Debug, Subcommand)]
+pub enum ExceptionsCommand {
+    /// Validate an exceptions file against the rules of the policy set (exit 0 with a
+    /// summary, or 2 with every problem).
+    Check {
+        /// The exceptions YAML file.
+        file: PathBuf,
+        /// User policy files merged over the built-in pack (their rule ids may be waived).
+        #[arg(long = "policy", value_name = "PATH")]
+        policies: Vec<PathBuf>,
+        /// Longest accepted exception lifetime, in days.
+        #[arg(long, value_name = "DAYS", default_value_t = crate::policy::exceptions::DEFAULT_MAX_LIFETIME_DAYS)]
+        max_exception_days: i64,
+    },
+    /// Print the exceptions file's JSON Schema (for editor autocompletion).
+    Schema,
+}
+
+/// `vendorscope man [SUBCOMMAND...]`.
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// The subcommand whose page to print (`probe`, `policy lint`); none = the top-level page.
+    #[arg(value_name = "SUBCOMMAND")]
+    pub command: Vec<String>,
+    /// Write every page (vendorscope.1, vendorscope-audit.1, …) into DIR instead.
+    #[arg(long, value_name = "DIR", conflicts_with = "command")]
+    pub out_dir: Option<PathBuf>,
+}
+
+/// The implemented vendor connectors, for `probe --vendor` (listed in its help).
+fn vendor_names() -> clap::builder::PossibleValuesParser {
+    clap::builder::PossibleValuesParser::new(
+        crate::vendors::registry()
+            .iter()
+            .map(|c| clap::builder::PossibleValue::new(c.name())),
+    )
+}
+
+/// `probe`'s exit codes (the one mapping; README "Exit codes").
+const PROBE_EXIT_CODES: &str = "Exit codes:\n  0  the key is active: the profile was established (whatever it can do; `audit` judges that)\n  1  the key is invalid or revoked: it does not work (a key you expected to work, or one you found that is dead)\n  2  usage or configuration error (unknown vendor, no key read, bad --endpoint); nothing was sent\n  3  inconclusive: rate limited, server error, timeout or an unexpected answer; nothing could be established";

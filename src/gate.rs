@@ -3,7 +3,8 @@
 //! - `0` nothing fails the gate;
 //! - `1` a finding fails the gate (a failing `block` rule, or with `--fail-on SEVERITY` any
 //!   failing finding at or above it);
-//! - `2` usage or configuration error; nothing was evaluated;
+//! - `2` usage or configuration error; nothing was evaluated; or a requested output could not
+//!   be written (2 wins over 1 and 3);
 //! - `3` incomplete: a `block` rule is `unknown` and nothing returns 1 (`--allow-incomplete` → 0).
 
 use crate::run::{Enforcement, Finding, Outcome, Severity};
@@ -14,7 +15,7 @@ pub const EXIT_CONFIG: u8 = 2;
 pub const EXIT_INCOMPLETE: u8 = 3;
 
 /// Text for `--help` and the README.
-pub const EXIT_CODES_HELP: &str = "Exit codes:\n  0  nothing fails the gate\n  1  a finding fails the gate (a failing `block` rule; with --fail-on SEVERITY, any failing finding at or above it)\n  2  usage or configuration error; nothing was evaluated\n  3  incomplete: a `block` rule is `unknown` (something could not be checked) and nothing returns 1; --allow-incomplete turns 3 into 0";
+pub const EXIT_CODES_HELP: &str = "Exit codes:\n  0  nothing fails the gate\n  1  a finding fails the gate (a failing `block` rule; with --fail-on SEVERITY, any failing finding at or above it)\n  2  usage or configuration error (nothing was evaluated), or an output that could not be written (2 wins over 1 and 3)\n  3  incomplete: a `block` rule is `unknown` (something could not be checked) and nothing returns 1; --allow-incomplete turns 3 into 0";
 
 /// How the gate is configured.
 #[derive(Debug, Clone, Copy, Default)]

@@ -7,6 +7,7 @@ pub mod cli;
 pub mod commands;
 pub mod crawl;
 pub mod demo;
+pub mod diag;
 pub mod emulator;
 pub mod emulators;
 pub mod exposure;

@@ -224,14 +224,25 @@ pub enum KeyStatus {
 }
 
 impl KeyStatus {
+    /// The one way every command and report writes a key status: `active`,
+    /// `inconclusive(timeout)`, `not_probed(offline)`.
     pub fn label(&self) -> String {
         match self {
             KeyStatus::Active => "active".into(),
             KeyStatus::Invalid => "invalid".into(),
             KeyStatus::Revoked => "revoked".into(),
-            KeyStatus::Inconclusive(r) => format!("inconclusive({r})"),
-            KeyStatus::NotProbed(r) => format!("not_probed({r})"),
+            KeyStatus::Inconclusive(r) => status_label("inconclusive", Some(r)),
+            KeyStatus::NotProbed(r) => status_label("not_probed", Some(r)),
         }
+    }
+}
+
+/// A key status word with its reason, as [`KeyStatus::label`] writes it (for facts, which
+/// keep the two apart).
+pub fn status_label(status: &str, reason: Option<&str>) -> String {
+    match reason {
+        Some(r) => format!("{status}({r})"),
+        None => status.to_string(),
     }
 }
 
@@ -870,6 +881,17 @@ impl Run {
     pub fn finish(&mut self) {
         self.finished_at = now_rfc3339();
     }
+}
+
+/// The one order of findings in every output: severity (highest first), then rule, then
+/// subject (kind, id), then fingerprint, so equal findings never swap places between runs.
+pub fn finding_order(a: &Finding, b: &Finding) -> std::cmp::Ordering {
+    b.severity
+        .cmp(&a.severity)
+        .then_with(|| a.rule.cmp(&b.rule))
+        .then_with(|| a.subject.kind.cmp(&b.subject.kind))
+        .then_with(|| a.subject.id.cmp(&b.subject.id))
+        .then_with(|| a.fingerprint.cmp(&b.fingerprint))
 }
 
 /// Current time, RFC 3339 UTC, second precision.

@@ -260,6 +260,17 @@ pub struct TreeIssue {
     pub len: usize,
 }
 
+impl TreeIssue {
+    /// The diagnostic code of this problem (see [`crate::diag::code`]).
+    pub fn code(&self) -> &'static str {
+        if self.first.is_some() {
+            crate::diag::code::DUPLICATE_KEY
+        } else {
+            crate::diag::code::SYNTAX
+        }
+    }
+}
+
 /// Result of [`parse_tree`]: the root (absent for an empty document or a fatal error) and
 /// every problem found.
 #[derive(Debug, Default)]

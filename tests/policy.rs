@@ -1509,11 +1509,11 @@ fn lint_merges_overrides_and_reports_weakened_rules() {
     let (d, _) = vendorscope::policy::lint(&[write("rewrite.yaml", REWRITE_EXP_001)]);
     let r = d.render();
     assert!(
-        r.contains("rewrite.yaml:8:14: rule VKS-EXP-001: require is always true"),
+        r.contains("rewrite.yaml:8:14: error: rule VKS-EXP-001: require is always true"),
         "{r}"
     );
     assert!(
-        r.contains("rewrite.yaml:7:14: rule VKS-EXP-001: scope.where is always false"),
+        r.contains("rewrite.yaml:7:14: error: rule VKS-EXP-001: scope.where is always false"),
         "{r}"
     );
 
@@ -1534,7 +1534,7 @@ fn lint_merges_overrides_and_reports_weakened_rules() {
         assert_eq!(out.status.code(), Some(2), "{name}: {err}");
         assert!(
             err.contains(&format!(
-                "{}:4:1: weakens built-in rule VKS-EXP-001",
+                "{}:4:1: error: weakens built-in rule VKS-EXP-001",
                 p.display()
             )),
             "{name}: {err}"

@@ -18,18 +18,22 @@ use super::diff::{ensure_comparable, load_run};
 /// The policy inputs (`--policy`, `--exceptions`, `--max-exception-days`) as audit options;
 /// shared by `audit`, `merge` and `scan`.
 pub fn policy_options(p: &PolicyArgs) -> Result<AuditOptions, String> {
-    if p.max_exception_days <= 0 {
-        return Err(format!(
-            "--max-exception-days {}: must be at least 1",
-            p.max_exception_days
-        ));
-    }
     let mut opts = AuditOptions::new("");
     opts.policies = p.policies.clone();
     opts.exceptions = p.exceptions.clone();
-    opts.exception_max_lifetime = jiff::Span::new().days(p.max_exception_days);
+    opts.exception_max_lifetime = lifetime(p.max_exception_days)?;
     opts.deny_weakened_rules = p.deny_weakened_rules;
     Ok(opts)
+}
+
+/// `--max-exception-days N` as a span (at least one day).
+pub fn lifetime(days: i64) -> Result<jiff::Span, String> {
+    if days <= 0 {
+        return Err(format!("--max-exception-days {days}: must be at least 1"));
+    }
+    jiff::Span::new()
+        .try_days(days)
+        .map_err(|_| format!("--max-exception-days {days}: too large"))
 }
 
 /// Builds the audit options from `audit`'s flags.
@@ -161,9 +165,9 @@ pub fn finish(
     if deny_unused {
         code = EXIT_CONFIG;
     }
-    // A report that could not be written is an error (exit 2), never a silent success; a
-    // failing gate (1) still says so.
-    if !written && code != crate::gate::EXIT_FAIL {
+    // A report that could not be written is exit 2, winning over 1 and 3: a CI job must never
+    // pass (`|| [ $? -ne 2 ]`) without the artifact it asked for.
+    if !written {
         code = EXIT_CONFIG;
     }
     code
@@ -184,6 +188,13 @@ fn dry_run(ctx: &Ctx, opts: &AuditOptions) -> anyhow::Result<u8> {
     let format = ctx.global.format.unwrap_or(Format::Table);
     if !matches!(format, Format::Table | Format::Json) {
         anyhow::bail!("audit --dry-run prints a plan: use --format table or --format json");
+    }
+    if let Some(o) = ctx.global.outputs.first() {
+        anyhow::bail!(
+            "--output {}={}: audit --dry-run prints a plan on stdout and writes no report",
+            o.format.name(),
+            o.path.display()
+        );
     }
     let prep = match audit::prepare(opts) {
         Ok(p) => p,

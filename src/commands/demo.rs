@@ -44,7 +44,8 @@ pub fn run(ctx: &Ctx, args: &DemoArgs) -> anyhow::Result<u8> {
             Ok(text) => match ctx.out.write_file(&path, &text) {
                 Ok(()) => written.push(path),
                 Err(e) => {
-                    ctx.out.error(&format!("{}: {e}", path.display()));
+                    ctx.out
+                        .error(&format!("cannot write {}: {e}", path.display()));
                     ok = false;
                 }
             },

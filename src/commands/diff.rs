@@ -44,16 +44,26 @@ pub fn ensure_comparable(a: &Run, a_name: &str, b: &Run, b_name: &str) -> anyhow
     Ok(())
 }
 
-/// The comparison of two runs.
+/// The comparison of two runs; its JSON (`diff --format json`) is this shape: `new` and
+/// `resolved` findings (as in the run document), `changed` as `{fingerprint, before,
+/// after}`, and the policy-set and exception changes.
 #[derive(Debug, Default, serde::Serialize)]
 pub struct RunDiff<'a> {
     pub new: Vec<&'a Finding>,
     pub resolved: Vec<&'a Finding>,
-    /// (old, new) pairs whose status, severity or message changed.
-    pub changed: Vec<(&'a Finding, &'a Finding)>,
+    /// Findings whose status, severity or message changed.
+    pub changed: Vec<Changed<'a>>,
     pub policy_set_changed: bool,
     pub policy_changes_added: Vec<String>,
     pub exceptions_changed: bool,
+}
+
+/// One finding in both runs, with what changed.
+#[derive(Debug, serde::Serialize)]
+pub struct Changed<'a> {
+    pub fingerprint: &'a str,
+    pub before: &'a Finding,
+    pub after: &'a Finding,
 }
 
 /// Compares findings by their stable fingerprint.
@@ -75,7 +85,11 @@ pub fn diff<'a>(old: &'a Run, new: &'a Run) -> RunDiff<'a> {
             Some(o)
                 if o.status != f.status || o.severity != f.severity || o.message != f.message =>
             {
-                d.changed.push((o, f))
+                d.changed.push(Changed {
+                    fingerprint: fp,
+                    before: o,
+                    after: f,
+                })
             }
             Some(_) => {}
         }
@@ -85,6 +99,10 @@ pub fn diff<'a>(old: &'a Run, new: &'a Run) -> RunDiff<'a> {
             d.resolved.push(f);
         }
     }
+    d.new.sort_by(|a, b| crate::run::finding_order(a, b));
+    d.resolved.sort_by(|a, b| crate::run::finding_order(a, b));
+    d.changed
+        .sort_by(|a, b| crate::run::finding_order(a.after, b.after));
     d.policy_set_changed = old.policy_set_hash != new.policy_set_hash;
     let old_changes: Vec<String> = old
         .policy_changes
@@ -102,13 +120,14 @@ pub fn diff<'a>(old: &'a Run, new: &'a Run) -> RunDiff<'a> {
     d
 }
 
-fn line(f: &Finding) -> String {
+/// One finding on one line: severity, status, rule, subject and message.
+pub fn line(f: &Finding) -> String {
     format!(
         "{:<8} {:<9} {:<14} {}:{} — {}",
         f.severity.as_str(),
-        format!("{:?}", f.status).to_lowercase(),
+        f.status.as_str(),
         f.rule,
-        format!("{:?}", f.subject.kind).to_lowercase(),
+        f.subject.kind.as_str(),
         f.subject.id,
         f.message
     )
@@ -145,8 +164,12 @@ pub fn run(
             s.push_str(&format!("  - {}\n", line(f)));
         }
         s.push_str(&format!("Changed findings ({})\n", d.changed.len()));
-        for (o, n) in &d.changed {
-            s.push_str(&format!("  ~ {}\n    was {}\n", line(n), line(o)));
+        for c in &d.changed {
+            s.push_str(&format!(
+                "  ~ {}\n    was {}\n",
+                line(c.after),
+                line(c.before)
+            ));
         }
         if d.policy_set_changed {
             s.push_str("Policy set changed (hash differs)\n");

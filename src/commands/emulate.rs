@@ -45,19 +45,38 @@ pub fn run(ctx: &Ctx, args: &EmulateArgs) -> anyhow::Result<u8> {
             build_seed: "build-1".into(),
         })
         .await?;
-        let mut text = String::new();
-        for r in &running {
-            text.push_str(&format!("{:<10} {}\n", r.vendor, r.base_url));
-        }
-        text.push_str(&format!(
-            "{:<10} {page} (assets on {cdn}; the server-side Iterable key …{} is planted in a lazy chunk)\n",
-            "site",
-            &planted[planted.len() - 4..]
-        ));
-        text.push_str(&format!(
-            "{} synthetic keys loaded; probe with --endpoint URL; Ctrl-C stops.\n",
-            cfg.keys.len()
-        ));
+        let tail = &planted[planted.len() - 4..];
+        let text = if ctx.global.format == Some(crate::report::Format::Json) {
+            // One line, so a script can read it and leave the emulators running.
+            let vendors: serde_json::Map<String, serde_json::Value> = running
+                .iter()
+                .map(|r| (r.vendor.to_string(), r.base_url.to_string().into()))
+                .collect();
+            format!(
+                "{}\n",
+                serde_json::json!({
+                    "vendors": vendors,
+                    "site": page.to_string(),
+                    "cdn": cdn.to_string(),
+                    "planted_iterable_key": format!("…{tail}"),
+                    "keys": cfg.keys.len(),
+                })
+            )
+        } else {
+            let mut text = String::new();
+            for r in &running {
+                text.push_str(&format!("{:<10} {}\n", r.vendor, r.base_url));
+            }
+            text.push_str(&format!(
+                "{:<10} {page} (assets on {cdn}; the server-side Iterable key …{tail} is planted in a lazy chunk)\n",
+                "site",
+            ));
+            text.push_str(&format!(
+                "{} synthetic keys loaded; probe with --endpoint URL; Ctrl-C stops.\n",
+                cfg.keys.len()
+            ));
+            text
+        };
         ctx.out.stdout(&text);
         let _ = tokio::signal::ctrl_c().await;
         drop(running);

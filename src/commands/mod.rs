@@ -6,6 +6,7 @@ pub mod completions;
 pub mod demo;
 pub mod diff;
 pub mod emulate;
+pub mod exceptions;
 pub mod inventory;
 pub mod policy;
 pub mod probe;
@@ -17,7 +18,7 @@ use std::io::IsTerminal;
 use tracing_subscriber::fmt::MakeWriter;
 
 use crate::cli::{Cli, ColorChoice, Command, GlobalArgs};
-use crate::gate::EXIT_CONFIG;
+use crate::gate::{EXIT_CONFIG, EXIT_OK};
 use crate::guard::Redactor;
 use crate::report::{Format, Output, RenderOptions};
 use crate::run::Run;
@@ -57,7 +58,7 @@ impl Ctx<'_> {
         };
         let run = &clean;
         let format = self.stdout_format(default);
-        let width = terminal_width();
+        let width = u16::try_from(crate::report::table::stdout_width()).ok();
         let term_opts = RenderOptions {
             color: self.out.color,
             width,
@@ -70,10 +71,11 @@ impl Ctx<'_> {
                 .map(|spec| {
                     s.spawn(move || {
                         let text =
-                            crate::report::render(run, spec.format, RenderOptions::default())?;
-                        self.out.write_file(&spec.path, &text).map_err(|e| {
-                            crate::report::RenderError(format!("{}: {e}", spec.path.display()))
-                        })
+                            crate::report::render(run, spec.format, RenderOptions::default())
+                                .map_err(|e| e.to_string())?;
+                        self.out
+                            .write_file(&spec.path, &text)
+                            .map_err(|e| write_error(spec, &e))
                     })
                 })
                 .collect();
@@ -82,12 +84,8 @@ impl Ctx<'_> {
                 .into_iter()
                 .zip(self.file_outputs())
                 .map(|(h, spec)| {
-                    h.join().unwrap_or_else(|_| {
-                        Err(crate::report::RenderError(format!(
-                            "{}: rendering failed",
-                            spec.path.display()
-                        )))
-                    })
+                    h.join()
+                        .unwrap_or_else(|_| Err(write_error(spec, &"rendering failed")))
                 })
                 .collect();
             (written, terminal)
@@ -95,7 +93,7 @@ impl Ctx<'_> {
         let mut ok = true;
         for r in written {
             if let Err(e) = r {
-                self.out.error(&e.to_string());
+                self.out.error(&e);
                 ok = false;
             }
         }
@@ -113,6 +111,15 @@ impl Ctx<'_> {
         }
         ok
     }
+}
+
+/// The error of an `--output` that could not be written (not a rendering error).
+pub fn write_error(spec: &crate::report::OutputSpec, e: &dyn std::fmt::Display) -> String {
+    format!(
+        "--output {}={}: cannot write the report: {e}",
+        spec.format.name(),
+        spec.path.display()
+    )
 }
 
 /// Checks every `--output` before anything runs: one report at most on stdout (and not
@@ -133,15 +140,127 @@ pub fn check_outputs(global: &GlobalArgs) -> Result<(), String> {
         ));
     }
     for spec in &global.outputs {
-        crate::report::output_target(&spec.path).map_err(|e| {
-            format!(
-                "--output {}={}: {e}",
-                spec.format.name(),
-                spec.path.display()
-            )
-        })?;
+        let at = || format!("--output {}={}", spec.format.name(), spec.path.display());
+        // A new file needs a folder to go in: checked now, not after the work is done.
+        let new_file = !spec.is_stdout()
+            && !spec.path.as_os_str().as_encoded_bytes().ends_with(b"/")
+            && std::fs::symlink_metadata(&spec.path).is_err();
+        if new_file {
+            let dir = match spec.path.parent() {
+                Some(d) if !d.as_os_str().is_empty() => d,
+                _ => std::path::Path::new("."),
+            };
+            match std::fs::metadata(dir) {
+                Ok(m) if m.is_dir() => {}
+                Ok(_) => {
+                    return Err(format!("{}: {} is not a directory", at(), dir.display()));
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    return Err(format!(
+                        "{}: directory {} does not exist (create it first)",
+                        at(),
+                        dir.display()
+                    ));
+                }
+                Err(e) => return Err(format!("{}: {}: {e}", at(), dir.display())),
+            }
+        }
+        crate::report::output_target(&spec.path).map_err(|e| format!("{}: {e}", at()))?;
     }
     Ok(())
+}
+
+/// What a command prints on stdout: a run (every `--format` and `--output`), or a document of
+/// its own in the formats listed (no `--output`: it is for run reports).
+fn printed_formats(cmd: &Command) -> Option<(&'static str, &'static [Format])> {
+    use crate::cli::{ExceptionsCommand as E, InventoryCommand as I, PolicyCommand as P};
+    const TEXT_JSON: &[Format] = &[Format::Table, Format::Json];
+    const JSON: &[Format] = &[Format::Json];
+    const TEXT: &[Format] = &[Format::Table];
+    Some(match cmd {
+        Command::Audit(_)
+        | Command::Scan(_)
+        | Command::Merge(_)
+        | Command::Demo(_)
+        | Command::Report(_) => return None,
+        Command::Inventory(I::Check { .. }) => ("inventory check", TEXT_JSON),
+        Command::Inventory(I::Schema) => ("inventory schema", JSON),
+        Command::Exceptions(E::Check { .. }) => ("exceptions check", TEXT_JSON),
+        Command::Exceptions(E::Schema) => ("exceptions schema", JSON),
+        Command::Policy(P::Lint { .. }) => ("policy lint", TEXT_JSON),
+        Command::Policy(P::List { .. }) => ("policy list", TEXT_JSON),
+        Command::Policy(P::Explain { .. }) => ("policy explain", TEXT_JSON),
+        Command::Policy(P::Facts { .. }) => ("policy facts", JSON),
+        Command::Policy(P::Capabilities) => ("policy capabilities", TEXT_JSON),
+        Command::Policy(P::Controls { .. }) => ("policy controls", TEXT_JSON),
+        Command::Policy(P::Schema) => ("policy schema", JSON),
+        Command::Diff { .. } => ("diff", TEXT_JSON),
+        Command::Probe(_) => ("probe", TEXT_JSON),
+        Command::Emulate(_) => ("emulate", TEXT_JSON),
+        Command::Completions { .. } => ("completions", TEXT),
+        Command::Man { .. } => ("man", TEXT),
+    })
+}
+
+/// Refuses a `--format` or `--output` the command would ignore (exit 2): a flag either works
+/// or says why it does not.
+pub fn check_formats(cmd: &Command, global: &GlobalArgs) -> Result<(), String> {
+    let Some((name, formats)) = printed_formats(cmd) else {
+        return Ok(());
+    };
+    let names = || {
+        formats
+            .iter()
+            .map(|f| f.name())
+            .collect::<Vec<_>>()
+            .join(" or ")
+    };
+    if let Some(f) = global.format
+        && !formats.contains(&f)
+    {
+        return Err(format!(
+            "`{name}` prints {}; --format {} does not apply to it",
+            names(),
+            f.name()
+        ));
+    }
+    if let Some(o) = global.outputs.first() {
+        return Err(format!(
+            "--output {}={}: `{name}` prints to stdout only (--output writes run reports: audit, scan, merge, demo, report); redirect stdout instead",
+            o.format.name(),
+            o.path.display()
+        ));
+    }
+    Ok(())
+}
+
+/// Prints a validation result, the same way for every command that validates: with
+/// `--format json` one JSON document on stdout (`valid`, `errors`, `warnings`, `diagnostics`
+/// with file, line, column, level, code and message, and `summary` when valid); otherwise the
+/// diagnostics with snippets on stderr and `ok` on stdout. Exit 2 on any error, else 0.
+pub fn print_diagnostics(
+    ctx: &Ctx,
+    diags: &crate::diag::Diagnostics,
+    ok: &str,
+    summary: serde_json::Value,
+) -> u8 {
+    let valid = diags.is_empty();
+    if ctx.global.format == Some(Format::Json) {
+        let doc = diags.document(valid.then_some(summary));
+        ctx.out.stdout(&format!(
+            "{}\n",
+            serde_json::to_string_pretty(&doc).unwrap_or_default()
+        ));
+    } else if valid {
+        for w in &diags.items {
+            ctx.out
+                .warn(&w.to_string().replacen(": warning: ", ": ", 1));
+        }
+        ctx.out.stdout(ok);
+    } else {
+        ctx.out.stderr(&diags.render(), true);
+    }
+    if valid { EXIT_OK } else { EXIT_CONFIG }
 }
 
 /// Appends the findings table to `$GITHUB_STEP_SUMMARY` when it is set.
@@ -153,13 +272,6 @@ pub fn append_step_summary(ctx: &Ctx, run: &crate::guard::Clean<Run>) {
                 .warn(&format!("cannot append to GITHUB_STEP_SUMMARY: {e}"));
         }
     }
-}
-
-fn terminal_width() -> Option<u16> {
-    if !std::io::stdout().is_terminal() {
-        return None;
-    }
-    std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok())
 }
 
 /// Whether to use colour: `--color`, then `NO_COLOR`, then whether stdout is a terminal.
@@ -238,12 +350,15 @@ pub fn run(cli: Cli) -> u8 {
         global: &cli.global,
         out: Output::new(redactor, cli.global.quiet, color),
     };
-    if let Err(e) = check_outputs(&cli.global) {
+    if let Err(e) =
+        check_formats(&cli.command, &cli.global).and_then(|_| check_outputs(&cli.global))
+    {
         ctx.out.error(&e);
         return EXIT_CONFIG;
     }
-    match &cli.command {
+    let code = match &cli.command {
         Command::Inventory(cmd) => inventory::run(&ctx, cmd),
+        Command::Exceptions(cmd) => exceptions::run(&ctx, cmd),
         Command::Diff { old, new, gate } => diff::run(
             &ctx,
             old,
@@ -257,7 +372,7 @@ pub fn run(cli: Cli) -> u8 {
         Command::Scan(args) => scan::run(&ctx, args),
         Command::Report(args) => report::run(&ctx, args),
         Command::Completions { shell } => completions::completions(&ctx, *shell),
-        Command::Man => completions::man(&ctx),
+        Command::Man(args) => completions::man(&ctx, args),
         Command::Probe(args) => probe::run(&ctx, args),
         Command::Emulate(args) => emulate::run(&ctx, args),
         Command::Policy(cmd) => policy::run(&ctx, cmd),
@@ -265,5 +380,15 @@ pub fn run(cli: Cli) -> u8 {
     .unwrap_or_else(|e| {
         ctx.out.error(&format!("{e:#}"));
         EXIT_CONFIG
-    })
+    });
+    // An output that could not be written is exit 2, whatever the findings said: a CI job
+    // never passes without what it asked for.
+    match ctx.out.stdout_error() {
+        Some(e) => {
+            ctx.out
+                .error(&format!("cannot write to standard output: {e}"));
+            EXIT_CONFIG
+        }
+        None => code,
+    }
 }

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
+use crate::report::table::{Column, Grid};
 
 use crate::cli::PolicyCommand;
 use crate::gate::{EXIT_CONFIG, EXIT_OK};
@@ -13,11 +13,17 @@ use crate::vendors::{self, capability};
 
 use super::Ctx;
 
-fn table() -> Table {
-    let mut t = Table::new();
-    t.load_preset(UTF8_FULL_CONDENSED);
-    t.force_no_tty();
-    t
+/// A table laid out for stdout's width (`COLUMNS`, the terminal, or 100).
+fn grid(columns: &[(&'static str, bool)]) -> Grid {
+    let cols: Vec<Column> = columns
+        .iter()
+        .map(|&(header, long)| Column { header, long })
+        .collect();
+    Grid::new(&cols)
+}
+
+fn render(t: &Grid) -> String {
+    t.render(crate::report::table::stdout_width(), false)
 }
 
 fn load(ctx: &Ctx, policies: &[PathBuf]) -> Option<PolicySet> {
@@ -37,56 +43,76 @@ pub fn run(ctx: &Ctx, cmd: &PolicyCommand) -> anyhow::Result<u8> {
             deny_weakened_rules,
         } => {
             let (mut d, weakened) = crate::policy::lint(files);
-            if *deny_weakened_rules {
-                for w in &weakened {
-                    let file = w.source.clone();
-                    d.push(
-                        &file,
-                        (w.line.unwrap_or(1) as usize, 1),
-                        format!(
-                            "weakens built-in rule {} ({}) and --deny-weakened-rules is set",
-                            w.rule,
-                            w.summary()
-                        ),
+            let json = ctx.global.format == Some(Format::Json);
+            for w in &weakened {
+                // Under --deny-weakened-rules a weakened rule is an error; otherwise a
+                // warning (on stderr with its expression diff, or in the JSON document).
+                let pos = (w.line.unwrap_or(1) as usize, 1);
+                let msg = format!("weakens built-in rule {} ({})", w.rule, w.summary());
+                if *deny_weakened_rules {
+                    d.push_code(
+                        &w.source,
+                        pos,
+                        crate::diag::code::WEAKENED_RULE,
+                        format!("{msg} and --deny-weakened-rules is set"),
                     );
+                } else if json {
+                    d.add(crate::diag::Diagnostic {
+                        file: w.source.clone(),
+                        line: pos.0,
+                        column: pos.1,
+                        len: 1,
+                        level: crate::diag::Level::Warning,
+                        code: crate::diag::code::WEAKENED_RULE,
+                        message: msg,
+                    });
                 }
-            } else {
+            }
+            if !*deny_weakened_rules && !json {
                 super::audit::warn_weakened(ctx, &weakened);
             }
-            if d.is_empty() {
-                ctx.out.stdout(&format!(
-                    "{} file(s): no problems found{}\n",
-                    files.len(),
-                    match weakened.len() {
-                        0 => String::new(),
-                        n => format!(" ({n} built-in rule(s) weakened, see the warnings)"),
-                    }
-                ));
-                Ok(EXIT_OK)
-            } else {
-                ctx.out.stderr(&d.render(), true);
+            let ok = format!(
+                "{} file(s): no problems found{}\n",
+                files.len(),
+                match weakened.len() {
+                    0 => String::new(),
+                    n => format!(" ({n} built-in rule(s) weakened, see the warnings)"),
+                }
+            );
+            let code = super::print_diagnostics(
+                ctx,
+                &d,
+                &ok,
+                serde_json::json!({"files": files.len(), "weakened": weakened.len()}),
+            );
+            if code != EXIT_OK && !json {
                 if *deny_weakened_rules && !weakened.is_empty() {
                     ctx.out
                         .stderr(&crate::report::weakened::text(&weakened, "  "), true);
                 }
-                ctx.out
-                    .error(&format!("{} problem(s) found", d.items.len()));
-                Ok(EXIT_CONFIG)
+                ctx.out.error(&format!("{} problem(s) found", d.errors()));
             }
+            Ok(code)
         }
         PolicyCommand::List { policies } => {
             let Some(set) = load(ctx, policies) else {
                 return Ok(EXIT_CONFIG);
             };
-            let mut t = table();
-            t.set_header(vec![
-                "rule",
-                "subject",
-                "severity",
-                "enforcement",
-                "title",
-                "ISO 27001:2022",
-                "ISO 27001:2013",
+            if ctx.global.format == Some(Format::Json) {
+                ctx.out.stdout(&format!(
+                    "{}\n",
+                    serde_json::to_string_pretty(&list_document(&set))?
+                ));
+                return Ok(EXIT_OK);
+            }
+            let mut t = grid(&[
+                ("rule", false),
+                ("subject", false),
+                ("severity", false),
+                ("enforcement", false),
+                ("title", true),
+                ("ISO 27001:2022", true),
+                ("ISO 27001:2013", true),
             ]);
             for r in &set.rules {
                 let short = |v: &[String]| {
@@ -95,7 +121,7 @@ pub fn run(ctx: &Ctx, cmd: &PolicyCommand) -> anyhow::Result<u8> {
                         .collect::<Vec<_>>()
                         .join(" ")
                 };
-                t.add_row(vec![
+                t.row(vec![
                     if r.enabled {
                         r.id.clone()
                     } else {
@@ -109,12 +135,29 @@ pub fn run(ctx: &Ctx, cmd: &PolicyCommand) -> anyhow::Result<u8> {
                     short(&r.controls_2013),
                 ]);
             }
-            let mut s = format!("{t}\n{} rules; policy set {}\n", set.rules.len(), set.hash);
+            let width = crate::report::table::stdout_width();
+            let mut s = format!("{}\n", render(&t));
+            for l in crate::report::table::wrap(
+                &format!("{} rules; policy set {}", set.rules.len(), set.hash),
+                width,
+            ) {
+                s.push_str(&l);
+                s.push('\n');
+            }
             for c in &set.changes {
-                s.push_str(&crate::guard::sanitize_text(&format!(
-                    "changed: {} {} ({}) in {}\n",
+                let raw = format!(
+                    "changed: {} {} ({}) in {}",
                     c.rule, c.change, c.detail, c.source
-                )));
+                );
+                let line = crate::guard::sanitize_text(&raw);
+                for (i, l) in crate::report::table::wrap(&line, width - 2)
+                    .iter()
+                    .enumerate()
+                {
+                    s.push_str(if i == 0 { "" } else { "  " });
+                    s.push_str(l);
+                    s.push('\n');
+                }
             }
             if !set.weakened.is_empty() {
                 s.push_str(&format!(
@@ -130,12 +173,29 @@ pub fn run(ctx: &Ctx, cmd: &PolicyCommand) -> anyhow::Result<u8> {
             let Some(set) = load(ctx, policies) else {
                 return Ok(EXIT_CONFIG);
             };
-            let Some(r) = set.rule(rule) else {
-                ctx.out
-                    .error(&format!("no rule `{rule}` (see `vendorscope policy list`)"));
+            let Some(r) = set
+                .rule(rule)
+                .or_else(|| set.rules.iter().find(|r| r.id.eq_ignore_ascii_case(rule)))
+            else {
+                let hint = crate::diag::suggest(
+                    &rule.to_ascii_uppercase(),
+                    set.rules.iter().map(|r| r.id.as_str()),
+                )
+                .map(|s| format!("did you mean `{s}`? "))
+                .unwrap_or_default();
+                ctx.out.error(&format!(
+                    "no rule `{rule}`; {hint}(`vendorscope policy list` lists the rules)"
+                ));
                 return Ok(EXIT_CONFIG);
             };
-            ctx.out.stdout(&explain(r));
+            if ctx.global.format == Some(Format::Json) {
+                ctx.out.stdout(&format!(
+                    "{}\n",
+                    serde_json::to_string_pretty(&rule_document(r))?
+                ));
+            } else {
+                ctx.out.stdout(&explain(r));
+            }
             Ok(EXIT_OK)
         }
         PolicyCommand::Facts { inventory, offline } => {
@@ -164,6 +224,13 @@ pub fn run(ctx: &Ctx, cmd: &PolicyCommand) -> anyhow::Result<u8> {
             );
             ctx.out
                 .stdout(&format!("{}\n", serde_json::to_string_pretty(&facts)?));
+            Ok(EXIT_OK)
+        }
+        PolicyCommand::Schema => {
+            ctx.out.stdout(&format!(
+                "{}\n",
+                serde_json::to_string_pretty(&crate::policy::schema())?
+            ));
             Ok(EXIT_OK)
         }
         PolicyCommand::Capabilities => {
@@ -198,10 +265,49 @@ pub fn run(ctx: &Ctx, cmd: &PolicyCommand) -> anyhow::Result<u8> {
                 }
                 None => None,
             };
-            ctx.out.stdout(&controls_table(&set, counts.as_ref()));
+            if ctx.global.format == Some(Format::Json) {
+                ctx.out.stdout(&format!(
+                    "{}\n",
+                    serde_json::to_string_pretty(&controls_document(&set, counts.as_ref()))?
+                ));
+            } else {
+                ctx.out.stdout(&controls_table(&set, counts.as_ref()));
+            }
             Ok(EXIT_OK)
         }
     }
+}
+
+/// One rule as JSON (`policy explain --format json`, items of `policy list --format json`).
+pub fn rule_document(r: &crate::policy::Rule) -> serde_json::Value {
+    serde_json::json!({
+        "id": r.id,
+        "enabled": r.enabled,
+        "title": r.title,
+        "subject": crate::policy::var_name(r.subject),
+        "severity": r.severity,
+        "confidence": r.confidence,
+        "enforcement": r.enforcement,
+        "controls_2022": r.controls_2022,
+        "controls_2013": r.controls_2013,
+        "where": r.where_.as_ref().map(|w| &w.source),
+        "require": r.require.source,
+        "what_it_does": r.docs.what_it_does,
+        "why_it_matters": r.docs.why_it_matters,
+        "remediation": r.remediation,
+        "references": r.references,
+        "source": r.source,
+    })
+}
+
+/// The rule set as JSON: every rule, the policy-set hash, changes and weakened rules.
+fn list_document(set: &PolicySet) -> serde_json::Value {
+    serde_json::json!({
+        "policy_set": set.hash,
+        "rules": set.rules.iter().map(rule_document).collect::<Vec<_>>(),
+        "changes": set.changes,
+        "weakened_rules": set.weakened,
+    })
 }
 
 /// ruff-style documentation of one rule.
@@ -241,73 +347,130 @@ pub fn explain(r: &crate::policy::Rule) -> String {
     s
 }
 
-/// Each mapped control (2022, with its 2013 ids) and its rules; with a run's coverage, the
-/// outcome counts, and "not assessed" when nothing was evaluated.
-pub fn controls_table(set: &PolicySet, coverage: Option<&crate::run::ControlCoverage>) -> String {
+/// One mapped control: its 2022 id, title, 2013 ids, rules and (with a run) outcome counts.
+#[derive(serde::Serialize)]
+struct ControlRow {
+    control: String,
+    title: String,
+    iso2013: Vec<String>,
+    rules: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    counts: Option<ControlCounts>,
+}
+
+#[derive(serde::Serialize)]
+struct ControlCounts {
+    pass: u64,
+    fail: u64,
+    unknown: u64,
+    excepted: u64,
+    /// `passing`, `failing`, `incomplete` or `not assessed`.
+    status: &'static str,
+}
+
+/// Each mapped control (2022, with its 2013 ids) and its rules, in natural order (A.5.9
+/// before A.5.36); with a run's coverage, the outcome counts, and "not assessed" when nothing
+/// was evaluated.
+fn control_rows(
+    set: &PolicySet,
+    coverage: Option<&crate::run::ControlCoverage>,
+) -> Vec<ControlRow> {
     let cw = crosswalk::Crosswalk::get();
-    let mut by: BTreeMap<String, Vec<&str>> = BTreeMap::new();
+    let mut by: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for r in set.rules.iter().filter(|r| r.enabled) {
         for c in &r.controls_2022 {
-            by.entry(c.clone()).or_default().push(&r.id);
+            by.entry(c.clone()).or_default().push(r.id.clone());
         }
     }
-    let mut keys: Vec<&String> = by.keys().collect();
-    keys.sort_by_key(|k| {
-        k.rsplit('/')
-            .next()
-            .unwrap_or(k)
+    let short = |c: &str| c.rsplit('/').next().unwrap_or(c).to_string();
+    let mut rows: Vec<ControlRow> = by
+        .into_iter()
+        .map(|(k, rules)| {
+            let counts = coverage.map(|cov| {
+                let m = cov.get(k.as_str());
+                let n = |o: &str| m.and_then(|m| m.get(o)).copied().unwrap_or(0) as u64;
+                let (pass, fail, unknown, excepted) = (
+                    n("pass") + n("unverifiable"),
+                    n("fail"),
+                    n("unknown"),
+                    n("excepted"),
+                );
+                let status = if pass + fail + unknown + excepted == 0 {
+                    "not assessed"
+                } else if fail > 0 {
+                    "failing"
+                } else if unknown > 0 {
+                    "incomplete"
+                } else {
+                    "passing"
+                };
+                ControlCounts {
+                    pass,
+                    fail,
+                    unknown,
+                    excepted,
+                    status,
+                }
+            });
+            ControlRow {
+                control: short(&k),
+                title: cw.title(&k).unwrap_or("").to_string(),
+                iso2013: cw.iso2013(&k).iter().map(|c| short(c)).collect(),
+                rules,
+                counts,
+            }
+        })
+        .collect();
+    rows.sort_by_key(|r| {
+        r.control
             .split('.')
             .skip(1)
             .map(|p| p.parse::<u32>().unwrap_or(0))
             .collect::<Vec<_>>()
     });
-    let mut t = table();
-    let mut header = vec!["control", "title", "2013", "rules"];
+    rows
+}
+
+/// `policy controls --format json`.
+fn controls_document(
+    set: &PolicySet,
+    coverage: Option<&crate::run::ControlCoverage>,
+) -> serde_json::Value {
+    serde_json::json!({ "controls": control_rows(set, coverage) })
+}
+
+/// Each mapped control as a table (see [`control_rows`]).
+pub fn controls_table(set: &PolicySet, coverage: Option<&crate::run::ControlCoverage>) -> String {
+    let mut header = vec![
+        ("control", false),
+        ("title", true),
+        ("2013", false),
+        ("rules", true),
+    ];
     if coverage.is_some() {
-        header.extend(["pass", "fail", "unknown", "excepted", "status"]);
+        header.extend([
+            ("pass", false),
+            ("fail", false),
+            ("unknown", false),
+            ("excepted", false),
+            ("status", false),
+        ]);
     }
-    t.set_header(header);
-    for k in keys {
-        let rules = &by[k];
-        let mut row = vec![
-            k.rsplit('/').next().unwrap_or(k).to_string(),
-            cw.title(k).unwrap_or("").to_string(),
-            cw.iso2013(k)
-                .iter()
-                .map(|c| c.rsplit('/').next().unwrap_or(c).to_string())
-                .collect::<Vec<_>>()
-                .join(" "),
-            rules.join(" "),
-        ];
-        if let Some(cov) = coverage {
-            let m = cov.get(k.as_str());
-            let n = |o: &str| m.and_then(|m| m.get(o)).copied().unwrap_or(0);
-            let (p, f, u, e) = (
-                n("pass") + n("unverifiable"),
-                n("fail"),
-                n("unknown"),
-                n("excepted"),
-            );
-            let status = if p + f + u + e == 0 {
-                "not assessed"
-            } else if f > 0 {
-                "failing"
-            } else if u > 0 {
-                "incomplete"
-            } else {
-                "passing"
-            };
+    let mut t = grid(&header);
+    for r in control_rows(set, coverage) {
+        let mut row = vec![r.control, r.title, r.iso2013.join(" "), r.rules.join(" ")];
+        if let Some(c) = r.counts {
             row.extend([
-                p.to_string(),
-                f.to_string(),
-                u.to_string(),
-                e.to_string(),
-                status.to_string(),
+                c.pass.to_string(),
+                c.fail.to_string(),
+                c.unknown.to_string(),
+                c.excepted.to_string(),
+                c.status.to_string(),
             ]);
         }
-        t.add_row(row);
+        t.row(row);
     }
-    format!("{t}\n")
+    format!("{}\n", render(&t))
 }
 
 /// Each vocabulary name with its meaning and every vendor grant that gives it, read from the
@@ -361,10 +524,9 @@ pub fn capabilities_table() -> String {
     let connectors = vendors::registry();
     let grants: Vec<(&str, Vec<vendors::Grant>)> =
         connectors.iter().map(|c| (c.name(), c.grants())).collect();
-    let mut t = table();
-    let mut header = vec!["capability", "meaning"];
-    header.extend(grants.iter().map(|(v, _)| *v));
-    t.set_header(header);
+    let mut header = vec![("capability", false), ("meaning", true)];
+    header.extend(grants.iter().map(|(v, _)| (*v, true)));
+    let mut t = grid(&header);
     for (name, meaning) in capability::VOCABULARY {
         let mut row = vec![name.to_string(), meaning.to_string()];
         for (_, gs) in &grants {
@@ -380,10 +542,15 @@ pub fn capabilities_table() -> String {
             );
             row.push(cell.join("\n"));
         }
-        t.add_row(row);
+        t.row(row);
     }
-    format!(
-        "{t}\n{} capabilities. `allowed_capabilities` in the inventory accepts only these names.\n",
+    let note = format!(
+        "{} capabilities. `allowed_capabilities` in the inventory accepts only these names.",
         capability::VOCABULARY.len()
+    );
+    format!(
+        "{}\n{}\n",
+        render(&t),
+        crate::report::table::wrap(&note, crate::report::table::stdout_width()).join("\n")
     )
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use url::Url;
 
 use crate::cli::ProbeArgs;
-use crate::gate::{EXIT_CONFIG, EXIT_INCOMPLETE, EXIT_OK};
+use crate::gate::{EXIT_CONFIG, EXIT_FAIL, EXIT_INCOMPLETE, EXIT_OK};
 use crate::http::Client;
 use crate::report::Format;
 use crate::run::{KeyProfile, KeyStatus};
@@ -71,9 +71,6 @@ pub fn run(ctx: &Ctx, args: &ProbeArgs) -> anyhow::Result<u8> {
     };
     let key = vendors::cli_key(secret_ref, args.shop.clone());
     let format = ctx.global.format.unwrap_or(Format::Table);
-    if !matches!(format, Format::Table | Format::Json) {
-        anyhow::bail!("probe prints one key profile: use --format table or --format json");
-    }
 
     if args.dry_run {
         let text = match vendors::dry_run(&args.vendor, &secret, &key, &settings) {
@@ -133,10 +130,18 @@ pub fn run(ctx: &Ctx, args: &ProbeArgs) -> anyhow::Result<u8> {
         }
     }
     ctx.out.stdout(&render(&ctx.out.clean(&profile)?, format)?);
-    Ok(match profile.status {
-        KeyStatus::Inconclusive(_) => EXIT_INCOMPLETE,
-        _ => EXIT_OK,
-    })
+    Ok(exit_code(&profile.status))
+}
+
+/// `probe`'s exit code, on the one mapping: 0 the key works (the profile is established), 1
+/// it does not (invalid or revoked: a definite answer that fails), 3 nothing could be
+/// established (inconclusive, or not probed at all).
+pub fn exit_code(status: &KeyStatus) -> u8 {
+    match status {
+        KeyStatus::Active => EXIT_OK,
+        KeyStatus::Invalid | KeyStatus::Revoked => EXIT_FAIL,
+        KeyStatus::Inconclusive(_) | KeyStatus::NotProbed(_) => EXIT_INCOMPLETE,
+    }
 }
 
 fn render(p: &crate::guard::Clean<KeyProfile>, format: Format) -> anyhow::Result<String> {

@@ -40,17 +40,64 @@ pub fn parse_run(name: &str, text: &str) -> anyhow::Result<Run> {
     serde_json::from_value(value).map_err(|e| anyhow::anyhow!("{name}: invalid run document: {e}"))
 }
 
-/// Renders one format, with the previous run for the HTML delta.
+/// Renders one format, with what changed since the previous run: the HTML delta, a section
+/// at the end of the table and of the Markdown report. The machine formats render the run
+/// alone (`diff` gives the changes as JSON).
 fn render(
     run: &Clean<Run>,
     previous: Option<&Clean<Run>>,
     format: Format,
     opts: RenderOptions,
 ) -> anyhow::Result<String> {
-    Ok(match format {
-        Format::Html => crate::report::html::render(run, previous)?,
-        f => crate::report::render(run, f, opts)?,
+    Ok(match (format, previous) {
+        (Format::Html, _) => crate::report::html::render(run, previous)?,
+        (Format::Table | Format::Markdown, Some(p)) => {
+            let mut s = crate::report::render(run, format, opts)?;
+            s.push_str(&since_previous(run, p, format == Format::Markdown));
+            s
+        }
+        (f, _) => crate::report::render(run, f, opts)?,
     })
+}
+
+/// Whether `--previous` shows in `format` (see [`render`]).
+fn shows_previous(format: Format) -> bool {
+    matches!(format, Format::Html | Format::Table | Format::Markdown)
+}
+
+/// New, resolved and changed findings since `previous`, as text or Markdown.
+fn since_previous(run: &Run, previous: &Run, markdown: bool) -> String {
+    let d = super::diff::diff(previous, run);
+    let mut s = if markdown {
+        "\n## Since the previous run\n\n".to_string()
+    } else {
+        "\nSince the previous run\n".to_string()
+    };
+    s.push_str(&format!(
+        "{} new, {} resolved, {} changed finding(s)\n",
+        d.new.len(),
+        d.resolved.len(),
+        d.changed.len()
+    ));
+    let (new, gone, was) = if markdown {
+        ("- new: `", "- resolved: `", "- changed: `")
+    } else {
+        ("  + ", "  - ", "  ~ ")
+    };
+    let end = if markdown { "`\n" } else { "\n" };
+    if markdown {
+        s.push('\n');
+    }
+    for f in &d.new {
+        s.push_str(&format!("{new}{}{end}", super::diff::line(f)));
+    }
+    for f in &d.resolved {
+        s.push_str(&format!("{gone}{}{end}", super::diff::line(f)));
+    }
+    for c in &d.changed {
+        s.push_str(&format!("{was}{}{end}", super::diff::line(c.after)));
+    }
+    s
 }
 
 pub fn run(ctx: &Ctx, args: &ReportArgs) -> anyhow::Result<u8> {
@@ -91,6 +138,22 @@ pub fn run(ctx: &Ctx, args: &ReportArgs) -> anyhow::Result<u8> {
         Some(p) => Some(ctx.out.clean(p)?),
         None => None,
     };
+    if previous.is_some() {
+        let mut ignored: Vec<&str> = ctx
+            .file_outputs()
+            .map(|s| s.format)
+            .chain(std::iter::once(ctx.stdout_format(Format::Table)))
+            .filter(|f| !shows_previous(*f))
+            .map(Format::name)
+            .collect();
+        ignored.dedup();
+        if !ignored.is_empty() {
+            ctx.out.warn(&format!(
+                "--previous: {} render(s) the run alone (html, table and markdown show the changes; `vendorscope diff PREVIOUS RUN --format json` gives them as JSON)",
+                ignored.join(", ")
+            ));
+        }
+    }
     let mut ok = true;
     for spec in ctx.file_outputs() {
         let written = render(
@@ -102,7 +165,7 @@ pub fn run(ctx: &Ctx, args: &ReportArgs) -> anyhow::Result<u8> {
         .and_then(|text| {
             ctx.out
                 .write_file(&spec.path, &text)
-                .with_context(|| format!("cannot write {}", spec.path.display()))
+                .map_err(|e| anyhow::anyhow!(super::write_error(spec, &e)))
         });
         if let Err(e) = written {
             ctx.out.error(&format!("{e:#}"));
@@ -112,7 +175,7 @@ pub fn run(ctx: &Ctx, args: &ReportArgs) -> anyhow::Result<u8> {
     let format = ctx.stdout_format(Format::Table);
     let opts = RenderOptions {
         color: ctx.out.color,
-        width: None,
+        width: u16::try_from(crate::report::table::stdout_width()).ok(),
     };
     let text = render(&run, previous.as_ref(), format, opts)?;
     ctx.out.stdout(&text);

@@ -1,6 +1,5 @@
 //! Loading and validating the inventory: model, span-aware parsing, whole-file validation.
 
-mod diag;
 pub mod live;
 pub mod model;
 mod validate;
@@ -8,9 +7,10 @@ mod validate;
 use std::collections::HashMap;
 use std::path::Path;
 
-pub use diag::{Diagnostic, Diagnostics};
+use crate::diag::code;
+pub use crate::diag::{Diagnostic, Diagnostics};
 use model::Inventory;
-pub use validate::{capability_suggestion, known_connectors};
+pub use validate::{Validator, capability_suggestion, known_connectors};
 
 use crate::secret::SecretRef;
 
@@ -19,6 +19,8 @@ use crate::secret::SecretRef;
 pub struct Loaded {
     pub inventory: Inventory,
     pub warnings: Vec<String>,
+    /// The same warnings as diagnostics (file, line, column, code) for `--format json`.
+    pub remarks: Vec<Diagnostic>,
     /// SHA-256 of the file's bytes.
     pub sha256: String,
     /// Path (`vendors[0].keys[1].id`) → 1-based (line, column) in the file.
@@ -59,8 +61,13 @@ impl Loaded {
 /// Loads and validates an inventory file: every problem at once, or the inventory.
 pub fn load(path: &Path) -> Result<Loaded, Diagnostics> {
     let name = path.display().to_string();
-    let bytes = std::fs::read(path)
-        .map_err(|e| Diagnostics::bare(&name, format!("cannot read the file: {}", e.kind())))?;
+    let bytes = std::fs::read(path).map_err(|e| {
+        Diagnostics::bare(
+            &name,
+            code::IO,
+            format!("cannot read the file: {}", e.kind()),
+        )
+    })?;
     load_bytes(&name, &bytes, path.parent())
 }
 
@@ -78,7 +85,13 @@ pub fn load_bytes(
             let line = prefix.matches('\n').count() + 1;
             let col = prefix.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
             let mut d = Diagnostics::new(name, "", &[]);
-            d.push(line, col, 1, "the file is not valid UTF-8");
+            d.push_span(
+                name,
+                (line, col),
+                1,
+                code::IO,
+                "the file is not valid UTF-8",
+            );
             return Err(d);
         }
     };
@@ -130,7 +143,7 @@ pub fn load_bytes(
             Some(f) => format!("{} (first at {}:{})", i.message, f.line, f.col),
             None => i.message.clone(),
         };
-        tree_diags.push(i.pos.line, i.pos.col, i.len, msg);
+        tree_diags.push_span(name, (i.pos.line, i.pos.col), i.len, i.code(), msg);
     }
     match &tree.root {
         Some(root) => {
@@ -139,10 +152,11 @@ pub fn load_bytes(
             secret_spans.extend(v.secret_spans);
         }
         None if tree.issues.is_empty() => {
-            tree_diags.push(
+            tree_diags.push_span(
+                name,
+                (1, 1),
                 1,
-                1,
-                1,
+                code::MISSING_FIELD,
                 "the inventory is empty; expected a mapping with `version: 1`, `organization` and `vendors`",
             );
         }
@@ -150,11 +164,9 @@ pub fn load_bytes(
     }
     let mut diags = Diagnostics::new(name, text, &secret_spans);
     // A live value found by the raw scan is reported once, by the tree walk when it found it.
-    for d in tree_diags.items {
-        diags.push(d.line, d.col, d.len, d.message);
-    }
+    diags.extend(tree_diags);
     for (line, col, len, msg) in items {
-        diags.push(line, col, len, msg);
+        diags.push_span(name, (line, col), len, code::LIVE_CREDENTIAL, msg);
     }
     if !diags.is_empty() {
         tracing::debug!(errors = diags.items.len(), "inventory rejected");
@@ -162,13 +174,25 @@ pub fn load_bytes(
     }
     let inventory: Inventory = crate::yaml::from_str(text).map_err(|e| {
         let mut d = Diagnostics::new(name, text, &secret_spans);
-        d.push(e.line.unwrap_or(1), e.column.unwrap_or(1), 1, e.message);
+        d.push(
+            name,
+            (e.line.unwrap_or(1), e.column.unwrap_or(1)),
+            e.message,
+        );
         d
     })?;
-    let warnings = warnings(&inventory, &spans, name, base_dir);
+    let remarks = warnings(&inventory, &spans, name, base_dir);
+    let warnings = remarks
+        .iter()
+        .map(|d| match d.line {
+            0 => format!("{}: {}", d.file, d.message),
+            l => format!("{}:{l}:{}: {}", d.file, d.column, d.message),
+        })
+        .collect();
     Ok(Loaded {
         inventory,
         warnings,
+        remarks,
         sha256: crate::run::sha256_hex(bytes),
         spans,
     })
@@ -180,22 +204,24 @@ fn warnings(
     spans: &HashMap<String, (usize, usize)>,
     name: &str,
     base_dir: Option<&Path>,
-) -> Vec<String> {
-    let mut out = Vec::new();
+) -> Vec<Diagnostic> {
+    let mut out: Vec<(Option<(usize, usize)>, String)> = Vec::new();
     for (i, v) in inv.vendors.iter().enumerate() {
         for (j, k) in v.keys.iter().enumerate() {
             let at = |field: &str| {
                 spans
                     .get(&format!("vendors[{i}].keys[{j}].secret.{field}"))
-                    .map_or(name.to_string(), |(l, c)| format!("{name}:{l}:{c}"))
+                    .copied()
             };
             match &k.secret {
                 SecretRef::Env(var) => {
                     if std::env::var_os(var).is_none_or(|v| v.is_empty()) {
-                        out.push(format!(
-                            "{}: environment variable {var} (key `{}`) is not set; the key will be inconclusive (secret_unavailable)",
+                        out.push((
                             at("env"),
-                            k.id
+                            format!(
+                                "environment variable {var} (key `{}`) is not set; the key will be inconclusive (secret_unavailable)",
+                                k.id
+                            ),
                         ));
                     }
                 }
@@ -205,18 +231,22 @@ fn warnings(
                         _ => p.clone(),
                     };
                     match std::fs::metadata(&full) {
-                        Err(_) => out.push(format!(
-                            "{}: secret file {} (key `{}`) cannot be read",
+                        Err(_) => out.push((
                             at("file"),
-                            full.display(),
-                            k.id
+                            format!(
+                                "secret file {} (key `{}`) cannot be read",
+                                full.display(),
+                                k.id
+                            ),
                         )),
-                        Ok(m) if !m.is_file() => out.push(format!(
-                            "{}: secret file {} (key `{}`) is not a regular file ({}); it will be refused",
+                        Ok(m) if !m.is_file() => out.push((
                             at("file"),
-                            full.display(),
-                            k.id,
-                            crate::secret::file_kind(&m.file_type())
+                            format!(
+                                "secret file {} (key `{}`) is not a regular file ({}); it will be refused",
+                                full.display(),
+                                k.id,
+                                crate::secret::file_kind(&m.file_type())
+                            ),
                         )),
                         Ok(_m) => {
                             #[cfg(unix)]
@@ -224,12 +254,14 @@ fn warnings(
                                 use std::os::unix::fs::PermissionsExt;
                                 let mode = _m.permissions().mode();
                                 if mode & 0o077 != 0 {
-                                    out.push(format!(
-                                        "{}: secret file {} (key `{}`) is readable by group or others (mode {:o}); chmod 600 it",
+                                    out.push((
                                         at("file"),
-                                        full.display(),
-                                        k.id,
-                                        mode & 0o777
+                                        format!(
+                                            "secret file {} (key `{}`) is readable by group or others (mode {:o}); chmod 600 it",
+                                            full.display(),
+                                            k.id,
+                                            mode & 0o777
+                                        ),
                                     ));
                                 }
                             }
@@ -240,5 +272,15 @@ fn warnings(
             }
         }
     }
-    out.into_iter().map(|w| live::mask(&w)).collect()
+    out.into_iter()
+        .map(|(pos, msg)| Diagnostic {
+            file: live::mask(name),
+            line: pos.map_or(0, |p| p.0),
+            column: pos.map_or(0, |p| p.1),
+            len: 1,
+            level: crate::diag::Level::Warning,
+            code: code::SECRET_SOURCE,
+            message: live::mask(&msg),
+        })
+        .collect()
 }

@@ -6,9 +6,9 @@ use std::collections::HashMap;
 
 use serde_json::Value as Json;
 
-use super::diag::Diagnostics;
 use super::live;
 use super::model::NO_CONNECTOR;
+use crate::diag::{Diagnostics, code, suggest};
 use crate::vendors::capability;
 use crate::yaml::{Node, Pos, Scalar, Value};
 
@@ -24,23 +24,19 @@ pub fn known_connectors() -> Vec<&'static str> {
 /// Walks the tree; pushes every problem into `diags`; fills `spans` (path → position).
 pub struct Validator<'a> {
     pub diags: &'a mut Diagnostics,
+    /// The file the diagnostics are about.
+    file: String,
+    /// What the whole document is, in messages (`inventory`, `policy file`, …).
+    root: &'static str,
+    /// Whether random-looking values are reported as secrets (the inventory names where
+    /// secrets come from; other formats hold fingerprints and ids).
+    secrets: bool,
     pub spans: &'a mut HashMap<String, (usize, usize)>,
     schema: Json,
     /// Character ranges of values found to be secret-looking (for snippet masking).
     pub secret_spans: Vec<std::ops::Range<usize>>,
     /// Character ranges already reported by the raw-text scan.
     raw_spans: Vec<std::ops::Range<usize>>,
-}
-
-fn suggest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
-    let mut best: Option<(f64, &str)> = None;
-    for c in candidates {
-        let score = strsim::jaro_winkler(word, c);
-        if score >= 0.8 && best.is_none_or(|(b, _)| score > b) {
-            best = Some((score, c));
-        }
-    }
-    best.map(|(_, c)| c)
 }
 
 /// User text safe to quote in a message: never a live-looking value, never control chars.
@@ -76,8 +72,23 @@ impl<'a> Validator<'a> {
     ) -> Self {
         let schema = serde_json::to_value(schemars::schema_for!(super::model::Inventory))
             .unwrap_or(Json::Null);
+        Self::with_schema(diags, spans, schema, "inventory", raw_spans)
+    }
+
+    /// A validator of any YAML document against the JSON Schema of its model: the same
+    /// field, type and value diagnostics (with did-you-mean) for every file format.
+    pub fn with_schema(
+        diags: &'a mut Diagnostics,
+        spans: &'a mut HashMap<String, (usize, usize)>,
+        schema: Json,
+        root: &'static str,
+        raw_spans: Vec<std::ops::Range<usize>>,
+    ) -> Self {
         Validator {
+            file: diags.file.clone(),
             diags,
+            root,
+            secrets: root == "inventory",
             spans,
             schema,
             secret_spans: Vec::new(),
@@ -86,20 +97,35 @@ impl<'a> Validator<'a> {
     }
 
     fn err(&mut self, at: &Node, msg: impl Into<String>) {
+        self.err_code(at, code::INVALID_VALUE, msg);
+    }
+
+    fn err_code(&mut self, at: &Node, code: &'static str, msg: impl Into<String>) {
+        self.diags.push_span(
+            &self.file,
+            (at.start.line, at.start.col),
+            node_len(at),
+            code,
+            msg.into(),
+        );
+    }
+
+    fn err_pos(&mut self, at: Pos, len: usize, code: &'static str, msg: impl Into<String>) {
         self.diags
-            .push(at.start.line, at.start.col, node_len(at), msg.into());
+            .push_span(&self.file, (at.line, at.col), len, code, msg.into());
     }
 
-    fn err_pos(&mut self, at: Pos, len: usize, msg: impl Into<String>) {
-        self.diags.push(at.line, at.col, len, msg.into());
-    }
-
-    /// Validates the whole document.
+    /// Validates the whole inventory.
     pub fn run(&mut self, root: &Node) {
         self.scan_live(root, "");
-        let schema = self.schema.clone();
-        self.check(root, &schema, "", "inventory");
+        self.structure(root);
         self.semantics(root);
+    }
+
+    /// Checks the document's structure against the schema: fields, types, values.
+    pub fn structure(&mut self, root: &Node) {
+        let schema = self.schema.clone();
+        self.check(root, &schema, "", self.root);
     }
 
     // ---- live-looking values anywhere (keys and values) ----
@@ -158,6 +184,7 @@ impl<'a> Validator<'a> {
         self.err_pos(
             n.start,
             6,
+            code::LIVE_CREDENTIAL,
             format!(
                 "this value looks like a live credential ({what}){at}; secrets never go in the \
                  inventory: reference them with `secret: {{env: NAME}}` or `{{file: PATH}}` and \
@@ -249,8 +276,9 @@ impl<'a> Validator<'a> {
             }
             let Value::Map(entries) = &n.value else {
                 let names: Vec<String> = tags.iter().map(|(k, _)| format!("`{k}`")).collect();
-                self.err(
+                self.err_code(
                     n,
+                    code::WRONG_TYPE,
                     format!(
                         "expected a mapping with one of {} for {what}, found {}",
                         names.join(", "),
@@ -287,7 +315,11 @@ impl<'a> Validator<'a> {
                     .iter()
                     .all(|(k, _)| k.text().is_some_and(|t| tags.iter().any(|(x, _)| x == t)))
             {
-                self.err(n, format!("{what} needs one of `env`, `file`, `command`"));
+                self.err_code(
+                    n,
+                    code::MISSING_FIELD,
+                    format!("{what} needs one of `env`, `file`, `command`"),
+                );
             }
             return;
         }
@@ -312,8 +344,9 @@ impl<'a> Validator<'a> {
             self.check_object(n, &schema, path, what);
         } else if types.contains(&"array") {
             let Value::Seq(items) = &n.value else {
-                self.err(
+                self.err_code(
                     n,
+                    code::WRONG_TYPE,
                     format!("`{field}` must be a list, found {}", n.kind_name()),
                 );
                 return;
@@ -325,8 +358,9 @@ impl<'a> Validator<'a> {
         } else if types.contains(&"string") {
             let text = match n.scalar() {
                 Some(Scalar::Null) | None => {
-                    self.err(
+                    self.err_code(
                         n,
+                        code::WRONG_TYPE,
                         format!("`{field}` must be a string, found {}", n.kind_name()),
                     );
                     return;
@@ -361,8 +395,9 @@ impl<'a> Validator<'a> {
             }
         } else if types.contains(&"integer") {
             let Some(Scalar::Int(v)) = n.scalar() else {
-                self.err(
+                self.err_code(
                     n,
+                    code::WRONG_TYPE,
                     format!("`{field}` must be an integer, found {}", n.kind_name()),
                 );
                 return;
@@ -385,8 +420,9 @@ impl<'a> Validator<'a> {
                 );
             }
         } else if types.contains(&"boolean") && !matches!(n.scalar(), Some(Scalar::Bool(_))) {
-            self.err(
+            self.err_code(
                 n,
+                code::WRONG_TYPE,
                 format!("`{field}` must be true or false, found {}", n.kind_name()),
             );
         }
@@ -396,8 +432,9 @@ impl<'a> Validator<'a> {
         let text = match n.scalar() {
             Some(Scalar::Str(t)) => t,
             _ => {
-                self.err(
+                self.err_code(
                     n,
+                    code::WRONG_TYPE,
                     format!(
                         "expected one of {} for {what}, found {}",
                         list(consts),
@@ -411,8 +448,9 @@ impl<'a> Validator<'a> {
             let hint = suggest(text, consts.iter().map(String::as_str))
                 .map(|s| format!("; did you mean `{s}`?"))
                 .unwrap_or_default();
-            self.err(
+            self.err_code(
                 n,
+                code::UNKNOWN_VALUE,
                 format!(
                     "unknown {what} {}; expected one of {}{hint}",
                     quote(text),
@@ -426,8 +464,9 @@ impl<'a> Validator<'a> {
     /// the vocabulary word it most likely means.
     fn check_capability(&mut self, n: &Node) {
         let Some(Scalar::Str(name)) = n.scalar() else {
-            self.err(
+            self.err_code(
                 n,
+                code::WRONG_TYPE,
                 format!(
                     "a capability must be a name such as `orders.read`, found {}",
                     n.kind_name()
@@ -441,8 +480,8 @@ impl<'a> Validator<'a> {
         let hint = capability_suggestion(name)
             .map(|s| format!("; did you mean `{s}`?"))
             .unwrap_or_default();
-        self.err(
-            n,
+        self.err_code(
+            n, code::UNKNOWN_VALUE,
             format!(
                 "unknown capability {}{hint} (`vendorscope policy capabilities` lists the vocabulary)",
                 quote(name)
@@ -477,21 +516,35 @@ impl<'a> Validator<'a> {
                 let all: Vec<&str> = known.into_iter().collect();
                 format!("; expected one of {}", list(&all))
             });
-        self.err(k, format!("unknown field {} in {what}{hint}", quote(key)));
+        self.err_code(
+            k,
+            code::UNKNOWN_FIELD,
+            format!("unknown field {} in {what}{hint}", quote(key)),
+        );
     }
 
     fn check_object(&mut self, n: &Node, schema: &Json, path: &str, what: &str) {
         let Value::Map(entries) = &n.value else {
             let field = path.rsplit('.').next().unwrap_or(path);
             let msg = if field.is_empty() {
-                format!("the inventory must be a mapping, found {}", n.kind_name())
+                let required: Vec<&str> = schema
+                    .get("required")
+                    .and_then(Json::as_array)
+                    .map(|r| r.iter().filter_map(Json::as_str).collect())
+                    .unwrap_or_default();
+                format!(
+                    "the {} must be a mapping with {}, found {}",
+                    self.root,
+                    list(&required),
+                    n.kind_name()
+                )
             } else {
                 format!(
                     "`{field}` must be a mapping ({what}), found {}",
                     n.kind_name()
                 )
             };
-            self.err(n, msg);
+            self.err_code(n, code::WRONG_TYPE, msg);
             return;
         };
         let empty = serde_json::Map::new();
@@ -503,7 +556,11 @@ impl<'a> Validator<'a> {
         let closed = schema.get("additionalProperties") == Some(&Json::Bool(false));
         for (k, v) in entries {
             let Some(key) = k.text() else {
-                self.err(k, format!("keys in {what} must be plain names"));
+                self.err_code(
+                    k,
+                    code::WRONG_TYPE,
+                    format!("keys in {what} must be plain names"),
+                );
                 continue;
             };
             let p = if path.is_empty() {
@@ -516,7 +573,9 @@ impl<'a> Validator<'a> {
                 None if closed => {
                     self.unknown_field(k, key, props.keys().map(String::as_str), what);
                     // A random-looking value under an unknown name (`token: …`) is a secret.
-                    self.random_anywhere(v);
+                    if self.secrets {
+                        self.random_anywhere(v);
+                    }
                 }
                 // A map of free names to typed values (`field_categories`).
                 None => {
@@ -529,7 +588,11 @@ impl<'a> Validator<'a> {
         if let Some(req) = schema.get("required").and_then(Json::as_array) {
             for r in req.iter().filter_map(Json::as_str) {
                 if !entries.iter().any(|(k, _)| k.text() == Some(r)) {
-                    self.err(n, format!("missing required field `{r}` in {what}"));
+                    self.err_code(
+                        n,
+                        code::MISSING_FIELD,
+                        format!("missing required field `{r}` in {what}"),
+                    );
                 }
             }
         }
@@ -667,8 +730,8 @@ impl<'a> Validator<'a> {
             let hint = suggest(name, known_connectors())
                 .map(|s| format!("; did you mean `{s}`?"))
                 .unwrap_or_default();
-            self.err(
-                c,
+            self.err_code(
+                c, code::UNKNOWN_VALUE,
                 format!(
                     "unknown connector {}; known connectors: {}, or `none` with a `connector_reason`{hint}",
                     quote(name),
@@ -705,8 +768,9 @@ impl<'a> Validator<'a> {
         }
         if let Some(first) = seen.get(t) {
             let (l, c) = (first.line, first.col);
-            self.err(
+            self.err_code(
                 id,
+                code::DUPLICATE_ID,
                 format!("duplicate {what} {} (first defined at {l}:{c})", quote(t)),
             );
         } else {

@@ -72,6 +72,20 @@ pub fn to_cel(v: &Json) -> Value {
 }
 
 fn reason_of(e: &ExecutionError, var: &str, subject: &Json) -> String {
+    // A fact the inventory declares (`created`, `owner`, …) is missing because the inventory
+    // does not give it: that is the cause, whatever the key's probe status.
+    if let ExecutionError::NoSuchKey(k) = e {
+        let declared = subject
+            .get("provenance")
+            .and_then(|p| p.get(k.as_str()))
+            .and_then(|p| p.get("source"))
+            .and_then(Json::as_str)
+            == Some("declared");
+        if declared {
+            let id = subject.get("id").and_then(Json::as_str).unwrap_or("?");
+            return format!("`{k}` is missing from the inventory: declare it on {var} `{id}`");
+        }
+    }
     let mut r = match e {
         ExecutionError::NoSuchKey(k) => format!("fact `{k}` not established"),
         ExecutionError::UndeclaredReference(k) => format!("`{k}` is not defined"),
@@ -85,7 +99,8 @@ fn reason_of(e: &ExecutionError, var: &str, subject: &Json) -> String {
     };
     if var == "key" {
         if let Some(st) = subject.get("status").and_then(|s| s.as_str()) {
-            if st != "active" {
+            // The status explains a missing observation, once.
+            if st != "active" && !r.contains(st) {
                 let why = subject
                     .get("status_reason")
                     .and_then(|s| s.as_str())

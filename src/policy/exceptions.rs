@@ -19,45 +19,83 @@ use crate::yaml::Spanned;
 /// Default lifetime cap of an exception.
 pub const DEFAULT_MAX_LIFETIME_DAYS: i64 = 180;
 
-#[derive(Debug, Deserialize)]
+/// An exceptions file (`--exceptions FILE`; `vendorscope exceptions schema` prints this as a
+/// JSON Schema).
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "ExceptionsFile")]
 struct RawFile {
+    /// Format version: 1.
+    #[schemars(with = "u32")]
     version: Spanned<u32>,
+    /// Always `Exceptions`.
+    #[schemars(with = "String")]
     kind: Spanned<String>,
+    /// The fingerprint key's check value (`fingerprint_check` of a run): required for
+    /// exceptions that match by `fingerprint`, which are refused when it differs from the run's.
     #[serde(default)]
     fingerprint_check: Option<String>,
+    /// The waivers.
     #[serde(default)]
     exceptions: Vec<RawException>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+/// Which subjects an exception covers: every field given must match (at least one).
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "ExceptionMatch")]
 struct RawMatch {
+    /// Inventory vendor id.
     #[serde(default)]
     vendor: Option<String>,
+    /// Inventory key id (a key, or the key an exposure is attributed to).
     #[serde(default)]
     key: Option<String>,
+    /// Credential fingerprint (`hmac256:…`) from a run.
     #[serde(default)]
     fingerprint: Option<String>,
+    /// Glob over an exposure's path or URL and its original source (`dist/legacy/**`).
     #[serde(default)]
+    #[schemars(with = "Option<String>")]
     location: Option<Spanned<String>>,
 }
 
-#[derive(Debug, Deserialize)]
+/// One reviewed, expiring waiver of one rule.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "Exception")]
 struct RawException {
+    /// Name in reports and warnings (default `RULE#N`).
     #[serde(default)]
     id: Option<String>,
+    /// The rule waived (`VKS-EXP-004`).
+    #[schemars(with = "String")]
     rule: Spanned<String>,
+    /// The subjects it covers.
     #[serde(rename = "match")]
+    #[schemars(with = "RawMatch")]
     match_: Spanned<RawMatch>,
+    /// Why the risk is accepted.
+    #[schemars(with = "String")]
     reason: Spanned<String>,
+    /// Who accepted it.
+    #[schemars(with = "String")]
     approver: Spanned<String>,
+    /// Last day it applies (YYYY-MM-DD), within the lifetime cap (`--max-exception-days`,
+    /// default 180) of `created`, or of today without `created`.
+    #[schemars(with = "Date")]
     expires: Spanned<Date>,
+    /// When it was granted (YYYY-MM-DD).
     #[serde(default)]
     created: Option<Date>,
+    /// Tracking ticket.
     #[serde(default)]
     ticket: Option<String>,
+}
+
+/// The JSON Schema of an exceptions file (`vendorscope exceptions schema`).
+pub fn schema() -> Json {
+    serde_json::to_value(schemars::schema_for!(RawFile)).unwrap_or_default()
 }
 
 /// One validated exception.
@@ -73,7 +111,7 @@ pub struct Exception {
     pub approver: String,
     pub expires: Date,
     pub ticket: Option<String>,
-    line: usize,
+    rule_pos: (usize, usize),
 }
 
 /// A loaded exceptions file (possibly empty).
@@ -82,6 +120,8 @@ pub struct Exceptions {
     pub items: Vec<Exception>,
     pub fingerprint_check: Option<String>,
     pub source: Option<String>,
+    /// The file's text, for the snippets of later diagnostics.
+    text: Option<String>,
 }
 
 /// How often each exception matched during one evaluation.
@@ -103,9 +143,7 @@ impl Exceptions {
     pub fn load(path: &Path, max_lifetime: jiff::Span) -> Result<Exceptions, Diagnostics> {
         let name = path.display().to_string();
         let text = std::fs::read_to_string(path).map_err(|e| {
-            let mut d = Diagnostics::default();
-            d.push(&name, (1, 1), format!("cannot read: {e}"));
-            d
+            Diagnostics::bare(&name, crate::diag::code::IO, format!("cannot read: {e}"))
         })?;
         let today = jiff::Zoned::now().date();
         Self::from_str(&name, &text, max_lifetime, today)
@@ -118,19 +156,13 @@ impl Exceptions {
         max_lifetime: jiff::Span,
         today: Date,
     ) -> Result<Exceptions, Diagnostics> {
-        let mut d = Diagnostics::default();
-        let raw: RawFile = crate::yaml::from_str(text).map_err(|e| {
-            let mut d = Diagnostics::default();
-            d.push(
-                name,
-                (e.line.unwrap_or(1), e.column.unwrap_or(1)),
-                format!(
-                    "invalid exceptions file: {}",
-                    e.message.lines().next().unwrap_or("")
-                ),
-            );
-            d
-        })?;
+        let mut d = Diagnostics::for_file(name);
+        d.add_source(name, text, &[]);
+        let Some(raw) =
+            super::parse_checked::<RawFile>(name, text, schema(), "exceptions file", &mut d)
+        else {
+            return Err(d);
+        };
         if raw.version.value != 1 {
             d.push(
                 name,
@@ -191,9 +223,10 @@ impl Exceptions {
             let start = r.created.unwrap_or(today);
             let cap_end = start.checked_add(max_lifetime).ok();
             if cap_end.is_some_and(|end| r.expires.value > end) {
-                d.push(
+                d.push_code(
                     name,
                     crate::yaml::position(&r.expires),
+                    crate::diag::code::EXPIRY,
                     format!(
                         "exception {id}: expires {} is beyond the lifetime cap ({} from {start})",
                         r.expires.value, max_lifetime
@@ -218,7 +251,7 @@ impl Exceptions {
                 approver: r.approver.value.clone(),
                 expires: r.expires.value,
                 ticket: r.ticket.clone(),
-                line: rule_pos.0,
+                rule_pos,
             });
         }
         if !d.is_empty() {
@@ -228,20 +261,35 @@ impl Exceptions {
             items,
             fingerprint_check: raw.fingerprint_check,
             source: Some(name.to_string()),
+            text: Some(text.to_string()),
         })
     }
 
     /// Exceptions naming a rule the policy set does not have (configuration errors).
     pub fn check_rules(&self, set: &PolicySet) -> Diagnostics {
-        let mut d = Diagnostics::default();
+        let file = self.source.as_deref().unwrap_or("exceptions");
+        let mut d = Diagnostics::for_file(file);
         for e in &self.items {
             if set.rule(&e.rule).is_none() {
-                d.push(
-                    self.source.as_deref().unwrap_or("exceptions"),
-                    (e.line, 1),
-                    format!("exception {}: unknown rule `{}`", e.id, e.rule),
+                let hint = crate::diag::suggest(
+                    &e.rule.to_ascii_uppercase(),
+                    set.rules.iter().map(|r| r.id.as_str()),
+                )
+                .map(|s| format!("; did you mean `{s}`?"))
+                .unwrap_or_else(|| " (`vendorscope policy list` lists the rules)".into());
+                d.push_span(
+                    file,
+                    e.rule_pos,
+                    e.rule.chars().count(),
+                    crate::diag::code::UNKNOWN_REFERENCE,
+                    format!("exception {}: unknown rule `{}`{hint}", e.id, e.rule),
                 );
             }
+        }
+        if !d.is_empty()
+            && let Some(text) = &self.text
+        {
+            d.add_source(file, text, &[]);
         }
         d
     }

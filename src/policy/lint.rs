@@ -113,7 +113,8 @@ struct Walk<'a> {
     subject: SubjectKind,
     program: &'a cel::Program,
     fields: BTreeSet<String>,
-    errors: Vec<((usize, usize), String)>,
+    /// (position, width, message).
+    errors: Vec<((usize, usize), usize, String)>,
     src: &'a str,
 }
 
@@ -133,6 +134,7 @@ impl Walk<'_> {
                     let p = self.pos(e.id);
                     self.errors.push((
                         p,
+                        1,
                         "nested comprehensions (all/exists/map/filter inside another) are not allowed"
                             .into(),
                     ));
@@ -172,6 +174,7 @@ impl Walk<'_> {
                     let p = self.pos(e.id);
                     self.errors.push((
                         p,
+                        name.chars().count(),
                         format!(
                             "unknown variable `{name}`: a {var} rule sees `{var}`, `run`, `now` and `today`"
                         ),
@@ -194,7 +197,7 @@ impl Walk<'_> {
                     } else {
                         (l, c)
                     };
-                    self.errors.push((p, format!("unknown function `{f}`")));
+                    self.errors.push((p, n, format!("unknown function `{f}`")));
                 }
                 if let Some(t) = &call.target {
                     self.visit(t, bound, in_comprehension);
@@ -242,10 +245,14 @@ impl Walk<'_> {
                     // The select's offset is its `.`: point at the field name after it.
                     let (l, c) = self.pos(id);
                     let p = (l, c + 1);
+                    let hint = crate::diag::suggest(field, fields_of(k).iter().map(String::as_str))
+                        .map(|s| format!("did you mean `{root}.{s}`? "))
+                        .unwrap_or_default();
                     self.errors.push((
                         p,
+                        field.chars().count(),
                         format!(
-                            "`{root}.{field}` is not a fact (the rule would always be unknown); {root} facts are: {}",
+                            "`{root}.{field}` is not a fact (the rule would always be unknown); {hint}{root} facts are: {}",
                             fields_of(k).iter().cloned().collect::<Vec<_>>().join(", ")
                         ),
                     ));
@@ -257,6 +264,7 @@ impl Walk<'_> {
                 let p = self.pos(root_id);
                 self.errors.push((
                     p,
+                    root.chars().count(),
                     format!(
                         "unknown variable `{root}`: a {var} rule sees `{var}`, `run`, `now` and `today`"
                     ),
@@ -295,9 +303,11 @@ pub fn compile(
         Err(errs) => {
             for e in &errs.errors {
                 let inner = (e.pos.0.max(1) as usize, e.pos.1.max(1) as usize);
-                diags.push(
+                diags.push_span(
                     file,
                     map_position(text, at, inner),
+                    1,
+                    crate::diag::code::CEL,
                     format!("{what}: CEL syntax error: {}", e.msg),
                 );
             }
@@ -319,8 +329,14 @@ pub fn compile(
     let errors = std::mem::take(&mut w.errors);
     let fields = std::mem::take(&mut w.fields);
     if !errors.is_empty() {
-        for (p, m) in errors {
-            diags.push(file, map_position(text, at, p), format!("{what}: {m}"));
+        for (p, len, m) in errors {
+            diags.push_span(
+                file,
+                map_position(text, at, p),
+                len,
+                crate::diag::code::CEL,
+                format!("{what}: {m}"),
+            );
         }
         return None;
     }
@@ -345,7 +361,12 @@ pub(super) fn build_rule(
     let id_pos = crate::yaml::position(&rr.id);
     let before = diags.items.len();
     let missing = |diags: &mut Diagnostics, what: &str| {
-        diags.push(file, id_pos, format!("rule {id}: missing `{what}`"));
+        diags.push_code(
+            file,
+            id_pos,
+            crate::diag::code::MISSING_FIELD,
+            format!("rule {id}: missing `{what}`"),
+        );
     };
     let title = rr
         .title
@@ -382,9 +403,10 @@ pub(super) fn build_rule(
             for c in list {
                 let p = crate::yaml::position(c);
                 if !crosswalk::is_valid(&c.value) {
-                    diags.push(
+                    diags.push_code(
                         file,
                         p,
+                        crate::diag::code::UNKNOWN_REFERENCE,
                         format!(
                             "rule {id}: unknown control id `{}` (expected e.g. `ISO27001:2022/A.5.17`)",
                             c.value
@@ -435,9 +457,10 @@ pub(super) fn build_rule(
             let mut v = vec![];
             for c in list {
                 if !c.value.starts_with(crosswalk::P2013) || !crosswalk::is_valid(&c.value) {
-                    diags.push(
+                    diags.push_code(
                         file,
                         crate::yaml::position(c),
+                        crate::diag::code::UNKNOWN_REFERENCE,
                         format!(
                             "rule {id}: unknown 2013 control id `{}` (expected e.g. `ISO27001:2013/A.9.2.4`)",
                             c.value
@@ -489,9 +512,10 @@ pub(super) fn build_rule(
         (Some(m), _) => {
             if let Err((msg, line)) = super::check_template(&m.value) {
                 let at = crate::yaml::position(m);
-                diags.push(
+                diags.push_code(
                     file,
                     map_position(text, at, (line, 1)),
+                    crate::diag::code::TEMPLATE,
                     format!("rule {id}: {msg}"),
                 );
             }
@@ -557,9 +581,10 @@ pub(super) fn never_applies(rules: &[Rule], diags: &mut Diagnostics) {
     for r in rules {
         if let Some(w) = &r.where_ {
             if w.program.execute(&ctx) == Ok(cel::Value::Bool(false)) {
-                diags.push(
+                diags.push_code(
                     &r.source,
                     w.pos,
+                    crate::diag::code::NEVER_APPLIES,
                     format!(
                         "rule {}: scope.where is always false: the rule can never apply",
                         r.id
@@ -568,9 +593,10 @@ pub(super) fn never_applies(rules: &[Rule], diags: &mut Diagnostics) {
             }
         }
         if r.require.program.execute(&ctx) == Ok(cel::Value::Bool(true)) {
-            diags.push(
+            diags.push_code(
                 &r.source,
                 r.require.pos,
+                crate::diag::code::NEVER_APPLIES,
                 format!(
                     "rule {}: require is always true: the rule can never fail",
                     r.id

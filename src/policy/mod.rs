@@ -141,72 +141,35 @@ pub const BUILTIN: &[(&str, &str)] = &[
     ),
 ];
 
-/// One problem in a policy or exceptions file, at its 1-based line and column.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Diagnostic {
-    pub file: String,
-    pub line: usize,
-    pub column: usize,
-    pub message: String,
-}
-
-impl std::fmt::Display for Diagnostic {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "{}:{}:{}: {}",
-            self.file, self.line, self.column, self.message
-        )
-    }
-}
-
-/// Every problem found while loading; any item means nothing is evaluated (exit 2).
-#[derive(Debug, Clone, Default)]
-pub struct Diagnostics {
-    pub items: Vec<Diagnostic>,
-}
-
-impl Diagnostics {
-    pub fn push(&mut self, file: &str, pos: (usize, usize), message: impl Into<String>) {
-        self.items.push(Diagnostic {
-            file: file.to_string(),
-            line: pos.0,
-            column: pos.1,
-            message: message.into(),
-        });
-    }
-    pub fn is_empty(&self) -> bool {
-        self.items.is_empty()
-    }
-    /// `FILE:LINE:COL: message`, one per line.
-    pub fn render(&self) -> String {
-        let mut s = String::new();
-        for d in &self.items {
-            s.push_str(&d.to_string());
-            s.push('\n');
-        }
-        s
-    }
-}
+pub use crate::diag::{Diagnostic, Diagnostics};
 
 // ---------------------------------------------------------------------------------------------
 // Raw file model (what the user writes), deserialised with spans.
 
-#[derive(Debug, Deserialize)]
+/// A policy file: rules merged over the built-in ISO 27001 pack (`policy schema` prints this
+/// as a JSON Schema).
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "PolicyFile")]
 struct RawFile {
+    /// Format version: 1.
+    #[schemars(with = "u32")]
     version: Spanned<u32>,
+    /// Always `PolicySet`.
+    #[schemars(with = "String")]
     kind: Spanned<String>,
     #[serde(default)]
     metadata: Option<Metadata>,
+    /// Values for the rules of this file that do not set them.
     #[serde(default)]
     defaults: Option<Defaults>,
+    /// New rules, and overrides of built-in rules by id (only the fields that change).
     #[serde(default)]
     rules: Vec<RawRule>,
 }
 
 /// Free-form description of a policy file.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Metadata {
     #[serde(default)]
@@ -219,7 +182,7 @@ pub struct Metadata {
     pub frameworks: Vec<String>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct Defaults {
     #[serde(default)]
@@ -230,16 +193,22 @@ struct Defaults {
     severity: Option<Severity>,
 }
 
-#[derive(Debug, Deserialize)]
+/// What a rule is evaluated against.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "Scope")]
 struct RawScope {
+    /// `key`, `vendor`, `exposure` or `run`.
+    #[schemars(with = "SubjectKind")]
     subject: Spanned<SubjectKind>,
+    /// CEL condition choosing the subjects the rule applies to.
     #[serde(default, rename = "where")]
+    #[schemars(with = "Option<String>")]
     where_: Option<Spanned<String>>,
 }
 
 /// ruff-style documentation sections (remediation and references live on the rule).
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Docs {
     #[serde(default)]
@@ -250,9 +219,13 @@ pub struct Docs {
     pub example: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+/// One rule (a new id adds a rule; a built-in id overrides the fields given).
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "Rule")]
 struct RawRule {
+    /// Rule id (`ORG-KEY-001`); a built-in id (`VKS-KEY-001`) overrides that rule.
+    #[schemars(with = "String")]
     id: Spanned<String>,
     #[serde(default)]
     enabled: Option<bool>,
@@ -266,16 +239,23 @@ struct RawRule {
     confidence: Option<Confidence>,
     #[serde(default)]
     enforcement: Option<Enforcement>,
+    /// Annex A control ids, fully qualified (`ISO27001:2022/A.5.17`).
     #[serde(default)]
+    #[schemars(with = "Option<Vec<String>>")]
     controls: Option<Vec<Spanned<String>>>,
     /// Explicit 2013 ids, replacing the crosswalk derivation.
     #[serde(default)]
+    #[schemars(with = "Option<Vec<String>>")]
     controls_2013: Option<Vec<Spanned<String>>>,
     #[serde(default)]
     scope: Option<RawScope>,
+    /// CEL condition that must hold for the subject to pass.
     #[serde(default)]
+    #[schemars(with = "Option<String>")]
     require: Option<Spanned<String>>,
+    /// Message template (minijinja) over the subject's facts.
     #[serde(default)]
+    #[schemars(with = "Option<String>")]
     message: Option<Spanned<String>>,
     #[serde(default)]
     remediation: Option<String>,
@@ -285,6 +265,63 @@ struct RawRule {
     docs: Option<Docs>,
     #[serde(default)]
     tags: Option<Vec<String>>,
+}
+
+/// The JSON Schema of a policy file (`vendorscope policy schema`).
+pub fn schema() -> serde_json::Value {
+    serde_json::to_value(schemars::schema_for!(RawFile)).unwrap_or_default()
+}
+
+/// Deserialises a YAML document of a user-written format: first its structure against the
+/// model's JSON Schema (every unknown field with a did-you-mean, every wrong type or value at
+/// its `FILE:LINE:COL`, all at once: the inventory's validator), then the model itself.
+pub(crate) fn parse_checked<T: serde::de::DeserializeOwned>(
+    file: &str,
+    text: &str,
+    schema: serde_json::Value,
+    what: &'static str,
+    diags: &mut Diagnostics,
+) -> Option<T> {
+    let before = diags.errors();
+    let tree = crate::yaml::parse_tree(text);
+    for i in &tree.issues {
+        let msg = match i.first {
+            Some(f) => format!("{} (first at {}:{})", i.message, f.line, f.col),
+            None => i.message.clone(),
+        };
+        diags.push_span(file, (i.pos.line, i.pos.col), i.len, i.code(), msg);
+    }
+    match &tree.root {
+        Some(root) => {
+            let mut spans = std::collections::HashMap::new();
+            let mut sub = Diagnostics::for_file(file);
+            crate::inventory::Validator::with_schema(&mut sub, &mut spans, schema, what, vec![])
+                .structure(root);
+            diags.extend(sub);
+        }
+        None if tree.issues.is_empty() => diags.push_span(
+            file,
+            (1, 1),
+            1,
+            crate::diag::code::MISSING_FIELD,
+            format!("the {what} is empty; expected a mapping with `version: 1` and `kind`"),
+        ),
+        None => {}
+    }
+    if diags.errors() > before {
+        return None;
+    }
+    match crate::yaml::from_str(text) {
+        Ok(v) => Some(v),
+        Err(e) => {
+            diags.push(
+                file,
+                (e.line.unwrap_or(1), e.column.unwrap_or(1)),
+                format!("invalid {what}: {}", first_line(&e.message)),
+            );
+            None
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -389,7 +426,9 @@ impl PolicySet {
         for f in files {
             match read_text(f) {
                 Ok(t) => texts.push((f.display().to_string(), t)),
-                Err(m) => diags.push(&f.display().to_string(), (1, 1), m),
+                Err(m) => {
+                    diags.push_code(&f.display().to_string(), (0, 0), crate::diag::code::IO, m)
+                }
             }
         }
         if !diags.is_empty() {
@@ -436,15 +475,22 @@ impl PolicySet {
             } else {
                 src.name.clone()
             };
-            let raw: RawFile = match crate::yaml::from_str(src.text) {
-                Ok(r) => r,
-                Err(e) => {
-                    diags.push(
-                        &file,
-                        (e.line.unwrap_or(1), e.column.unwrap_or(1)),
-                        format!("invalid policy file: {}", first_line(&e.message)),
-                    );
-                    continue;
+            let raw: RawFile = if src.builtin {
+                match crate::yaml::from_str(src.text) {
+                    Ok(r) => r,
+                    Err(e) => {
+                        diags.push(
+                            &file,
+                            (e.line.unwrap_or(1), e.column.unwrap_or(1)),
+                            format!("invalid policy file: {}", first_line(&e.message)),
+                        );
+                        continue;
+                    }
+                }
+            } else {
+                match parse_checked(&file, src.text, schema(), "policy file", &mut diags) {
+                    Some(r) => r,
+                    None => continue,
                 }
             };
             if raw.version.value != 1 {
@@ -498,9 +544,10 @@ impl PolicySet {
                         continue;
                     }
                     Some((prev_file, _)) => {
-                        diags.push(
+                        diags.push_code(
                             &file,
                             id_pos,
+                            crate::diag::code::DUPLICATE_ID,
                             format!("duplicate rule id `{id}` (first defined in {prev_file})"),
                         );
                         continue;
@@ -526,14 +573,16 @@ impl PolicySet {
         let mut env = template_env();
         for r in &rules {
             if let Err(e) = env.add_template_owned(r.id.clone(), r.message.clone()) {
-                diags.push(
+                diags.push_code(
                     &r.source,
                     (1, 1),
+                    crate::diag::code::TEMPLATE,
                     format!("rule {}: bad message template: {e}", r.id),
                 );
             }
         }
         if !diags.is_empty() {
+            add_sources(&mut diags, sources);
             return Err(diags);
         }
         let hash = hash_rules(&rules);
@@ -601,7 +650,7 @@ pub fn lint(files: &[PathBuf]) -> (Diagnostics, Vec<WeakenedRule>) {
     for f in files {
         match read_text(f) {
             Ok(t) => texts.push((f.display().to_string(), t)),
-            Err(m) => diags.push(&f.display().to_string(), (1, 1), m),
+            Err(m) => diags.push_code(&f.display().to_string(), (0, 0), crate::diag::code::IO, m),
         }
     }
     let mut sources = builtin_sources();
@@ -613,7 +662,7 @@ pub fn lint(files: &[PathBuf]) -> (Diagnostics, Vec<WeakenedRule>) {
     match PolicySet::load_sources(&sources, true) {
         Ok(set) => (diags, set.weakened),
         Err(d) => {
-            diags.items.extend(d.items);
+            diags.extend(d);
             // Authoring problems (a rule that can never fail) do not hide a weakening.
             let weakened = PolicySet::load_sources(&sources, false)
                 .map(|s| s.weakened)
@@ -634,6 +683,20 @@ pub fn lint_str(name: &str, text: &str) -> Diagnostics {
     match PolicySet::load_sources(&sources, true) {
         Ok(_) => Diagnostics::default(),
         Err(d) => d,
+    }
+}
+
+/// Keeps the text of each file a diagnostic names, for its snippet.
+fn add_sources(diags: &mut Diagnostics, sources: &[Source]) {
+    for src in sources {
+        let file = if src.builtin {
+            format!("builtin:{}", src.name)
+        } else {
+            src.name.clone()
+        };
+        if diags.items.iter().any(|d| d.file == file) {
+            diags.add_source(&file, src.text, &[]);
+        }
     }
 }
 

@@ -131,7 +131,7 @@ pub fn render(run: &Clean<Run>) -> String {
         b.severity
             .cmp(&a.severity)
             .then((a.status == Outcome::Unknown).cmp(&(b.status == Outcome::Unknown)))
-            .then(a.rule.cmp(&b.rule))
+            .then_with(|| crate::run::finding_order(a, b))
     });
     let mut counts = std::collections::HashMap::new();
     // Weakened-rule warnings take warning slots first.

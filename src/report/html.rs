@@ -175,7 +175,7 @@ fn key_value(run: &Run, k: &KeyFacts) -> Value {
         "capabilities": caps,
         "excess": excess,
         "unverifiable": k.unverifiable,
-        "status": match &k.status_reason { Some(r) => format!("{} ({})", k.status, r), None => k.status.clone() },
+        "status": crate::run::status_label(&k.status, k.status_reason.as_deref()),
         "account": k.account.as_deref().map(str::to_string),
         "expected_account": k.expected_account.as_deref().map(str::to_string),
         "account_matches": k.account_matches,
@@ -423,7 +423,7 @@ pub fn render(run: &Clean<Run>, previous: Option<&Clean<Run>>) -> Result<String,
         })
     };
     let mut fs: Vec<&Finding> = run.findings.iter().collect();
-    fs.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.rule.cmp(&b.rule)));
+    fs.sort_by(|a, b| crate::run::finding_order(a, b));
     let findings: Vec<Value> = fs
         .iter()
         .map(|f| finding_value(run, f, owner_of(f).as_deref()))

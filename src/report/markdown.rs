@@ -123,7 +123,7 @@ pub fn render(run: &Clean<Run>) -> String {
         out.push_str(&format!("| {} | {} |\n", sev.as_str(), n));
     }
     let mut fs: Vec<&Finding> = run.findings.iter().collect();
-    fs.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.rule.cmp(&b.rule)));
+    fs.sort_by(|a, b| crate::run::finding_order(a, b));
     out.push_str("\n## Findings\n\n");
     if fs.is_empty() {
         out.push_str("No findings.\n");

@@ -240,6 +240,8 @@ pub struct Output {
     pub redactor: Redactor,
     pub quiet: bool,
     pub color: bool,
+    /// Why stdout could not be written, if it could not (the command then exits 2).
+    stdout_error: std::sync::Arc<std::sync::Mutex<Option<String>>>,
 }
 
 impl Output {
@@ -248,7 +250,13 @@ impl Output {
             redactor,
             quiet,
             color,
+            stdout_error: Default::default(),
         }
+    }
+
+    /// Why standard output could not be written (a full disk, a closed file), if so.
+    pub fn stdout_error(&self) -> Option<String> {
+        self.stdout_error.lock().ok().and_then(|e| e.clone())
     }
 
     /// The sanitised form of a document, ready for any renderer (see [`Clean`]).
@@ -266,6 +274,9 @@ impl Output {
         if let Err(e) = out.write_all(filtered.as_bytes()).and_then(|_| out.flush()) {
             if e.kind() == std::io::ErrorKind::BrokenPipe {
                 std::process::exit(0);
+            }
+            if let Ok(mut slot) = self.stdout_error.lock() {
+                slot.get_or_insert_with(|| e.to_string());
             }
         }
     }

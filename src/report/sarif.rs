@@ -607,7 +607,7 @@ pub fn render(run: &Clean<Run>) -> Result<String, RenderError> {
     let mut rules: Vec<Rule> = vec![];
     let mut index: BTreeMap<String, usize> = BTreeMap::new();
     let mut findings: Vec<&Finding> = run.findings.iter().filter(|f| reportable(f)).collect();
-    findings.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.rule.cmp(&b.rule)));
+    findings.sort_by(|a, b| crate::run::finding_order(a, b));
     let occurrences: BTreeMap<&str, u64> = run
         .exposures
         .iter()
