@@ -93,6 +93,12 @@ fn s(v: &[&str]) -> Vec<String> {
     v.iter().map(|x| x.to_string()).collect()
 }
 
+fn ids(v: &[(&str, &str)]) -> std::collections::BTreeMap<String, String> {
+    v.iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
 // ---------------------------------------------------------------- Adyen
 
 #[tokio::test]
@@ -112,6 +118,8 @@ async fn adyen_test_key_with_management_roles() {
     );
     assert_eq!(p.account.as_deref(), Some("VendorscopeDemo"));
     assert_eq!(p.account_matches, Some(true));
+    // A company-level credential: `_links.company` names its company account.
+    assert_eq!(p.account_ids, ids(&[("company", "VendorscopeDemo")]));
     assert!(
         p.granted
             .contains(&"Management API\u{2014}API credentials read and write".to_string())
@@ -159,6 +167,9 @@ async fn adyen_live_key_is_found_on_the_live_host() {
         p.capabilities,
         s(&["account.read", "payments.write", "refunds.write"])
     );
+    // A merchant-level credential: `_links.merchant` only; the company comes from the username.
+    assert_eq!(p.account.as_deref(), Some("VendorscopeDemo"));
+    assert_eq!(p.account_ids, ids(&[("merchant", ak::LIVE_MERCHANT)]));
     assert_eq!(
         e.hosts(),
         s(&["management-test.adyen.com", "management-live.adyen.com"])
@@ -167,6 +178,78 @@ async fn adyen_live_key_is_found_on_the_live_host() {
         p.calls.iter().map(|c| c.status).collect::<Vec<_>>(),
         vec![Some(401), Some(200)]
     );
+}
+
+#[tokio::test]
+async fn adyen_expected_account_is_checked_against_company_and_merchant_ids() {
+    let e = start(adyen(), false, T).await;
+    for (expected, verdict) in [
+        ("VendorscopeDemoECOM", Some(true)),
+        ("MerchantAccount.VendorscopeDemoECOM", Some(true)),
+        ("Company.VendorscopeDemo", Some(true)),
+        ("OtherMerchantECOM", Some(false)),
+        ("Company.Other", Some(false)),
+    ] {
+        let p = e
+            .probe(
+                "adyen",
+                ak::LIVE_CHECKOUT,
+                &key(KeyType::ServerSide, Some(expected)),
+            )
+            .await;
+        assert_eq!(p.account_matches, verdict, "{expected}");
+    }
+    // A company-level credential has no merchant id: a merchant account does not match it.
+    let p = e
+        .probe(
+            "adyen",
+            ak::TEST_FULL,
+            &key(KeyType::ServerSide, Some(ak::LIVE_MERCHANT)),
+        )
+        .await;
+    assert_eq!(p.account_matches, Some(false));
+}
+
+/// Over HTTP, as any client would call it: Basic auth with the credential's username and
+/// password is accepted, the API key as a Basic password is not, and a query parameter `/me`
+/// does not take is a `RestServiceError` 400. Every request is in the emulator's log.
+#[tokio::test]
+async fn adyen_emulator_auth_forms_and_unknown_parameter_over_http() {
+    let e = start(adyen(), false, T).await;
+    let http = reqwest::Client::new();
+    let url = format!("{}/v3/me", e.emu.base_url);
+    let basic = |user: &str, pw: &str| http.get(&url).basic_auth(user, Some(pw)).send();
+    let r = basic(ak::TEST_FULL_USERNAME, ak::TEST_FULL_PASSWORD)
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 200);
+    let me: serde_json::Value = r.json().await.expect("json");
+    assert_eq!(me["username"], ak::TEST_FULL_USERNAME);
+    assert!(me["_links"]["company"]["href"].is_string());
+    let r = basic(ak::TEST_FULL_USERNAME, ak::TEST_FULL)
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 401);
+    let err: serde_json::Value = r.json().await.expect("json");
+    for f in ["type", "errorCode", "title", "detail", "status"] {
+        assert!(err.get(f).is_some(), "RestServiceError {f}: {err}");
+    }
+    let r = http
+        .get(format!("{url}?pageSize=10"))
+        .header("x-api-key", ak::TEST_FULL)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 400);
+    let err: serde_json::Value = r.json().await.expect("json");
+    assert_eq!(
+        (err["status"].as_u64(), err["errorCode"].as_str()),
+        (Some(400), Some("00_400"))
+    );
+    let log = e.emu.state.requests();
+    assert_eq!(log.len(), 3);
+    assert_eq!(log[2].query.as_deref(), Some("pageSize=10"));
+    e.assert_reads_only();
 }
 
 #[tokio::test]
@@ -363,7 +446,8 @@ async fn adyen_error_body_echoing_the_key_never_reaches_output() {
     );
     assert!(!out.contains(&raw));
     // The echoed body itself is masked by the output filter.
-    let (_, _, body) = adyen_emu::respond(&e.emu.state, "", "/v3/me", Some(&raw));
+    let auth = adyen_emu::Auth::ApiKey(raw.clone());
+    let (_, _, body) = adyen_emu::respond(&e.emu.state, "", "/v3/me", None, &auth);
     assert!(body.contains(&raw));
     let red = Redactor::new();
     red.add_secret(&Secret::new(raw.clone()));

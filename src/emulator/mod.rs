@@ -346,7 +346,15 @@ impl EmuState {
 
     /// Whether any configured key satisfies `f` (e.g. belongs to a shop).
     pub fn find_key_where(&self, f: impl Fn(&EmulatorKey) -> bool) -> bool {
-        self.keys.read().map(|k| k.iter().any(f)).unwrap_or(false)
+        self.key_where(f).is_some()
+    }
+
+    /// The first configured key that satisfies `f` (e.g. a credential's username and password).
+    pub fn key_where(&self, f: impl Fn(&EmulatorKey) -> bool) -> Option<EmulatorKey> {
+        self.keys
+            .read()
+            .ok()
+            .and_then(|k| k.iter().find(|k| f(k)).cloned())
     }
 
     /// Adds or replaces a key at runtime (tests).
