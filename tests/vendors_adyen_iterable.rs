@@ -504,6 +504,60 @@ async fn iterable_server_side_key_us_one_call() {
     assert_eq!(p.account_matches, None);
 }
 
+/// Over HTTP: the emulator holds requests to the swagger (unknown parameter, bad
+/// `dataTypeName` enum, ill-typed `count` → 400 `BadParams`), and the connector's server and
+/// client branches pass it (the export branch: `iterable_server_key_with_bulk_probe_exports`).
+#[tokio::test]
+async fn iterable_emulator_rejects_what_the_contract_rejects() {
+    let e = start(iterable(), false, T).await;
+    let http = reqwest::Client::new();
+    let get = |path_q: &str| {
+        http.get(format!("{}{path_q}", e.emu.base_url))
+            .header("api-key", ik::SERVER_US)
+            .send()
+    };
+    for (path_q, param) in [
+        ("/api/users/getFields?fields=email", "fields"),
+        (
+            "/api/export/data.json?dataTypeName=userProfile&range=Today",
+            "dataTypeName",
+        ),
+        (
+            "/api/inApp/getMessages?email=a%40b.example&count=ten",
+            "count",
+        ),
+    ] {
+        let r = get(path_q).await.expect("send");
+        assert_eq!(r.status(), 400, "{path_q}");
+        let v: serde_json::Value = r.json().await.expect("json");
+        assert_eq!(
+            (v["code"].as_str(), v["params"]["parameter"].as_str()),
+            (Some("BadParams"), Some(param)),
+            "{v}"
+        );
+        assert!(v["msg"].is_string());
+    }
+    // What the connector sends is accepted: no 400 in any branch.
+    e.emu.state.clear_requests();
+    for raw in [
+        ik::SERVER_US,
+        ik::READ_ONLY_US,
+        ik::JS_NO_JWT_US,
+        ik::MOBILE_US,
+    ] {
+        let p = e
+            .probe("iterable", raw, &key(KeyType::ServerSide, None))
+            .await;
+        assert!(
+            p.calls.iter().all(|c| c.status != Some(400)),
+            "{raw}: {:?}",
+            p.calls
+        );
+    }
+    let log = e.emu.state.requests();
+    assert!(log.iter().any(|r| r.path == "/api/inApp/web/getMessages"));
+}
+
 #[tokio::test]
 async fn iterable_eu_key_found_on_eu_host() {
     let e = start(iterable(), false, T).await;
@@ -578,6 +632,12 @@ async fn iterable_server_key_with_bulk_probe_exports() {
     assert_eq!(p.key_type.as_deref(), Some("server_side"));
     assert!(p.capabilities.contains(&"customers.export".to_string()));
     assert_eq!(p.calls.len(), 2);
+    // The export query passes the emulator's contract checks (a 400 would be refused).
+    assert!(
+        p.calls.iter().all(|c| c.status == Some(200)),
+        "{:?}",
+        p.calls
+    );
     assert!(
         p.calls.iter().all(|c| !c.url.contains("2999")),
         "no query values in calls"
