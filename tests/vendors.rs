@@ -185,6 +185,7 @@ async fn shopify_shop_json_asks_for_the_domain_only() {
 async fn shopify_emulator_holds_the_contract() {
     use vendorscope::vendors::shopify::emulator::{PLANTED_PII, SUPPORTED_VERSIONS};
     let env = start("shopify", Duration::from_secs(5)).await;
+    vendorscope::http::init_tls();
     let http = reqwest::Client::new();
     let get = |path_q: &str| {
         http.get(format!("{}{path_q}", env.emu.base_url))

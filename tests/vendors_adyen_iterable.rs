@@ -216,6 +216,7 @@ async fn adyen_expected_account_is_checked_against_company_and_merchant_ids() {
 #[tokio::test]
 async fn adyen_emulator_auth_forms_and_unknown_parameter_over_http() {
     let e = start(adyen(), false, T).await;
+    vendorscope::http::init_tls();
     let http = reqwest::Client::new();
     let url = format!("{}/v3/me", e.emu.base_url);
     let basic = |user: &str, pw: &str| http.get(&url).basic_auth(user, Some(pw)).send();
@@ -510,6 +511,7 @@ async fn iterable_server_side_key_us_one_call() {
 #[tokio::test]
 async fn iterable_emulator_rejects_what_the_contract_rejects() {
     let e = start(iterable(), false, T).await;
+    vendorscope::http::init_tls();
     let http = reqwest::Client::new();
     let get = |path_q: &str| {
         http.get(format!("{}{path_q}", e.emu.base_url))
