@@ -251,7 +251,7 @@ fn checked_params(path: &str, query: Option<&str>) -> Result<BTreeMap<String, St
         "/api/export/data.json" => {
             if !has("dataTypeName") {
                 Some("dataTypeName")
-            } else if !has("range") && !(has("startDateTime") && has("endDateTime")) {
+            } else if !(has("range") || (has("startDateTime") && has("endDateTime"))) {
                 Some("range")
             } else {
                 None
