@@ -303,6 +303,7 @@ pub fn audit(opts: &AuditOptions, redactor: &Redactor) -> Result<AuditResult, Co
     let mut scan_errors = 0u32;
     let mut probed = false;
     let mut crawled = false;
+    let mut script_origins = RunContext::default();
     let mut scanned = false;
     let mut scanner_note = None;
     if !opts.offline {
@@ -416,6 +417,7 @@ pub fn audit(opts: &AuditOptions, redactor: &Redactor) -> Result<AuditResult, Co
             }
             let (hits, report) = rt.block_on(crawl_and_scan(&seed, &cs, &scanner));
             crawled = true;
+            script_origins.add_script_origins(&report.script_origins);
             for hit in &hits {
                 run.exposures
                     .push(to_exposure(&detectors, hit, &fp, "surface", &at));
@@ -465,6 +467,7 @@ pub fn audit(opts: &AuditOptions, redactor: &Redactor) -> Result<AuditResult, Co
         surfaces_crawled: crawled,
         error_count: run.errors.len() as u32,
         scan_errors,
+        script_origins: script_origins.script_origins,
     };
     let mut facts = crate::facts::build(Some(inv), &run.keys, &run.exposures, &ctx);
     if let Some(shard) = opts.shard {
@@ -856,6 +859,13 @@ pub fn merge(opts: &AuditOptions, runs: Vec<(String, Run)>) -> Result<AuditResul
         ctx.artifacts_scanned |= r.facts.run.artifacts_scanned;
         ctx.surfaces_crawled |= r.facts.run.surfaces_crawled;
         ctx.scan_errors += r.facts.run.scan_errors;
+        if let Some(seen) = &r.facts.run.script_origins {
+            let seen: crate::facts::ScriptOrigins = seen
+                .iter()
+                .map(|s| (s.origin.clone(), s.pages.iter().cloned().collect()))
+                .collect();
+            ctx.add_script_origins(&seen);
+        }
         for k in r.keys {
             match run
                 .keys

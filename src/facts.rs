@@ -122,8 +122,22 @@ pub struct VendorFacts {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_reassessment_reviewer: Option<String>,
     pub key_ids: Vec<String>,
+    /// Personal-data categories the vendor was seen to hold: the field names of its
+    /// user-profile schema (Iterable `getFields`) mapped by [`crate::pii`]. Absent when no key
+    /// of this run could observe it; then `observed_data_reason` says why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_data: Option<Vec<String>>,
+    /// Why `observed_data` is absent (`unverifiable: …`, `inconclusive: …`, `not probed`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_data_reason: Option<String>,
+    /// The vendor's field names behind each observed category (the evidence).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub observed_fields: BTreeMap<String, Vec<String>>,
     pub provenance: BTreeMap<String, Provenance>,
 }
+
+/// The key-profile observation that shows a vendor's user-profile schema.
+pub const PROFILE_FIELDS: &str = "profile_fields";
 
 /// Facts about one inventory key: declared fields plus what the probe observed.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -252,6 +266,78 @@ pub struct RunFacts {
     /// were available); without it, "unknown credential" cannot be decided.
     #[serde(default)]
     pub attribution_available: bool,
+    /// Third-party script origins the crawled pages load, each with the vendor whose
+    /// `script_origins` lists it (absent when no surface was crawled).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub script_origins: Option<Vec<ScriptOriginFacts>>,
+    /// The script origins no vendor lists and `allowed_script_origins` does not allow:
+    /// suppliers that run code on the site and were never assessed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub undeclared_script_origins: Option<Vec<String>>,
+}
+
+/// One third-party script origin the crawl saw (observed).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ScriptOriginFacts {
+    /// `https://host[:port]`.
+    pub origin: String,
+    /// The inventory vendor that lists it, or `allowed` for `allowed_script_origins`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    /// Pages that load it (scheme, host and path; at most five).
+    pub pages: Vec<String>,
+}
+
+/// Whether `pattern` (`host`, `host:port` or `*.domain`) covers `origin` (`scheme://host[:port]`).
+pub fn origin_matches(pattern: &str, origin: &str) -> bool {
+    let host_port = origin.split_once("://").map_or(origin, |(_, h)| h);
+    let host = host_port.rsplit_once(':').map_or(host_port, |(h, p)| {
+        if p.bytes().all(|b| b.is_ascii_digit()) {
+            h
+        } else {
+            host_port
+        }
+    });
+    let pattern = pattern.trim().trim_end_matches('/').to_ascii_lowercase();
+    let pattern = pattern
+        .split_once("://")
+        .map_or(pattern.as_str(), |(_, h)| h);
+    match pattern.strip_prefix("*.") {
+        Some(domain) => host.ends_with(&format!(".{domain}")),
+        None => pattern == host || pattern == host_port,
+    }
+}
+
+/// The crawl's script origins against the inventory: who owns each, and which nobody does.
+fn script_origin_facts(
+    inv: Option<&Inventory>,
+    seen: &ScriptOrigins,
+) -> (Vec<ScriptOriginFacts>, Vec<String>) {
+    let mut all = Vec::new();
+    let mut undeclared = Vec::new();
+    for (origin, pages) in seen {
+        let owner = inv.and_then(|inv| {
+            inv.vendors
+                .iter()
+                .find(|v| v.script_origins.iter().any(|p| origin_matches(p, origin)))
+                .map(|v| v.id.clone())
+                .or_else(|| {
+                    inv.allowed_script_origins
+                        .iter()
+                        .any(|p| origin_matches(p, origin))
+                        .then(|| "allowed".to_string())
+                })
+        });
+        if owner.is_none() {
+            undeclared.push(origin.clone());
+        }
+        all.push(ScriptOriginFacts {
+            origin: origin.clone(),
+            owner,
+            pages: pages.iter().cloned().collect(),
+        });
+    }
+    (all, undeclared)
 }
 
 /// What the run did, for [`build`].
@@ -264,6 +350,26 @@ pub struct RunContext {
     pub surfaces_crawled: bool,
     pub error_count: u32,
     pub scan_errors: u32,
+    /// Third-party script origins the crawl saw, with the pages loading them (`None`: no crawl).
+    pub script_origins: Option<ScriptOrigins>,
+}
+
+/// Script origin → pages that load it (as [`crate::crawl::CrawlReport::script_origins`]).
+pub type ScriptOrigins = BTreeMap<String, std::collections::BTreeSet<String>>;
+
+impl RunContext {
+    /// Adds one crawl's script origins (a crawl ran, so the fact exists even when empty).
+    pub fn add_script_origins(&mut self, seen: &ScriptOrigins) {
+        let all = self.script_origins.get_or_insert_with(BTreeMap::new);
+        for (origin, pages) in seen {
+            let p = all.entry(origin.clone()).or_default();
+            for page in pages {
+                if p.len() < crate::crawl::MAX_PAGES_PER_ORIGIN {
+                    p.insert(page.clone());
+                }
+            }
+        }
+    }
 }
 
 fn date(d: &Option<jiff::civil::Date>) -> Option<String> {
@@ -295,15 +401,29 @@ pub fn build(
             error_count: ctx.error_count,
             scan_errors: ctx.scan_errors,
             attribution_available: inv.is_some() || keys.iter().any(|k| k.fingerprint.is_some()),
+            script_origins: None,
+            undeclared_script_origins: None,
         },
         ..Default::default()
     };
+    if let Some(seen) = &ctx.script_origins {
+        let (all, undeclared) = script_origin_facts(inv, seen);
+        facts.run.script_origins = Some(all);
+        facts.run.undeclared_script_origins = Some(undeclared);
+    }
     // `exposed: false` only when every scan completed: an unreadable file or unreachable
     // surface leaves it unknown.
     let scanned = (ctx.artifacts_scanned || ctx.surfaces_crawled) && ctx.scan_errors == 0;
     if let Some(inv) = inv {
         for v in &inv.vendors {
-            facts.vendors.push(vendor_facts(v));
+            let mut vf = vendor_facts(v);
+            let records: Vec<&KeyRecord> = keys.iter().filter(|r| r.vendor == v.id).collect();
+            observe_data(
+                &mut vf,
+                &records,
+                &crate::pii::FieldMap::new(&inv.field_categories),
+            );
+            facts.vendors.push(vf);
             for k in &v.keys {
                 let rec = keys.iter().find(|r| r.id == k.id && r.vendor == v.id);
                 facts
@@ -316,6 +436,56 @@ pub fn build(
         facts.exposures.push(exposure_facts(e, &facts.keys));
     }
     facts
+}
+
+/// Fills `observed_data` from the vendor's key profiles: any key that saw the schema is
+/// enough; otherwise the first reason a key gives (unverifiable before inconclusive).
+fn observe_data(vf: &mut VendorFacts, records: &[&KeyRecord], map: &crate::pii::FieldMap) {
+    use crate::run::ObservationStatus as S;
+    let seen: Vec<&crate::run::Observation> = records
+        .iter()
+        .filter_map(|r| r.profile.as_ref()?.observations.get(PROFILE_FIELDS))
+        .collect();
+    let observed: Vec<_> = seen.iter().filter(|o| o.status == S::Observed).collect();
+    if observed.is_empty() {
+        let why = seen
+            .iter()
+            .find(|o| o.status == S::Unverifiable)
+            .or_else(|| seen.first())
+            .map(|o| {
+                let status = if o.status == S::Unverifiable {
+                    "unverifiable"
+                } else {
+                    "inconclusive"
+                };
+                format!(
+                    "{status}: {}",
+                    o.reason.as_deref().unwrap_or("no reason given")
+                )
+            });
+        let observable = vf
+            .connector
+            .as_deref()
+            .and_then(crate::vendors::connector)
+            .is_some_and(|c| c.observations().contains(&PROFILE_FIELDS));
+        if why.is_some() || observable {
+            vf.observed_data_reason =
+                Some(why.unwrap_or_else(|| "no key of this vendor was probed".into()));
+        }
+        return;
+    }
+    let fields = observed
+        .iter()
+        .flat_map(|o| o.values.iter().map(String::as_str));
+    let by_category = map.categorise(fields);
+    vf.observed_data = Some(by_category.keys().map(|c| c.to_string()).collect());
+    vf.observed_fields = by_category
+        .into_iter()
+        .map(|(c, f)| (c.to_string(), f))
+        .collect();
+    let at = observed.iter().filter_map(|o| o.at.clone()).max();
+    vf.provenance
+        .insert("observed_data".into(), Provenance::observed(at));
 }
 
 fn vendor_facts(v: &Vendor) -> VendorFacts {
@@ -373,6 +543,9 @@ fn vendor_facts(v: &Vendor) -> VendorFacts {
             .as_ref()
             .and_then(|r| r.reviewer.clone()),
         key_ids: v.keys.iter().map(|k| k.id.clone()).collect(),
+        observed_data: None,
+        observed_data_reason: None,
+        observed_fields: BTreeMap::new(),
         provenance: prov,
     }
 }
@@ -570,5 +743,63 @@ fn exposure_facts(e: &Exposure, keys: &[KeyFacts]) -> ExposureFacts {
         key_category,
         observed_at: e.observed_at.clone(),
         provenance: prov,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origin_patterns() {
+        assert!(origin_matches("js.stripe.com", "https://js.stripe.com"));
+        assert!(origin_matches(
+            "https://js.stripe.com/",
+            "https://js.stripe.com"
+        ));
+        assert!(origin_matches("*.iterable.com", "https://js.iterable.com"));
+        assert!(!origin_matches(
+            "*.iterable.com",
+            "https://iterable.com.evil.example"
+        ));
+        assert!(!origin_matches(
+            "*.iterable.com",
+            "https://eviliterable.com"
+        ));
+        assert!(origin_matches("127.0.0.1:8080", "http://127.0.0.1:8080"));
+        assert!(origin_matches("127.0.0.1", "http://127.0.0.1:8080"));
+        assert!(!origin_matches("127.0.0.1:8081", "http://127.0.0.1:8080"));
+        assert!(!origin_matches("stripe.com", "https://js.stripe.com"));
+    }
+
+    #[test]
+    fn script_origins_are_owned_allowed_or_undeclared() {
+        let inv: Inventory = crate::yaml::from_str(
+            "version: 1
+organization: T
+allowed_script_origins: [cdn.example.com]
+vendors:
+  - id: stripe
+    connector: stripe
+    category: psp
+    tier: 1
+    script_origins: [js.stripe.com]
+",
+        )
+        .expect("inventory");
+        let mut seen = ScriptOrigins::new();
+        for o in [
+            "https://js.stripe.com",
+            "https://cdn.example.com",
+            "https://tags.unknown.example",
+        ] {
+            seen.entry(o.to_string())
+                .or_default()
+                .insert("https://shop.example.com/checkout".into());
+        }
+        let (all, undeclared) = script_origin_facts(Some(&inv), &seen);
+        assert_eq!(undeclared, vec!["https://tags.unknown.example".to_string()]);
+        let owners: Vec<_> = all.iter().map(|s| s.owner.as_deref()).collect();
+        assert_eq!(owners, vec![Some("allowed"), Some("stripe"), None]);
     }
 }

@@ -292,8 +292,9 @@ pub enum Auth<'a> {
 pub enum BodyRead {
     /// Keep only these members of a 2xx JSON body: dotted paths (`shop.myshopify_domain`,
     /// `_links.company.href`); a path through an array applies to each element
-    /// (`access_scopes.handle`). Every other member is skipped without being built. A 2xx
-    /// body that is not JSON is dropped.
+    /// (`access_scopes.handle`); a last segment [`NAMES_ONLY`] keeps an object's member names
+    /// with null values (`fields.[names]`: a schema's field names, never its values). Every
+    /// other member is skipped without being built. A 2xx body that is not JSON is dropped.
     Fields(&'static [&'static str]),
     /// Read only non-2xx bodies (error messages); a 2xx body of a data endpoint is dropped unread.
     ErrorsOnly,
@@ -315,6 +316,9 @@ pub fn project_fields(body: &[u8], fields: &[&str]) -> Option<Vec<u8>> {
     de.end().ok()?;
     serde_json::to_vec(&v).ok()
 }
+
+/// The path segment of [`BodyRead::Fields`] that keeps member names only.
+pub const NAMES_ONLY: &str = "[names]";
 
 /// A tree of kept member names; an empty node keeps its whole subtree.
 #[derive(Default)]
@@ -338,7 +342,13 @@ impl<'de> serde::de::Visitor<'de> for &Projection {
     }
     fn visit_map<A: serde::de::MapAccess<'de>>(self, mut m: A) -> Result<Self::Value, A::Error> {
         let mut out = serde_json::Map::new();
+        let names_only = self.0.contains_key(NAMES_ONLY);
         while let Some(k) = m.next_key::<std::borrow::Cow<'de, str>>()? {
+            if names_only {
+                m.next_value::<serde::de::IgnoredAny>()?;
+                out.insert(k.into_owned(), serde_json::Value::Null);
+                continue;
+            }
             match self.0.get(k.as_ref()) {
                 Some(sub) => {
                     let v = m.next_value_seed(sub)?;
@@ -1329,6 +1339,14 @@ mod tests {
         ] {
             assert!(!text.contains(planted), "{planted} kept");
         }
+        let names = project_fields(
+            br#"{"fields":{"email":"string","a.b":{"x":1}},"n":2}"#,
+            &["fields.[names]"],
+        );
+        assert_eq!(
+            names.as_deref(),
+            Some(&br#"{"fields":{"a.b":null,"email":null}}"#[..])
+        );
         // A scalar where an object was expected keeps nothing; not JSON is dropped.
         assert_eq!(
             project_fields(br#"{"shop":"x@y"}"#, &["shop.domain"]).as_deref(),

@@ -17,6 +17,7 @@ pub mod gate;
 pub mod guard;
 pub mod http;
 pub mod inventory;
+pub mod pii;
 pub mod policy;
 pub mod report;
 pub mod run;

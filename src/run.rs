@@ -270,9 +270,68 @@ pub struct KeyProfile {
     /// Calls made (method, url without query values, status).
     #[serde(default)]
     pub calls: Vec<CallSummary>,
+    /// What the vendor showed about the account beside the key's own grants, by name
+    /// (`profile_fields`: the names in Iterable's user-profile schema). Names only, never a
+    /// record.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub observations: BTreeMap<String, Observation>,
     /// RFC 3339 time of the probe.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub probed_at: Option<String>,
+}
+
+/// One observation of the vendor account (see [`KeyProfile::observations`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Observation {
+    pub status: ObservationStatus,
+    /// For `unverifiable`: the permission, scope or role the key lacks; for `inconclusive`:
+    /// why (`rate_limited`, `server_error`, `truncated`, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The call that produced it, e.g. `GET /api/users/getFields`.
+    pub call: String,
+    /// RFC 3339 time of the call.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<String>,
+    /// What was seen: names only (field names, hosts, ids), sorted.
+    #[serde(default)]
+    pub values: Vec<String>,
+}
+
+/// Whether an [`Observation`] holds a fact.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ObservationStatus {
+    /// The vendor answered; `values` is what it holds.
+    Observed,
+    /// The key may not see it (`reason` names what is missing); nothing is known.
+    Unverifiable,
+    /// The vendor did not answer usably (`reason`); nothing is known.
+    Inconclusive,
+}
+
+impl Observation {
+    pub fn observed(call: &str, at: Option<String>, mut values: Vec<String>) -> Self {
+        values.sort();
+        values.dedup();
+        Observation {
+            status: ObservationStatus::Observed,
+            reason: None,
+            call: call.to_string(),
+            at,
+            values,
+        }
+    }
+
+    pub fn not_known(status: ObservationStatus, call: &str, reason: &str) -> Self {
+        Observation {
+            status,
+            reason: Some(reason.to_string()),
+            call: call.to_string(),
+            at: None,
+            values: vec![],
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]

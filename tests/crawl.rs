@@ -57,6 +57,16 @@ fn demo_site_lazy_chunk_source_map_and_config_are_fetched() {
     let d = demo(DemoConfig::default());
     let (got, report) = run(std::slice::from_ref(&d.page), &local_settings());
     assert!(report.errors.is_empty(), "errors: {:?}", report.errors);
+    // The page loads its bundles from the CDN, another origin: a script origin to account for.
+    let cdn = d.cdn.origin().ascii_serialization();
+    assert_eq!(
+        report.script_origins.keys().collect::<Vec<_>>(),
+        vec![&cdn],
+        "{:?}",
+        report.script_origins
+    );
+    let page = format!("{}{}", d.page.origin().ascii_serialization(), d.page.path());
+    assert!(report.script_origins[&cdn].contains(&page));
 
     let chunk_url = d
         .cdn

@@ -2,6 +2,10 @@
 //! emulator playing every hostile form (absurd headers, huge and slow bodies, control
 //! characters and the probed key in every encoding in every field the connector reads), with
 //! every report format rendered. They must stay bounded, panic-free and leak-free.
+//!
+//! The same matrix carries issue 13's planted-PII test: under [`Hostile::PlantedPii`] every
+//! object of every success body holds names, e-mails, phones and addresses, and none of it may
+//! reach any output, report, `-vv` log or `--record` transcript.
 
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -12,7 +16,9 @@ use std::time::{Duration, Instant};
 
 use base64::Engine;
 use url::Url;
-use vendorscope::emulator::{EmulatorConfig, EmulatorKey, Hostile, RunningEmulator, hostile_text};
+use vendorscope::emulator::{
+    EmulatorConfig, EmulatorKey, Hostile, PLANTED_PII, RunningEmulator, hostile_text,
+};
 use vendorscope::emulators::start_vendor;
 use vendorscope::http::Client;
 use vendorscope::run::{KeyProfile, KeyStatus};
@@ -44,6 +50,8 @@ const B64: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456
 
 /// One connector's synthetic key (fresh per test run) as its emulator knows it.
 struct Target {
+    /// `vendor` or `vendor-variant` (the matrix's output names start with it).
+    name: &'static str,
     vendor: &'static str,
     key: String,
     emulator_key: EmulatorKey,
@@ -51,6 +59,8 @@ struct Target {
 
 fn targets() -> Vec<Target> {
     let stripe = format!("sk_live_{}", random(ALNUM, 40));
+    // A restricted key walks every read probe (lists and by-id lookups).
+    let restricted = format!("rk_live_{}", random(ALNUM, 40));
     let shopify = format!("shpat_{}", random(HEX, 32));
     let iterable = random(HEX, 32);
     // `+` and `/` in the body, so `%2B`, `&#43;` and `\/` differ from the raw key.
@@ -64,22 +74,43 @@ fn targets() -> Vec<Target> {
     );
     vec![
         Target {
+            name: "stripe",
             vendor: "stripe",
             emulator_key: EmulatorKey::new(&stripe, "stripe", &[], "acct_1HostileAcct0001"),
             key: stripe,
         },
         Target {
+            name: "stripe-restricted",
+            vendor: "stripe",
+            emulator_key: EmulatorKey::new(
+                &restricted,
+                "stripe",
+                &[
+                    "rak_account_read",
+                    "rak_customer_read",
+                    "rak_charge_read",
+                    "rak_checkout_session_read",
+                    "rak_webhook_read",
+                ],
+                "acct_1HostileAcct0002",
+            ),
+            key: restricted,
+        },
+        Target {
+            name: "shopify",
             vendor: "shopify",
             emulator_key: EmulatorKey::new(&shopify, "shopify", &["read_orders"], SHOP),
             key: shopify,
         },
         Target {
+            name: "iterable",
             vendor: "iterable",
             emulator_key: EmulatorKey::new(&iterable, "iterable", &["server_side"], "demo-us")
                 .with_type("server_side"),
             key: iterable,
         },
         Target {
+            name: "adyen",
             vendor: "adyen",
             emulator_key: EmulatorKey::new(
                 &adyen,
@@ -179,7 +210,9 @@ fn bin(args: &[&str], key: &str) -> Out {
 
 fn probe(t: &Target, emu: &RunningEmulator, format: &str, record: Option<&str>) -> Out {
     let mut args = vec![
+        "-vv",
         "probe",
+        "--probe-bulk-endpoints",
         "--vendor",
         t.vendor,
         "--key-env",
@@ -235,6 +268,7 @@ fn audit(t: &Target, emu: &RunningEmulator, dir: &Path) -> (Out, BTreeMap<String
         .map(|f| format!("{f}={}", dir.join(format!("report.{f}")).display()))
         .collect();
     let mut args = vec![
+        "-vv",
         "audit",
         "-i",
         &inv,
@@ -278,10 +312,10 @@ fn matrix() -> &'static Matrix {
         let mut texts = Texts::new();
         let mut keys = BTreeMap::new();
         for t in targets() {
-            keys.insert(t.vendor, t.key.clone());
+            keys.insert(t.name, t.key.clone());
             for form in Hostile::ALL.iter().filter(|f| **f != Hostile::SlowBody) {
                 let emu = start(&rt, &t, &[*form]);
-                let name = format!("{}/{form:?}", t.vendor);
+                let name = format!("{}/{form:?}", t.name);
                 let dir = tempfile::tempdir().expect("tempdir");
                 let record = dir.path().join("record");
                 for format in ["table", "json"] {
@@ -371,7 +405,10 @@ fn check_probe_json(name: &str, form: Hostile, o: &Out) {
             KeyStatus::Inconclusive("rate_limited".into()),
             "{name}"
         ),
-        Hostile::CallLimit | Hostile::HugeBody => assert_eq!(p.status, KeyStatus::Active, "{name}"),
+        // Extra members in every object change nothing the connector concludes.
+        Hostile::CallLimit | Hostile::HugeBody | Hostile::PlantedPii => {
+            assert_eq!(p.status, KeyStatus::Active, "{name}")
+        }
         Hostile::SlowBody | Hostile::Text => {}
     }
     if form == Hostile::CallLimit && name.starts_with("shopify") {
@@ -418,7 +455,10 @@ fn encodings(key: &str) -> Vec<(&'static str, String)> {
         ),
     ];
     // Stripe: the key body without its vendor prefix.
-    if let Some(body) = key.strip_prefix("sk_live_") {
+    if let Some(body) = key
+        .strip_prefix("sk_live_")
+        .or_else(|| key.strip_prefix("rk_live_"))
+    {
         v.push(("key body without prefix", body.to_string()));
     }
     v.dedup_by(|a, b| a.1 == b.1);
@@ -429,8 +469,8 @@ fn encodings(key: &str) -> Vec<(&'static str, String)> {
 fn key_leaks(m: &Matrix, only_raw: bool) -> Vec<(String, String)> {
     let mut found = vec![];
     for (name, text) in &m.texts {
-        let vendor = name.split('/').next().unwrap_or("");
-        let Some(key) = m.keys.get(vendor) else {
+        let target = name.split('/').next().unwrap_or("");
+        let Some(key) = m.keys.get(target) else {
             continue;
         };
         for (enc, form) in encodings(key) {
@@ -482,9 +522,46 @@ fn report(found: &[(String, String)]) -> String {
 #[test]
 fn every_connector_stays_bounded_and_panic_free_against_every_hostile_form() {
     let m = matrix();
-    // 4 connectors × 7 forms × (2 probe runs × 2 streams + audit stdout, stderr, 8 formats),
+    // 5 targets × 8 forms × (2 probe runs × 2 streams + audit stdout, stderr, 8 formats),
     // plus the transcripts.
-    assert!(m.texts.len() > 4 * 7 * (4 + 2 + FORMATS.len()));
+    assert!(m.texts.len() > 5 * 8 * (4 + 2 + FORMATS.len()));
+}
+
+/// Issue 13: success bodies full of personal data leave none of it in any output, report,
+/// `-vv` log or `--record` transcript (the connectors keep only named members).
+#[test]
+fn no_planted_personal_data_reaches_any_output() {
+    let m = matrix();
+    let planted_runs = m
+        .texts
+        .iter()
+        .filter(|(n, _)| n.contains("/PlantedPii "))
+        .count();
+    assert!(
+        planted_runs >= 5 * (4 + 2 + FORMATS.len()),
+        "{planted_runs}"
+    );
+    let mut found = vec![];
+    for (name, text) in &m.texts {
+        for (field, value) in PLANTED_PII
+            .iter()
+            .chain(&[("address.line1", "17 Planted Lane")])
+        {
+            if text.contains(value) {
+                found.push((name.clone(), format!("{field} = {value}")));
+            }
+        }
+        if text.contains("Leakville") || text.contains("Plantina") {
+            found.push((name.clone(), "a planted name or city".into()));
+        }
+    }
+    found.sort();
+    found.dedup();
+    assert!(
+        found.is_empty(),
+        "planted personal data in:\n{}",
+        report(&found)
+    );
 }
 
 #[test]
@@ -556,8 +633,8 @@ fn slow_bodies_are_cut_off_by_the_client_timeout() {
     }
 }
 
-/// A 64 MiB body is read up to the client's cap and no further; cut there it is not JSON, so
-/// nothing of it reaches the connector.
+/// A 64 MiB body (JSON then whitespace) is read up to the client's cap and no further; only
+/// the named members reach the connector.
 #[test]
 fn huge_bodies_are_read_up_to_the_cap() {
     let rt = runtime();
@@ -575,8 +652,59 @@ fn huge_bodies_are_read_up_to_the_cap() {
         }))
         .expect("response");
     assert_eq!(r.status, 200);
-    assert_eq!(r.body, None);
+    let kept: serde_json::Value =
+        serde_json::from_slice(r.body.as_deref().expect("body")).expect("json");
+    assert_eq!(
+        kept.as_object()
+            .map(|o| o.keys().cloned().collect::<Vec<_>>()),
+        Some(vec!["id".to_string(), "object".to_string()])
+    );
     assert!(started.elapsed() < Duration::from_secs(5));
+}
+
+/// The planted-PII emulator really sends personal data in the bodies the connectors read, so
+/// [`no_planted_personal_data_reaches_any_output`] can fail.
+#[test]
+fn planted_pii_is_in_what_the_emulators_send() {
+    let rt = runtime();
+    for t in targets() {
+        let emu = start(&rt, &t, &[Hostile::PlantedPii]);
+        let path = match t.vendor {
+            "stripe" => "/v1/account",
+            "shopify" => "/admin/oauth/access_scopes.json",
+            "iterable" => "/api/users/getFields",
+            _ => "/v3/me",
+        };
+        let header = match t.vendor {
+            "stripe" => "authorization",
+            "shopify" => "x-shopify-access-token",
+            "iterable" => "api-key",
+            _ => "x-api-key",
+        };
+        let value = if t.vendor == "stripe" {
+            format!("Bearer {}", t.key)
+        } else {
+            t.key.clone()
+        };
+        let body = rt.block_on(async {
+            vendorscope::http::init_tls();
+            reqwest::Client::new()
+                .get(format!("{}{path}", emu.base_url))
+                .header(header, value)
+                .header("host", SHOP)
+                .send()
+                .await
+                .expect("response")
+                .text()
+                .await
+                .expect("body")
+        });
+        assert!(
+            body.contains(PLANTED_PII[0].1) && body.contains("17 Planted Lane"),
+            "{}: {body}",
+            t.name
+        );
+    }
 }
 
 /// The hostile text itself carries every form the assertions above look for.

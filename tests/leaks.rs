@@ -278,6 +278,7 @@ fn vendor_echoed_account_is_sanitised_and_masked() {
         unverifiable: vec![],
         restrictions: Default::default(),
         calls: vec![],
+        observations: Default::default(),
         probed_at: None,
     };
     let clean = Clean::new(&profile, &redactor).expect("clean");

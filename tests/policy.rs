@@ -292,6 +292,35 @@ fn cases() -> Vec<Case> {
             vec![Remove("data_shared")],
         ),
         (
+            "VKS-PII-004",
+            "vendors",
+            "iterable",
+            vec![
+                Set("observed_data", json!(["email", "first_name", "phone"])),
+                Set(
+                    "observed_fields",
+                    json!({"email": ["email"], "first_name": ["firstName"], "phone": ["phoneNumber"]}),
+                ),
+            ],
+            vec![
+                Remove("observed_data"),
+                Set(
+                    "observed_data_reason",
+                    json!("unverifiable: key type mobile cannot read the schema"),
+                ),
+            ],
+        ),
+        (
+            "VKS-SUP-005",
+            "run",
+            "run",
+            vec![Set(
+                "undeclared_script_origins",
+                json!(["https://cdn.tagvendor.example"]),
+            )],
+            vec![Remove("undeclared_script_origins")],
+        ),
+        (
             "VKS-PII-002",
             "vendors",
             "shopify",
@@ -890,7 +919,7 @@ fn findings_coverage_and_messages() {
         );
     }
     let c = &ev.controls["ISO27001:2022/A.5.22"];
-    assert_eq!(c.get("pass"), Some(&4));
+    assert_eq!(c.get("pass"), Some(&5));
     assert!(ev.controls["ISO27001:2022/A.5.17"].contains_key("fail"));
     assert!(ev.controls.contains_key("ISO27001:2013/A.15.2.1"));
     let ev2 = evaluate_json(&set, &f, &Exceptions::none(), now(), "chk");
@@ -1557,4 +1586,33 @@ fn lint_merges_overrides_and_reports_weakened_rules() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(String::from_utf8_lossy(&out.stderr).is_empty());
+}
+
+/// VKS-PII-004 names the undeclared categories and the vendor fields behind them.
+#[test]
+fn observed_data_contradiction_names_the_fields() {
+    let set = builtin();
+    let mut f = shop();
+    apply(
+        &mut f,
+        "vendors",
+        "iterable",
+        &[
+            Op::Set("observed_data", json!(["email", "first_name", "phone"])),
+            Op::Set(
+                "observed_fields",
+                json!({"email": ["email"], "first_name": ["firstName"], "phone": ["phoneNumber"]}),
+            ),
+        ],
+    );
+    let ev = evaluate_json(&set, &f, &Exceptions::none(), now(), "chk");
+    let x = ev
+        .findings
+        .iter()
+        .find(|x| x.rule == "VKS-PII-004")
+        .expect("finding");
+    assert_eq!(
+        x.message,
+        "Iterable: the inventory declares email; the vendor's profile schema holds first_name (firstName); phone (phoneNumber)"
+    );
 }

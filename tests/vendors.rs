@@ -144,7 +144,7 @@ async fn shopify_key_types_and_verdicts() {
 /// address) never reaches the profile, even from a shop that ignores `fields=`.
 #[tokio::test]
 async fn shopify_shop_json_asks_for_the_domain_only() {
-    use vendorscope::vendors::shopify::emulator::PLANTED_PII;
+    use vendorscope::emulator::PLANTED_PII;
     let env = start("shopify", Duration::from_secs(5)).await;
     for variant in ["honoured", "ignored"] {
         env.emu.state.set_variant("shop_fields", variant);
@@ -172,7 +172,7 @@ async fn shopify_shop_json_asks_for_the_domain_only() {
             serde_json::to_string(&p).expect("json"),
             serde_json::to_string(&env.client.ledger()).expect("json")
         );
-        for pii in PLANTED_PII {
+        for (_, pii) in PLANTED_PII {
             assert!(!text.contains(pii), "{variant}: {pii} in {text}");
         }
     }
@@ -183,7 +183,8 @@ async fn shopify_shop_json_asks_for_the_domain_only() {
 /// 404; a retired one falls forward to the oldest supported version.
 #[tokio::test]
 async fn shopify_emulator_holds_the_contract() {
-    use vendorscope::vendors::shopify::emulator::{PLANTED_PII, SUPPORTED_VERSIONS};
+    use vendorscope::emulator::planted;
+    use vendorscope::vendors::shopify::emulator::SUPPORTED_VERSIONS;
     let env = start("shopify", Duration::from_secs(5)).await;
     vendorscope::http::init_tls();
     let http = reqwest::Client::new();
@@ -197,7 +198,9 @@ async fn shopify_emulator_holds_the_contract() {
     assert_eq!(r.status(), 200);
     assert_eq!(r.headers()["x-shopify-api-version"], "2026-10");
     let full = r.text().await.expect("body");
-    assert!(PLANTED_PII.iter().all(|p| full.contains(p)), "{full}");
+    for m in ["name", "email", "phone", "address1", "city", "zip"] {
+        assert!(full.contains(planted(m)), "owner's {m} missing: {full}");
+    }
     let r = get("/admin/api/2026-10/shop.json?fields=myshopify_domain,id")
         .await
         .expect("send");

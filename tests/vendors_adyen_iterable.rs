@@ -93,6 +93,18 @@ fn s(v: &[&str]) -> Vec<String> {
     v.iter().map(|x| x.to_string()).collect()
 }
 
+/// The profile and the ledger of a probe hold none of the emulator's planted personal data.
+fn assert_no_planted_pii(p: &KeyProfile, client: &Client) {
+    let text = format!(
+        "{}{}",
+        serde_json::to_string(p).expect("json"),
+        serde_json::to_string(&client.ledger()).expect("json")
+    );
+    for (member, value) in vendorscope::emulator::PLANTED_PII {
+        assert!(!text.contains(value), "planted {member} kept: {text}");
+    }
+}
+
 fn ids(v: &[(&str, &str)]) -> std::collections::BTreeMap<String, String> {
     v.iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -120,6 +132,8 @@ async fn adyen_test_key_with_management_roles() {
     assert_eq!(p.account_matches, Some(true));
     // A company-level credential: `_links.company` names its company account.
     assert_eq!(p.account_ids, ids(&[("company", "VendorscopeDemo")]));
+    // `/me` carried the key holder's data (description, subjectDN): none of it was kept.
+    assert_no_planted_pii(&p, &e.client);
     assert!(
         p.granted
             .contains(&"Management API\u{2014}API credentials read and write".to_string())
@@ -170,6 +184,7 @@ async fn adyen_live_key_is_found_on_the_live_host() {
     // A merchant-level credential: `_links.merchant` only; the company comes from the username.
     assert_eq!(p.account.as_deref(), Some("VendorscopeDemo"));
     assert_eq!(p.account_ids, ids(&[("merchant", ak::LIVE_MERCHANT)]));
+    assert_no_planted_pii(&p, &e.client);
     assert_eq!(
         e.hosts(),
         s(&["management-test.adyen.com", "management-live.adyen.com"])
@@ -539,7 +554,9 @@ async fn iterable_emulator_rejects_what_the_contract_rejects() {
         );
         assert!(v["msg"].is_string());
     }
-    // What the connector sends is accepted: no 400 in any branch.
+    // What the connector sends is accepted: no 400 in any branch. The project answers as if
+    // the probe address existed (in-app messages full of a person's data): none is kept.
+    e.emu.state.set_variant("ignores_filters", "true");
     e.emu.state.clear_requests();
     for raw in [
         ik::SERVER_US,
@@ -555,6 +572,8 @@ async fn iterable_emulator_rejects_what_the_contract_rejects() {
             "{raw}: {:?}",
             p.calls
         );
+        assert_eq!(p.status, KeyStatus::Active, "{raw}");
+        assert_no_planted_pii(&p, &e.client);
     }
     let log = e.emu.state.requests();
     assert!(log.iter().any(|r| r.path == "/api/inApp/web/getMessages"));
@@ -628,6 +647,8 @@ async fn iterable_read_only_key_declared_type_kept_and_bulk_opt_in() {
 #[tokio::test]
 async fn iterable_server_key_with_bulk_probe_exports() {
     let e = start(iterable(), true, T).await;
+    // Export rows full of a person's data come back: the body is dropped unread.
+    e.emu.state.set_variant("ignores_filters", "true");
     let p = e
         .probe("iterable", ik::SERVER_US, &key(KeyType::ServerSide, None))
         .await;
@@ -640,6 +661,7 @@ async fn iterable_server_key_with_bulk_probe_exports() {
         "{:?}",
         p.calls
     );
+    assert_no_planted_pii(&p, &e.client);
     assert!(
         p.calls.iter().all(|c| !c.url.contains("2999")),
         "no query values in calls"

@@ -197,6 +197,7 @@ pub fn run(ctx: &Ctx, args: &ScanArgs) -> anyhow::Result<u8> {
     let at = crate::run::now_rfc3339();
     let mut hits: Vec<(Hit, &'static str)> = vec![];
     let mut scan_errors = 0u32;
+    let mut script_origins = crate::facts::RunContext::default();
     if !paths.is_empty() {
         let mut res = walk::scan_paths(&paths, &exclude, &scanner);
         tracing::info!(
@@ -235,6 +236,7 @@ pub fn run(ctx: &Ctx, args: &ScanArgs) -> anyhow::Result<u8> {
         for u in &urls {
             let (found, report) = rt.block_on(crate::audit::crawl_and_scan(u, &settings, &scanner));
             hits.extend(found.into_iter().map(|h| (h, "surface")));
+            script_origins.add_script_origins(&report.script_origins);
             let errs = report.run_errors();
             scan_errors += errs.len() as u32;
             run.errors.extend(errs);
@@ -322,6 +324,7 @@ pub fn run(ctx: &Ctx, args: &ScanArgs) -> anyhow::Result<u8> {
         surfaces_crawled: !urls.is_empty(),
         error_count: run.errors.len() as u32,
         scan_errors,
+        script_origins: script_origins.script_origins,
     };
     let facts = crate::facts::build(
         loaded.as_ref().map(|l| &l.inventory),

@@ -180,6 +180,39 @@ pub struct CrawlReport {
     /// (url, message) from scanning the fetched bodies: truncated members or values.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub scan_notes: Vec<(String, String)>,
+    /// Third-party script origins (`https://host[:port]`) the crawled pages load, each with
+    /// up to [`MAX_PAGES_PER_ORIGIN`] pages that load it; at most [`MAX_SCRIPT_ORIGINS`].
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub script_origins: std::collections::BTreeMap<String, std::collections::BTreeSet<String>>,
+}
+
+/// Bounds of [`CrawlReport::script_origins`].
+pub const MAX_SCRIPT_ORIGINS: usize = 500;
+pub const MAX_PAGES_PER_ORIGIN: usize = 5;
+
+impl CrawlReport {
+    /// Records that `page` loads a script from `script` when that is another origin.
+    fn note_script(&mut self, seed_origins: &[url::Origin], page: &Url, script: &Url) {
+        let origin = script.origin();
+        if !origin.is_tuple() || seed_origins.contains(&origin) {
+            return;
+        }
+        let key = origin.ascii_serialization();
+        if !self.script_origins.contains_key(&key)
+            && self.script_origins.len() >= MAX_SCRIPT_ORIGINS
+        {
+            return;
+        }
+        let pages = self.script_origins.entry(key).or_default();
+        if pages.len() < MAX_PAGES_PER_ORIGIN {
+            // Scheme, host and path: a page's query can carry a token.
+            pages.insert(format!(
+                "{}{}",
+                page.origin().ascii_serialization(),
+                page.path()
+            ));
+        }
+    }
 }
 
 impl CrawlReport {
@@ -764,6 +797,9 @@ fn handle_response(
         }
         (Role::Page, FetchedKind::Page) if crawlable => {
             refs = extract::html(&resp.bytes, &base);
+            for r in refs.iter().filter(|r| r.role == Role::Script && !r.probe) {
+                report.note_script(seed_origins, &base, &r.url);
+            }
         }
         (_, FetchedKind::Script) => {
             let js = extract::js(&resp.bytes, &base);

@@ -125,6 +125,7 @@ pub fn render_inventory(
     today: jiff::civil::Date,
     endpoints: &[(String, String)],
     surface: &Url,
+    cdn: &Url,
 ) -> Result<String, String> {
     let mut out = String::with_capacity(template.len());
     let mut rest = template;
@@ -156,6 +157,12 @@ pub fn render_inventory(
                 .map(|(_, u)| u.clone())
                 .ok_or_else(|| format!("no emulator for {v}"))?,
             None if marker == "surface" => surface.to_string(),
+            // The shop's own CDN (host:port), allowed to serve scripts.
+            None if marker == "cdn" => format!(
+                "{}:{}",
+                cdn.host_str().unwrap_or_default(),
+                cdn.port_or_known_default().unwrap_or_default()
+            ),
             _ => return Err(format!("unknown marker {{{{{marker}}}}}")),
         };
         out.push_str(&value);
@@ -219,7 +226,7 @@ impl Scenario {
             .map(|e| (e.vendor.to_string(), e.base_url.clone()))
             .collect();
         let today = jiff::Zoned::now().date();
-        let text = render_inventory(INVENTORY_TEMPLATE, today, &endpoints, &page_url)
+        let text = render_inventory(INVENTORY_TEMPLATE, today, &endpoints, &page_url, &cdn_url)
             .map_err(std::io::Error::other)?;
         let inventory = dir.join("inventory.yaml");
         write_private(&inventory, &text)?;
@@ -266,15 +273,15 @@ mod tests {
             .map(|v| (v.to_string(), format!("http://127.0.0.1:1/{v}")))
             .collect();
         let url = Url::parse("http://127.0.0.1:2/").expect("url");
-        let text = render_inventory(INVENTORY_TEMPLATE, today, &eps, &url).expect("renders");
+        let text = render_inventory(INVENTORY_TEMPLATE, today, &eps, &url, &url).expect("renders");
         assert!(!text.contains("{{"), "{text}");
         assert!(text.contains("date: 2024-11-28"), "730 days ago");
         assert!(text.contains("http://127.0.0.1:1/stripe"));
         let inv: crate::inventory::model::Inventory =
             crate::yaml::from_str(&text).expect("valid inventory");
         assert_eq!(inv.vendors.len(), 4);
-        assert!(render_inventory("{{nope}}", today, &eps, &url).is_err());
-        assert!(render_inventory("{{days_ago:x}}", today, &eps, &url).is_err());
+        assert!(render_inventory("{{nope}}", today, &eps, &url, &url).is_err());
+        assert!(render_inventory("{{days_ago:x}}", today, &eps, &url, &url).is_err());
     }
 
     #[test]

@@ -132,6 +132,10 @@ pub enum Hostile {
     /// Every text field the connector reads (ids, names, roles, scopes, messages) carries
     /// control sequences, workflow commands and the probed key in every encoding.
     Text,
+    /// Every object of every 2xx JSON body also carries personal data ([`PLANTED_PII`]:
+    /// names, e-mails, phones, addresses), as a real account, shop or list answer can: none
+    /// of it may reach vendorscope's memory-kept values, outputs, logs or transcripts.
+    PlantedPii,
 }
 
 impl Hostile {
@@ -145,6 +149,7 @@ impl Hostile {
         Hostile::HugeBody,
         Hostile::SlowBody,
         Hostile::Text,
+        Hostile::PlantedPii,
     ];
 
     /// The `Retry-After` value of the throttling forms.
@@ -168,6 +173,56 @@ pub const SLOW_BODY_STEP: Duration = Duration::from_millis(200);
 /// Replaced, in the serialised body, by the key's JSON-escaped forms (`\/`, `\u0041`):
 /// they cannot be written through a JSON serialiser.
 pub(crate) const JSON_FORMS_MARKER: &str = "@@vendorscope-hostile-json-forms@@";
+
+/// The personal data [`Hostile::PlantedPii`] adds to every object of a 2xx JSON body (the
+/// member names real vendor objects use for it). Each value is unique enough to be searched
+/// for in any output.
+pub const PLANTED_PII: &[(&str, &str)] = &[
+    ("email", "planted.person.4417@example.com"),
+    ("name", "Plantina Q. Leakworth"),
+    ("first_name", "Plantina"),
+    ("last_name", "Leakworth"),
+    ("firstName", "Plantina"),
+    ("lastName", "Leakworth"),
+    ("phone", "+1 555 0142 7781"),
+    ("phoneNumber", "+15550142778"),
+    ("address1", "17 Planted Lane"),
+    ("city", "Leakville"),
+    ("zip", "99417"),
+];
+
+/// The planted value of one [`PLANTED_PII`] member, for emulators whose realistic success
+/// bodies carry personal data of their own (a shop owner, a credential holder); `""` for a
+/// member not in the list.
+pub fn planted(member: &str) -> &'static str {
+    PLANTED_PII
+        .iter()
+        .find(|(k, _)| *k == member)
+        .map(|(_, v)| *v)
+        .unwrap_or("")
+}
+
+/// Adds [`PLANTED_PII`] (and a nested `address` object) to every object of `v`, keeping the
+/// members the vendor already sent.
+pub fn plant_pii(v: &mut serde_json::Value) {
+    match v {
+        serde_json::Value::Object(m) => {
+            for x in m.values_mut() {
+                plant_pii(x);
+            }
+            for (k, val) in PLANTED_PII {
+                m.entry(*k)
+                    .or_insert_with(|| serde_json::Value::String((*val).to_string()));
+            }
+            m.entry("address").or_insert_with(|| {
+                serde_json::json!({"line1": "17 Planted Lane", "city": "Leakville",
+                    "postal_code": "99417", "country": "US"})
+            });
+        }
+        serde_json::Value::Array(a) => a.iter_mut().for_each(plant_pii),
+        _ => {}
+    }
+}
 
 /// Control sequences and workflow commands a hostile vendor puts in its text.
 pub const HOSTILE_CONTROLS: &str =
@@ -592,6 +647,12 @@ async fn hostile_response(resp: Response, forms: &[Hostile], key: &str) -> Respo
         .await
         .unwrap_or_default()
         .to_vec();
+    if forms.contains(&Hostile::PlantedPii) && parts.status.is_success() {
+        if let Ok(mut v) = serde_json::from_slice::<serde_json::Value>(&bytes) {
+            plant_pii(&mut v);
+            bytes = serde_json::to_vec(&v).unwrap_or(bytes);
+        }
+    }
     if forms.contains(&Hostile::Text) {
         let text = String::from_utf8_lossy(&bytes).replace(JSON_FORMS_MARKER, &json_forms(key));
         bytes = text.into_bytes();

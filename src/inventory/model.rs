@@ -38,6 +38,38 @@ pub struct Inventory {
     /// Build outputs to scan (paths relative to the inventory file).
     #[serde(default)]
     pub artifacts: Vec<String>,
+    /// How vendor field names map to personal-data categories, beside the built-in mapping
+    /// (`firstName` → `first_name`, `shippingAddress.city` → `postal_address`, …): a field
+    /// name (case-insensitive) → a category, or `none` to ignore that field.
+    #[serde(default)]
+    #[schemars(with = "std::collections::BTreeMap<String, DataCategoryName>")]
+    pub field_categories: std::collections::BTreeMap<String, String>,
+    /// Script hosts the crawled sites may load that belong to no vendor (your own CDN):
+    /// `cdn.example.com`, `*.example-cdn.net`, `127.0.0.1:8080`.
+    #[serde(default)]
+    pub allowed_script_origins: Vec<String>,
+}
+
+/// Schema of a personal-data category name (the list is `crate::pii::CATEGORIES`).
+pub struct DataCategoryName;
+
+impl JsonSchema for DataCategoryName {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "DataCategory".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let mut names: Vec<&str> = crate::pii::CATEGORIES.iter().map(|(n, _)| *n).collect();
+        let mut meanings: Vec<&str> = crate::pii::CATEGORIES.iter().map(|(_, m)| *m).collect();
+        names.push(crate::pii::IGNORE);
+        meanings.push("not personal data: ignore this field");
+        schemars::json_schema!({
+            "description": "A personal-data category, or `none`.",
+            "type": "string",
+            "enum": names,
+            "enumDescriptions": meanings,
+        })
+    }
 }
 
 /// What kind of supplier a vendor is; rules such as "only e-mail to the e-mail vendor" key on it.
@@ -97,6 +129,11 @@ pub struct Vendor {
     pub admin_accounts: Option<AdminAccounts>,
     #[serde(default)]
     pub subprocessors: Vec<String>,
+    /// Hosts this vendor serves scripts from on your sites (`js.stripe.com`,
+    /// `*.iterable.com`); a crawled page's script from a host no vendor lists is a shadow
+    /// vendor.
+    #[serde(default)]
+    pub script_origins: Vec<String>,
     /// Reviewer-facing facts for the reassessment report.
     #[serde(default)]
     pub assessment: Option<Assessment>,

@@ -518,7 +518,12 @@ impl<'a> Validator<'a> {
                     // A random-looking value under an unknown name (`token: …`) is a secret.
                     self.random_anywhere(v);
                 }
-                None => {}
+                // A map of free names to typed values (`field_categories`).
+                None => {
+                    if let Some(s @ Json::Object(_)) = schema.get("additionalProperties") {
+                        self.check(v, s, &p, what);
+                    }
+                }
             }
         }
         if let Some(req) = schema.get("required").and_then(Json::as_array) {

@@ -320,6 +320,12 @@ pub trait Connector: Send + Sync {
     /// Every scope, permission, role or key type this connector maps to capabilities, from
     /// the mapping its probe uses (`vendorscope policy capabilities`).
     fn grants(&self) -> Vec<Grant>;
+    /// The observations of the vendor account its probe records in
+    /// `KeyProfile::observations` (e.g. `profile_fields`), so a run can tell "not observed"
+    /// from "this connector cannot observe it".
+    fn observations(&self) -> &'static [&'static str] {
+        &[]
+    }
     /// Whether the observed `account` is the declared `expected_account`; `None` when they
     /// cannot be compared (an Iterable project name against a region).
     fn account_matches(&self, expected: &str, account: &str) -> Option<bool> {
@@ -385,6 +391,7 @@ pub fn profile(vendor: &str, status: KeyStatus) -> KeyProfile {
         unverifiable: vec![],
         restrictions: Default::default(),
         calls: vec![],
+        observations: Default::default(),
         probed_at: Some(crate::run::now_rfc3339()),
     }
 }

@@ -11,7 +11,8 @@
 //!   username) authenticates nothing and gets the 401;
 //! - the 200 is a `MeApiCredential` whose `_links` carry `company` for a company-level
 //!   credential and `merchant` for a merchant-level one; its `description` and `subjectDN`
-//!   carry a key holder's planted personal data ([`PLANTED_PII`]), as a real credential's may;
+//!   carry a key holder's personal data (the values of [`crate::emulator::PLANTED_PII`]), as a
+//!   real credential's may;
 //! - every error body is a `RestServiceError` (`type, errorCode, title, detail, status`),
 //!   the 401 of an IP allow-list refusal too (errorCode `010`);
 //! - `/me` takes no query parameter: any is a 400 (wording UNCONFIRMED; the real API may
@@ -36,7 +37,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 
-use crate::emulator::{EmuState, EmulatorKey, EmulatorSpec, Hostile, KeyState};
+use crate::emulator::{EmuState, EmulatorKey, EmulatorSpec, Hostile, KeyState, planted};
 use crate::inventory::model::Environment;
 
 /// Response bodies quoted from `reference/vendor-apis.md` §4, each with its evidence tag.
@@ -73,15 +74,6 @@ pub const OFF_CONTRACT_VARIANTS: &[(&str, &str)] = &[
     ("unauthorized_body", "empty"),
     ("ip_refusal_body", "classic"),
     ("ip_refusal_body", "plain_text"),
-];
-
-/// A key holder's data a credential's `description` and `subjectDN` carry (synthetic,
-/// obviously planted): no output of a probe may contain any of it.
-pub const PLANTED_PII: &[&str] = &[
-    "Planted Keyholder",
-    "planted.keyholder@pii-planted.example",
-    "+31-20-555-0142",
-    "7 Planted Gracht",
 ];
 
 /// One credential as `/me` describes it.
@@ -122,9 +114,7 @@ pub fn me_body(me: &Me<'_>) -> String {
         None => ("company", format!("{base}/companies/{}", me.company)),
     };
     links[level.0] = serde_json::json!({ "href": level.1 });
-    let [holder, email, phone, street] = PLANTED_PII else {
-        return String::new();
-    };
+    let (holder, email) = (planted("name"), planted("email"));
     serde_json::json!({
         "id": "S2-6262224667",
         "username": me.username,
@@ -135,7 +125,13 @@ pub fn me_body(me: &Me<'_>) -> String {
         "active": me.active,
         "companyName": me.company_name,
         "description": format!("{holder} {email}"),
-        "subjectDN": format!("CN={holder},E={email},TEL={phone},STREET={street},O={}", me.company_name),
+        "subjectDN": format!(
+            "CN={holder},E={email},TEL={},STREET={},L={},O={}",
+            planted("phone"),
+            planted("address1"),
+            planted("city"),
+            me.company_name
+        ),
         "_links": links
     })
     .to_string()
@@ -576,7 +572,9 @@ mod tests {
                 assert!(v.get(f).is_some(), "required {f}");
             }
             let text = v.to_string();
-            assert!(PLANTED_PII.iter().all(|p| text.contains(p)), "{text}");
+            for m in ["name", "email", "phone", "address1", "city"] {
+                assert!(text.contains(planted(m)), "{m}: {text}");
+            }
         }
     }
 

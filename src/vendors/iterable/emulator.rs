@@ -16,9 +16,10 @@
 //! - `bad_api_key_params: ip | null`;
 //! - `read_only_export: refused | allowed` (whether read-only keys may export: UNCONFIRMED);
 //! - `retry_after: <seconds> | none` on the emulator's own 429s (default `60`, the fixture's);
-//! - `ignores_filters: true` — a project that answers as if the probes' empty-result filters
-//!   matched: in-app messages for the probe address and export rows carry a person's planted
-//!   data ([`PLANTED_PII`]), which no output of a probe may contain.
+//! - `ignores_filters: true` (and every answer under `--hostile planted-pii`) — a project that
+//!   answers as if the probes' empty-result filters matched: in-app messages for the probe
+//!   address and export rows carry a person's data (the values of
+//!   [`crate::emulator::PLANTED_PII`]), which no output of a probe may contain.
 //!
 //! As the contract (Iterable api-client swagger) says: a query parameter an endpoint does not
 //! declare, a missing required one (`count`; `email` or `userId`; `dataTypeName`; `range` or
@@ -37,7 +38,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
 use super::Region;
-use crate::emulator::{EmuState, EmulatorKey, EmulatorSpec, Hostile, KeyState};
+use crate::emulator::{EmuState, EmulatorKey, EmulatorSpec, Hostile, KeyState, planted};
 
 /// Response bodies quoted from `reference/vendor-apis.md` §2, each with its evidence tag.
 pub mod fixtures {
@@ -78,15 +79,6 @@ pub mod fixtures {
 pub const OFF_CONTRACT_VARIANTS: &[(&str, &str)] = &[
     ("bad_api_key_params", "null"),
     ("invalid_get_fields", "fields_null"),
-];
-
-/// A person's data the `ignores_filters` variant puts in in-app messages and export rows
-/// (synthetic, obviously planted): no output of a probe may contain any of it.
-pub const PLANTED_PII: &[&str] = &[
-    "Planted Recipient",
-    "planted.recipient@pii-planted.example",
-    "+1-555-0199-7777",
-    "12 Planted Road",
 ];
 
 /// Query parameter types of the swagger (`type`, `format`, `enum`).
@@ -267,9 +259,12 @@ fn checked_params(path: &str, query: Option<&str>) -> Result<BTreeMap<String, St
 
 /// One in-app message holding a person's planted data (`ignores_filters`).
 fn planted_message() -> serde_json::Value {
-    let [name, email, phone, street] = PLANTED_PII else {
-        return serde_json::Value::Null;
-    };
+    let (name, email, phone, street) = (
+        planted("name"),
+        planted("email"),
+        planted("phone"),
+        planted("address1"),
+    );
     serde_json::json!({
         "messageId": "vsEmuPlantedMessage01",
         "campaignId": 424242,
@@ -290,11 +285,10 @@ fn planted_message() -> serde_json::Value {
 
 /// Export rows holding a person's planted data (`ignores_filters`), one JSON object per line.
 fn planted_export_rows() -> String {
-    let [name, email, phone, street] = PLANTED_PII else {
-        return String::new();
-    };
-    serde_json::json!({"email": email, "dataFields": {"name": name, "phoneNumber": phone,
-        "address": street}, "signupDate": "2026-01-02 03:04:05 +00:00"})
+    serde_json::json!({"email": planted("email"), "dataFields": {"firstName": planted("firstName"),
+        "lastName": planted("lastName"), "phoneNumber": planted("phoneNumber"),
+        "address1": planted("address1"), "city": planted("city")},
+        "signupDate": "2026-01-02 03:04:05 +00:00"})
     .to_string()
         + "\n"
 }
@@ -602,7 +596,8 @@ pub fn respond(
         };
         return a;
     }
-    let planted = st.variant(Some(&k), "ignores_filters").as_deref() == Some("true");
+    let planted = st.hostile(Hostile::PlantedPii)
+        || st.variant(Some(&k), "ignores_filters").as_deref() == Some("true");
     match path.as_str() {
         "/api/users/getFields" if st.hostile(Hostile::Text) => json(
             200,
@@ -733,7 +728,7 @@ mod tests {
     fn planted_data_only_when_filters_are_ignored() {
         let st = state();
         let body = |path, q| respond(&st, US, path, Some(q), Some(keys::SERVER_US), None).body;
-        let planted = |b: &str| PLANTED_PII.iter().any(|p| b.contains(p));
+        let planted = |b: &str| b.contains(crate::emulator::planted("email"));
         assert!(!planted(&body("/api/inApp/getMessages", MSG_Q)));
         assert!(!planted(&body("/api/export/data.json", EXPORT_Q)));
         st.set_variant("ignores_filters", "true");

@@ -122,12 +122,12 @@ impl Probe {
         }
     }
 
-    /// What of a 2xx body may be read: the `getFields` schema (field names and types, no
-    /// values) and its in-body error code; of the in-app list (for an address that cannot
+    /// What of a 2xx body may be read: the `getFields` schema's field names (not even their
+    /// types) and its in-body error code; of the in-app list (for an address that cannot
     /// exist) only message ids. Export bodies are never read.
     pub fn success_fields(self) -> Option<&'static [&'static str]> {
         match self {
-            Probe::GetFields => Some(&["fields", "code"]),
+            Probe::GetFields => Some(&["fields.[names]", "code"]),
             Probe::InAppMobile | Probe::InAppWeb => Some(&["inAppMessages.messageId", "code"]),
             Probe::Export => None,
         }

@@ -10,8 +10,9 @@
 //! - `shpat_00000000000000000000000000000a04` — expired
 //!
 //! As the real API (specs README, vendor-apis.md §1.4):
-//! - `shop.json` carries the owner's name, e-mail, phone and address (here [`PLANTED_PII`]) and
-//!   honours `fields=` (only the named members are returned);
+//! - `shop.json` carries the owner's name, e-mail, phone and address (the values of
+//!   [`crate::emulator::PLANTED_PII`]) and honours `fields=` (only the named members are
+//!   returned);
 //! - versioned paths take a released version: [`SUPPORTED_VERSIONS`] and [`PREVIEW_VERSIONS`]
 //!   are served, a retired quarterly version falls forward to the oldest supported one
 //!   (CONFIRMED), anything else is a 404 `{"errors":"Not Found"}` (OBSERVED (3p): a
@@ -38,7 +39,7 @@ use axum::routing::get;
 use serde_json::json;
 
 use super::{BUCKET_SIZE, INVALID_TOKEN_MESSAGE, LEAK_PER_SECOND, valid_shop_domain};
-use crate::emulator::{EmuState, EmulatorKey, EmulatorSpec, KeyState, json};
+use crate::emulator::{EmuState, EmulatorKey, EmulatorSpec, KeyState, json, planted};
 
 /// The emulator's registration.
 pub fn spec() -> EmulatorSpec {
@@ -113,16 +114,6 @@ pub const SUPPORTED_VERSIONS: &[&str] = &["2026-01", "2026-04", "2026-07", "2026
 pub const PREVIEW_VERSIONS: &[&str] = &["2027-01", "unstable"];
 /// The first versioned release.
 const FIRST_VERSION: &str = "2019-04";
-
-/// The shop owner's data the full `shop.json` object carries (synthetic, obviously planted):
-/// no output of a probe may contain any of it.
-pub const PLANTED_PII: &[&str] = &[
-    "Planted Shopowner",
-    "planted.shopowner@pii-planted.example",
-    "+1-555-0100-4242",
-    "42 Planted Owner Lane",
-    "Plantedville",
-];
 
 /// The version a versioned path is served with: itself when released and not retired, the
 /// oldest supported one for a retired quarterly version; `None` when it does not exist.
@@ -298,22 +289,19 @@ async fn access_scopes(
     a.answer(200, body)
 }
 
-/// The whole shop object: shopify.dev Shop resource fields, with the owner's planted data.
+/// The whole shop object: shopify.dev Shop resource fields, with the owner's (planted) data.
 fn full_shop(st: &EmuState, a: &Authed) -> serde_json::Map<String, serde_json::Value> {
-    let [owner, email, phone, address, city] = PLANTED_PII else {
-        return serde_json::Map::new();
-    };
     let shop = json!({
         "id": 548380009,
         "name": "Acme Demo",
-        "email": email,
-        "customer_email": email,
-        "shop_owner": owner,
-        "phone": phone,
-        "address1": address,
+        "email": planted("email"),
+        "customer_email": planted("email"),
+        "shop_owner": planted("name"),
+        "phone": planted("phone"),
+        "address1": planted("address1"),
         "address2": "",
-        "city": city,
-        "zip": "40202",
+        "city": planted("city"),
+        "zip": planted("zip"),
         "province": "Kentucky",
         "province_code": "KY",
         "country": "US",
