@@ -1,5 +1,6 @@
-//! Probe throughput: 400 keys (several per shop, account and project) against the Shopify,
-//! Stripe, Adyen and Iterable emulators with 50 ms latency and the documented limits; wall
+//! Probe throughput: 400 keys (several per shop, account and project; some Stripe keys
+//! restricted, so every Stripe read probe runs) against the Shopify, Stripe, Adyen and
+//! Iterable emulators with 50 ms latency and the documented limits; wall
 //! time against the rate lower bound (max over rate buckets of requests ÷ budgeted rate,
 //! computed from the ledger), and proof that no verdict came from a 429.
 
@@ -21,6 +22,8 @@ const SHOPS: usize = 15;
 const KEYS_PER_SHOP: usize = 10;
 const ACCOUNTS: usize = 8;
 const KEYS_PER_ACCOUNT: usize = 20;
+/// Of each account's keys, this many are restricted (`rk_`): probed endpoint by endpoint.
+const RESTRICTED_PER_ACCOUNT: usize = 6;
 const ADYEN_KEYS: usize = 45;
 const PROJECTS: usize = 9;
 const KEYS_PER_PROJECT: usize = 5;
@@ -62,8 +65,17 @@ async fn run() {
     for a in 0..ACCOUNTS {
         let acct = format!("acct_bench{a:08}");
         for k in 0..KEYS_PER_ACCOUNT {
-            let raw = format!("sk_test_51Bench{:040}", a * 1000 + k);
-            stripe.state.put_key(ek(&raw, "stripe", &acct, &[]));
+            let (raw, grants): (String, &[&str]) = if k < RESTRICTED_PER_ACCOUNT {
+                let grants: &[&str] = if k % 2 == 0 {
+                    &["rak_charge_read", "rak_customer_read", "rak_event_read"]
+                } else {
+                    &["rak_product_read", "rak_plan_read"]
+                };
+                (format!("rk_test_51Bench{:040}", a * 1000 + k), grants)
+            } else {
+                (format!("sk_test_51Bench{:040}", a * 1000 + k), &[])
+            };
+            stripe.state.put_key(ek(&raw, "stripe", &acct, grants));
             let mut key = vendors::cli_key(SecretRef::Env("X".into()), None);
             key.id = format!("stripe-{a}-{k}");
             key.expected_account = Some(acct.clone());
@@ -191,6 +203,15 @@ async fn run() {
         per_vendor("iterable")
     );
     println!("active verdicts:        {active}");
+    let stripe_calls = client
+        .ledger()
+        .iter()
+        .filter(|l| l.vendor == "stripe")
+        .count();
+    println!(
+        "stripe calls:           {stripe_calls} ({} restricted keys probed endpoint by endpoint)",
+        ACCOUNTS * RESTRICTED_PER_ACCOUNT
+    );
     println!("requests sent:          {}", stats.attempts);
     println!("429 responses:          {}", stats.responses_429);
     println!("verdicts from a 429:    {rate_limited}");

@@ -291,6 +291,8 @@ pub struct ScriptOriginFacts {
 /// Whether `pattern` (`host`, `host:port` or `*.domain`) covers `origin` (`scheme://host[:port]`).
 pub fn origin_matches(pattern: &str, origin: &str) -> bool {
     let host_port = origin.split_once("://").map_or(origin, |(_, h)| h);
+    // A URL redactor may have written the origin back as `scheme://host/`.
+    let host_port = host_port.split('/').next().unwrap_or(host_port);
     let host = host_port.rsplit_once(':').map_or(host_port, |(h, p)| {
         if p.bytes().all(|b| b.is_ascii_digit()) {
             h
@@ -438,54 +440,86 @@ pub fn build(
     facts
 }
 
-/// Fills `observed_data` from the vendor's key profiles: any key that saw the schema is
-/// enough; otherwise the first reason a key gives (unverifiable before inconclusive).
-fn observe_data(vf: &mut VendorFacts, records: &[&KeyRecord], map: &crate::pii::FieldMap) {
+/// One observation of a vendor account as seen through all its keys: any key that saw it is
+/// enough (what several keys saw is united); otherwise why not, the missing permission first.
+/// `reason` is also set when the connector can observe it but no key of this run did.
+#[derive(Debug, Clone, Default)]
+pub struct VendorObservation {
+    pub observed: Option<crate::run::Observation>,
+    pub reason: Option<String>,
+}
+
+/// The vendor-level view of observation `name` (see [`VendorObservation`]).
+pub fn vendor_observation(
+    connector: Option<&str>,
+    records: &[&KeyRecord],
+    name: &str,
+) -> VendorObservation {
     use crate::run::ObservationStatus as S;
     let seen: Vec<&crate::run::Observation> = records
         .iter()
-        .filter_map(|r| r.profile.as_ref()?.observations.get(PROFILE_FIELDS))
+        .filter_map(|r| r.profile.as_ref()?.observations.get(name))
         .collect();
-    let observed: Vec<_> = seen.iter().filter(|o| o.status == S::Observed).collect();
-    if observed.is_empty() {
-        let why = seen
-            .iter()
-            .find(|o| o.status == S::Unverifiable)
-            .or_else(|| seen.first())
-            .map(|o| {
-                let status = if o.status == S::Unverifiable {
-                    "unverifiable"
-                } else {
-                    "inconclusive"
-                };
-                format!(
-                    "{status}: {}",
-                    o.reason.as_deref().unwrap_or("no reason given")
-                )
-            });
-        let observable = vf
-            .connector
-            .as_deref()
-            .and_then(crate::vendors::connector)
-            .is_some_and(|c| c.observations().contains(&PROFILE_FIELDS));
-        if why.is_some() || observable {
-            vf.observed_data_reason =
-                Some(why.unwrap_or_else(|| "no key of this vendor was probed".into()));
+    let mut observed = seen.iter().filter(|o| o.status == S::Observed);
+    if let Some(first) = observed.next() {
+        let mut all = (*first).clone();
+        for o in observed {
+            all.values.extend(o.values.iter().cloned());
+            for it in &o.items {
+                if !all.items.iter().any(|x| x.id == it.id) {
+                    all.items.push(it.clone());
+                }
+            }
+            all.at = all.at.clone().max(o.at.clone());
+            all.truncated |= o.truncated;
         }
-        return;
+        all.values.sort();
+        all.values.dedup();
+        all.items.sort_by(|a, b| a.id.cmp(&b.id));
+        return VendorObservation {
+            observed: Some(all),
+            reason: None,
+        };
     }
-    let fields = observed
+    let why = seen
         .iter()
-        .flat_map(|o| o.values.iter().map(String::as_str));
-    let by_category = map.categorise(fields);
+        .find(|o| o.status == S::Unverifiable)
+        .or_else(|| seen.first())
+        .map(|o| {
+            let status = if o.status == S::Unverifiable {
+                "unverifiable"
+            } else {
+                "inconclusive"
+            };
+            format!(
+                "{status}: {}",
+                o.reason.as_deref().unwrap_or("no reason given")
+            )
+        });
+    let observable = connector
+        .and_then(crate::vendors::connector)
+        .is_some_and(|c| c.observations().contains(&name));
+    VendorObservation {
+        observed: None,
+        reason: why.or_else(|| observable.then(|| "no key of this vendor was probed".into())),
+    }
+}
+
+/// Fills `observed_data` from the vendor's user-profile schema ([`PROFILE_FIELDS`]).
+fn observe_data(vf: &mut VendorFacts, records: &[&KeyRecord], map: &crate::pii::FieldMap) {
+    let o = vendor_observation(vf.connector.as_deref(), records, PROFILE_FIELDS);
+    let Some(seen) = o.observed else {
+        vf.observed_data_reason = o.reason;
+        return;
+    };
+    let by_category = map.categorise(seen.values.iter().map(String::as_str));
     vf.observed_data = Some(by_category.keys().map(|c| c.to_string()).collect());
     vf.observed_fields = by_category
         .into_iter()
         .map(|(c, f)| (c.to_string(), f))
         .collect();
-    let at = observed.iter().filter_map(|o| o.at.clone()).max();
     vf.provenance
-        .insert("observed_data".into(), Provenance::observed(at));
+        .insert("observed_data".into(), Provenance::observed(seen.at));
 }
 
 fn vendor_facts(v: &Vendor) -> VendorFacts {
@@ -767,6 +801,7 @@ mod tests {
             "https://eviliterable.com"
         ));
         assert!(origin_matches("127.0.0.1:8080", "http://127.0.0.1:8080"));
+        assert!(origin_matches("127.0.0.1:8080", "http://127.0.0.1:8080/"));
         assert!(origin_matches("127.0.0.1", "http://127.0.0.1:8080"));
         assert!(!origin_matches("127.0.0.1:8081", "http://127.0.0.1:8080"));
         assert!(!origin_matches("stripe.com", "https://js.stripe.com"));

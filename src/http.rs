@@ -429,6 +429,8 @@ pub struct Request<'a> {
     pub auth: Auth<'a>,
     /// Non-secret extra headers (`Stripe-Version`, `Host` for an emulator override).
     pub headers: Vec<(HeaderName, HeaderValue)>,
+    /// The vendor API version these headers (or the path) pin, recorded in the ledger.
+    pub api_version: Option<&'static str>,
     pub rates: Vec<RateSpec>,
     pub budget_header: Option<BudgetHeader>,
     pub body: BodyRead,
@@ -445,6 +447,7 @@ impl<'a> Request<'a> {
             official_hosts,
             auth: Auth::None,
             headers: vec![],
+            api_version: None,
             rates: vec![],
             budget_header: None,
             body: BodyRead::ErrorsOnly,
@@ -777,6 +780,7 @@ impl Client {
             attempt,
             at: crate::run::now_rfc3339(),
             note,
+            api_version: req.api_version.map(str::to_string),
         };
         if let Ok(mut l) = self.ledger.lock() {
             l.push(entry);

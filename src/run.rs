@@ -275,6 +275,9 @@ pub struct KeyProfile {
     /// record.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub observations: BTreeMap<String, Observation>,
+    /// The vendor API version every call of the probe pinned (Stripe `Stripe-Version`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_version: Option<String>,
     /// RFC 3339 time of the probe.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub probed_at: Option<String>,
@@ -296,6 +299,22 @@ pub struct Observation {
     /// What was seen: names only (field names, hosts, ids), sorted.
     #[serde(default)]
     pub values: Vec<String>,
+    /// Structured things seen (credentials, users, webhooks), each an id with named
+    /// attributes; never a name, username or e-mail of a person.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub items: Vec<ObservedItem>,
+    /// The vendor's list was longer than the bound read (then `status` is `inconclusive`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub truncated: bool,
+}
+
+/// One thing an [`Observation`] saw at the vendor: an id (credential id, `https://host` of a
+/// webhook) and attributes (`roles`, `allowed_ips`, `active`, `merchants`, …).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ObservedItem {
+    pub id: String,
+    #[serde(default)]
+    pub attributes: BTreeMap<String, Vec<String>>,
 }
 
 /// Whether an [`Observation`] holds a fact.
@@ -320,6 +339,8 @@ impl Observation {
             call: call.to_string(),
             at,
             values,
+            items: vec![],
+            truncated: false,
         }
     }
 
@@ -330,6 +351,8 @@ impl Observation {
             call: call.to_string(),
             at: None,
             values: vec![],
+            items: vec![],
+            truncated: false,
         }
     }
 }
@@ -448,6 +471,9 @@ pub struct LedgerEntry {
     pub at: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// The vendor API version the request pinned (Stripe `Stripe-Version`), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_version: Option<String>,
 }
 
 /// Something that could not be done; never fatal to the run.

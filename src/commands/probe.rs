@@ -160,6 +160,11 @@ fn render(p: &crate::guard::Clean<KeyProfile>, format: Format) -> anyhow::Result
                     .unwrap_or_default(),
             );
             line(&mut t, "account", p.account.clone().unwrap_or_default());
+            line(
+                &mut t,
+                "api version",
+                p.api_version.clone().unwrap_or_default(),
+            );
             line(&mut t, "granted", p.granted.join(", "));
             line(&mut t, "capabilities", p.capabilities.join(", "));
             line(&mut t, "unverifiable", p.unverifiable.join(", "));

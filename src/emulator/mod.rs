@@ -306,6 +306,9 @@ pub struct EmulatorSpec {
     pub default_keys: fn() -> Vec<EmulatorKey>,
     /// The vendor's 429 response, with or without `Retry-After` (value given).
     pub throttled: fn(Option<&str>) -> Response,
+    /// The vendor's error answer for a status, in its contract's error shape (what
+    /// `Faults::fail_next` injects).
+    pub error: fn(u16) -> Response,
 }
 
 /// One request the emulator received. The credential is kept only in redacted form.
@@ -326,7 +329,7 @@ pub struct RecordedRequest {
 pub struct Faults {
     /// Added to every response.
     pub latency: Duration,
-    /// The next N requests get `fail_status` (default 503).
+    /// The next N requests get the vendor's error answer for `fail_status` (default 503).
     pub fail_next: u32,
     pub fail_status: Option<u16>,
     /// The next N requests get the vendor's 429; `retry_after` is the header value, if any.
@@ -361,6 +364,7 @@ pub struct EmuState {
     faults: Arc<Mutex<Faults>>,
     buckets: Arc<Mutex<HashMap<String, (f64, Instant)>>>,
     throttled: fn(Option<&str>) -> Response,
+    error: fn(u16) -> Response,
 }
 
 impl EmuState {
@@ -388,6 +392,7 @@ impl EmuState {
             faults: Arc::new(Mutex::new(faults)),
             buckets: Arc::new(Mutex::new(HashMap::new())),
             throttled: spec.throttled,
+            error: spec.error,
         }
     }
 
@@ -587,9 +592,7 @@ async fn plumbing(State(st): State<EmuState>, req: Request, next: Next) -> Respo
         return (st.throttled)(Some(v));
     }
     if fail {
-        let status = StatusCode::from_u16(faults.fail_status.unwrap_or(503))
-            .unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
-        return (status, "upstream unavailable (injected)\n").into_response();
+        return (st.error)(faults.fail_status.unwrap_or(503));
     }
     if unexpected {
         return (

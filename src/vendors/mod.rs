@@ -92,6 +92,15 @@ pub mod capability {
     pub const MESSAGES_READ: &str = "messages.read";
     /// Send messages or trigger campaigns to users.
     pub const MESSAGES_SEND: &str = "messages.send";
+    /// Read connected accounts (Stripe Connect): their owners' names, addresses, identity and
+    /// bank details, gathered for know-your-customer checks.
+    pub const CONNECTED_ACCOUNTS_READ: &str = "connected_accounts.read";
+    /// Read issued cards, cardholders (names, addresses, phones), their authorizations and
+    /// card transactions (Stripe Issuing).
+    pub const ISSUING_READ: &str = "issuing.read";
+    /// Read linked or hosted bank accounts: owners, balances, account details (Stripe
+    /// Financial Connections, Treasury).
+    pub const BANK_ACCOUNTS_READ: &str = "bank_accounts.read";
 
     /// Every capability with its one-line meaning (for `policy explain` and docs).
     pub const VOCABULARY: &[(&str, &str)] = &[
@@ -136,6 +145,18 @@ pub mod capability {
         ),
         (MESSAGES_READ, "read messages addressed to users"),
         (MESSAGES_SEND, "send messages or trigger campaigns"),
+        (
+            CONNECTED_ACCOUNTS_READ,
+            "read connected accounts and their owners' identity and bank details",
+        ),
+        (
+            ISSUING_READ,
+            "read issued cards, cardholders and card transactions",
+        ),
+        (
+            BANK_ACCOUNTS_READ,
+            "read linked bank accounts: owners, balances, account details",
+        ),
     ];
 
     /// Whether `name` is in the vocabulary.
@@ -392,6 +413,7 @@ pub fn profile(vendor: &str, status: KeyStatus) -> KeyProfile {
         restrictions: Default::default(),
         calls: vec![],
         observations: Default::default(),
+        api_version: None,
         probed_at: Some(crate::run::now_rfc3339()),
     }
 }

@@ -144,6 +144,7 @@ pub fn spec() -> EmulatorSpec {
         router,
         default_keys,
         throttled,
+        error,
     }
 }
 
@@ -159,6 +160,28 @@ pub fn throttled(retry_after: Option<&str>) -> Response {
         r.headers_mut().insert("retry-after", v);
     }
     r
+}
+
+/// The error the plumbing's failure faults answer with: a `RestServiceError` for the status.
+pub fn error(status: u16) -> Response {
+    if status == 429 {
+        return throttled(None);
+    }
+    let body = match status {
+        401 => fixtures::UNAUTHORIZED_REST_401.to_string(),
+        403 => fixtures::FORBIDDEN_403.to_string(),
+        404 => fixtures::NOT_FOUND_404.to_string(),
+        500 => fixtures::SERVER_ERROR_500.to_string(),
+        s => {
+            let reason = StatusCode::from_u16(s)
+                .ok()
+                .and_then(|c| c.canonical_reason())
+                .unwrap_or("Error");
+            rest_error(s, "general/internal", reason, reason, &format!("00_{s}"))
+        }
+    };
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    (status, [("content-type", JSON)], body).into_response()
 }
 
 /// Built-in synthetic keys (format-valid, obviously fake).

@@ -642,6 +642,7 @@ pub async fn probe(input: ProbeInput<'_>, client: &Client) -> KeyProfile {
             official_hosts: OFFICIAL_HOSTS,
             auth: Auth::Header(AUTH_HEADER, input.secret),
             headers,
+            api_version: None,
             rates: vec![RateSpec {
                 bucket: format!("{VENDOR}:{}", host(env)),
                 per_second: ASSUMED_RATE_PER_SECOND,

@@ -300,6 +300,7 @@ pub fn spec() -> EmulatorSpec {
         router,
         default_keys,
         throttled,
+        error,
     }
 }
 
@@ -315,6 +316,23 @@ pub fn throttled(retry_after: Option<&str>) -> Response {
         r.headers_mut().insert("retry-after", v);
     }
     r
+}
+
+/// The error the plumbing's failure faults answer with: an `IterableApiResponse` whose code
+/// fits the status.
+pub fn error(status: u16) -> Response {
+    if status == 429 {
+        return throttled(Some("60"));
+    }
+    let body = match status {
+        401 => r#"{"msg":"Invalid API key","code":"BadApiKey"}"#,
+        403 => fixtures::FORBIDDEN_403,
+        404 => r#"{"msg":"Not found","code":"NotFound"}"#,
+        400 => r#"{"msg":"Invalid parameters","code":"BadParams"}"#,
+        _ => r#"{"msg":"Internal error","code":"GenericError"}"#,
+    };
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    (status, [("content-type", "application/json")], body).into_response()
 }
 
 /// Built-in synthetic keys (32 lowercase hex, obviously patterned).

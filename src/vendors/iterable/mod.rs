@@ -676,6 +676,7 @@ pub async fn probe(input: ProbeInput<'_>, client: &Client) -> KeyProfile {
             official_hosts: OFFICIAL_HOSTS,
             auth: Auth::Header(AUTH_HEADER, input.secret),
             headers,
+            api_version: None,
             rates: vec![RateSpec {
                 bucket: bucket(&input, region, pr),
                 per_second: pr.per_second(),

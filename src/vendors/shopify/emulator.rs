@@ -48,6 +48,7 @@ pub fn spec() -> EmulatorSpec {
         router,
         default_keys,
         throttled,
+        error,
     }
 }
 
@@ -154,6 +155,32 @@ fn not_found() -> Response {
     json(404, json!({"errors": "Not Found"}))
 }
 
+/// The 401 with its OBSERVED `www-authenticate` header.
+fn unauthorized(message: &str) -> Response {
+    let mut r = json(401, json!({ "errors": message }));
+    r.headers_mut().insert(
+        "www-authenticate",
+        axum::http::HeaderValue::from_static("Basic Realm=\"Shopify API Authentication\""),
+    );
+    r
+}
+
+/// The error the plumbing's failure faults answer with, as `{"errors": …}`.
+pub fn error(status: u16) -> Response {
+    match status {
+        401 => unauthorized(INVALID_TOKEN_MESSAGE),
+        404 => not_found(),
+        429 => throttled(Some("2.0")),
+        s => {
+            let reason = axum::http::StatusCode::from_u16(s)
+                .ok()
+                .and_then(|c| c.canonical_reason())
+                .unwrap_or("Error");
+            json(s, json!({ "errors": reason }))
+        }
+    }
+}
+
 /// Routes the probe uses, plus data endpoints answering with the documented 403s.
 pub fn router(st: EmuState) -> Router {
     Router::new()
@@ -257,12 +284,7 @@ fn authenticate(
             } else {
                 st.field(INVALID_TOKEN_MESSAGE, &token)
             };
-            let mut r = json(401, json!({"errors": msg}));
-            r.headers_mut().insert(
-                "www-authenticate",
-                axum::http::HeaderValue::from_static("Basic Realm=\"Shopify API Authentication\""),
-            );
-            Err(with_limit(r, level))
+            Err(with_limit(unauthorized(&msg), level))
         }
     }
 }

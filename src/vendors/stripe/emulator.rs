@@ -1,4 +1,4 @@
-//! Stripe emulator: `/v1/account`, the list and by-id endpoints the probe reads, restricted-key permissions, the documented 401/403/429 bodies and per-account rate limits.
+//! Stripe emulator held to the 2023-08-16 contract: `/v1/account`, `/v1/balance`, every list and by-id endpoint the probe reads, restricted-key permissions, the documented 401/403/429 bodies and per-account rate limits.
 //!
 //! Built-in synthetic keys (obviously fake, format-valid), account `acct_1DemoAcct0000001`
 //! (test mode) unless noted:
@@ -14,19 +14,35 @@
 //!
 //! Variant flags (`variants: {stripe: {...}}` or per key), for UNCONFIRMED behaviour:
 //! - `forbidden_wording`: `having` (default, older OBSERVED wording) | `enabling` (newer)
-//! - `restricted_account`: `forbidden` (default: `/v1/account` needs `rak_account_read`) |
-//!   `unavailable` ("not available for use by restricted keys")
+//! - `restricted_account`: `forbidden` (default: `/v1/account` needs
+//!   `rak_connected_account_read`) | `unavailable` ("not available for use by restricted keys")
 //! - `publishable_status`: `401` (default) | `400` — the status of the publishable refusal
 //! - `deleted_key`: `authentication_error` (default, per docs.stripe.com/keys) |
 //!   `invalid_api_key` (deleted keys look unknown)
+//! - `rate_limit_status`: `429` (default) | `400` — how a rate limit is answered: the same
+//!   OBSERVED body (`invalid_request_error`, `code: rate_limit`) with either status (the
+//!   SDKs read both as a rate limit)
+//! - `rate_limited`: `always` | a path (`/v1/customers`) — every request (to that path) is
+//!   over the account's limit (tests the handling without racing the buckets)
+//!
+//! Like the real API (stripe/openapi spec3 2023-09-12, API 2023-08-16): HTTP Basic auth with
+//! the key as user name is accepted besides Bearer; a `Stripe-Version` other than 2023-08-16
+//! is refused (the only version modelled); every query parameter is checked against the
+//! endpoint's parameters (unknown → 400 `parameter_unknown`, ill-typed → 400
+//! `parameter_invalid_integer`/…, `limit` outside 1–100 → 400); list endpoints honour
+//! `created` and answer one record full of personal data (planted: see [`PLANTED`]) when
+//! nothing filters it out; a by-id GET of an unknown id is 404 `resource_missing`. Error
+//! `type`s are the contract's (`invalid_request_error`) except a deleted key's
+//! `authentication_error`, which docs.stripe.com/keys and the SDKs document.
 
 use axum::Router;
 use axum::extract::{Request, State};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use serde_json::json;
+use serde_json::{Value, json};
 
-use super::{ENDPOINT_PER_SECOND, LIVE_PER_SECOND, READ_PROBES, TEST_PER_SECOND};
-use crate::emulator::{EmuState, EmulatorKey, EmulatorSpec, KeyState, credential, json};
+use super::{API_VERSION, ENDPOINT_PER_SECOND, LIVE_PER_SECOND, READ_PROBES, TEST_PER_SECOND};
+use crate::emulator::{EmuState, EmulatorKey, EmulatorSpec, KeyState, json};
 
 /// The emulator's registration.
 pub fn spec() -> EmulatorSpec {
@@ -35,6 +51,7 @@ pub fn spec() -> EmulatorSpec {
         router,
         default_keys,
         throttled,
+        error,
     }
 }
 
@@ -88,12 +105,13 @@ pub fn default_keys() -> Vec<EmulatorKey> {
     ]
 }
 
-/// 429 `rate_limit_error` (SDK docs). No `Retry-After` is documented; the
-/// `Stripe-Rate-Limited-Reason` header is OBSERVED (3p).
-pub fn throttled(retry_after: Option<&str>) -> Response {
+/// The rate-limit answer: 429 (or 400 under `rate_limit_status: 400`) with the OBSERVED body
+/// (stripe-node issue era: `invalid_request_error`, `code: rate_limit`). No `Retry-After` is
+/// documented; the `Stripe-Rate-Limited-Reason` header is OBSERVED (3p).
+fn rate_limit(status: u16, retry_after: Option<&str>) -> Response {
     let mut r = json(
-        429,
-        json!({"error": {"type": "rate_limit_error", "message": "Request rate limit exceeded. Learn more about rate limits here https://stripe.com/docs/rate-limits."}}),
+        status,
+        json!({"error": {"type": "invalid_request_error", "code": "rate_limit", "doc_url": "https://stripe.com/docs/error-codes/rate-limit", "message": "Request rate limit exceeded. Learn more about rate limits here https://stripe.com/docs/rate-limits."}}),
     );
     r.headers_mut().insert(
         "stripe-rate-limited-reason",
@@ -105,6 +123,29 @@ pub fn throttled(retry_after: Option<&str>) -> Response {
         r.headers_mut().insert("retry-after", v);
     }
     r
+}
+
+/// The 429 the plumbing's throttle faults answer with.
+pub fn throttled(retry_after: Option<&str>) -> Response {
+    rate_limit(429, retry_after)
+}
+
+/// The error the plumbing's failure faults answer with: the 429, else an error of a contract
+/// `type` (`api_error` for 5xx, `invalid_request_error` otherwise).
+pub fn error(status: u16) -> Response {
+    if status == 429 {
+        return throttled(None);
+    }
+    let kind = if status >= 500 {
+        "api_error"
+    } else {
+        "invalid_request_error"
+    };
+    let message = StatusCode::from_u16(status)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+        .unwrap_or("Error");
+    json(status, json!({"error": {"type": kind, "message": message}}))
 }
 
 /// Every `/v1/...` path goes through one handler.
@@ -191,12 +232,612 @@ fn forbidden(st: &EmuState, key: &EmulatorKey, permission: &str) -> Response {
     )
 }
 
-fn list(path: &str) -> Response {
-    // CONFIRMED (docs.stripe.com/api/pagination): an empty list page.
-    json(
-        200,
-        json!({"object": "list", "url": path, "has_more": false, "data": []}),
+/// A query parameter's type in the 2023-08-16 contract.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ty {
+    /// A string (ids, enums, e-mails): `name=value`.
+    Str,
+    /// `true` or `false`.
+    Bool,
+    /// An integer.
+    Int,
+    /// An integer, or a range `name[gt|gte|lt|lte]=integer` (`created`, `arrival_date`, …).
+    Range,
+    /// An array: `name[]=…` or `name[0]=…` (`expand`, `ids`, `types`).
+    List,
+    /// A hash: `name[field]=…` (`recurring`, `automatic_tax`).
+    Object,
+}
+
+use Ty::{Bool, Int, List, Object, Range, Str};
+
+/// Parameters every list endpoint takes (besides its own filters).
+pub const LIST_PARAMS: &[(&str, Ty)] = &[
+    ("ending_before", Str),
+    ("expand", List),
+    ("limit", Int),
+    ("starting_after", Str),
+];
+
+/// A list endpoint the emulator serves.
+pub struct ListEndpoint {
+    pub path: &'static str,
+    /// The `object` of its records.
+    pub object: &'static str,
+    /// The filters it takes besides [`LIST_PARAMS`].
+    pub filters: &'static [(&'static str, Ty)],
+}
+
+const fn le(
+    path: &'static str,
+    object: &'static str,
+    filters: &'static [(&'static str, Ty)],
+) -> ListEndpoint {
+    ListEndpoint {
+        path,
+        object,
+        filters,
+    }
+}
+
+/// Every list endpoint served, with its filters (stripe/openapi spec3 2023-09-12, API
+/// 2023-08-16).
+pub const LISTS: &[ListEndpoint] = &[
+    le(
+        "/v1/charges",
+        "charge",
+        &[
+            ("created", Range),
+            ("customer", Str),
+            ("payment_intent", Str),
+            ("transfer_group", Str),
+        ],
+    ),
+    le(
+        "/v1/refunds",
+        "refund",
+        &[("charge", Str), ("created", Range), ("payment_intent", Str)],
+    ),
+    le(
+        "/v1/customers",
+        "customer",
+        &[("created", Range), ("email", Str), ("test_clock", Str)],
+    ),
+    le(
+        "/v1/disputes",
+        "dispute",
+        &[("charge", Str), ("created", Range), ("payment_intent", Str)],
+    ),
+    le(
+        "/v1/events",
+        "event",
+        &[
+            ("created", Range),
+            ("delivery_success", Bool),
+            ("type", Str),
+            ("types", List),
+        ],
+    ),
+    le("/v1/files", "file", &[("created", Range), ("purpose", Str)]),
+    le(
+        "/v1/file_links",
+        "file_link",
+        &[("created", Range), ("expired", Bool), ("file", Str)],
+    ),
+    le(
+        "/v1/payment_intents",
+        "payment_intent",
+        &[("created", Range), ("customer", Str)],
+    ),
+    le(
+        "/v1/payouts",
+        "payout",
+        &[
+            ("arrival_date", Range),
+            ("created", Range),
+            ("destination", Str),
+            ("status", Str),
+        ],
+    ),
+    le(
+        "/v1/balance_transactions",
+        "balance_transaction",
+        &[
+            ("created", Range),
+            ("currency", Str),
+            ("payout", Str),
+            ("source", Str),
+            ("type", Str),
+        ],
+    ),
+    le(
+        "/v1/products",
+        "product",
+        &[
+            ("active", Bool),
+            ("created", Range),
+            ("ids", List),
+            ("shippable", Bool),
+            ("url", Str),
+        ],
+    ),
+    le(
+        "/v1/prices",
+        "price",
+        &[
+            ("active", Bool),
+            ("created", Range),
+            ("currency", Str),
+            ("lookup_keys", List),
+            ("product", Str),
+            ("recurring", Object),
+            ("type", Str),
+        ],
+    ),
+    le("/v1/coupons", "coupon", &[("created", Range)]),
+    le(
+        "/v1/tax_rates",
+        "tax_rate",
+        &[("active", Bool), ("created", Range), ("inclusive", Bool)],
+    ),
+    le(
+        "/v1/setup_intents",
+        "setup_intent",
+        &[
+            ("attach_to_self", Bool),
+            ("created", Range),
+            ("customer", Str),
+            ("payment_method", Str),
+        ],
+    ),
+    le(
+        "/v1/invoices",
+        "invoice",
+        &[
+            ("collection_method", Str),
+            ("created", Range),
+            ("customer", Str),
+            ("due_date", Range),
+            ("status", Str),
+            ("subscription", Str),
+        ],
+    ),
+    le(
+        "/v1/invoiceitems",
+        "invoiceitem",
+        &[
+            ("created", Range),
+            ("customer", Str),
+            ("invoice", Str),
+            ("pending", Bool),
+        ],
+    ),
+    le(
+        "/v1/subscriptions",
+        "subscription",
+        &[
+            ("automatic_tax", Object),
+            ("collection_method", Str),
+            ("created", Range),
+            ("current_period_end", Range),
+            ("current_period_start", Range),
+            ("customer", Str),
+            ("price", Str),
+            ("status", Str),
+            ("test_clock", Str),
+        ],
+    ),
+    le(
+        "/v1/subscription_schedules",
+        "subscription_schedule",
+        &[
+            ("canceled_at", Range),
+            ("completed_at", Range),
+            ("created", Range),
+            ("customer", Str),
+            ("released_at", Range),
+            ("scheduled", Bool),
+        ],
+    ),
+    le(
+        "/v1/transfers",
+        "transfer",
+        &[
+            ("created", Range),
+            ("destination", Str),
+            ("transfer_group", Str),
+        ],
+    ),
+    le(
+        "/v1/application_fees",
+        "application_fee",
+        &[("charge", Str), ("created", Range)],
+    ),
+    le(
+        "/v1/topups",
+        "topup",
+        &[("amount", Range), ("created", Range), ("status", Str)],
+    ),
+    le("/v1/accounts", "account", &[("created", Range)]),
+    le(
+        "/v1/reporting/report_runs",
+        "reporting.report_run",
+        &[("created", Range)],
+    ),
+    le(
+        "/v1/identity/verification_sessions",
+        "identity.verification_session",
+        &[("created", Range), ("status", Str)],
+    ),
+    le(
+        "/v1/identity/verification_reports",
+        "identity.verification_report",
+        &[
+            ("created", Range),
+            ("type", Str),
+            ("verification_session", Str),
+        ],
+    ),
+    le("/v1/reviews", "review", &[("created", Range)]),
+    le(
+        "/v1/radar/value_lists",
+        "radar.value_list",
+        &[("alias", Str), ("contains", Str), ("created", Range)],
+    ),
+    le(
+        "/v1/issuing/cards",
+        "issuing.card",
+        &[
+            ("cardholder", Str),
+            ("created", Range),
+            ("exp_month", Int),
+            ("exp_year", Int),
+            ("last4", Str),
+            ("status", Str),
+            ("type", Str),
+        ],
+    ),
+    le(
+        "/v1/issuing/cardholders",
+        "issuing.cardholder",
+        &[
+            ("created", Range),
+            ("email", Str),
+            ("phone_number", Str),
+            ("status", Str),
+            ("type", Str),
+        ],
+    ),
+    le(
+        "/v1/issuing/authorizations",
+        "issuing.authorization",
+        &[
+            ("card", Str),
+            ("cardholder", Str),
+            ("created", Range),
+            ("status", Str),
+        ],
+    ),
+    le(
+        "/v1/issuing/transactions",
+        "issuing.transaction",
+        &[
+            ("card", Str),
+            ("cardholder", Str),
+            ("created", Range),
+            ("type", Str),
+        ],
+    ),
+    le(
+        "/v1/issuing/disputes",
+        "issuing.dispute",
+        &[("created", Range), ("status", Str), ("transaction", Str)],
+    ),
+    le(
+        "/v1/treasury/financial_accounts",
+        "treasury.financial_account",
+        &[("created", Range)],
+    ),
+    le(
+        "/v1/checkout/sessions",
+        "checkout.session",
+        &[
+            ("customer", Str),
+            ("customer_details", Object),
+            ("payment_intent", Str),
+            ("payment_link", Str),
+            ("subscription", Str),
+        ],
+    ),
+    le(
+        "/v1/credit_notes",
+        "credit_note",
+        &[("customer", Str), ("invoice", Str)],
+    ),
+    le(
+        "/v1/quotes",
+        "quote",
+        &[("customer", Str), ("status", Str), ("test_clock", Str)],
+    ),
+    le("/v1/webhook_endpoints", "webhook_endpoint", &[]),
+    le("/v1/payment_links", "payment_link", &[("active", Bool)]),
+    le(
+        "/v1/payment_methods",
+        "payment_method",
+        &[("customer", Str), ("type", Str)],
+    ),
+    le(
+        "/v1/financial_connections/accounts",
+        "financial_connections.account",
+        &[("account_holder", Object), ("session", Str)],
+    ),
+    le("/v1/sigma/scheduled_query_runs", "scheduled_query_run", &[]),
+    le(
+        "/v1/radar/early_fraud_warnings",
+        "radar.early_fraud_warning",
+        &[("charge", Str), ("payment_intent", Str)],
+    ),
+];
+
+/// Every by-id GET served (a probe's collection): path, `object`, and the path parameter's
+/// name in the contract (what a `resource_missing` error names as `param`). Only `expand` is
+/// accepted in the query.
+pub const RETRIEVALS: &[(&str, &str, &str)] = &[
+    ("/v1/checkout/sessions", "checkout.session", "session"),
+    ("/v1/credit_notes", "credit_note", "id"),
+    ("/v1/quotes", "quote", "quote"),
+    (
+        "/v1/webhook_endpoints",
+        "webhook_endpoint",
+        "webhook_endpoint",
+    ),
+    ("/v1/payment_links", "payment_link", "payment_link"),
+    ("/v1/payment_methods", "payment_method", "payment_method"),
+    ("/v1/mandates", "mandate", "mandate"),
+    (
+        "/v1/financial_connections/accounts",
+        "financial_connections.account",
+        "account",
+    ),
+    (
+        "/v1/sigma/scheduled_query_runs",
+        "scheduled_query_run",
+        "scheduled_query_run",
+    ),
+    (
+        "/v1/radar/early_fraud_warnings",
+        "radar.early_fraud_warning",
+        "early_fraud_warning",
+    ),
+    ("/v1/tax/transactions", "tax.transaction", "transaction"),
+];
+
+/// Personal data planted in every success body (the account's owner, each list record): a
+/// probe that reads no record carries none of it into any output.
+pub const PLANTED: &[&str] = &[
+    "owner.planted@example.com",
+    "Plantedfirst",
+    "Plantedlast",
+    "+15550100777",
+    "7 Planted Lane",
+    "Plantedville",
+    "Planted Holdings Ltd",
+    "customer.planted@example.com",
+    "Jane Plantedcustomer",
+    "+15550100888",
+    "9 Customer Planted Road",
+];
+
+/// `created` of every planted record: 2023-11-14T22:13:20Z.
+const PLANTED_CREATED: i64 = 1_700_000_000;
+
+fn planted_address(line1: &str) -> Value {
+    json!({"line1": line1, "line2": null, "city": "Plantedville", "state": "CA", "postal_code": "94000", "country": "US"})
+}
+
+/// The `/v1/account` body: identity plus the owner's personal data the real API returns.
+fn account_body(st: &EmuState, account: &str, raw: &str, live: bool) -> Value {
+    json!({
+        "id": st.field(account, raw),
+        "object": "account",
+        "livemode": live,
+        "country": "US",
+        "default_currency": "usd",
+        "email": "owner.planted@example.com",
+        "business_type": "individual",
+        "business_profile": {"name": st.field("Acme", raw), "support_email": "owner.planted@example.com", "support_phone": "+15550100777"},
+        "individual": {
+            "first_name": "Plantedfirst",
+            "last_name": "Plantedlast",
+            "email": "owner.planted@example.com",
+            "phone": "+15550100777",
+            "dob": {"day": 7, "month": 7, "year": 1970},
+            "address": planted_address("7 Planted Lane"),
+        },
+        "company": {"name": "Planted Holdings Ltd", "phone": "+15550100777", "address": planted_address("7 Planted Lane")},
+    })
+}
+
+/// The id of the one record a collection holds.
+fn planted_id(object: &str) -> String {
+    let short = object.rsplit('.').next().unwrap_or(object);
+    format!("{short}_plantedrecord0001")
+}
+
+/// The one record every list holds: a customer's personal data, as charges, invoices,
+/// cardholders and the rest carry it.
+fn planted_record(object: &str, live: bool) -> Value {
+    json!({
+        "id": planted_id(object),
+        "object": object,
+        "created": PLANTED_CREATED,
+        "livemode": live,
+        "email": "customer.planted@example.com",
+        "name": "Jane Plantedcustomer",
+        "phone": "+15550100888",
+        "billing_details": {"name": "Jane Plantedcustomer", "email": "customer.planted@example.com", "phone": "+15550100888", "address": planted_address("9 Customer Planted Road")},
+        "metadata": {},
+    })
+}
+
+/// A 400 `invalid_request_error` in Stripe's shape (`code` and `doc_url` when there is a code).
+struct Invalid {
+    param: String,
+    code: Option<&'static str>,
+    message: String,
+}
+
+impl Invalid {
+    fn response(self) -> Response {
+        let mut e =
+            json!({"type": "invalid_request_error", "param": self.param, "message": self.message});
+        if let Some(c) = self.code {
+            e["code"] = json!(c);
+            e["doc_url"] = json!(format!(
+                "https://stripe.com/docs/error-codes/{}",
+                c.replace('_', "-")
+            ));
+        }
+        json(400, json!({ "error": e }))
+    }
+}
+
+fn invalid(param: &str, code: Option<&'static str>, message: String) -> Invalid {
+    Invalid {
+        param: param.to_string(),
+        code,
+        message,
+    }
+}
+
+fn unknown(key: &str) -> Invalid {
+    // OBSERVED wording: "Received unknown parameter: foo".
+    invalid(
+        key,
+        Some("parameter_unknown"),
+        format!("Received unknown parameter: {key}"),
     )
+}
+
+fn bad_integer(key: &str, value: &str) -> Invalid {
+    invalid(
+        key,
+        Some("parameter_invalid_integer"),
+        format!("Invalid integer: {value}"),
+    )
+}
+
+/// What a valid query asks of a list.
+#[derive(Debug, Default)]
+struct Filters {
+    /// `(op, bound)` pairs of `created`; `eq` for a plain integer.
+    created: Vec<(String, i64)>,
+    /// Any other filter or cursor: the one planted record matches none.
+    other: bool,
+}
+
+impl Filters {
+    /// Whether the planted record is on the page.
+    fn keeps_planted(&self) -> bool {
+        !self.other
+            && self.created.iter().all(|(op, v)| match op.as_str() {
+                "gt" => PLANTED_CREATED > *v,
+                "gte" => PLANTED_CREATED >= *v,
+                "lt" => PLANTED_CREATED < *v,
+                "lte" => PLANTED_CREATED <= *v,
+                _ => PLANTED_CREATED == *v,
+            })
+    }
+}
+
+/// Checks a query against the endpoint's parameters, as the real API does: the first problem
+/// is the 400 Stripe answers.
+fn check_query(query: Option<&str>, params: &[&[(&str, Ty)]]) -> Result<Filters, Invalid> {
+    let mut f = Filters::default();
+    for (key, value) in url::form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
+        let (name, sub) = match key.split_once('[') {
+            Some((n, rest)) => (n, Some(rest.strip_suffix(']').unwrap_or(rest))),
+            None => (key.as_ref(), None),
+        };
+        let Some(ty) = params
+            .iter()
+            .flat_map(|p| p.iter())
+            .find(|(n, _)| *n == name)
+            .map(|(_, t)| *t)
+        else {
+            return Err(unknown(&key));
+        };
+        match (ty, sub) {
+            (Int, None) => {
+                let Ok(n) = value.parse::<i64>() else {
+                    return Err(bad_integer(&key, &value));
+                };
+                if name == "limit" && !(1..=100).contains(&n) {
+                    // Bounds CONFIRMED (docs.stripe.com/api/pagination); wording UNCONFIRMED.
+                    let bound = if n < 1 {
+                        "greater than or equal to 1"
+                    } else {
+                        "less than or equal to 100"
+                    };
+                    return Err(invalid(
+                        "limit",
+                        Some("parameter_invalid_integer"),
+                        format!("This value must be {bound}."),
+                    ));
+                }
+                f.other |= name != "limit";
+            }
+            (Range, sub @ (None | Some("gt" | "gte" | "lt" | "lte"))) => {
+                let Ok(n) = value.parse::<i64>() else {
+                    return Err(bad_integer(&key, &value));
+                };
+                if name == "created" {
+                    f.created.push((sub.unwrap_or("eq").to_string(), n));
+                } else {
+                    f.other = true;
+                }
+            }
+            (Bool, None) => {
+                if value != "true" && value != "false" {
+                    return Err(invalid(
+                        &key,
+                        Some("parameter_invalid_boolean"),
+                        format!("Invalid boolean: {value}"),
+                    ));
+                }
+                f.other = true;
+            }
+            (List, Some(i)) if i.is_empty() || i.bytes().all(|b| b.is_ascii_digit()) => {
+                f.other |= name != "expand";
+            }
+            (List, None) => return Err(invalid(&key, None, "Invalid array".into())),
+            (Object, Some(_)) => f.other = true,
+            (Object, None) => return Err(invalid(&key, None, "Invalid hash".into())),
+            (Str, None) => f.other = true,
+            _ => return Err(unknown(&key)),
+        }
+    }
+    Ok(f)
+}
+
+/// The key of an `Authorization: Bearer KEY` or `Basic base64(KEY:)` header (Stripe takes
+/// the key as the Basic user name; the password is ignored).
+pub fn stripe_credential(headers: &HeaderMap) -> Option<String> {
+    use base64::Engine;
+    let auth = headers.get("authorization")?.to_str().ok()?;
+    let (scheme, value) = auth.split_once(' ')?;
+    if scheme.eq_ignore_ascii_case("bearer") {
+        return Some(value.trim().to_string());
+    }
+    if scheme.eq_ignore_ascii_case("basic") {
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(value.trim())
+            .ok()?;
+        let text = String::from_utf8(decoded).ok()?;
+        let user = text.split(':').next().unwrap_or("");
+        return (!user.is_empty()).then(|| user.to_string());
+    }
+    None
 }
 
 async fn handle(State(st): State<EmuState>, req: Request) -> Response {
@@ -205,7 +846,7 @@ async fn handle(State(st): State<EmuState>, req: Request) -> Response {
 
 fn respond(st: &EmuState, req: &Request) -> Response {
     let path = req.uri().path().to_string();
-    let Some(raw) = credential(req.headers()) else {
+    let Some(raw) = stripe_credential(req.headers()) else {
         // OBSERVED: missing key.
         return json(
             401,
@@ -213,7 +854,7 @@ fn respond(st: &EmuState, req: &Request) -> Response {
         );
     };
     let key = st.find_key(&raw);
-    let invalid = || {
+    let invalid_key = || {
         // OBSERVED (stripe-node#361): prefix kept, middle masked, last 4 shown.
         json(
             401,
@@ -221,7 +862,7 @@ fn respond(st: &EmuState, req: &Request) -> Response {
         )
     };
     let Some(key) = key else {
-        return invalid();
+        return invalid_key();
     };
     match key.state {
         KeyState::Active => {}
@@ -244,13 +885,25 @@ fn respond(st: &EmuState, req: &Request) -> Response {
         }
         KeyState::Revoked => {
             return match st.variant(Some(&key), "deleted_key").as_deref() {
-                Some("invalid_api_key") => invalid(),
+                Some("invalid_api_key") => invalid_key(),
                 // CONFIRMED: deleted/expired → authentication error; message text UNCONFIRMED.
                 _ => json(
                     401,
                     json!({"error": {"type": "authentication_error", "message": format!("The API key {} has been deleted.", shown(st, &raw, mask4(&raw)))}}),
                 ),
             };
+        }
+    }
+    if let Some(v) = req.headers().get("stripe-version") {
+        let v = v.to_str().unwrap_or("");
+        if v != API_VERSION {
+            // The one version modelled; Stripe's own answer to a version it does not know.
+            return invalid(
+                "stripe-version",
+                None,
+                format!("Invalid Stripe API version: {v}"),
+            )
+            .response();
         }
     }
     let account = key.account.clone().unwrap_or_default();
@@ -261,18 +914,24 @@ fn respond(st: &EmuState, req: &Request) -> Response {
     } else {
         TEST_PER_SECOND
     };
-    if st
-        .leaky_bucket(&format!("global:{account}"), global, global)
-        .is_err()
+    let forced = st.variant(Some(&key), "rate_limited");
+    let over_limit = forced.is_some_and(|v| v == "always" || v == path)
+        || st
+            .leaky_bucket(&format!("global:{account}"), global, global)
+            .is_err()
         || st
             .leaky_bucket(
                 &format!("ep:{account}:{path}"),
                 ENDPOINT_PER_SECOND,
                 ENDPOINT_PER_SECOND,
             )
-            .is_err()
-    {
-        return throttled(None);
+            .is_err();
+    if over_limit {
+        let status = match st.variant(Some(&key), "rate_limit_status").as_deref() {
+            Some("400") => 400,
+            _ => 429,
+        };
+        return rate_limit(status, None);
     }
     if raw.starts_with("pk_") {
         // OBSERVED message; status UNCONFIRMED (401 or 400).
@@ -297,8 +956,14 @@ fn respond(st: &EmuState, req: &Request) -> Response {
         let write = perm.replace("_read", "_write");
         key.grants.iter().any(|g| g == perm || *g == write)
     };
+    let query = req.uri().query();
+    let expand_only: &[&[(&str, Ty)]] = &[&[("expand", List)]];
     if path == "/v1/account" {
-        if restricted && !has("rak_account_read") {
+        if let Err(e) = check_query(query, expand_only) {
+            return e.response();
+        }
+        let permission = super::ACCOUNT_PERMISSION.0;
+        if restricted && !has(permission) {
             if st.variant(Some(&key), "restricted_account").as_deref() == Some("unavailable") {
                 let masked = shown(st, &key.key, mask6(&key.key));
                 return json(
@@ -306,33 +971,83 @@ fn respond(st: &EmuState, req: &Request) -> Response {
                     json!({"error": {"type": "invalid_request_error", "message": format!("The provided key '{masked}' does not have the required permissions for this endpoint on account '{account}'. This is a restricted API key, but the required permissions are not available for use by restricted keys.")}}),
                 );
             }
-            return forbidden(st, &key, "rak_account_read");
+            return forbidden(st, &key, permission);
         }
-        return json(
-            200,
-            json!({"id": st.field(&account, &raw), "object": "account", "livemode": live, "country": "FR", "default_currency": "eur", "business_profile": {"name": st.field("Acme", &raw)}}),
-        );
+        return json(200, account_body(st, &account, &raw, live));
     }
-    let Some(probe) = READ_PROBES.iter().find(|p| p.path == path) else {
+    let Some(route) = route(&path) else {
         return json(
             404,
             json!({"error": {"type": "invalid_request_error", "message": format!("Unrecognized request URL (GET: {path}). Please see https://stripe.com/docs or we can help at https://support.stripe.com/.")}}),
         );
     };
-    if restricted && !has(probe.permission) {
-        return forbidden(st, &key, probe.permission);
+    let checked = match route {
+        Route::List(l) => check_query(query, &[LIST_PARAMS, l.filters]),
+        Route::Balance | Route::Get(..) => check_query(query, expand_only),
+    };
+    let filters = match checked {
+        Ok(f) => f,
+        Err(e) => return e.response(),
+    };
+    let collection = match route {
+        Route::Balance => "/v1/balance",
+        Route::List(l) => l.path,
+        Route::Get(r, _) => r.0,
+    };
+    let permission = READ_PROBES
+        .iter()
+        .find(|p| p.path == collection)
+        .map(|p| p.permission);
+    if restricted && let Some(permission) = permission.filter(|p| !has(p)) {
+        return forbidden(st, &key, permission);
     }
-    if probe.ok == [404] {
-        return json(
-            404,
-            json!({"error": {"code": "resource_missing", "type": "invalid_request_error", "param": "id", "message": "No such object: 'x'"}}),
-        );
-    }
-    if path == "/v1/balance" {
-        return json(
+    match route {
+        Route::Get((_, object, param), id) => {
+            if id == planted_id(object) {
+                return json(200, planted_record(object, live));
+            }
+            // CONFIRMED shape (specs README): 404 with code resource_missing.
+            json(
+                404,
+                json!({"error": {"code": "resource_missing", "doc_url": "https://stripe.com/docs/error-codes/resource-missing", "type": "invalid_request_error", "param": param, "message": format!("No such {object}: '{id}'")}}),
+            )
+        }
+        Route::List(l) => {
+            // CONFIRMED (docs.stripe.com/api/pagination): the list envelope.
+            let data: Vec<Value> = if filters.keeps_planted() {
+                vec![planted_record(l.object, live)]
+            } else {
+                vec![]
+            };
+            json(
+                200,
+                json!({"object": "list", "url": path, "has_more": false, "data": data}),
+            )
+        }
+        Route::Balance => json(
             200,
-            json!({"object": "balance", "available": [], "pending": [], "livemode": live}),
-        );
+            json!({"object": "balance", "available": [{"amount": 125000, "currency": "usd", "source_types": {"card": 125000}}], "pending": [], "livemode": live}),
+        ),
     }
-    list(&path)
+}
+
+/// What a path (other than `/v1/account`) asks for.
+#[derive(Clone, Copy)]
+enum Route<'a> {
+    Balance,
+    List(&'static ListEndpoint),
+    /// A by-id GET: the collection's entry and the id.
+    Get(&'static (&'static str, &'static str, &'static str), &'a str),
+}
+
+fn route(path: &str) -> Option<Route<'_>> {
+    if path == "/v1/balance" {
+        return Some(Route::Balance);
+    }
+    if let Some(l) = LISTS.iter().find(|l| l.path == path) {
+        return Some(Route::List(l));
+    }
+    let (parent, id) = path.rsplit_once('/')?;
+    let r = RETRIEVALS.iter().find(|r| r.0 == parent)?;
+    (!id.is_empty()).then_some(Route::Get(r, id))
 }
