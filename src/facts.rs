@@ -183,6 +183,9 @@ pub struct KeyFacts {
     pub observed_type: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub account: Option<String>,
+    /// Other ids of the observed account, by kind (Adyen `company`, `merchant`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub account_ids: BTreeMap<String, String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub account_matches: Option<bool>,
     /// Native grants (absent unless a probe established them).
@@ -632,6 +635,7 @@ fn key_facts(
             "granted",
             "capabilities",
             "account",
+            "account_ids",
             "restrictions",
             "observed_type",
         ] {
@@ -703,6 +707,7 @@ fn key_facts(
         status_reason,
         observed_type: observed.and_then(|p| p.key_type.clone()),
         account: observed.and_then(|p| p.account.clone()),
+        account_ids: observed.map(|p| p.account_ids.clone()).unwrap_or_default(),
         account_matches: observed.and_then(|p| p.account_matches),
         granted: observed.map(|p| p.granted.clone()),
         capabilities: observed.map(|p| p.capabilities.clone()),

@@ -257,11 +257,15 @@ pub struct KeyProfile {
     pub key_type: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub environment: Option<crate::inventory::model::Environment>,
-    /// Shop domain, `acct_…`, Adyen company, Iterable project/region.
+    /// Shop domain, `acct_…`, Adyen company account, Iterable region.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub account: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub account_matches: Option<bool>,
+    /// Other ids the vendor gave for the account, by kind (Adyen: `company` and `merchant`
+    /// account ids from `/me`'s `_links`). `expected_account` matches `account` or any of them.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub account_ids: BTreeMap<String, String>,
     /// Native grants: scope handles, `rak_*` permissions, roles, key type.
     #[serde(default)]
     pub granted: Vec<String>,

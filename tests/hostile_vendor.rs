@@ -86,7 +86,7 @@ fn targets() -> Vec<Target> {
                 &restricted,
                 "stripe",
                 &[
-                    "rak_account_read",
+                    "rak_connected_account_read",
                     "rak_customer_read",
                     "rak_charge_read",
                     "rak_checkout_session_read",

@@ -272,6 +272,7 @@ fn vendor_echoed_account_is_sanitised_and_masked() {
             &key[5..key.len() - 3]
         )),
         account_matches: None,
+        account_ids: Default::default(),
         granted: vec![],
         capabilities: vec![],
         unverifiable: vec![],

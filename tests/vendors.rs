@@ -140,6 +140,101 @@ async fn shopify_key_types_and_verdicts() {
     assert_eq!(env.sent(), before, "nothing may be sent");
 }
 
+/// shop.json is asked for the domain only; the full shop object (owner's name, e-mail, phone,
+/// address) never reaches the profile, even from a shop that ignores `fields=`.
+#[tokio::test]
+async fn shopify_shop_json_asks_for_the_domain_only() {
+    use vendorscope::emulator::PLANTED_PII;
+    let env = start("shopify", Duration::from_secs(5)).await;
+    for variant in ["honoured", "ignored"] {
+        env.emu.state.set_variant("shop_fields", variant);
+        env.emu.state.clear_requests();
+        let p = env.probe("shopify", SHP_ACTIVE).await;
+        assert_eq!(p.status, KeyStatus::Active, "{variant}: {p:?}");
+        assert_eq!(p.account.as_deref(), Some(SHOP));
+        let log = env.emu.state.requests();
+        let sent: Vec<(&str, Option<&str>)> = log
+            .iter()
+            .map(|r| (r.path.as_str(), r.query.as_deref()))
+            .collect();
+        assert_eq!(
+            sent,
+            [
+                ("/admin/oauth/access_scopes.json", None),
+                (
+                    "/admin/api/2026-10/shop.json",
+                    Some("fields=myshopify_domain")
+                ),
+            ]
+        );
+        let text = format!(
+            "{}{}",
+            serde_json::to_string(&p).expect("json"),
+            serde_json::to_string(&env.client.ledger()).expect("json")
+        );
+        for (_, pii) in PLANTED_PII {
+            assert!(!text.contains(pii), "{variant}: {pii} in {text}");
+        }
+    }
+}
+
+/// Over HTTP: the full shop object carries the owner's data and `fields=` cuts it to the named
+/// members; an unknown parameter is a 400 `{"errors":{…}}`; a version that does not exist is a
+/// 404; a retired one falls forward to the oldest supported version.
+#[tokio::test]
+async fn shopify_emulator_holds_the_contract() {
+    use vendorscope::emulator::planted;
+    use vendorscope::vendors::shopify::emulator::SUPPORTED_VERSIONS;
+    let env = start("shopify", Duration::from_secs(5)).await;
+    vendorscope::http::init_tls();
+    let http = reqwest::Client::new();
+    let get = |path_q: &str| {
+        http.get(format!("{}{path_q}", env.emu.base_url))
+            .header("host", SHOP)
+            .header("x-shopify-access-token", SHP_ACTIVE)
+            .send()
+    };
+    let r = get("/admin/api/2026-10/shop.json").await.expect("send");
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["x-shopify-api-version"], "2026-10");
+    let full = r.text().await.expect("body");
+    for m in ["name", "email", "phone", "address1", "city", "zip"] {
+        assert!(full.contains(planted(m)), "owner's {m} missing: {full}");
+    }
+    let r = get("/admin/api/2026-10/shop.json?fields=myshopify_domain,id")
+        .await
+        .expect("send");
+    let v: serde_json::Value = r.json().await.expect("json");
+    assert_eq!(
+        v,
+        serde_json::json!({"shop": {"id": 548380009, "myshopify_domain": SHOP}})
+    );
+    for path_q in [
+        "/admin/api/2026-10/shop.json?fields=name&limit=1",
+        "/admin/oauth/access_scopes.json?fields=handle",
+        "/admin/api/2026-10/products.json?limit=0",
+    ] {
+        let r = get(path_q).await.expect("send");
+        assert_eq!(r.status(), 400, "{path_q}");
+        let v: serde_json::Value = r.json().await.expect("json");
+        assert!(v["errors"].is_object(), "{path_q}: {v}");
+    }
+    for version in ["2026-11", "2099-01", "2019-01", "latest"] {
+        let r = get(&format!("/admin/api/{version}/shop.json"))
+            .await
+            .expect("send");
+        assert_eq!(r.status(), 404, "{version}");
+        let v: serde_json::Value = r.json().await.expect("json");
+        assert_eq!(v, serde_json::json!({"errors": "Not Found"}));
+    }
+    let r = get("/admin/api/2024-04/shop.json?fields=myshopify_domain")
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["x-shopify-api-version"], SUPPORTED_VERSIONS[0]);
+    env.assert_reads_only();
+}
+
 #[tokio::test]
 async fn shopify_unknown_shop_and_unconfirmed_variants() {
     let mut env = start("shopify", Duration::from_secs(5)).await;

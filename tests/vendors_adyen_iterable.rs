@@ -93,6 +93,24 @@ fn s(v: &[&str]) -> Vec<String> {
     v.iter().map(|x| x.to_string()).collect()
 }
 
+/// The profile and the ledger of a probe hold none of the emulator's planted personal data.
+fn assert_no_planted_pii(p: &KeyProfile, client: &Client) {
+    let text = format!(
+        "{}{}",
+        serde_json::to_string(p).expect("json"),
+        serde_json::to_string(&client.ledger()).expect("json")
+    );
+    for (member, value) in vendorscope::emulator::PLANTED_PII {
+        assert!(!text.contains(value), "planted {member} kept: {text}");
+    }
+}
+
+fn ids(v: &[(&str, &str)]) -> std::collections::BTreeMap<String, String> {
+    v.iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
 // ---------------------------------------------------------------- Adyen
 
 #[tokio::test]
@@ -112,6 +130,10 @@ async fn adyen_test_key_with_management_roles() {
     );
     assert_eq!(p.account.as_deref(), Some("VendorscopeDemo"));
     assert_eq!(p.account_matches, Some(true));
+    // A company-level credential: `_links.company` names its company account.
+    assert_eq!(p.account_ids, ids(&[("company", "VendorscopeDemo")]));
+    // `/me` carried the key holder's data (description, subjectDN): none of it was kept.
+    assert_no_planted_pii(&p, &e.client);
     assert!(
         p.granted
             .contains(&"Management API\u{2014}API credentials read and write".to_string())
@@ -159,6 +181,10 @@ async fn adyen_live_key_is_found_on_the_live_host() {
         p.capabilities,
         s(&["account.read", "payments.write", "refunds.write"])
     );
+    // A merchant-level credential: `_links.merchant` only; the company comes from the username.
+    assert_eq!(p.account.as_deref(), Some("VendorscopeDemo"));
+    assert_eq!(p.account_ids, ids(&[("merchant", ak::LIVE_MERCHANT)]));
+    assert_no_planted_pii(&p, &e.client);
     assert_eq!(
         e.hosts(),
         s(&["management-test.adyen.com", "management-live.adyen.com"])
@@ -167,6 +193,79 @@ async fn adyen_live_key_is_found_on_the_live_host() {
         p.calls.iter().map(|c| c.status).collect::<Vec<_>>(),
         vec![Some(401), Some(200)]
     );
+}
+
+#[tokio::test]
+async fn adyen_expected_account_is_checked_against_company_and_merchant_ids() {
+    let e = start(adyen(), false, T).await;
+    for (expected, verdict) in [
+        ("VendorscopeDemoECOM", Some(true)),
+        ("MerchantAccount.VendorscopeDemoECOM", Some(true)),
+        ("Company.VendorscopeDemo", Some(true)),
+        ("OtherMerchantECOM", Some(false)),
+        ("Company.Other", Some(false)),
+    ] {
+        let p = e
+            .probe(
+                "adyen",
+                ak::LIVE_CHECKOUT,
+                &key(KeyType::ServerSide, Some(expected)),
+            )
+            .await;
+        assert_eq!(p.account_matches, verdict, "{expected}");
+    }
+    // A company-level credential has no merchant id: a merchant account does not match it.
+    let p = e
+        .probe(
+            "adyen",
+            ak::TEST_FULL,
+            &key(KeyType::ServerSide, Some(ak::LIVE_MERCHANT)),
+        )
+        .await;
+    assert_eq!(p.account_matches, Some(false));
+}
+
+/// Over HTTP, as any client would call it: Basic auth with the credential's username and
+/// password is accepted, the API key as a Basic password is not, and a query parameter `/me`
+/// does not take is a `RestServiceError` 400. Every request is in the emulator's log.
+#[tokio::test]
+async fn adyen_emulator_auth_forms_and_unknown_parameter_over_http() {
+    let e = start(adyen(), false, T).await;
+    vendorscope::http::init_tls();
+    let http = reqwest::Client::new();
+    let url = format!("{}/v3/me", e.emu.base_url);
+    let basic = |user: &str, pw: &str| http.get(&url).basic_auth(user, Some(pw)).send();
+    let r = basic(ak::TEST_FULL_USERNAME, ak::TEST_FULL_PASSWORD)
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 200);
+    let me: serde_json::Value = r.json().await.expect("json");
+    assert_eq!(me["username"], ak::TEST_FULL_USERNAME);
+    assert!(me["_links"]["company"]["href"].is_string());
+    let r = basic(ak::TEST_FULL_USERNAME, ak::TEST_FULL)
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 401);
+    let err: serde_json::Value = r.json().await.expect("json");
+    for f in ["type", "errorCode", "title", "detail", "status"] {
+        assert!(err.get(f).is_some(), "RestServiceError {f}: {err}");
+    }
+    let r = http
+        .get(format!("{url}?pageSize=10"))
+        .header("x-api-key", ak::TEST_FULL)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 400);
+    let err: serde_json::Value = r.json().await.expect("json");
+    assert_eq!(
+        (err["status"].as_u64(), err["errorCode"].as_str()),
+        (Some(400), Some("00_400"))
+    );
+    let log = e.emu.state.requests();
+    assert_eq!(log.len(), 3);
+    assert_eq!(log[2].query.as_deref(), Some("pageSize=10"));
+    e.assert_reads_only();
 }
 
 #[tokio::test]
@@ -363,7 +462,8 @@ async fn adyen_error_body_echoing_the_key_never_reaches_output() {
     );
     assert!(!out.contains(&raw));
     // The echoed body itself is masked by the output filter.
-    let (_, _, body) = adyen_emu::respond(&e.emu.state, "", "/v3/me", Some(&raw));
+    let auth = adyen_emu::Auth::ApiKey(raw.clone());
+    let (_, _, body) = adyen_emu::respond(&e.emu.state, "", "/v3/me", None, &auth);
     assert!(body.contains(&raw));
     let red = Redactor::new();
     red.add_secret(&Secret::new(raw.clone()));
@@ -418,6 +518,65 @@ async fn iterable_server_side_key_us_one_call() {
         )
         .await;
     assert_eq!(p.account_matches, None);
+}
+
+/// Over HTTP: the emulator holds requests to the swagger (unknown parameter, bad
+/// `dataTypeName` enum, ill-typed `count` → 400 `BadParams`), and the connector's server and
+/// client branches pass it (the export branch: `iterable_server_key_with_bulk_probe_exports`).
+#[tokio::test]
+async fn iterable_emulator_rejects_what_the_contract_rejects() {
+    let e = start(iterable(), false, T).await;
+    vendorscope::http::init_tls();
+    let http = reqwest::Client::new();
+    let get = |path_q: &str| {
+        http.get(format!("{}{path_q}", e.emu.base_url))
+            .header("api-key", ik::SERVER_US)
+            .send()
+    };
+    for (path_q, param) in [
+        ("/api/users/getFields?fields=email", "fields"),
+        (
+            "/api/export/data.json?dataTypeName=userProfile&range=Today",
+            "dataTypeName",
+        ),
+        (
+            "/api/inApp/getMessages?email=a%40b.example&count=ten",
+            "count",
+        ),
+    ] {
+        let r = get(path_q).await.expect("send");
+        assert_eq!(r.status(), 400, "{path_q}");
+        let v: serde_json::Value = r.json().await.expect("json");
+        assert_eq!(
+            (v["code"].as_str(), v["params"]["parameter"].as_str()),
+            (Some("BadParams"), Some(param)),
+            "{v}"
+        );
+        assert!(v["msg"].is_string());
+    }
+    // What the connector sends is accepted: no 400 in any branch. The project answers as if
+    // the probe address existed (in-app messages full of a person's data): none is kept.
+    e.emu.state.set_variant("ignores_filters", "true");
+    e.emu.state.clear_requests();
+    for raw in [
+        ik::SERVER_US,
+        ik::READ_ONLY_US,
+        ik::JS_NO_JWT_US,
+        ik::MOBILE_US,
+    ] {
+        let p = e
+            .probe("iterable", raw, &key(KeyType::ServerSide, None))
+            .await;
+        assert!(
+            p.calls.iter().all(|c| c.status != Some(400)),
+            "{raw}: {:?}",
+            p.calls
+        );
+        assert_eq!(p.status, KeyStatus::Active, "{raw}");
+        assert_no_planted_pii(&p, &e.client);
+    }
+    let log = e.emu.state.requests();
+    assert!(log.iter().any(|r| r.path == "/api/inApp/web/getMessages"));
 }
 
 #[tokio::test]
@@ -488,12 +647,21 @@ async fn iterable_read_only_key_declared_type_kept_and_bulk_opt_in() {
 #[tokio::test]
 async fn iterable_server_key_with_bulk_probe_exports() {
     let e = start(iterable(), true, T).await;
+    // Export rows full of a person's data come back: the body is dropped unread.
+    e.emu.state.set_variant("ignores_filters", "true");
     let p = e
         .probe("iterable", ik::SERVER_US, &key(KeyType::ServerSide, None))
         .await;
     assert_eq!(p.key_type.as_deref(), Some("server_side"));
     assert!(p.capabilities.contains(&"customers.export".to_string()));
     assert_eq!(p.calls.len(), 2);
+    // The export query passes the emulator's contract checks (a 400 would be refused).
+    assert!(
+        p.calls.iter().all(|c| c.status == Some(200)),
+        "{:?}",
+        p.calls
+    );
+    assert_no_planted_pii(&p, &e.client);
     assert!(
         p.calls.iter().all(|c| !c.url.contains("2999")),
         "no query values in calls"

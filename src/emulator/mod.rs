@@ -193,6 +193,17 @@ pub const PLANTED_PII: &[(&str, &str)] = &[
     ("zip", "99417"),
 ];
 
+/// The planted value of one [`PLANTED_PII`] member, for emulators whose realistic success
+/// bodies carry personal data of their own (a shop owner, a credential holder); `""` for a
+/// member not in the list.
+pub fn planted(member: &str) -> &'static str {
+    PLANTED_PII
+        .iter()
+        .find(|(k, _)| *k == member)
+        .map(|(_, v)| *v)
+        .unwrap_or("")
+}
+
 /// Adds [`PLANTED_PII`] (and a nested `address` object) to every object of `v`, keeping the
 /// members the vendor already sent.
 pub fn plant_pii(v: &mut serde_json::Value) {
@@ -320,7 +331,7 @@ pub struct RecordedRequest {
 pub struct Faults {
     /// Added to every response.
     pub latency: Duration,
-    /// The next N requests get `fail_status` (default 503).
+    /// The next N requests get the vendor's error answer for `fail_status` (default 503).
     pub fail_next: u32,
     pub fail_status: Option<u16>,
     /// The next N requests get the vendor's 429; `retry_after` is the header value, if any.
@@ -397,7 +408,15 @@ impl EmuState {
 
     /// Whether any configured key satisfies `f` (e.g. belongs to a shop).
     pub fn find_key_where(&self, f: impl Fn(&EmulatorKey) -> bool) -> bool {
-        self.keys.read().map(|k| k.iter().any(f)).unwrap_or(false)
+        self.key_where(f).is_some()
+    }
+
+    /// The first configured key that satisfies `f` (e.g. a credential's username and password).
+    pub fn key_where(&self, f: impl Fn(&EmulatorKey) -> bool) -> Option<EmulatorKey> {
+        self.keys
+            .read()
+            .ok()
+            .and_then(|k| k.iter().find(|k| f(k)).cloned())
     }
 
     /// Adds or replaces a key at runtime (tests).

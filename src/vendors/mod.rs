@@ -378,6 +378,25 @@ pub fn all_official_hosts() -> Vec<String> {
         .collect()
 }
 
+/// Whether `expected` names the observed account: `Some(true)` when it names `account` or any
+/// of `account_ids`, `Some(false)` when it names none of them, `None` when nothing observed can
+/// be compared with it.
+pub fn account_verdict(c: &dyn Connector, expected: &str, p: &KeyProfile) -> Option<bool> {
+    let verdicts: Vec<Option<bool>> = p
+        .account
+        .iter()
+        .chain(p.account_ids.values())
+        .map(|a| c.account_matches(expected, a))
+        .collect();
+    if verdicts.contains(&Some(true)) {
+        Some(true)
+    } else if verdicts.contains(&Some(false)) {
+        Some(false)
+    } else {
+        None
+    }
+}
+
 /// A profile with just a status.
 pub fn profile(vendor: &str, status: KeyStatus) -> KeyProfile {
     KeyProfile {
@@ -387,6 +406,7 @@ pub fn profile(vendor: &str, status: KeyStatus) -> KeyProfile {
         environment: None,
         account: None,
         account_matches: None,
+        account_ids: Default::default(),
         granted: vec![],
         capabilities: vec![],
         unverifiable: vec![],
@@ -497,8 +517,8 @@ pub async fn probe_key(
     };
     let expected = input.expected_account.clone();
     let mut p = c.probe(input, client).await;
-    if let (Some(exp), Some(acct)) = (&expected, &p.account) {
-        p.account_matches = c.account_matches(exp, acct);
+    if let Some(exp) = &expected {
+        p.account_matches = account_verdict(c, exp, &p).or(p.account_matches);
     }
     p.probed_at = Some(crate::run::now_rfc3339());
     p

@@ -4,73 +4,135 @@
 //! connector sends with an endpoint override (`management-live.adyen.com` → live), or from a
 //! `/live` / `/test` path prefix for manual use; anything else is the test host.
 //!
-//! Keys (`EmulatorKey`): `grants` = roles, `account` = company, `state` revoked/expired → 401
-//! (or, with variant `revoked: inactive`, a 200 with `"active": false`); `extra`:
-//! `environment: [live]`, `allowed_ips`, `allowed_origins`, `management_api: [none]` (403
-//! `00_403`), `ip_refused: [true]` (401 `010`). Vendor-wide or per-key variants:
-//! `unauthorized_body: rest_service_error | classic | plain_text | empty` and
-//! `ip_refusal_body: classic | rest_service_error | plain_text` (UNCONFIRMED shapes).
+//! As the contract (adyen-openapi ManagementService-v3) says:
+//! - both security schemes authenticate: `X-API-Key: <API key>` (`ApiKeyAuth`) and HTTP Basic
+//!   with the API credential's username and password (`BasicAuth`). The password is its own
+//!   secret, set apart from the API key: Basic with an API key as the password (or the
+//!   username) authenticates nothing and gets the 401;
+//! - the 200 is a `MeApiCredential` whose `_links` carry `company` for a company-level
+//!   credential and `merchant` for a merchant-level one; its `description` and `subjectDN`
+//!   carry a key holder's personal data (the values of [`crate::emulator::PLANTED_PII`]), as a
+//!   real credential's may;
+//! - every error body is a `RestServiceError` (`type, errorCode, title, detail, status`),
+//!   the 401 of an IP allow-list refusal too (errorCode `010`);
+//! - `/me` takes no query parameter: any is a 400 (wording UNCONFIRMED; the real API may
+//!   ignore it, the emulator refuses it so a connector sending one fails its tests).
+//!
+//! Keys (`EmulatorKey`): `grants` = roles, `account` = company account id, `state`
+//! revoked/expired → 401 (or, with variant `revoked: inactive`, a 200 with `"active": false`);
+//! `extra`: `environment: [live]`, `allowed_ips`, `allowed_origins`, `management_api: [none]`
+//! (403 `00_403`), `ip_refused: [true]` (401 `010`), `merchant_id: [M]` (a merchant-level
+//! credential of merchant account M), `company_name`, `username` (default
+//! `ws@Company.<account>`), `basic_password` (Basic auth accepted with username + password).
+//! Vendor-wide or per-key variants: `unauthorized_body: rest_service_error | classic |
+//! plain_text | empty` and `ip_refusal_body: rest_service_error | classic | plain_text`; the
+//! shapes other than `rest_service_error` are OBSERVED on Adyen's Checkout/Classic APIs, not in
+//! the Management contract ([`OFF_CONTRACT_VARIANTS`]).
 
 use std::collections::BTreeMap;
 
 use axum::Router;
 use axum::extract::{Request, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use base64::Engine;
 
-use crate::emulator::{EmuState, EmulatorKey, EmulatorSpec, Hostile, KeyState};
+use crate::emulator::{EmuState, EmulatorKey, EmulatorSpec, Hostile, KeyState, planted};
 use crate::inventory::model::Environment;
 
 /// Response bodies quoted from `reference/vendor-apis.md` §4, each with its evidence tag.
 pub mod fixtures {
     /// OBSERVED (Adyen SDK tests): a key without the needed Management API role.
     pub const FORBIDDEN_403: &str = r#"{"type":"https://docs.adyen.com/errors/forbidden","title":"Forbidden","status":403,"detail":"Not allowed","errorCode":"00_403"}"#;
-    /// UNCONFIRMED (placeholder in the RestServiceError shape): Management 401.
+    /// UNCONFIRMED wording, CONFIRMED shape (RestServiceError): Management 401.
     pub const UNAUTHORIZED_REST_401: &str = r#"{"type":"https://docs.adyen.com/errors/unauthorized","title":"Unauthorized","status":401,"detail":"Not authorized to access this service.","errorCode":"00_401"}"#;
-    /// OBSERVED (Checkout/Classic, widely quoted): 401 invalid key.
+    /// OBSERVED (Checkout/Classic, widely quoted): 401 invalid key. Not a RestServiceError.
     pub const UNAUTHORIZED_CLASSIC_401: &str = r#"{"status":401,"errorCode":"000","message":"HTTP Status Response - Unauthorized","errorType":"security"}"#;
-    /// OBSERVED (3p): plain-text 401 on a body-less Checkout GET.
+    /// OBSERVED (3p): plain-text 401 on a body-less Checkout GET. Not a RestServiceError.
     pub const UNAUTHORIZED_PLAIN_401: &str = "000 HTTP Status Response - Unauthorized";
     /// OBSERVED (3p): errorCode `010` "Not allowed" (IP allow-list), in the Checkout envelope.
+    /// Not a RestServiceError.
     pub const IP_NOT_ALLOWED_CLASSIC_401: &str =
         r#"{"status":401,"errorCode":"010","message":"Not allowed","errorType":"security"}"#;
-    /// UNCONFIRMED: the `010` code in the Management RestServiceError envelope.
+    /// UNCONFIRMED wording, CONFIRMED shape: the `010` code as the contract's RestServiceError.
     pub const IP_NOT_ALLOWED_REST_401: &str = r#"{"type":"https://docs.adyen.com/errors/unauthorized","title":"Unauthorized","status":401,"detail":"Not allowed","errorCode":"010"}"#;
-    /// UNCONFIRMED: the `010` code as plain text.
+    /// UNCONFIRMED: the `010` code as plain text. Not a RestServiceError.
     pub const IP_NOT_ALLOWED_PLAIN_401: &str = "010 Not allowed";
     /// OBSERVED (Adyen fixture, report downloads): the only 429 body seen.
     pub const TOO_MANY_429: &str = r#"{"type":"https://docs.adyen.com/errors/forbidden","errorCode":"999_429_001","title":"Forbidden","detail":"Too many download requests","status":429}"#;
     /// UNCONFIRMED: 500 in the RestServiceError shape (500 is a documented status of `/me`).
     pub const SERVER_ERROR_500: &str = r#"{"type":"https://docs.adyen.com/errors/general/internal","title":"An internal error happened","status":500,"detail":"Unexpected error.","errorCode":"00_500"}"#;
+    /// UNCONFIRMED wording, CONFIRMED shape: an unknown path.
+    pub const NOT_FOUND_404: &str = r#"{"type":"https://docs.adyen.com/errors/not-found","title":"Not found","status":404,"detail":"Resource not found","errorCode":"00_404"}"#;
 }
 
-/// CONFIRMED shape (`MeApiCredential`, adyen-openapi): the 200 body of `GET /v3/me`.
-pub fn me_body(
-    company: &str,
-    roles: &[&str],
-    allowed_ips: &[&str],
-    origins: &[&str],
-    active: bool,
-) -> String {
-    let origins: Vec<serde_json::Value> = origins
+/// Variant values whose bodies are outside the Management contract (OBSERVED on other Adyen
+/// APIs): contract tests of emulator responses leave them out.
+pub const OFF_CONTRACT_VARIANTS: &[(&str, &str)] = &[
+    ("unauthorized_body", "classic"),
+    ("unauthorized_body", "plain_text"),
+    ("unauthorized_body", "empty"),
+    ("ip_refusal_body", "classic"),
+    ("ip_refusal_body", "plain_text"),
+];
+
+/// One credential as `/me` describes it.
+pub struct Me<'a> {
+    pub env: Environment,
+    pub username: &'a str,
+    /// Company account id (`_links.company` of a company-level credential) and `companyName`.
+    pub company: &'a str,
+    pub company_name: &'a str,
+    /// Merchant account id of a merchant-level credential (`_links.merchant`, no `company`).
+    pub merchant: Option<&'a str>,
+    pub roles: &'a [&'a str],
+    pub allowed_ips: &'a [&'a str],
+    pub origins: &'a [&'a str],
+    pub active: bool,
+}
+
+/// CONFIRMED shape (`MeApiCredential`, adyen-openapi): the 200 body of `GET /v3/me`, with
+/// every required field, the links of its level and planted personal data.
+pub fn me_body(me: &Me<'_>) -> String {
+    let base = format!("https://{}/v3", super::host(me.env));
+    let origins: Vec<serde_json::Value> = me
+        .origins
         .iter()
         .enumerate()
         .map(|(i, d)| {
             serde_json::json!({"id": format!("S2-origin-{i}"), "domain": d,
-                "_links": {"self": {"href": format!("https://management-test.adyen.com/v3/me/allowedOrigins/S2-origin-{i}")}}})
+                "_links": {"self": {"href": format!("{base}/me/allowedOrigins/S2-origin-{i}")}}})
         })
         .collect();
+    let mut links = serde_json::json!({
+        "self": {"href": format!("{base}/me")},
+        "allowedOrigins": {"href": format!("{base}/me/allowedOrigins")},
+        "generateClientKey": {"href": format!("{base}/me/generateClientKey")},
+    });
+    let level = match me.merchant {
+        Some(m) => ("merchant", format!("{base}/merchants/{m}")),
+        None => ("company", format!("{base}/companies/{}", me.company)),
+    };
+    links[level.0] = serde_json::json!({ "href": level.1 });
+    let (holder, email) = (planted("name"), planted("email"));
     serde_json::json!({
         "id": "S2-6262224667",
-        "username": format!("ws_123456@Company.{company}"),
+        "username": me.username,
         "clientKey": "test_EMULATOREMULATOREMULATOREMULAT",
-        "allowedIpAddresses": allowed_ips,
+        "allowedIpAddresses": me.allowed_ips,
         "allowedOrigins": origins,
-        "roles": roles,
-        "active": active,
-        "companyName": company,
-        "description": "vendorscope emulator credential",
-        "_links": {"self": {"href": "https://management-test.adyen.com/v3/me"}}
+        "roles": me.roles,
+        "active": me.active,
+        "companyName": me.company_name,
+        "description": format!("{holder} {email}"),
+        "subjectDN": format!(
+            "CN={holder},E={email},TEL={},STREET={},L={},O={}",
+            planted("phone"),
+            planted("address1"),
+            planted("city"),
+            me.company_name
+        ),
+        "_links": links
     })
     .to_string()
 }
@@ -87,27 +149,6 @@ pub fn spec() -> EmulatorSpec {
 }
 
 /// 429 (OBSERVED body, from report downloads: Management limits are UNCONFIRMED).
-/// Adyen's `RestServiceError` for an injected status.
-pub fn error(status: u16) -> Response {
-    let (code, title, kind) = match status {
-        401 => ("00_401", "Unauthorized", "security"),
-        403 => ("00_403", "Forbidden", "security"),
-        404 => ("00_404", "Not found", "general"),
-        400..=499 => ("00_400", "Bad request", "validation"),
-        _ => ("00_500", "Internal server error", "internal"),
-    };
-    crate::emulator::json(
-        status,
-        serde_json::json!({
-            "type": format!("https://docs.adyen.com/errors/{kind}"),
-            "errorCode": code,
-            "title": title,
-            "detail": format!("{title} (injected)"),
-            "status": status,
-        }),
-    )
-}
-
 pub fn throttled(retry_after: Option<&str>) -> Response {
     let mut r = (
         StatusCode::TOO_MANY_REQUESTS,
@@ -121,12 +162,42 @@ pub fn throttled(retry_after: Option<&str>) -> Response {
     r
 }
 
+/// The error the plumbing's failure faults answer with: a `RestServiceError` for the status.
+pub fn error(status: u16) -> Response {
+    if status == 429 {
+        return throttled(None);
+    }
+    let body = match status {
+        401 => fixtures::UNAUTHORIZED_REST_401.to_string(),
+        403 => fixtures::FORBIDDEN_403.to_string(),
+        404 => fixtures::NOT_FOUND_404.to_string(),
+        500 => fixtures::SERVER_ERROR_500.to_string(),
+        s => {
+            let reason = StatusCode::from_u16(s)
+                .ok()
+                .and_then(|c| c.canonical_reason())
+                .unwrap_or("Error");
+            rest_error(s, "general/internal", reason, reason, &format!("00_{s}"))
+        }
+    };
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    (status, [("content-type", JSON)], body).into_response()
+}
+
 /// Built-in synthetic keys (format-valid, obviously fake).
 pub mod keys {
-    /// Test key with Management, Checkout, report and key-minting roles; any IP allowed.
+    /// Company-level test key with Management, Checkout, report and key-minting roles; any IP
+    /// allowed; Basic auth with [`TEST_FULL_USERNAME`] and [`TEST_FULL_PASSWORD`].
     pub const TEST_FULL: &str = "AQEvendorscopeEMULATORtestFULL000000001Bw==-EMULATORemulatorEMULATORemulatorEMULATOR01=-vsEmu:full01";
-    /// Live key with Checkout + Account read; IP allow-list and one origin.
+    /// The API credential of [`TEST_FULL`].
+    pub const TEST_FULL_USERNAME: &str = "ws_100001@Company.VendorscopeDemo";
+    /// Its Basic-auth password (a secret of its own, not the API key).
+    pub const TEST_FULL_PASSWORD: &str = "vsEmu-basic-password-01";
+    /// Merchant-level live key (merchant account [`LIVE_MERCHANT`]) with Checkout + Account
+    /// read; IP allow-list and one origin.
     pub const LIVE_CHECKOUT: &str = "AQEvendorscopeEMULATORliveCHECKOUT00002Bw==-EMULATORemulatorEMULATORemulatorEMULATOR02=-vsEmu:live02";
+    /// The merchant account of [`LIVE_CHECKOUT`].
+    pub const LIVE_MERCHANT: &str = "VendorscopeDemoECOM";
     /// Test key without any Management API role (Checkout only): 403 `00_403` on `/me`.
     pub const TEST_NO_MANAGEMENT: &str = "AQEvendorscopeEMULATORtestNOMGMT0000003Bw==-EMULATORemulatorEMULATORemulatorEMULATOR03=-vsEmu:nomg03";
     /// Test key whose IP allow-list refuses the caller: 401 `010`.
@@ -163,7 +234,11 @@ pub fn default_keys() -> Vec<EmulatorKey> {
                 "Checkout webservice role",
                 "Merchant Report Download role",
             ],
-            &[],
+            &[
+                ("username", &[keys::TEST_FULL_USERNAME]),
+                ("basic_password", &[keys::TEST_FULL_PASSWORD]),
+                ("company_name", &["Vendorscope Demo B.V."]),
+            ],
             KeyState::Active,
         ),
         key(
@@ -174,6 +249,8 @@ pub fn default_keys() -> Vec<EmulatorKey> {
             ],
             &[
                 ("environment", &["live"]),
+                ("merchant_id", &[keys::LIVE_MERCHANT]),
+                ("username", &["ws_100002@Company.VendorscopeDemo"]),
                 ("allowed_ips", &["203.0.113.10"]),
                 ("allowed_origins", &["https://shop.example.com"]),
             ],
@@ -208,6 +285,76 @@ pub fn router(state: EmuState) -> Router {
     Router::new().fallback(handle).with_state(state)
 }
 
+/// How a request authenticates (CONFIRMED security schemes `ApiKeyAuth` and `BasicAuth`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Auth {
+    None,
+    /// `X-API-Key` (wins when both are sent).
+    ApiKey(String),
+    /// `Authorization: Basic` with the decoded username and password.
+    Basic {
+        username: String,
+        password: String,
+    },
+}
+
+impl Auth {
+    /// From the request headers; a malformed `Basic` value is `None` (and so a 401).
+    pub fn of(headers: &HeaderMap) -> Auth {
+        let h = |n: &str| headers.get(n).and_then(|v| v.to_str().ok());
+        if let Some(k) = h("x-api-key") {
+            return Auth::ApiKey(k.to_string());
+        }
+        let basic = h("authorization")
+            .and_then(|a| a.strip_prefix("Basic "))
+            .and_then(|b| {
+                base64::engine::general_purpose::STANDARD
+                    .decode(b.trim())
+                    .ok()
+            })
+            .and_then(|b| String::from_utf8(b).ok());
+        match basic.as_deref().and_then(|b| b.split_once(':')) {
+            Some((u, p)) => Auth::Basic {
+                username: u.to_string(),
+                password: p.to_string(),
+            },
+            None => Auth::None,
+        }
+    }
+
+    /// The raw API key, if that is how the request authenticates.
+    fn api_key(&self) -> Option<&str> {
+        match self {
+            Auth::ApiKey(k) => Some(k),
+            _ => None,
+        }
+    }
+}
+
+fn first_extra(k: &EmulatorKey, name: &str) -> Option<String> {
+    k.extra.get(name).and_then(|v| v.first()).cloned()
+}
+
+fn username_of(k: &EmulatorKey) -> String {
+    first_extra(k, "username")
+        .unwrap_or_else(|| format!("ws@Company.{}", k.account.as_deref().unwrap_or("Company")))
+}
+
+/// The key a request authenticates as: by API key, or by the credential's username and its
+/// own Basic password (never by an API key sent as a password).
+fn find(st: &EmuState, auth: &Auth) -> Option<EmulatorKey> {
+    match auth {
+        Auth::None => None,
+        Auth::ApiKey(k) => st.find_key(k),
+        Auth::Basic { username, password } => st.key_where(|k| {
+            username_of(k) == *username
+                && k.extra
+                    .get("basic_password")
+                    .is_some_and(|p| p.contains(password))
+        }),
+    }
+}
+
 async fn handle(State(st): State<EmuState>, req: Request) -> Response {
     let host = req
         .headers()
@@ -215,12 +362,9 @@ async fn handle(State(st): State<EmuState>, req: Request) -> Response {
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_string();
-    let key = req
-        .headers()
-        .get("x-api-key")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
-    let (status, content_type, body) = respond(&st, &host, req.uri().path(), key.as_deref());
+    let auth = Auth::of(req.headers());
+    let (status, content_type, body) =
+        respond(&st, &host, req.uri().path(), req.uri().query(), &auth);
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     (status, [("content-type", content_type)], body).into_response()
 }
@@ -241,31 +385,48 @@ fn environment_of(host: &str, path: &str) -> (Environment, String) {
     (env, path.to_string())
 }
 
+fn refs(v: &[String]) -> Vec<&str> {
+    v.iter().map(String::as_str).collect()
+}
+
 const JSON: &str = "application/json";
 const TEXT: &str = "text/plain";
 
-fn unauthorized(st: &EmuState, k: Option<&EmulatorKey>) -> (u16, &'static str, String) {
+/// A `RestServiceError` body.
+fn rest_error(status: u16, kind: &str, title: &str, detail: &str, code: &str) -> String {
+    serde_json::json!({
+        "type": format!("https://docs.adyen.com/errors/{kind}"),
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "errorCode": code,
+    })
+    .to_string()
+}
+
+fn unauthorized(
+    st: &EmuState,
+    k: Option<&EmulatorKey>,
+    auth: &Auth,
+) -> (u16, &'static str, String) {
+    if st.echo_key()
+        && let Some(raw) = auth.api_key()
+    {
+        // Vendors have echoed keys in error bodies; the output filter must catch it.
+        let detail = format!("Not authorized to access this service with API key {raw}");
+        return (
+            401,
+            JSON,
+            rest_error(401, "unauthorized", "Unauthorized", &detail, "00_401"),
+        );
+    }
     let body = |b: &str| b.to_string();
-    let mut r = match st.variant(k, "unauthorized_body").as_deref() {
+    match st.variant(k, "unauthorized_body").as_deref() {
         Some("classic") => (401, JSON, body(fixtures::UNAUTHORIZED_CLASSIC_401)),
         Some("plain_text") => (401, TEXT, body(fixtures::UNAUTHORIZED_PLAIN_401)),
         Some("empty") => (401, TEXT, String::new()),
         _ => (401, JSON, body(fixtures::UNAUTHORIZED_REST_401)),
-    };
-    if st.echo_key()
-        && let Some(k) = k
-    {
-        // Vendors have echoed keys in error bodies; the output filter must catch it.
-        r = (
-            401,
-            JSON,
-            format!(
-                r#"{{"status":401,"errorCode":"000","message":"HTTP Status Response - Unauthorized: {}","errorType":"security"}}"#,
-                k.key
-            ),
-        );
     }
-    r
 }
 
 /// Answers one request: `(status, content type, body)`.
@@ -273,50 +434,44 @@ pub fn respond(
     st: &EmuState,
     host: &str,
     path: &str,
-    api_key: Option<&str>,
+    query: Option<&str>,
+    auth: &Auth,
 ) -> (u16, &'static str, String) {
     let (env, path) = environment_of(host, path);
     if path != super::ME_PATH {
-        return (
-            404,
-            JSON,
-            r#"{"type":"https://docs.adyen.com/errors/not-found","title":"Not found","status":404,"detail":"Resource not found","errorCode":"00_404"}"#.into(),
-        );
+        return (404, JSON, fixtures::NOT_FOUND_404.into());
     }
-    let Some(k) = api_key.and_then(|a| st.find_key(a)) else {
-        if st.echo_key()
-            && let Some(a) = api_key
-        {
-            return (
-                401,
-                JSON,
-                format!(
-                    r#"{{"status":401,"errorCode":"000","message":"HTTP Status Response - Unauthorized: {a}","errorType":"security"}}"#
-                ),
-            );
-        }
-        return unauthorized(st, None);
+    let Some(k) = find(st, auth) else {
+        return unauthorized(st, None, auth);
     };
     let extra = |name: &str| k.extra.get(name).cloned().unwrap_or_default();
-    let key_env = match extra("environment").first().map(String::as_str) {
+    let key_env = match first_extra(&k, "environment").as_deref() {
         Some("live") => Environment::Live,
         _ => Environment::Test,
     };
     if key_env != env {
-        return unauthorized(st, Some(&k));
+        return unauthorized(st, Some(&k), auth);
     }
     let inactive = st.variant(Some(&k), "revoked").as_deref() == Some("inactive");
     if k.state != KeyState::Active && !inactive {
-        return unauthorized(st, Some(&k));
+        return unauthorized(st, Some(&k), auth);
     }
-    if extra("ip_refused").first().map(String::as_str) == Some("true") {
+    if first_extra(&k, "ip_refused").as_deref() == Some("true") {
         return match st.variant(Some(&k), "ip_refusal_body").as_deref() {
-            Some("rest_service_error") => (401, JSON, fixtures::IP_NOT_ALLOWED_REST_401.into()),
+            Some("classic") => (401, JSON, fixtures::IP_NOT_ALLOWED_CLASSIC_401.into()),
             Some("plain_text") => (401, TEXT, fixtures::IP_NOT_ALLOWED_PLAIN_401.into()),
-            _ => (401, JSON, fixtures::IP_NOT_ALLOWED_CLASSIC_401.into()),
+            _ => (401, JSON, fixtures::IP_NOT_ALLOWED_REST_401.into()),
         };
     }
-    if extra("management_api").first().map(String::as_str) == Some("none") {
+    if let Some((name, _)) = url::form_urlencoded::parse(query.unwrap_or("").as_bytes()).next() {
+        let detail = format!("Unrecognized query parameter: {name}");
+        return (
+            400,
+            JSON,
+            rest_error(400, "general/bad-request", "Bad request", &detail, "00_400"),
+        );
+    }
+    if first_extra(&k, "management_api").as_deref() == Some("none") {
         return (403, JSON, fixtures::FORBIDDEN_403.into());
     }
     let hostile = |v: Vec<String>| -> Vec<String> {
@@ -327,26 +482,25 @@ pub fn respond(
         v
     };
     let roles = hostile(k.grants.clone());
-    let roles: Vec<&str> = roles.iter().map(String::as_str).collect();
     let ips = hostile(extra("allowed_ips"));
-    let ips: Vec<&str> = ips.iter().map(String::as_str).collect();
     let origins = hostile(extra("allowed_origins"));
-    let origins: Vec<&str> = origins.iter().map(String::as_str).collect();
-    let company = st.field(
-        &k.account.clone().unwrap_or_else(|| "Company".into()),
-        &k.key,
-    );
-    (
-        200,
-        JSON,
-        me_body(
-            &company,
-            &roles,
-            &ips,
-            &origins,
-            k.state == KeyState::Active,
-        ),
-    )
+    let account = k.account.clone().unwrap_or_else(|| "Company".into());
+    let company = st.field(&account, &k.key);
+    let company_name = first_extra(&k, "company_name").unwrap_or_else(|| account.clone());
+    let merchant = first_extra(&k, "merchant_id").map(|m| st.field(&m, &k.key));
+    let username = username_of(&k);
+    let body = me_body(&Me {
+        env,
+        username: &username,
+        company: &company,
+        company_name: &company_name,
+        merchant: merchant.as_deref(),
+        roles: &refs(&roles),
+        allowed_ips: &refs(&ips),
+        origins: &refs(&origins),
+        active: k.state == KeyState::Active,
+    });
+    (200, JSON, body)
 }
 
 #[cfg(test)]
@@ -361,6 +515,20 @@ mod tests {
         };
         EmuState::new(&spec(), &cfg)
     }
+
+    fn key(k: &str) -> Auth {
+        Auth::ApiKey(k.into())
+    }
+
+    fn basic(user: &str, password: &str) -> Auth {
+        Auth::Basic {
+            username: user.into(),
+            password: password.into(),
+        }
+    }
+
+    const T: &str = super::super::TEST_HOST;
+    const L: &str = super::super::LIVE_HOST;
 
     #[test]
     fn default_keys_have_the_api_key_shape() {
@@ -377,36 +545,123 @@ mod tests {
     #[test]
     fn answers_by_environment_and_key() {
         let st = state();
-        let t = super::super::TEST_HOST;
-        let l = super::super::LIVE_HOST;
-        assert_eq!(respond(&st, t, "/v3/me", Some(keys::TEST_FULL)).0, 200);
-        assert_eq!(respond(&st, l, "/v3/me", Some(keys::TEST_FULL)).0, 401);
-        assert_eq!(respond(&st, l, "/v3/me", Some(keys::LIVE_CHECKOUT)).0, 200);
+        let r = |host, path, auth: Auth| respond(&st, host, path, None, &auth);
+        assert_eq!(r(T, "/v3/me", key(keys::TEST_FULL)).0, 200);
+        assert_eq!(r(L, "/v3/me", key(keys::TEST_FULL)).0, 401);
+        assert_eq!(r(L, "/v3/me", key(keys::LIVE_CHECKOUT)).0, 200);
         assert_eq!(
-            respond(&st, "127.0.0.1:1", "/live/v3/me", Some(keys::LIVE_CHECKOUT)).0,
+            r("127.0.0.1:1", "/live/v3/me", key(keys::LIVE_CHECKOUT)).0,
             200
         );
+        assert_eq!(r(T, "/v3/me", key(keys::TEST_NO_MANAGEMENT)).0, 403);
+        let a = r(T, "/v3/me", key(keys::TEST_IP_REFUSED));
         assert_eq!(
-            respond(&st, t, "/v3/me", Some(keys::TEST_NO_MANAGEMENT)).0,
-            403
+            (a.0, a.2.as_str()),
+            (401, fixtures::IP_NOT_ALLOWED_REST_401)
         );
-        let r = respond(&st, t, "/v3/me", Some(keys::TEST_IP_REFUSED));
+        assert_eq!(r(T, "/v3/me", key(keys::TEST_REVOKED)).0, 401);
+        assert_eq!(r(T, "/v3/me", Auth::None).0, 401);
+        assert_eq!(r(T, "/v3/companies", key(keys::TEST_FULL)).0, 404);
+    }
+
+    #[test]
+    fn links_name_the_company_or_the_merchant() {
+        let st = state();
+        let me = |host, k| {
+            let (_, _, b) = respond(&st, host, "/v3/me", None, &key(k));
+            serde_json::from_str::<serde_json::Value>(&b).expect("json")
+        };
+        let company = me(T, keys::TEST_FULL);
         assert_eq!(
-            (r.0, r.2.as_str()),
-            (401, fixtures::IP_NOT_ALLOWED_CLASSIC_401)
+            company["_links"]["company"]["href"],
+            "https://management-test.adyen.com/v3/companies/VendorscopeDemo"
         );
-        assert_eq!(respond(&st, t, "/v3/me", Some(keys::TEST_REVOKED)).0, 401);
-        assert_eq!(respond(&st, t, "/v3/me", None).0, 401);
+        assert!(company["_links"].get("merchant").is_none());
+        let merchant = me(L, keys::LIVE_CHECKOUT);
         assert_eq!(
-            respond(&st, t, "/v3/companies", Some(keys::TEST_FULL)).0,
-            404
+            merchant["_links"]["merchant"]["href"],
+            "https://management-live.adyen.com/v3/merchants/VendorscopeDemoECOM"
         );
+        assert!(merchant["_links"].get("company").is_none());
+        for v in [company, merchant] {
+            for f in [
+                "id",
+                "username",
+                "clientKey",
+                "allowedIpAddresses",
+                "roles",
+                "active",
+            ] {
+                assert!(v.get(f).is_some(), "required {f}");
+            }
+            let text = v.to_string();
+            for m in ["name", "email", "phone", "address1", "city"] {
+                assert!(text.contains(planted(m)), "{m}: {text}");
+            }
+        }
+    }
+
+    #[test]
+    fn basic_auth_takes_the_credential_password_not_the_api_key() {
+        let st = state();
+        let r = |auth: Auth| respond(&st, T, "/v3/me", None, &auth);
+        let ok = r(basic(keys::TEST_FULL_USERNAME, keys::TEST_FULL_PASSWORD));
+        assert_eq!(ok.0, 200);
+        assert_eq!(
+            ok.2,
+            r(key(keys::TEST_FULL)).2,
+            "same credential either way"
+        );
+        for wrong in [
+            basic(keys::TEST_FULL_USERNAME, keys::TEST_FULL),
+            basic(keys::TEST_FULL, ""),
+            basic(keys::TEST_FULL_USERNAME, "wrong"),
+            basic(
+                "ws_100002@Company.VendorscopeDemo",
+                keys::TEST_FULL_PASSWORD,
+            ),
+        ] {
+            let a = r(wrong.clone());
+            assert_eq!(
+                (a.0, a.2.as_str()),
+                (401, fixtures::UNAUTHORIZED_REST_401),
+                "{wrong:?}"
+            );
+        }
+        let mut h = HeaderMap::new();
+        let enc = base64::engine::general_purpose::STANDARD.encode(format!(
+            "{}:{}",
+            keys::TEST_FULL_USERNAME,
+            keys::TEST_FULL_PASSWORD
+        ));
+        h.insert(
+            "authorization",
+            format!("Basic {enc}").parse().expect("header"),
+        );
+        assert_eq!(
+            Auth::of(&h),
+            basic(keys::TEST_FULL_USERNAME, keys::TEST_FULL_PASSWORD)
+        );
+        h.insert("authorization", "Basic !!!".parse().expect("header"));
+        assert_eq!(Auth::of(&h), Auth::None);
+    }
+
+    #[test]
+    fn unknown_query_parameter_is_a_rest_service_error_400() {
+        let st = state();
+        let (status, _, body) =
+            respond(&st, T, "/v3/me", Some("pageSize=1"), &key(keys::TEST_FULL));
+        assert_eq!(status, 400);
+        let v: serde_json::Value = serde_json::from_str(&body).expect("json");
+        for f in ["type", "errorCode", "title", "detail", "status"] {
+            assert!(v.get(f).is_some(), "{f}: {body}");
+        }
+        assert!(body.contains("pageSize"));
     }
 
     #[test]
     fn variants_switch_bodies() {
         let st = state();
-        let t = super::super::TEST_HOST;
         for (v, body) in [
             ("classic", fixtures::UNAUTHORIZED_CLASSIC_401),
             ("plain_text", fixtures::UNAUTHORIZED_PLAIN_401),
@@ -414,15 +669,20 @@ mod tests {
             ("rest_service_error", fixtures::UNAUTHORIZED_REST_401),
         ] {
             st.set_variant("unauthorized_body", v);
-            assert_eq!(respond(&st, t, "/v3/me", Some("AQEnope")).2, body);
+            assert_eq!(respond(&st, T, "/v3/me", None, &key("AQEnope")).2, body);
         }
-        st.set_variant("ip_refusal_body", "plain_text");
-        assert_eq!(
-            respond(&st, t, "/v3/me", Some(keys::TEST_IP_REFUSED)).2,
-            fixtures::IP_NOT_ALLOWED_PLAIN_401
-        );
+        for (v, body) in [
+            ("plain_text", fixtures::IP_NOT_ALLOWED_PLAIN_401),
+            ("classic", fixtures::IP_NOT_ALLOWED_CLASSIC_401),
+        ] {
+            st.set_variant("ip_refusal_body", v);
+            assert_eq!(
+                respond(&st, T, "/v3/me", None, &key(keys::TEST_IP_REFUSED)).2,
+                body
+            );
+        }
         st.set_variant("revoked", "inactive");
-        let r = respond(&st, t, "/v3/me", Some(keys::TEST_REVOKED));
+        let r = respond(&st, T, "/v3/me", None, &key(keys::TEST_REVOKED));
         assert_eq!(r.0, 200);
         assert!(r.2.contains(r#""active":false"#));
     }

@@ -2,7 +2,6 @@
 
 pub mod emulator;
 
-use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
 use futures::future::BoxFuture;
@@ -84,8 +83,8 @@ pub fn host(env: Environment) -> &'static str {
     }
 }
 
-/// The only members of a `/v3/me` answer ever built (the client key and links to other
-/// resources are skipped while parsing).
+/// The only members of a `/v3/me` answer ever built (the client key, the description, the
+/// certificate subject and the other links are skipped while parsing).
 pub const ME_FIELDS: &[&str] = &[
     "id",
     "username",
@@ -94,6 +93,8 @@ pub const ME_FIELDS: &[&str] = &[
     "active",
     "allowedOrigins.domain",
     "companyName",
+    "_links.company.href",
+    "_links.merchant.href",
 ];
 
 /// `MeApiCredential` (CONFIRMED schema; required: id, username, clientKey,
@@ -110,6 +111,8 @@ struct MeApiCredentialWire {
     allowed_origins: Vec<AllowedOriginWire>,
     #[serde(default)]
     company_name: Option<String>,
+    #[serde(default, rename = "_links")]
+    links: LinksWire,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -117,13 +120,48 @@ struct AllowedOriginWire {
     domain: String,
 }
 
-/// The parts of `MeApiCredential` the profile needs (never the client key or links).
+/// `ApiCredentialLinks` (CONFIRMED): `company` only for company-level credentials, `merchant`
+/// only for merchant-level ones.
+#[derive(Debug, Clone, Default, Deserialize)]
+struct LinksWire {
+    #[serde(default)]
+    company: Option<HrefWire>,
+    #[serde(default)]
+    merchant: Option<HrefWire>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+struct HrefWire {
+    #[serde(default)]
+    href: Option<String>,
+}
+
+impl HrefWire {
+    /// The id after `collection` in the link's path: `…/v3/companies/{id}` → `id`.
+    fn id_after(&self, collection: &str) -> Option<String> {
+        let url = Url::parse(self.href.as_deref()?).ok()?;
+        let mut segments = url.path_segments()?;
+        segments.find(|s| *s == collection)?;
+        segments
+            .next()
+            .filter(|id| !id.is_empty())
+            .map(str::to_string)
+    }
+}
+
+/// The parts of `MeApiCredential` the profile needs (never the client key, description or
+/// certificate subject).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MeCredential {
     pub id: String,
     pub username: String,
-    /// `companyName`, or the company parsed from `ws_…@Company.<Company>`.
+    /// The company account: from `_links.company`, else parsed from `ws_…@Company.<Company>`,
+    /// else `companyName`.
     pub company: Option<String>,
+    /// The company account id of a company-level credential (`_links.company`).
+    pub company_id: Option<String>,
+    /// The merchant account id of a merchant-level credential (`_links.merchant`).
+    pub merchant_id: Option<String>,
     pub roles: Vec<String>,
     pub allowed_ips: Vec<String>,
     pub allowed_origins: Vec<String>,
@@ -153,20 +191,30 @@ pub fn company_from_username(username: &str) -> Option<String> {
     (!company.is_empty()).then(|| company.to_string())
 }
 
-/// Error body fields shared by the Management (`RestServiceError`) and Checkout/Classic shapes.
+/// The Management API's error body, `RestServiceError` (CONFIRMED: required `type, errorCode,
+/// title, detail, status`).
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct ErrorWire {
-    #[serde(default)]
-    error_code: Option<String>,
-    #[serde(default)]
-    title: Option<String>,
+struct RestServiceErrorWire {
+    #[serde(rename = "type")]
+    _type: String,
+    error_code: String,
+    title: String,
+    #[serde(rename = "detail")]
+    _detail: String,
+    status: u16,
+}
+
+/// The Checkout/Classic error body (OBSERVED, vendor-apis.md §4.3: `status, errorCode,
+/// message, errorType`), kept because Adyen's edge has answered Management calls with it.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ClassicErrorWire {
+    error_code: String,
     #[serde(default)]
     message: Option<String>,
     #[serde(default)]
     error_type: Option<String>,
-    #[serde(default)]
-    status: Option<u16>,
 }
 
 /// Interprets one `/v3/me` response. Unknown shapes are `inconclusive(unexpected_response)`.
@@ -175,14 +223,18 @@ pub fn interpret_me(status: u16, body: &str) -> MeOutcome {
     match status {
         200 => match serde_json::from_str::<MeApiCredentialWire>(body) {
             Ok(w) => {
-                let company = w
-                    .company_name
-                    .filter(|c| !c.trim().is_empty())
-                    .or_else(|| company_from_username(&w.username));
+                let company_id = w.links.company.and_then(|l| l.id_after("companies"));
+                let merchant_id = w.links.merchant.and_then(|l| l.id_after("merchants"));
+                let company = company_id
+                    .clone()
+                    .or_else(|| company_from_username(&w.username))
+                    .or_else(|| w.company_name.filter(|c| !c.trim().is_empty()));
                 MeOutcome::Credential(MeCredential {
                     id: w.id,
                     username: w.username,
                     company,
+                    company_id,
+                    merchant_id,
                     roles: w.roles,
                     allowed_ips: w.allowed_ip_addresses,
                     allowed_origins: w.allowed_origins.into_iter().map(|o| o.domain).collect(),
@@ -192,13 +244,10 @@ pub fn interpret_me(status: u16, body: &str) -> MeOutcome {
             Err(_) => unexpected(),
         },
         401 => interpret_401(body).unwrap_or_else(unexpected),
-        403 => match serde_json::from_str::<ErrorWire>(body) {
+        403 => match serde_json::from_str::<RestServiceErrorWire>(body) {
             // OBSERVED (Adyen SDK tests): {"type":…/forbidden,"title":"Forbidden","status":403,
             // "detail":"Not allowed","errorCode":"00_403"}
-            Ok(e)
-                if e.error_code.as_deref() == Some("00_403")
-                    || (e.title.as_deref() == Some("Forbidden") && e.status == Some(403)) =>
-            {
+            Ok(e) if e.error_code == "00_403" || (e.title == "Forbidden" && e.status == 403) => {
                 MeOutcome::NoManagementRole
             }
             _ => unexpected(),
@@ -209,26 +258,30 @@ pub fn interpret_me(status: u16, body: &str) -> MeOutcome {
     }
 }
 
-/// The 401 shapes: Management `RestServiceError` (UNCONFIRMED), Checkout/Classic JSON
-/// (OBSERVED), plain text `000 HTTP Status Response - Unauthorized` (OBSERVED, 3p), an empty
-/// body (UNCONFIRMED), and the IP allow-list `010` variants (OBSERVED, 3p).
+/// The 401 shapes: the contract's `RestServiceError` (errorCode `010` "Not allowed" is the IP
+/// allow-list refusal; any other code is an unauthorised key), then the shapes OBSERVED on
+/// Adyen's other APIs and documented in vendor-apis.md §4.3: the Checkout/Classic JSON, plain
+/// text `000 HTTP Status Response - Unauthorized` / `010 Not allowed`, and an empty body.
 fn interpret_401(body: &str) -> Option<MeOutcome> {
     let trimmed = body.trim();
     if trimmed.is_empty() {
         return Some(MeOutcome::Unauthorized);
     }
-    if let Ok(e) = serde_json::from_str::<ErrorWire>(trimmed) {
-        return match e.error_code.as_deref() {
-            Some("010") => Some(MeOutcome::IpRestricted),
-            Some("000") | Some("00_401") => Some(MeOutcome::Unauthorized),
-            _ if e.title.as_deref() == Some("Unauthorized")
-                || e.message
-                    .as_deref()
-                    .is_some_and(|m| m.contains("Unauthorized"))
-                || e.error_type.as_deref() == Some("security") =>
-            {
-                Some(MeOutcome::Unauthorized)
-            }
+    let code = |c: &str| match c {
+        "010" => Some(MeOutcome::IpRestricted),
+        _ => Some(MeOutcome::Unauthorized),
+    };
+    if let Ok(e) = serde_json::from_str::<RestServiceErrorWire>(trimmed) {
+        return code(&e.error_code);
+    }
+    if let Ok(e) = serde_json::from_str::<ClassicErrorWire>(trimmed) {
+        let security = e.error_type.as_deref() == Some("security")
+            || e.message
+                .as_deref()
+                .is_some_and(|m| m.contains("Unauthorized"));
+        return match e.error_code.as_str() {
+            "010" | "000" => code(&e.error_code),
+            _ if security => Some(MeOutcome::Unauthorized),
             _ => None,
         };
     }
@@ -346,12 +399,16 @@ pub fn capabilities_for(roles: &[String]) -> Vec<String> {
     caps
 }
 
-/// Whether the declared `expected_account` names this company (`X` or `Company.X`).
-pub fn account_matches(expected: Option<&str>, company: Option<&str>) -> Option<bool> {
+/// Whether the declared `expected_account` names this company or merchant account (`X`,
+/// `Company.X` or `MerchantAccount.X`).
+pub fn account_matches(expected: Option<&str>, account: Option<&str>) -> Option<bool> {
     let expected = expected?.trim();
-    let company = company?;
-    let expected = expected.strip_prefix("Company.").unwrap_or(expected);
-    Some(expected == company)
+    let account = account?;
+    let expected = ["Company.", "MerchantAccount."]
+        .iter()
+        .find_map(|p| expected.strip_prefix(p))
+        .unwrap_or(expected);
+    Some(expected == account)
 }
 
 /// The profile of a key that was never sent (client key, wrong format).
@@ -375,22 +432,11 @@ pub fn offline_profile(shape: Shape) -> Option<KeyProfile> {
     Some(p)
 }
 
+/// A profile with just a status, not yet stamped with a probe time.
 fn empty_profile(status: KeyStatus) -> KeyProfile {
     KeyProfile {
-        vendor: VENDOR.into(),
-        status,
-        key_type: None,
-        environment: None,
-        account: None,
-        account_matches: None,
-        granted: vec![],
-        capabilities: vec![],
-        unverifiable: vec![],
-        restrictions: BTreeMap::new(),
-        calls: vec![],
-        observations: Default::default(),
-        api_version: None,
         probed_at: None,
+        ..super::profile(VENDOR, status)
     }
 }
 
@@ -429,7 +475,12 @@ pub fn conclude(
                 p.status = KeyStatus::Revoked;
             }
             p.account = c.company.clone();
-            p.account_matches = account_matches(expected_account, c.company.as_deref());
+            let ids = [("company", &c.company_id), ("merchant", &c.merchant_id)];
+            for (kind, id) in ids {
+                if let Some(id) = id {
+                    p.account_ids.insert(kind.into(), id.clone());
+                }
+            }
             p.granted = c.roles.clone();
             p.capabilities = capabilities_for(&c.roles);
             p.restrictions
@@ -464,6 +515,7 @@ pub fn conclude(
         }
         MeOutcome::Unauthorized | MeOutcome::Inconclusive(_) => {}
     }
+    p.account_matches = expected_account.and_then(|e| super::account_verdict(&Adyen, e, &p));
     p
 }
 
@@ -666,21 +718,29 @@ mod tests {
 
     #[test]
     fn parses_me_credential() {
-        let body = emulator::me_body(
-            "YourCompany",
-            &[
-                "Management API\u{2014}Account read",
-                "Checkout webservice role",
-                "Merchant Report Download role",
-            ],
-            &[],
-            &["https://www.eu.mystore.com"],
-            true,
-        );
+        let roles = [
+            "Management API\u{2014}Account read",
+            "Checkout webservice role",
+            "Merchant Report Download role",
+        ];
+        let me = emulator::Me {
+            env: Environment::Test,
+            username: "ws_1@Company.YourCompany",
+            company: "YourCompany",
+            company_name: "Your Company Ltd",
+            merchant: None,
+            roles: &roles,
+            allowed_ips: &[],
+            origins: &["https://www.eu.mystore.com"],
+            active: true,
+        };
+        let body = emulator::me_body(&me);
         let MeOutcome::Credential(c) = interpret_me(200, &body) else {
             panic!("not a credential")
         };
         assert_eq!(c.company.as_deref(), Some("YourCompany"));
+        assert_eq!(c.company_id.as_deref(), Some("YourCompany"));
+        assert_eq!(c.merchant_id, None);
         assert_eq!(c.allowed_origins, vec!["https://www.eu.mystore.com"]);
         assert_eq!(
             capabilities_for(&c.roles),
@@ -691,6 +751,36 @@ mod tests {
                 "reports.download"
             ]
         );
+        // A merchant-level credential links its merchant account and no company.
+        let body = emulator::me_body(&emulator::Me {
+            merchant: Some("YourCompanyECOM"),
+            ..me
+        });
+        let MeOutcome::Credential(c) = interpret_me(200, &body) else {
+            panic!("not a credential")
+        };
+        assert_eq!(c.company_id, None);
+        assert_eq!(
+            c.company.as_deref(),
+            Some("YourCompany"),
+            "from the username"
+        );
+        assert_eq!(c.merchant_id.as_deref(), Some("YourCompanyECOM"));
+    }
+
+    #[test]
+    fn links_are_read_through_the_projection() {
+        let body = br#"{"id":"S2-1","username":"ws@Company.A","clientKey":"test_X",
+            "allowedIpAddresses":[],"roles":[],"active":true,"description":"Jane jane@example.com",
+            "_links":{"self":{"href":"https://management-test.adyen.com/v3/me"},
+            "merchant":{"href":"https://management-test.adyen.com/v3/merchants/M_1"}}}"#;
+        let kept = crate::http::project_fields(body, ME_FIELDS).expect("json");
+        let kept = String::from_utf8(kept).expect("utf8");
+        assert!(!kept.contains("jane") && !kept.contains("test_X") && !kept.contains("\"self\""));
+        let MeOutcome::Credential(c) = interpret_me(200, &kept) else {
+            panic!("not a credential: {kept}")
+        };
+        assert_eq!(c.merchant_id.as_deref(), Some("M_1"));
     }
 
     #[test]
@@ -748,6 +838,9 @@ mod tests {
         );
         for (s, b) in [
             (401, "<html>denied</html>"),
+            // Neither a RestServiceError (required fields missing) nor the Classic envelope.
+            (401, r#"{"title":"Unauthorized","status":401}"#),
+            (403, r#"{"errorCode":"00_403"}"#),
             (403, "nope"),
             (422, "{}"),
             (302, ""),
@@ -819,6 +912,8 @@ mod tests {
                 id: "S2-1".into(),
                 username: "ws_1@Company.Acme".into(),
                 company: Some("Acme".into()),
+                company_id: None,
+                merchant_id: Some("AcmeECOM".into()),
                 roles: vec!["Merchant Report Download role".into()],
                 allowed_ips: ips,
                 allowed_origins: vec![],

@@ -15,7 +15,20 @@
 //! - `jwt_error: bad_authorization_header | invalid_jwt_payload`;
 //! - `bad_api_key_params: ip | null`;
 //! - `read_only_export: refused | allowed` (whether read-only keys may export: UNCONFIRMED);
-//! - `retry_after: <seconds> | none` on the emulator's own 429s (default `60`, the fixture's).
+//! - `retry_after: <seconds> | none` on the emulator's own 429s (default `60`, the fixture's);
+//! - `ignores_filters: true` (and every answer under `--hostile planted-pii`) — a project that
+//!   answers as if the probes' empty-result filters matched: in-app messages for the probe
+//!   address and export rows carry a person's data (the values of
+//!   [`crate::emulator::PLANTED_PII`]), which no output of a probe may contain.
+//!
+//! As the contract (Iterable api-client swagger) says: a query parameter an endpoint does not
+//! declare, a missing required one (`count`; `email` or `userId`; `dataTypeName`; `range` or
+//! both date-times), an integer that is not one, or a value outside an enum (`dataTypeName`,
+//! `range`, `platform`) is a 400 `IterableApiResponse` with code `BadParams` (wording
+//! UNCONFIRMED; for unknown parameters the real API may be lenient, the emulator refuses them
+//! so a connector sending one fails its tests). Error bodies are `IterableApiResponse`s (`msg`,
+//! `code`, and `params` only as an object); the OBSERVED `"params": null` and `{"fields":null}`
+//! forms are variants outside the contract ([`OFF_CONTRACT_VARIANTS`]).
 
 use std::collections::BTreeMap;
 
@@ -25,7 +38,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
 use super::Region;
-use crate::emulator::{EmuState, EmulatorKey, EmulatorSpec, Hostile, KeyState};
+use crate::emulator::{EmuState, EmulatorKey, EmulatorSpec, Hostile, KeyState, planted};
 
 /// Response bodies quoted from `reference/vendor-apis.md` §2, each with its evidence tag.
 pub mod fixtures {
@@ -42,22 +55,242 @@ pub mod fixtures {
     pub const UNAUTHORIZED_SNIPPET_401: &str =
         r#"{"code":"Unauthorized","data":null,"error":{"status":401},"message":"Unauthorized"}"#;
     /// Code CONFIRMED (response enum); wording UNCONFIRMED: a wrong key type as 403.
-    pub const FORBIDDEN_403: &str = r#"{"msg":"This endpoint is forbidden with this API key type. Please use a server-side key.","code":"Forbidden","params":null}"#;
+    pub const FORBIDDEN_403: &str = r#"{"msg":"This endpoint is forbidden with this API key type. Please use a server-side key.","code":"Forbidden"}"#;
     /// Code CONFIRMED (enum), 401 CONFIRMED (JWT article), wording UNCONFIRMED: no JWT sent.
-    pub const JWT_BAD_HEADER_401: &str = r#"{"msg":"JWT authorization header is missing or malformed","code":"BadAuthorizationHeader","params":null}"#;
+    pub const JWT_BAD_HEADER_401: &str = r#"{"msg":"JWT authorization header is missing or malformed","code":"BadAuthorizationHeader"}"#;
     /// Code CONFIRMED (enum), wording UNCONFIRMED: an invalid JWT.
     pub const JWT_INVALID_PAYLOAD_401: &str =
-        r#"{"msg":"Invalid JWT payload","code":"InvalidJwtPayload","params":null}"#;
+        r#"{"msg":"Invalid JWT payload","code":"InvalidJwtPayload"}"#;
     /// UNCONFIRMED shape: no in-app messages for an unknown user.
     pub const IN_APP_EMPTY_200: &str = r#"{"inAppMessages":[]}"#;
     /// OBSERVED (api-client test fixture, sent with `retry-after: 60`).
     pub const RATE_LIMITED_429: &str =
         r#"{"msg":"Exceeded rate limit.","code":"RateLimitExceeded"}"#;
-    /// CONFIRMED envelope: bad parameters.
+    /// CONFIRMED envelope (vendor-apis.md §2.3): bad parameters, as quoted (the emulator's own
+    /// 400s name the parameter, with `params` as an object).
     pub const BAD_PARAMS_400: &str =
         r#"{"msg":"Invalid parameters","code":"BadParams","params":null}"#;
     /// OBSERVED (api-client test): unknown paths answer an HTML page.
     pub const NOT_FOUND_404_HTML: &str = "<!DOCTYPE html><html><head><title>Action not found</title></head><body><h1>Action not found</h1></body></html>";
+}
+
+/// Variant values whose bodies are outside the contract's schemas (OBSERVED forms): contract
+/// tests of emulator responses leave them out.
+pub const OFF_CONTRACT_VARIANTS: &[(&str, &str)] = &[
+    ("bad_api_key_params", "null"),
+    ("invalid_get_fields", "fields_null"),
+];
+
+/// Query parameter types of the swagger (`type`, `format`, `enum`).
+#[derive(Debug, Clone, Copy)]
+enum Ty {
+    Str,
+    Int32,
+    Int64,
+    Enum(&'static [&'static str]),
+    /// `yyyy-MM-dd HH:mm:ss [ZZ]` (export date-times).
+    DateTime,
+}
+
+/// `dataTypeName` of `GET /api/export/data.json` (swagger enum).
+pub const DATA_TYPE_NAMES: &[&str] = &[
+    "emailSend",
+    "emailOpen",
+    "emailClick",
+    "hostedUnsubscribeClick",
+    "emailComplaint",
+    "emailBounce",
+    "emailSendSkip",
+    "pushSend",
+    "pushOpen",
+    "pushUninstall",
+    "pushBounce",
+    "pushSendSkip",
+    "inAppSend",
+    "inAppOpen",
+    "inAppClick",
+    "inAppClose",
+    "inAppDelete",
+    "inAppDelivery",
+    "inAppSendSkip",
+    "inAppRecall",
+    "inboxSession",
+    "inboxMessageImpression",
+    "smsSend",
+    "smsBounce",
+    "smsClick",
+    "smsReceived",
+    "smsSendSkip",
+    "webPushSend",
+    "webPushClick",
+    "webPushSendSkip",
+    "rcsSend",
+    "rcsSendSkip",
+    "emailSubscribe",
+    "emailUnSubscribe",
+    "purchase",
+    "customEvent",
+    "user",
+    "smsUsageInfo",
+    "embeddedSend",
+    "embeddedSendSkip",
+    "embeddedClick",
+    "embeddedReceived",
+    "embeddedImpression",
+    "embeddedSession",
+    "unknownSession",
+    "journeyExit",
+    "whatsAppBounce",
+    "whatsAppClick",
+    "whatsAppReceived",
+    "whatsAppSeen",
+    "whatsAppSend",
+    "whatsAppSendSkip",
+    "whatsAppUsageInfo",
+];
+
+/// The query parameters each emulated endpoint declares (swagger).
+fn declared(path: &str) -> &'static [(&'static str, Ty)] {
+    const MESSAGES: &[(&str, Ty)] = &[
+        ("email", Ty::Str),
+        ("userId", Ty::Str),
+        ("count", Ty::Int32),
+        ("SDKVersion", Ty::Str),
+        ("packageName", Ty::Str),
+        ("platform", Ty::Enum(&["iOS", "Android", "Web", "OTT"])),
+    ];
+    match path {
+        "/api/inApp/getMessages" => MESSAGES,
+        // The web variant takes no `platform`.
+        "/api/inApp/web/getMessages" => &MESSAGES[..5],
+        "/api/export/data.json" => &[
+            ("dataTypeName", Ty::Enum(DATA_TYPE_NAMES)),
+            (
+                "range",
+                Ty::Enum(&["Today", "Yesterday", "BeforeToday", "All"]),
+            ),
+            ("startDateTime", Ty::DateTime),
+            ("endDateTime", Ty::DateTime),
+            ("omitFields", Ty::Str),
+            ("onlyFields", Ty::Str),
+            ("campaignId", Ty::Int64),
+        ],
+        _ => &[],
+    }
+}
+
+fn valid_date_time(v: &str) -> bool {
+    let (date_time, zone) = v.split_at(v.len().min(19));
+    let shape = date_time.len() == 19
+        && date_time.bytes().enumerate().all(|(i, b)| match i {
+            4 | 7 => b == b'-',
+            10 => b == b' ',
+            13 | 16 => b == b':',
+            _ => b.is_ascii_digit(),
+        });
+    let zone = zone.trim_start();
+    let zone_ok = zone.is_empty()
+        || zone == "Z"
+        || (zone.len() >= 5
+            && (zone.starts_with('+') || zone.starts_with('-'))
+            && zone[1..].bytes().all(|b| b.is_ascii_digit() || b == b':'));
+    shape && zone_ok
+}
+
+/// The 400 for a bad parameter: an `IterableApiResponse` with code `BadParams`.
+fn bad_params(msg: &str, name: &str) -> Answer {
+    json(
+        400,
+        serde_json::json!({"msg": msg, "code": "BadParams", "params": {"parameter": name}})
+            .to_string(),
+    )
+}
+
+/// The query parameters, or the 400 the contract calls for.
+fn checked_params(path: &str, query: Option<&str>) -> Result<BTreeMap<String, String>, Answer> {
+    let declared = declared(path);
+    let mut out = BTreeMap::new();
+    for (k, v) in url::form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
+        let Some((_, ty)) = declared.iter().find(|(n, _)| *n == k) else {
+            return Err(bad_params(&format!("Unknown parameter: {k}"), &k));
+        };
+        let ok = match ty {
+            Ty::Str => true,
+            Ty::Int32 => v.parse::<i32>().is_ok(),
+            Ty::Int64 => v.parse::<i64>().is_ok(),
+            Ty::Enum(values) => values.contains(&v.as_ref()),
+            Ty::DateTime => valid_date_time(&v),
+        };
+        if !ok {
+            return Err(bad_params(
+                &format!("Invalid value for parameter {k}: {v}"),
+                &k,
+            ));
+        }
+        out.insert(k.into_owned(), v.into_owned());
+    }
+    let has = |n: &str| out.contains_key(n);
+    let missing = match path {
+        "/api/inApp/getMessages" | "/api/inApp/web/getMessages" => {
+            if !has("count") {
+                Some("count")
+            } else if !has("email") && !has("userId") {
+                Some("email")
+            } else {
+                None
+            }
+        }
+        "/api/export/data.json" => {
+            if !has("dataTypeName") {
+                Some("dataTypeName")
+            } else if !(has("range") || (has("startDateTime") && has("endDateTime"))) {
+                Some("range")
+            } else {
+                None
+            }
+        }
+        _ => None,
+    };
+    match missing {
+        Some(n) => Err(bad_params(&format!("Missing required parameter: {n}"), n)),
+        None => Ok(out),
+    }
+}
+
+/// One in-app message holding a person's planted data (`ignores_filters`).
+fn planted_message() -> serde_json::Value {
+    let (name, email, phone, street) = (
+        planted("name"),
+        planted("email"),
+        planted("phone"),
+        planted("address1"),
+    );
+    serde_json::json!({
+        "messageId": "vsEmuPlantedMessage01",
+        "campaignId": 424242,
+        "createdAt": "2026-11-30T10:00:00.000Z",
+        "jsonOnly": false,
+        "messageType": {"name": "Mobile"},
+        "typeOfContent": {"name": "Static"},
+        "read": false,
+        "saveToInbox": true,
+        "content": {
+            "html": format!("<p>Hi {name}, your parcel to {street} is on its way. Questions? {phone}</p>"),
+            "webInAppDisplaySettings": {}
+        },
+        "customPayload": {"email": email, "phone": phone, "address": street},
+        "inboxMetadata": {"title": format!("For {name}"), "subtitle": email}
+    })
+}
+
+/// Export rows holding a person's planted data (`ignores_filters`), one JSON object per line.
+fn planted_export_rows() -> String {
+    serde_json::json!({"email": planted("email"), "dataFields": {"firstName": planted("firstName"),
+        "lastName": planted("lastName"), "phoneNumber": planted("phoneNumber"),
+        "address1": planted("address1"), "city": planted("city")},
+        "signupDate": "2026-01-02 03:04:05 +00:00"})
+    .to_string()
+        + "\n"
 }
 
 /// The emulator as the plumbing serves it.
@@ -72,21 +305,6 @@ pub fn spec() -> EmulatorSpec {
 }
 
 /// 429 with the OBSERVED body (whether the real API sends `Retry-After` is UNCONFIRMED).
-/// Iterable's `IterableApiResponse` for an injected status.
-pub fn error(status: u16) -> Response {
-    let code = match status {
-        401 => "BadApiKey",
-        403 => "Forbidden",
-        404 => "NotFound",
-        400..=499 => "BadParams",
-        _ => "GenericError",
-    };
-    crate::emulator::json(
-        status,
-        serde_json::json!({"msg": format!("{code} (injected)"), "code": code, "params": {}}),
-    )
-}
-
 pub fn throttled(retry_after: Option<&str>) -> Response {
     let mut r = (
         StatusCode::TOO_MANY_REQUESTS,
@@ -98,6 +316,23 @@ pub fn throttled(retry_after: Option<&str>) -> Response {
         r.headers_mut().insert("retry-after", v);
     }
     r
+}
+
+/// The error the plumbing's failure faults answer with: an `IterableApiResponse` whose code
+/// fits the status.
+pub fn error(status: u16) -> Response {
+    if status == 429 {
+        return throttled(Some("60"));
+    }
+    let body = match status {
+        401 => r#"{"msg":"Invalid API key","code":"BadApiKey"}"#,
+        403 => fixtures::FORBIDDEN_403,
+        404 => r#"{"msg":"Not found","code":"NotFound"}"#,
+        400 => r#"{"msg":"Invalid parameters","code":"BadParams"}"#,
+        _ => r#"{"msg":"Internal error","code":"GenericError"}"#,
+    };
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    (status, [("content-type", "application/json")], body).into_response()
 }
 
 /// Built-in synthetic keys (32 lowercase hex, obviously patterned).
@@ -283,12 +518,6 @@ fn wrong_type(st: &EmuState, k: &EmulatorKey, path: &str) -> Answer {
     }
 }
 
-fn params(query: Option<&str>) -> BTreeMap<String, String> {
-    url::form_urlencoded::parse(query.unwrap_or("").as_bytes())
-        .into_owned()
-        .collect()
-}
-
 /// Answers one request.
 pub fn respond(
     st: &EmuState,
@@ -363,7 +592,10 @@ pub fn respond(
             _ => json(401, fixtures::JWT_BAD_HEADER_401),
         };
     }
-    let q = params(query);
+    // Parameters are checked before the rate limit: a refused request is not counted.
+    if let Err(a) = checked_params(&path, query) {
+        return a;
+    }
     let project = k.account.clone().unwrap_or_else(|| "project".into());
     let (bucket, capacity, leak) = match path.as_str() {
         "/api/users/getFields" => ("getFields", 3.0, 3.0),
@@ -382,6 +614,8 @@ pub fn respond(
         };
         return a;
     }
+    let planted = st.hostile(Hostile::PlantedPii)
+        || st.variant(Some(&k), "ignores_filters").as_deref() == Some("true");
     match path.as_str() {
         "/api/users/getFields" if st.hostile(Hostile::Text) => json(
             200,
@@ -390,25 +624,23 @@ pub fn respond(
         ),
         "/api/users/getFields" => json(200, fixtures::GET_FIELDS_200),
         "/api/lists" => json(200, r#"{"lists":[]}"#),
+        "/api/inApp/getMessages" | "/api/inApp/web/getMessages" if planted => json(
+            200,
+            serde_json::json!({"inAppMessages": [planted_message()]}).to_string(),
+        ),
         "/api/inApp/getMessages" | "/api/inApp/web/getMessages" => {
-            if !(q.contains_key("email") || q.contains_key("userId")) || !q.contains_key("count") {
-                return json(400, fixtures::BAD_PARAMS_400);
-            }
             json(200, fixtures::IN_APP_EMPTY_200)
         }
-        _ => {
-            if !q.contains_key("dataTypeName")
-                || !(q.contains_key("range") || q.contains_key("startDateTime"))
-            {
-                return json(400, fixtures::BAD_PARAMS_400);
-            }
-            Answer {
-                status: 200,
-                content_type: "application/x-json-stream",
-                body: String::new(),
-                retry_after: None,
-            }
-        }
+        _ => Answer {
+            status: 200,
+            content_type: "application/x-json-stream",
+            body: if planted {
+                planted_export_rows()
+            } else {
+                String::new()
+            },
+            retry_after: None,
+        },
     }
 }
 
@@ -428,6 +660,99 @@ mod tests {
     const US: &str = super::super::US_HOST;
     const EU: &str = super::super::EU_HOST;
     const MSG_Q: &str = "email=vendorscope-probe%40invalid.example&count=1";
+    const EXPORT_Q: &str = "dataTypeName=user&startDateTime=2999-01-01+00%3A00%3A00+%2B00%3A00&endDateTime=2999-01-01+00%3A00%3A01+%2B00%3A00&onlyFields=email";
+
+    #[test]
+    fn parameters_are_held_to_the_contract() {
+        let st = state();
+        let r = |path, q: &str| {
+            let a = respond(&st, US, path, Some(q), Some(keys::SERVER_US), None);
+            (a.status, a.body)
+        };
+        let ok = [
+            ("/api/inApp/getMessages", MSG_Q),
+            ("/api/inApp/getMessages", "userId=u1&count=5&platform=iOS"),
+            (
+                "/api/inApp/web/getMessages",
+                "email=a%40b.example&count=1&SDKVersion=6.2.17",
+            ),
+            ("/api/export/data.json", EXPORT_Q),
+            (
+                "/api/export/data.json",
+                "dataTypeName=emailSend&range=All&campaignId=7",
+            ),
+        ];
+        for (path, q) in ok {
+            assert_eq!(r(path, q).0, 200, "{path}?{q}");
+        }
+        let bad = [
+            ("/api/users/getFields", "limit=1", "limit"),
+            (
+                "/api/inApp/getMessages",
+                "email=a%40b.example&count=1&foo=1",
+                "foo",
+            ),
+            (
+                "/api/inApp/getMessages",
+                "email=a%40b.example&count=one",
+                "count",
+            ),
+            ("/api/inApp/getMessages", "email=a%40b.example", "count"),
+            ("/api/inApp/getMessages", "count=1", "email"),
+            (
+                "/api/inApp/getMessages",
+                "email=a%40b.example&count=1&platform=ios",
+                "platform",
+            ),
+            (
+                "/api/inApp/web/getMessages",
+                "email=a%40b.example&count=1&platform=Web",
+                "platform",
+            ),
+            (
+                "/api/export/data.json",
+                "dataTypeName=users&range=Today",
+                "dataTypeName",
+            ),
+            (
+                "/api/export/data.json",
+                "dataTypeName=user&range=Tomorrow",
+                "range",
+            ),
+            ("/api/export/data.json", "dataTypeName=user", "range"),
+            (
+                "/api/export/data.json",
+                "dataTypeName=user&startDateTime=2999-01-01",
+                "startDateTime",
+            ),
+            ("/api/export/data.json", "range=Today", "dataTypeName"),
+            (
+                "/api/export/data.json",
+                "dataTypeName=user&range=All&campaignId=x",
+                "campaignId",
+            ),
+        ];
+        for (path, q, name) in bad {
+            let (status, body) = r(path, q);
+            assert_eq!(status, 400, "{path}?{q}");
+            let v: serde_json::Value = serde_json::from_str(&body).expect("json");
+            assert_eq!(v["code"], "BadParams", "{body}");
+            assert!(v["msg"].is_string(), "{body}");
+            assert_eq!(v["params"]["parameter"], name, "{path}?{q}");
+        }
+    }
+
+    #[test]
+    fn planted_data_only_when_filters_are_ignored() {
+        let st = state();
+        let body = |path, q| respond(&st, US, path, Some(q), Some(keys::SERVER_US), None).body;
+        let planted = |b: &str| b.contains(crate::emulator::planted("email"));
+        assert!(!planted(&body("/api/inApp/getMessages", MSG_Q)));
+        assert!(!planted(&body("/api/export/data.json", EXPORT_Q)));
+        st.set_variant("ignores_filters", "true");
+        assert!(planted(&body("/api/inApp/getMessages", MSG_Q)));
+        assert!(planted(&body("/api/export/data.json", EXPORT_Q)));
+    }
 
     #[test]
     fn default_keys_have_the_shape() {
@@ -509,7 +834,7 @@ mod tests {
     #[test]
     fn documented_limits() {
         let st = state();
-        let q = Some("dataTypeName=user&startDateTime=2999-01-01");
+        let q = Some(EXPORT_Q);
         for _ in 0..4 {
             assert_eq!(
                 respond(

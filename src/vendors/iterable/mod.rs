@@ -364,22 +364,11 @@ impl Probe {
         [Probe::GetFields, Probe::InAppMobile, Probe::InAppWeb];
 }
 
+/// A profile with just a status, not yet stamped with a probe time.
 fn empty_profile(status: KeyStatus) -> KeyProfile {
     KeyProfile {
-        vendor: VENDOR.into(),
-        status,
-        key_type: None,
-        environment: None,
-        account: None,
-        account_matches: None,
-        granted: vec![],
-        capabilities: vec![],
-        unverifiable: vec![],
-        restrictions: BTreeMap::new(),
-        calls: vec![],
-        observations: Default::default(),
-        api_version: None,
         probed_at: None,
+        ..super::profile(VENDOR, status)
     }
 }
 

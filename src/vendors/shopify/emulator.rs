@@ -9,21 +9,37 @@
 //! - `shppa_00000000000000000000000000000a03` — revoked
 //! - `shpat_00000000000000000000000000000a04` — expired
 //!
+//! As the real API (specs README, vendor-apis.md §1.4):
+//! - `shop.json` carries the owner's name, e-mail, phone and address (the values of
+//!   [`crate::emulator::PLANTED_PII`]) and honours `fields=` (only the named members are
+//!   returned);
+//! - versioned paths take a released version: [`SUPPORTED_VERSIONS`] and [`PREVIEW_VERSIONS`]
+//!   are served, a retired quarterly version falls forward to the oldest supported one
+//!   (CONFIRMED), anything else is a 404 `{"errors":"Not Found"}` (OBSERVED (3p): a
+//!   non-quarterly `2022-06` answered 404); `X-Shopify-API-Version` names the version served;
+//! - a query parameter the endpoint does not take is a 400 `{"errors":{<name>: …}}` (the
+//!   `errors` object is CONFIRMED; wording UNCONFIRMED; the real API may ignore unknown
+//!   parameters, the emulator refuses them so a connector sending one fails its tests).
+//!
 //! Variant flags (`variants: {shopify: {...}}` or per key), for UNCONFIRMED behaviour:
 //! - `retry_after`: `present` (default, `Retry-After: 2.0`) | `absent` — a 429 without it is
 //!   OBSERVED on resource-specific limits.
 //! - `shop_state`: `ok` (default) | `frozen` (402) | `locked` (423) — bodies UNCONFIRMED.
 //! - `scopes_body`: `documented` (default) | `graphql_like` (an undocumented shape).
+//! - `shop_fields`: `honoured` (default) | `ignored` (a shop that sends the whole object
+//!   whatever `fields=` says: the connector must still keep only the domain).
+
+use std::collections::BTreeMap;
 
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::json;
 
 use super::{BUCKET_SIZE, INVALID_TOKEN_MESSAGE, LEAK_PER_SECOND, valid_shop_domain};
-use crate::emulator::{EmuState, EmulatorKey, EmulatorSpec, KeyState, json};
+use crate::emulator::{EmuState, EmulatorKey, EmulatorSpec, KeyState, json, planted};
 
 /// The emulator's registration.
 pub fn spec() -> EmulatorSpec {
@@ -79,20 +95,6 @@ pub fn default_keys() -> Vec<EmulatorKey> {
 
 /// 429 as seen in client libraries (OBSERVED; exact text UNCONFIRMED). `Retry-After` is
 /// "usually" sent, e.g. `2.0` (OBSERVED); a 429 without it is also OBSERVED.
-/// Shopify's `{"errors": …}` body for an injected status.
-pub fn error(status: u16) -> Response {
-    let text = match status {
-        401 => super::INVALID_TOKEN_MESSAGE,
-        402 => "Unavailable Shop",
-        403 => "Forbidden",
-        404 => "Not Found",
-        423 => "Locked",
-        400..=499 => "Bad Request",
-        _ => "Internal Server Error",
-    };
-    json(status, serde_json::json!({ "errors": text }))
-}
-
 pub fn throttled(retry_after: Option<&str>) -> Response {
     let mut r = json(
         429,
@@ -104,6 +106,79 @@ pub fn throttled(retry_after: Option<&str>) -> Response {
         r.headers_mut().insert("retry-after", v);
     }
     r
+}
+
+/// Stable Admin API versions served, as of December 2026 (CONFIRMED schedule: quarterly
+/// `YYYY-01/04/07/10` releases, each supported for at least 12 months), oldest first.
+pub const SUPPORTED_VERSIONS: &[&str] = &["2026-01", "2026-04", "2026-07", "2026-10"];
+/// Served but unsupported: the release candidate and `unstable`.
+pub const PREVIEW_VERSIONS: &[&str] = &["2027-01", "unstable"];
+/// The first versioned release.
+const FIRST_VERSION: &str = "2019-04";
+
+/// The version a versioned path is served with: itself when released and not retired, the
+/// oldest supported one for a retired quarterly version; `None` when it does not exist.
+pub fn served_version(v: &str) -> Option<&str> {
+    if SUPPORTED_VERSIONS.contains(&v) || PREVIEW_VERSIONS.contains(&v) {
+        return Some(v);
+    }
+    let quarterly = v.len() == 7
+        && v.as_bytes()[4] == b'-'
+        && v[..4].bytes().all(|b| b.is_ascii_digit())
+        && matches!(&v[5..], "01" | "04" | "07" | "10");
+    let oldest = SUPPORTED_VERSIONS.first().copied()?;
+    (quarterly && v >= FIRST_VERSION && v < oldest).then_some(oldest)
+}
+
+/// The query parameters, or the 400 naming one the endpoint does not take (or a value of the
+/// wrong type: `limit` is 1–250).
+#[allow(clippy::result_large_err)] // an axum Response is the natural error here
+fn params(query: Option<&str>, allowed: &[&str]) -> Result<BTreeMap<String, String>, Response> {
+    let mut out = BTreeMap::new();
+    for (k, v) in url::form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
+        let problem = if !allowed.contains(&k.as_ref()) {
+            Some("is not a parameter of this endpoint")
+        } else if k == "limit" && !v.parse::<u16>().is_ok_and(|n| (1..=250).contains(&n)) {
+            Some("must be an integer from 1 to 250")
+        } else {
+            None
+        };
+        if let Some(problem) = problem {
+            return Err(json(400, json!({"errors": {k.as_ref(): problem}})));
+        }
+        out.insert(k.into_owned(), v.into_owned());
+    }
+    Ok(out)
+}
+
+fn not_found() -> Response {
+    json(404, json!({"errors": "Not Found"}))
+}
+
+/// The 401 with its OBSERVED `www-authenticate` header.
+fn unauthorized(message: &str) -> Response {
+    let mut r = json(401, json!({ "errors": message }));
+    r.headers_mut().insert(
+        "www-authenticate",
+        axum::http::HeaderValue::from_static("Basic Realm=\"Shopify API Authentication\""),
+    );
+    r
+}
+
+/// The error the plumbing's failure faults answer with, as `{"errors": …}`.
+pub fn error(status: u16) -> Response {
+    match status {
+        401 => unauthorized(INVALID_TOKEN_MESSAGE),
+        404 => not_found(),
+        429 => throttled(Some("2.0")),
+        s => {
+            let reason = axum::http::StatusCode::from_u16(s)
+                .ok()
+                .and_then(|c| c.canonical_reason())
+                .unwrap_or("Error");
+            json(s, json!({ "errors": reason }))
+        }
+    }
 }
 
 /// Routes the probe uses, plus data endpoints answering with the documented 403s.
@@ -119,6 +194,19 @@ struct Authed {
     key: EmulatorKey,
     shop: String,
     level: f64,
+    /// The API version served (versioned paths).
+    served: Option<String>,
+}
+
+impl Authed {
+    /// A response with the call-limit header and, on versioned paths, `X-Shopify-API-Version`.
+    fn answer(&self, status: u16, body: serde_json::Value) -> Response {
+        let mut r = with_limit(json(status, body), self.level);
+        if let Some(v) = self.served.as_deref().and_then(|v| v.parse().ok()) {
+            r.headers_mut().insert("x-shopify-api-version", v);
+        }
+        r
+    }
 }
 
 fn shop_of(headers: &HeaderMap) -> String {
@@ -136,15 +224,26 @@ fn with_limit(mut r: Response, level: f64) -> Response {
     r
 }
 
+/// The shop, the API version (`None` for unversioned paths: `Err` when it does not exist),
+/// then the token.
 #[allow(clippy::result_large_err)] // an axum Response is the natural error here
-fn authenticate(st: &EmuState, headers: &HeaderMap) -> Result<Authed, Response> {
+fn authenticate(
+    st: &EmuState,
+    headers: &HeaderMap,
+    version: Option<&str>,
+) -> Result<Authed, Response> {
     let shop = shop_of(headers);
     let shop_known = valid_shop_domain(&shop)
         && st.find_key_where(|k| k.account.as_deref() == Some(shop.as_str()));
     if !shop_known {
         // OBSERVED (trufflehog shopifyoauth): 404 for a shop that does not exist.
-        return Err(json(404, json!({"errors": "Not Found"})));
+        return Err(not_found());
     }
+    let served = match version.map(served_version) {
+        Some(None) => return Err(not_found()),
+        Some(Some(v)) => Some(v.to_string()),
+        None => None,
+    };
     let token = headers
         .get("x-shopify-access-token")
         .and_then(|v| v.to_str().ok())
@@ -171,7 +270,12 @@ fn authenticate(st: &EmuState, headers: &HeaderMap) -> Result<Authed, Response> 
         k.state == KeyState::Active && k.account.as_deref() == Some(shop.as_str())
     });
     match (ok, key) {
-        (true, Some(key)) => Ok(Authed { key, shop, level }),
+        (true, Some(key)) => Ok(Authed {
+            key,
+            shop,
+            level,
+            served,
+        }),
         _ => {
             // OBSERVED (frappe/ecommerce_integrations#414): invalid, revoked and expired
             // tokens all get this body and a Basic www-authenticate header.
@@ -180,21 +284,23 @@ fn authenticate(st: &EmuState, headers: &HeaderMap) -> Result<Authed, Response> 
             } else {
                 st.field(INVALID_TOKEN_MESSAGE, &token)
             };
-            let mut r = json(401, json!({"errors": msg}));
-            r.headers_mut().insert(
-                "www-authenticate",
-                axum::http::HeaderValue::from_static("Basic Realm=\"Shopify API Authentication\""),
-            );
-            Err(with_limit(r, level))
+            Err(with_limit(unauthorized(&msg), level))
         }
     }
 }
 
-async fn access_scopes(State(st): State<EmuState>, headers: HeaderMap) -> Response {
-    let a = match authenticate(&st, &headers) {
+async fn access_scopes(
+    State(st): State<EmuState>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    let a = match authenticate(&st, &headers, None) {
         Ok(a) => a,
         Err(r) => return r,
     };
+    if let Err(r) = params(query.as_deref(), &[]) {
+        return r;
+    }
     let body = match st.variant(Some(&a.key), "scopes_body").as_deref() {
         Some("graphql_like") => json!({"data": {"currentAppInstallation": {"accessScopes": []}}}),
         // CONFIRMED (shopify.dev AccessScope): {"access_scopes":[{"handle":"read_products"},…]}
@@ -202,59 +308,118 @@ async fn access_scopes(State(st): State<EmuState>, headers: HeaderMap) -> Respon
             json!({"access_scopes": a.key.grants.iter().map(|g| json!({"handle": st.field(g, &a.key.key)})).collect::<Vec<_>>()})
         }
     };
-    with_limit(json(200, body), a.level)
+    a.answer(200, body)
 }
 
-async fn shop(State(st): State<EmuState>, headers: HeaderMap) -> Response {
-    let a = match authenticate(&st, &headers) {
+/// The whole shop object: shopify.dev Shop resource fields, with the owner's (planted) data.
+fn full_shop(st: &EmuState, a: &Authed) -> serde_json::Map<String, serde_json::Value> {
+    let shop = json!({
+        "id": 548380009,
+        "name": "Acme Demo",
+        "email": planted("email"),
+        "customer_email": planted("email"),
+        "shop_owner": planted("name"),
+        "phone": planted("phone"),
+        "address1": planted("address1"),
+        "address2": "",
+        "city": planted("city"),
+        "zip": planted("zip"),
+        "province": "Kentucky",
+        "province_code": "KY",
+        "country": "US",
+        "country_code": "US",
+        "country_name": "United States",
+        "latitude": 45.45,
+        "longitude": -75.43,
+        "domain": a.shop,
+        "myshopify_domain": st.field(&a.shop, &a.key.key),
+        "primary_locale": "en",
+        "currency": "USD",
+        "iana_timezone": "America/New_York",
+        "plan_name": "basic",
+        "created_at": "2024-08-16T17:16:17+05:00"
+    });
+    match shop {
+        serde_json::Value::Object(m) => m,
+        _ => serde_json::Map::new(),
+    }
+}
+
+async fn shop(
+    State(st): State<EmuState>,
+    Path(version): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    let a = match authenticate(&st, &headers, Some(&version)) {
         Ok(a) => a,
         Err(r) => return r,
     };
-    // Fields trufflehog reads (OBSERVED): domain, name, email, created_at.
-    let body = json!({"shop": {
-        "id": 1,
-        "name": st.field("Acme Demo", &a.key.key),
-        "email": "owner@example.invalid",
-        "domain": st.field(&a.shop, &a.key.key),
-        "myshopify_domain": st.field(&a.shop, &a.key.key),
-        "created_at": "2024-08-16T17:16:17+05:00"
-    }});
-    with_limit(json(200, body), a.level)
+    let q = match params(query.as_deref(), &["fields"]) {
+        Ok(q) => q,
+        Err(r) => return r,
+    };
+    let mut shop = full_shop(&st, &a);
+    let honoured = st.variant(Some(&a.key), "shop_fields").as_deref() != Some("ignored");
+    if let Some(fields) = q.get("fields").filter(|_| honoured) {
+        // CONFIRMED: `fields=` returns only the named members (unknown names are left out).
+        let wanted: Vec<&str> = fields.split(',').map(str::trim).collect();
+        shop.retain(|k, _| wanted.contains(&k.as_str()));
+    }
+    a.answer(200, json!({ "shop": shop }))
 }
 
 async fn resource(
     State(st): State<EmuState>,
-    Path((_version, resource)): Path<(String, String)>,
+    Path((version, resource)): Path<(String, String)>,
+    RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Response {
-    let a = match authenticate(&st, &headers) {
+    let a = match authenticate(&st, &headers, Some(&version)) {
         Ok(a) => a,
         Err(r) => return r,
     };
+    if let Err(r) = params(
+        query.as_deref(),
+        &["limit", "fields", "since_id", "page_info"],
+    ) {
+        return r;
+    }
     let name = resource.trim_end_matches(".json");
     let scope = format!("read_{name}");
     let write = format!("write_{name}");
     if !a.key.grants.iter().any(|g| *g == scope || *g == write) {
         // OBSERVED: 403 naming the missing scope.
-        return with_limit(
-            json(
-                403,
-                json!({"errors": format!("[API] This action requires merchant approval for {scope} scope.")}),
-            ),
-            a.level,
+        return a.answer(
+            403,
+            json!({"errors": format!("[API] This action requires merchant approval for {scope} scope.")}),
         );
     }
     if matches!(name, "customers" | "orders")
         && st.variant(Some(&a.key), "protected_data").as_deref() == Some("unapproved")
     {
         // OBSERVED: protected customer data not approved.
-        return with_limit(
-            json(
-                403,
-                json!({"errors": "[API] This app is not approved to access REST endpoints with protected customer data. See https://partners.shopify.com/1/apps/1/customer_data for more details."}),
-            ),
-            a.level,
+        return a.answer(
+            403,
+            json!({"errors": "[API] This app is not approved to access REST endpoints with protected customer data. See https://partners.shopify.com/1/apps/1/customer_data for more details."}),
         );
     }
-    with_limit(json(200, json!({ name: [] })).into_response(), a.level)
+    a.answer(200, json!({ name: [] })).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_are_served_fall_forward_or_do_not_exist() {
+        assert_eq!(served_version("2026-10"), Some("2026-10"));
+        assert_eq!(served_version("unstable"), Some("unstable"));
+        assert_eq!(served_version("2024-04"), Some("2026-01"));
+        for v in [
+            "2026-11", "2027-04", "2019-01", "2022-06", "latest", "2026-1", "",
+        ] {
+            assert_eq!(served_version(v), None, "{v}");
+        }
+    }
 }

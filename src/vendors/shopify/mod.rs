@@ -25,12 +25,18 @@ pub struct Shopify;
 pub const OFFICIAL_HOSTS: &[&str] = &["*.myshopify.com"];
 /// The only members of an `access_scopes.json` answer ever built.
 pub const SCOPES_FIELDS: &[&str] = &["access_scopes.handle"];
-/// The only members of a `shop.json` answer ever built (the owner's name, e-mail, phone and
-/// address are skipped while parsing).
-pub const SHOP_FIELDS: &[&str] = &["shop.myshopify_domain", "shop.domain"];
+/// What `shop.json` is asked for (`?fields=`): Shopify then answers with this member only, so
+/// the shop owner's name, e-mail, phone and address are never sent. Keep in step with
+/// [`SHOP_FIELDS`].
+pub const SHOP_QUERY_FIELDS: &str = "myshopify_domain";
+/// The only members of a `shop.json` answer ever built, should a shop ignore `fields=` (the
+/// rest is skipped while parsing).
+pub const SHOP_FIELDS: &[&str] = &["shop.myshopify_domain"];
 
-/// Admin REST version used for `shop.json` (access_scopes is unversioned).
-pub const API_VERSION: &str = "2025-10";
+/// Admin REST version used for `shop.json` (access_scopes is unversioned): the newest stable
+/// release, supported until at least October 2027 (CONFIRMED: quarterly releases, each
+/// supported for at least 12 months; a retired version falls forward to the oldest supported).
+pub const API_VERSION: &str = "2026-10";
 /// Documented REST leaky bucket (Standard plan, CONFIRMED): 40 requests, leaking 2/s.
 pub const BUCKET_SIZE: f64 = 40.0;
 pub const LEAK_PER_SECOND: f64 = 2.0;
@@ -144,10 +150,15 @@ impl Shopify {
         input: &'a ProbeInput<'a>,
         base: &Url,
         path: &str,
+        query: &[(&str, &str)],
         fields: &'static [&'static str],
     ) -> Option<Request<'a>> {
         let shop = input.shop_domain.clone().unwrap_or_default();
-        let url = base.join(path).ok()?;
+        let mut url = base.join(path).ok()?;
+        if !query.is_empty() {
+            url.query_pairs_mut().extend_pairs(query);
+        }
+        let template = crate::http::template_of(&url);
         let mut headers = Vec::new();
         if input.base.is_some() {
             // Emulator override: the shop travels in the Host header, as it would on the real host.
@@ -170,7 +181,7 @@ impl Shopify {
             body: BodyRead::Fields(fields),
             auth: crate::http::Auth::Header("x-shopify-access-token", input.secret),
             who: input.who("shopify"),
-            ..Request::get(url, path, OFFICIAL_HOSTS)
+            ..Request::get(url, template, OFFICIAL_HOSTS)
         })
     }
 
@@ -189,7 +200,7 @@ impl Shopify {
         };
         // 1. Grants.
         let scopes_path = "/admin/oauth/access_scopes.json";
-        let Some(req) = self.request(&input, &base, scopes_path, SCOPES_FIELDS) else {
+        let Some(req) = self.request(&input, &base, scopes_path, &[], SCOPES_FIELDS) else {
             p.status = super::inconclusive("bad_url");
             return p;
         };
@@ -230,28 +241,31 @@ impl Shopify {
                 p.capabilities = super::sorted(caps);
             }
         }
-        // 2. Identity (fields other than the domain are dropped unread into the profile).
+        // 2. Identity: only the myshopify domain is asked for (`fields=`) and kept.
         let shop_path = format!("/admin/api/{API_VERSION}/shop.json");
-        let Some(req) = self.request(&input, &base, &shop_path, SHOP_FIELDS) else {
+        let query = [("fields", SHOP_QUERY_FIELDS)];
+        let Some(req) = self.request(&input, &base, &shop_path, &query, SHOP_FIELDS) else {
             return p;
         };
         let url = req.url.clone();
+        let template = req.template.clone();
         match client.send(req).await {
             Ok(r) => {
                 p.calls.push(r.call.clone());
                 if let Some(status) = interpret_error(r.status, r.json()) {
-                    // Grants are known; identity is not. Keep the grants, report why.
+                    // Grants are known; identity is not. Keep the grants, report why. The shop
+                    // answered access_scopes, so a 404 here is the API version, not the shop.
                     p.status = match status {
+                        _ if r.status == 404 => super::inconclusive("api_version_unavailable"),
                         KeyStatus::Inconclusive(_) => status,
                         _ => super::inconclusive("unexpected_response"),
                     };
                     return p;
                 }
                 let domain = r.json().and_then(|v| {
-                    let shop = v.get("shop")?;
-                    shop.get("myshopify_domain")
-                        .or_else(|| shop.get("domain"))
-                        .and_then(|d| d.as_str())
+                    v.get("shop")?
+                        .get("myshopify_domain")?
+                        .as_str()
                         .map(str::to_ascii_lowercase)
                 });
                 match domain {
@@ -261,7 +275,7 @@ impl Shopify {
             }
             Err(e) => {
                 if !e.refused_before_sending() {
-                    p.calls.push(super::failed_call("GET", &url, &shop_path));
+                    p.calls.push(super::failed_call("GET", &url, &template));
                 }
                 p.status = super::status_for_error(&e);
             }
@@ -347,7 +361,7 @@ impl Connector for Shopify {
             },
             PlannedCall {
                 method: "GET".into(),
-                url: format!("{base}/admin/api/{API_VERSION}/shop.json"),
+                url: format!("{base}/admin/api/{API_VERSION}/shop.json?fields={SHOP_QUERY_FIELDS}"),
                 note,
             },
         ]
@@ -359,5 +373,24 @@ impl Connector for Shopify {
 
     fn emulator(&self) -> Option<crate::emulator::EmulatorSpec> {
         Some(emulator::spec())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shop_fields_asked_for_are_the_fields_kept() {
+        let asked: Vec<String> = SHOP_QUERY_FIELDS
+            .split(',')
+            .map(|f| format!("shop.{f}"))
+            .collect();
+        assert_eq!(asked, SHOP_FIELDS);
+    }
+
+    #[test]
+    fn pinned_version_is_one_the_emulator_supports() {
+        assert!(emulator::SUPPORTED_VERSIONS.contains(&API_VERSION));
     }
 }

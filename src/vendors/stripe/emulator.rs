@@ -38,7 +38,7 @@
 
 use axum::Router;
 use axum::extract::{Request, State};
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde_json::{Value, json};
 
@@ -129,40 +129,26 @@ fn rate_limit(status: u16, retry_after: Option<&str>) -> Response {
 }
 
 /// The 429 the plumbing's throttle faults answer with.
-/// Stripe's error body for an injected status (types from the contract's enum).
-pub fn error(status: u16) -> Response {
-    let (kind, code, message) = match status {
-        401 => (
-            "invalid_request_error",
-            None,
-            "Invalid API Key provided: sk_test_****0000",
-        ),
-        403 => (
-            "invalid_request_error",
-            None,
-            "The provided key does not have the required permissions for this endpoint.",
-        ),
-        404 => (
-            "invalid_request_error",
-            Some("resource_missing"),
-            "No such object",
-        ),
-        400..=499 => ("invalid_request_error", None, "Invalid request"),
-        _ => (
-            "api_error",
-            None,
-            "An unknown error occurred on Stripe's end (injected)",
-        ),
-    };
-    let mut e = json!({"type": kind, "message": message});
-    if let Some(c) = code {
-        e["code"] = json!(c);
-    }
-    json(status, json!({ "error": e }))
-}
-
 pub fn throttled(retry_after: Option<&str>) -> Response {
     rate_limit(429, retry_after)
+}
+
+/// The error the plumbing's failure faults answer with: the 429, else an error of a contract
+/// `type` (`api_error` for 5xx, `invalid_request_error` otherwise).
+pub fn error(status: u16) -> Response {
+    if status == 429 {
+        return throttled(None);
+    }
+    let kind = if status >= 500 {
+        "api_error"
+    } else {
+        "invalid_request_error"
+    };
+    let message = StatusCode::from_u16(status)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+        .unwrap_or("Error");
+    json(status, json!({"error": {"type": kind, "message": message}}))
 }
 
 /// Every `/v1/...` path goes through one handler.
