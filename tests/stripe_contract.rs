@@ -132,9 +132,14 @@ async fn the_emulator_rejects_what_stripe_rejects() {
     }
     let (s, _) = env.get("/v1/charges?limit=100", &sk).await;
     assert_eq!(s, 200);
-    // Today's API takes `created` on checkout sessions; 2023-08-16 does not.
+    // Today's API takes `created` on checkout sessions; 2023-08-16 does not, so the
+    // connector reads them by id, and the emulator serves only the contract's calls.
     let (s, b) = env
         .get("/v1/checkout/sessions?limit=1&created[gte]=4102444800", &sk)
+        .await;
+    assert_eq!(s, 404, "{b}");
+    let (s, b) = env
+        .get("/v1/checkout/sessions/cs_x?created[gte]=4102444800", &sk)
         .await;
     assert_eq!((s, error_code(&b)), (400, Some("parameter_unknown")), "{b}");
     // By-id GETs take `expand` only.

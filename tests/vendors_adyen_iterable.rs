@@ -846,3 +846,53 @@ async fn iterable_redirect_not_followed_and_echo_filtered() {
     red.add_secret(&Secret::new(raw));
     assert!(!red.filter(&a.body).contains(raw));
 }
+
+/// Issue 16: a server-side key reads the project's user-profile schema (field names only) as
+/// an observation; a client key cannot (unverifiable, the key type named); a vendor error
+/// leaves it inconclusive.
+#[tokio::test]
+async fn iterable_profile_schema_is_observed_by_field_name() {
+    use vendorscope::run::ObservationStatus;
+    let e = start(iterable(), false, T).await;
+    let p = e
+        .probe("iterable", ik::SERVER_US, &key(KeyType::ServerSide, None))
+        .await;
+    let o = &p.observations["profile_fields"];
+    assert_eq!(o.status, ObservationStatus::Observed);
+    assert_eq!(o.call, "GET /api/users/getFields");
+    assert!(o.at.is_some());
+    assert_eq!(
+        o.values,
+        s(&[
+            "email",
+            "firstName",
+            "lastName",
+            "phoneNumber",
+            "shippingAddress.city",
+            "shippingAddress.zip",
+            "signupDate",
+            "userId"
+        ])
+    );
+    let p = e
+        .probe("iterable", ik::MOBILE_US, &key(KeyType::Mobile, None))
+        .await;
+    let o = &p.observations["profile_fields"];
+    assert_eq!(o.status, ObservationStatus::Unverifiable);
+    assert!(
+        o.reason.as_deref().unwrap_or("").contains("server-side"),
+        "{o:?}"
+    );
+    assert!(o.values.is_empty());
+    let e = start(iterable(), false, T).await;
+    e.emu.state.faults(|f| f.fail_next = 100);
+    let p = e
+        .probe("iterable", ik::SERVER_US, &key(KeyType::ServerSide, None))
+        .await;
+    assert_eq!(
+        p.observations["profile_fields"].status,
+        ObservationStatus::Inconclusive,
+        "{:?}",
+        p.observations
+    );
+}

@@ -190,7 +190,7 @@ pub const PLANTED_PII: &[(&str, &str)] = &[
     ("phoneNumber", "+15550142778"),
     ("address1", "17 Planted Lane"),
     ("city", "Leakville"),
-    ("zip", "99417"),
+    ("zip", "99417-0042"),
 ];
 
 /// The planted value of one [`PLANTED_PII`] member, for emulators whose realistic success
@@ -218,7 +218,7 @@ pub fn plant_pii(v: &mut serde_json::Value) {
             }
             m.entry("address").or_insert_with(|| {
                 serde_json::json!({"line1": "17 Planted Lane", "city": "Leakville",
-                    "postal_code": "99417", "country": "US"})
+                    "postal_code": "99417-0042", "country": "US"})
             });
         }
         serde_json::Value::Array(a) => a.iter_mut().for_each(plant_pii),

@@ -42,8 +42,9 @@ use crate::emulator::{EmuState, EmulatorKey, EmulatorSpec, Hostile, KeyState, pl
 
 /// Response bodies quoted from `reference/vendor-apis.md` §2, each with its evidence tag.
 pub mod fixtures {
-    /// CONFIRMED shape (`{"fields":{…}}`, swagger); the field list is illustrative.
-    pub const GET_FIELDS_200: &str = r#"{"fields":{"email":"string","userId":"string","signupDate":"date","phoneNumber":"string"}}"#;
+    /// CONFIRMED shape (`{"fields":{…}}`, swagger); the field list is the 2020 shop's: order
+    /// e-mails still carried the customer's name, address and phone into the profile.
+    pub const GET_FIELDS_200: &str = r#"{"fields":{"email":"string","userId":"string","signupDate":"date","firstName":"string","lastName":"string","phoneNumber":"string","shippingAddress.city":"string","shippingAddress.zip":"string"}}"#;
     /// OBSERVED (3p verifier treats it as an invalid key): a 200 with null fields.
     pub const FIELDS_NULL_200: &str = r#"{"fields":null}"#;
     /// OBSERVED (Iterable api-client tests, a captured response): invalid or revoked key.

@@ -244,6 +244,25 @@ impl Options {
 pub struct Discovery {
     pub options: Options,
     answers: BTreeMap<(Region, Probe), Answer>,
+    /// The field names of the project's user-profile schema (`getFields`), once read.
+    schema: Option<Vec<String>>,
+}
+
+/// The observation name of the user-profile schema (`crate::facts::PROFILE_FIELDS`).
+const PROFILE_FIELDS: &str = crate::facts::PROFILE_FIELDS;
+/// The call that observes it.
+const SCHEMA_CALL: &str = "GET /api/users/getFields";
+
+/// The field names of a `getFields` answer (`{"fields": {"email": …, "firstName": …}}`).
+pub fn schema_fields(body: &str) -> Vec<String> {
+    serde_json::from_str::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| {
+            v.get("fields")?
+                .as_object()
+                .map(|m| m.keys().cloned().collect())
+        })
+        .unwrap_or_default()
 }
 
 fn ok(a: Option<&Answer>) -> bool {
@@ -255,11 +274,55 @@ impl Discovery {
         Discovery {
             options,
             answers: BTreeMap::new(),
+            schema: None,
         }
     }
 
     pub fn record(&mut self, region: Region, probe: Probe, answer: Answer) {
         self.answers.insert((region, probe), answer);
+    }
+
+    /// Keeps the schema's field names (names only: `getFields` returns no values).
+    pub fn record_schema(&mut self, fields: Vec<String>) {
+        self.schema = Some(fields);
+    }
+
+    /// What this key showed of the project's user-profile schema.
+    fn schema_observation(&self) -> crate::run::Observation {
+        use crate::run::{Observation, ObservationStatus as S};
+        if let Some(fields) = &self.schema {
+            return Observation::observed(
+                SCHEMA_CALL,
+                Some(crate::run::now_rfc3339()),
+                fields.clone(),
+            );
+        }
+        let answers: Vec<&Answer> = Region::ALL
+            .iter()
+            .filter_map(|r| self.get(*r, Probe::GetFields))
+            .collect();
+        if answers
+            .iter()
+            .any(|a| matches!(a, Answer::Forbidden | Answer::JwtRequired))
+            || ok(self.get(Region::Us, Probe::InAppMobile))
+            || ok(self.get(Region::Us, Probe::InAppWeb))
+            || ok(self.get(Region::Eu, Probe::InAppMobile))
+            || ok(self.get(Region::Eu, Probe::InAppWeb))
+        {
+            return Observation::not_known(
+                S::Unverifiable,
+                SCHEMA_CALL,
+                "needs a server-side or read-only API key (this key type may not read the schema)",
+            );
+        }
+        let reason = answers
+            .iter()
+            .find_map(|a| match a {
+                Answer::Inconclusive(r) => Some(r.as_str()),
+                _ => None,
+            })
+            .unwrap_or("no usable answer");
+        Observation::not_known(S::Inconclusive, SCHEMA_CALL, reason)
     }
 
     fn get(&self, r: Region, p: Probe) -> Option<&Answer> {
@@ -311,6 +374,8 @@ impl Discovery {
         expected_account: Option<&str>,
     ) -> KeyProfile {
         let mut p = empty_profile(KeyStatus::Active);
+        p.observations
+            .insert(PROFILE_FIELDS.into(), self.schema_observation());
         let region_of = |probe: &[Probe]| {
             Region::ALL
                 .into_iter()
@@ -566,6 +631,10 @@ fn options(input: &ProbeInput<'_>) -> Options {
 }
 
 impl Connector for Iterable {
+    fn observations(&self) -> &'static [&'static str] {
+        &[PROFILE_FIELDS]
+    }
+
     fn grants(&self) -> Vec<super::Grant> {
         grants()
     }
@@ -692,7 +761,11 @@ pub async fn probe(input: ProbeInput<'_>, client: &Client) -> KeyProfile {
             Ok(resp) => {
                 calls.push(resp.call.clone());
                 let body = resp.body.as_deref().map(String::from_utf8_lossy);
-                interpret(pr, resp.status, body.as_deref())
+                let answer = interpret(pr, resp.status, body.as_deref());
+                if pr == Probe::GetFields && answer == Answer::Allowed {
+                    d.record_schema(schema_fields(body.as_deref().unwrap_or("")));
+                }
+                answer
             }
             Err(e) => {
                 calls.push(super::failed_call("GET", &url, &template));
