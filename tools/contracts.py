@@ -127,7 +127,7 @@ ITERABLE_ERROR_READS = ["code"]
 # space). Paths relative to the specs directory.
 SHOPIFY_README = "README.md"
 SHOPIFY_APIS = "../vendor-apis.md"
-SHOPIFY_VERSION = "2025-10"  # the Admin REST version the connector pins
+SHOPIFY_VERSION = "2026-10"  # the Admin REST version the connector pins (src/vendors/shopify API_VERSION)
 SHOPIFY_FACTS = [
     ("scopes_unversioned", SHOPIFY_README,
      "`GET /admin/oauth/access_scopes.json` is unversioned"),

@@ -380,6 +380,14 @@ impl Connector for Shopify {
 mod tests {
     use super::*;
 
+    /// The pinned Admin API version is the one the contract was generated for.
+    #[test]
+    fn api_version_is_the_contracts() {
+        let c: serde_json::Value =
+            serde_json::from_str(include_str!("contract.json")).expect("contract");
+        assert_eq!(c["api_version"].as_str(), Some(API_VERSION));
+    }
+
     #[test]
     fn shop_fields_asked_for_are_the_fields_kept() {
         let asked: Vec<String> = SHOP_QUERY_FIELDS
