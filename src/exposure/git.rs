@@ -347,7 +347,6 @@ fn walk(
     let mut trees: Vec<ObjectId> = Vec::with_capacity(order.len());
     let (mut cbuf, mut lbuf, mut rbuf) = (vec![], vec![], vec![]);
     let mut state = gix::diff::tree::State::default();
-    let mut rec = gix::diff::tree::Recorder::default();
     let tree_of = |id: &ObjectId, buf: &mut Vec<u8>| -> Result<ObjectId, GitError> {
         repo.objects
             .find_commit_iter(id, buf)
@@ -387,7 +386,8 @@ fn walk(
                 .find_tree_iter(&tree, &mut rbuf)
                 .map_err(|e| unreadable("tree", &tree, &e))?
         };
-        rec.records.clear();
+        // A fresh recorder per diff: it keeps its path stack between calls.
+        let mut rec = gix::diff::tree::Recorder::default();
         gix::diff::tree(lhs, rhs, &mut state, &repo.objects, &mut rec)
             .map_err(|e| GitError(format!("{name}: cannot diff commit {id}: {e}")))?;
         for change in rec.records.drain(..) {
