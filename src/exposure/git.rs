@@ -523,7 +523,7 @@ fn worker(
             continue; // drain the queue so the walker never blocks
         }
         let name = repo_path.display();
-        let size = match repo.objects.header(&job.blob) {
+        let size = match repo.objects.header(job.blob) {
             Ok(h) => h.size(),
             Err(e) => {
                 fatal(format!(
