@@ -215,21 +215,26 @@ pub fn scan_history(
     let stop = AtomicBool::new(false);
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
     let (tx, rx) = mpsc::sync_channel::<Job>(QUEUE);
-    let rx = Mutex::new(rx);
+    // Only the workers hold the receiver: should every one of them end, the walker's next send
+    // fails instead of waiting forever.
+    let rx = Arc::new(Mutex::new(rx));
+    let (scanner_ref, sink_ref, counters_ref, stop_ref) = (&blob_scanner, &sink, &counters, &stop);
     let walked: Result<Log, GitError> = std::thread::scope(|s| {
         for _ in 0..workers {
-            s.spawn(|| {
+            let rx = Arc::clone(&rx);
+            s.spawn(move || {
                 worker(
                     repo_path,
                     &rx,
-                    &blob_scanner,
+                    scanner_ref,
                     max_blob,
-                    &sink,
-                    &counters,
-                    &stop,
+                    sink_ref,
+                    counters_ref,
+                    stop_ref,
                 )
             });
         }
+        drop(rx);
         let mut log = Log::default();
         let r = walk(&repo, &name, &order, &mut log, &tx, &stop)
             .and_then(|()| staged(&repo, &name, &mut log, &tx, &stop))
@@ -437,8 +442,10 @@ fn walk(
 /// Queues a job; fails when the workers stopped on a fatal problem.
 fn send(tx: &mpsc::SyncSender<Job>, job: Job, stop: &AtomicBool) -> Result<(), GitError> {
     if stop.load(Relaxed) || tx.send(job).is_err() {
-        // The workers' fatal message is reported instead.
-        return Err(GitError(String::new()));
+        // A worker's fatal message, when there is one, is reported instead.
+        return Err(GitError(
+            "the blob scanners stopped before the walk ended".into(),
+        ));
     }
     Ok(())
 }
