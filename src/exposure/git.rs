@@ -39,7 +39,7 @@ pub struct HistoryScan {
     pub hits: Vec<Hit>,
     /// (subject, message) per blob that could not be scanned completely (over the size limit,
     /// truncated archives…); never fatal.
-    pub errors: Vec<(String, String)>,
+    pub errors: Errors,
     /// Refs that lead to something other than a commit (not walked).
     pub warnings: Vec<String>,
     pub stats: HistoryStats,
@@ -57,6 +57,9 @@ impl std::fmt::Display for GitError {
 }
 
 impl std::error::Error for GitError {}
+
+/// (subject, message) pairs.
+type Errors = Vec<(String, String)>;
 
 /// One blob for a worker.
 struct Job {
@@ -144,20 +147,28 @@ impl Log {
 }
 
 /// Opens a repository exactly at `path` (a work tree or a `.git`/bare directory), reading only
-/// its own configuration.
-fn open(path: &Path) -> Result<gix::Repository, GitError> {
-    let mut repo = gix::open_opts(path, gix::open::Options::isolated()).map_err(|e| {
-        GitError(format!(
-            "{}: not a git repository (or not its top-level directory): {e}",
-            path.display()
-        ))
-    })?;
+/// its own configuration. Threads share its object store (one mapping of each pack).
+fn open(path: &Path) -> Result<gix::ThreadSafeRepository, GitError> {
+    gix::open_opts(path, gix::open::Options::isolated())
+        .map(gix::Repository::into_sync)
+        .map_err(|e| {
+            GitError(format!(
+                "{}: not a git repository (or not its top-level directory): {e}",
+                path.display()
+            ))
+        })
+}
+
+/// A thread's handle on the shared repository, with its own delta-base and object caches.
+fn handle(shared: &gix::ThreadSafeRepository) -> gix::Repository {
+    let mut repo = shared.to_thread_local();
     repo.objects.set_pack_cache(|| {
         Box::new(gix::odb::pack::cache::lru::MemoryCappedHashmap::new(
             PACK_CACHE_BYTES,
         ))
     });
-    Ok(repo)
+    repo.object_cache_size(OBJECT_CACHE_BYTES);
+    repo
 }
 
 /// Scans the history of the repository at `repo_path` (see the module documentation).
@@ -168,42 +179,13 @@ pub fn scan_history(
     scanner: &Scanner,
 ) -> Result<HistoryScan, GitError> {
     let name = repo_path.display().to_string();
-    let mut repo = open(repo_path)?;
-    repo.object_cache_size(OBJECT_CACHE_BYTES);
+    let shared = open(repo_path)?;
+    let repo = handle(&shared);
     let mut out = HistoryScan::default();
 
-    let (tips, warnings) = tips(&repo, &name)?;
+    let (order, since_id, warnings) = commit_order(&repo, &name, since)?;
     out.warnings = warnings;
-    let mut hidden = vec![];
-    if let Some(rev) = since {
-        let id = repo.rev_parse_single(rev).map_err(|e| {
-            GitError(format!(
-                "{name}: --since {rev}: no such revision ({e}); a shallow clone may lack it (fetch the history, e.g. `fetch-depth: 0`)"
-            ))
-        })?;
-        let commit = id
-            .object()
-            .and_then(|o| o.peel_to_commit())
-            .map_err(|e| GitError(format!("{name}: --since {rev}: not a commit: {e}")))?;
-        hidden.push(commit.id);
-        out.stats.since = Some(commit.id.to_string());
-    }
-    // Parents first: the reverse of `git log --topo-order`.
-    let mut order: Vec<(ObjectId, Option<ObjectId>)> = vec![];
-    if !tips.is_empty() {
-        let walk = repo
-            .rev_walk(tips)
-            .sorting(gix::revision::walk::Sorting::TopoOrder)
-            .with_hidden(hidden)
-            .all()
-            .map_err(|e| GitError(format!("{name}: cannot walk the history: {e}")))?;
-        for info in walk {
-            let info =
-                info.map_err(|e| GitError(format!("{name}: cannot walk the history: {e}")))?;
-            order.push((info.id, info.parent_ids.first().copied()));
-        }
-    }
-    order.reverse();
+    out.stats.since = since_id;
 
     // Blob scans use their own cap: versions of one value are merged below, and only the
     // merged exposures count against the run's.
@@ -218,13 +200,21 @@ pub fn scan_history(
     // Only the workers hold the receiver: should every one of them end, the walker's next send
     // fails instead of waiting forever.
     let rx = Arc::new(Mutex::new(rx));
-    let (scanner_ref, sink_ref, counters_ref, stop_ref) = (&blob_scanner, &sink, &counters, &stop);
+    let (shared_ref, name_ref, scanner_ref, sink_ref, counters_ref, stop_ref) = (
+        &shared,
+        name.as_str(),
+        &blob_scanner,
+        &sink,
+        &counters,
+        &stop,
+    );
     let walked: Result<Log, GitError> = std::thread::scope(|s| {
         for _ in 0..workers {
             let rx = Arc::clone(&rx);
             s.spawn(move || {
                 worker(
-                    repo_path,
+                    shared_ref,
+                    name_ref,
                     &rx,
                     scanner_ref,
                     max_blob,
@@ -236,14 +226,14 @@ pub fn scan_history(
         }
         drop(rx);
         let mut log = Log::default();
-        let r = walk(&repo, &name, &order, &mut log, &tx, &stop)
+        let r = walk(&shared, &name, &order, &mut log, &tx, &stop)
             .and_then(|()| staged(&repo, &name, &mut log, &tx, &stop))
             .map(|()| log);
         drop(tx);
         r
     });
-    let sink = sink.into_inner().unwrap_or_default();
-    if let Some(f) = sink.fatal {
+    let mut sink = sink.into_inner().unwrap_or_default();
+    if let Some(f) = sink.fatal.take() {
         return Err(GitError(f));
     }
     let log = walked?;
@@ -257,22 +247,39 @@ pub fn scan_history(
     out.stats.skipped_large = counters.large.load(Relaxed);
     out.stats.staged_blobs = log.first.iter().filter(|f| f.0 == NONE).count() as u64;
 
+    let (hits, errors) = locate(&repo, &name, &log, sink, scanner)?;
+    out.hits = hits;
+    out.errors = errors;
+    Ok(out)
+}
+
+/// Turns the workers' groups into hits located in the history (introducing commit, later
+/// commits that still hold the value), within the run's exposure cap, and names each blob
+/// error's commit.
+fn locate(
+    repo: &gix::Repository,
+    name: &str,
+    log: &Log,
+    sink: Sink,
+    scanner: &Scanner,
+) -> Result<(Vec<Hit>, Errors), GitError> {
     let mut groups = sink.groups;
     groups.sort_by_key(|g| (g.blob, g.hit.location.offset));
     let admitted = scanner.cap.admit(groups.len());
     groups.truncate(admitted);
-    let later = carriers(&log, &groups, scanner.limits.max_locations);
-    let mut meta = Meta::new(&repo, &name);
+    let later = carriers(log, &groups, scanner.limits.max_locations);
+    let mut meta = Meta::new(repo, name);
+    let mut hits = vec![];
     for (g, (listed, total)) in groups.into_iter().zip(later) {
         let (commit, path) = log.first[g.blob as usize];
-        let intro = meta.commit(&log, commit, None)?;
+        let intro = meta.commit(log, commit, None)?;
         let mut later_commits = vec![];
         for (c, p) in listed {
             let other = (p != path).then(|| log.paths[p as usize].to_str_lossy().into_owned());
-            later_commits.extend(meta.commit(&log, c, other)?);
+            later_commits.extend(meta.commit(log, c, other)?);
         }
         let at = GitLocation {
-            repository: name.clone(),
+            repository: name.to_string(),
             staged: intro.is_none(),
             commit: intro,
             later_commits: vec![],
@@ -287,18 +294,61 @@ pub fn scan_history(
             later_total: total,
             ..at
         });
-        out.hits.push(hit);
+        hits.push(hit);
     }
+    let mut errors = vec![];
     for (blob, subject, message) in sink.errors {
         let (commit, _) = log.first[blob as usize];
-        let place = match meta.commit(&log, commit, None)? {
+        let place = match meta.commit(log, commit, None)? {
             Some(c) => format!("{name}@{}:{subject}", c.short),
             None => format!("{name}@index:{subject}"),
         };
-        out.errors.push((place, message));
+        errors.push((place, message));
     }
-    out.errors.sort();
-    Ok(out)
+    errors.sort();
+    Ok((hits, errors))
+}
+
+/// Commits with their first parent.
+type Order = Vec<(ObjectId, Option<ObjectId>)>;
+
+/// The commits to scan, parents first (the reverse of `git log --topo-order`), each with its
+/// first parent; the resolved `--since` commit; warnings about refs that were not walked.
+fn commit_order(
+    repo: &gix::Repository,
+    name: &str,
+    since: Option<&str>,
+) -> Result<(Order, Option<String>, Vec<String>), GitError> {
+    let (tips, warnings) = tips(repo, name)?;
+    let mut hidden = vec![];
+    if let Some(rev) = since {
+        let id = repo.rev_parse_single(rev).map_err(|e| {
+            GitError(format!(
+                "{name}: --since {rev}: no such revision ({e}); a shallow clone may lack it (fetch the history, e.g. `fetch-depth: 0`)"
+            ))
+        })?;
+        let commit = id
+            .object()
+            .and_then(|o| o.peel_to_commit())
+            .map_err(|e| GitError(format!("{name}: --since {rev}: not a commit: {e}")))?;
+        hidden.push(commit.id);
+    }
+    let mut order: Order = vec![];
+    if !tips.is_empty() {
+        let broken = |e: gix::Error| GitError(format!("{name}: cannot walk the history: {e}"));
+        let walk = repo
+            .rev_walk(tips)
+            .sorting(gix::revision::walk::Sorting::TopoOrder)
+            .with_hidden(hidden.iter().copied())
+            .all()
+            .map_err(broken)?;
+        for info in walk {
+            let info = info.map_err(broken)?;
+            order.push((info.id, info.parent_ids.first().copied()));
+        }
+    }
+    order.reverse();
+    Ok((order, hidden.first().map(ToString::to_string), warnings))
 }
 
 /// Every ref's and HEAD's commit. Refs to trees or blobs are reported, not walked.
@@ -334,70 +384,208 @@ fn tips(repo: &gix::Repository, name: &str) -> Result<(Vec<ObjectId>, Vec<String
     Ok((tips, warnings))
 }
 
-/// Diffs every commit against its first parent, parents first, queueing each new blob.
+/// One commit's blob changes against its first parent: (path, blob now or `None` if removed).
+type Changes = Vec<(BString, Option<ObjectId>)>;
+
+/// Commits per unit of diff work, and units in flight at most.
+const CHUNK: usize = 64;
+const WINDOW: usize = 8;
+
+/// Diffs every commit against its first parent on one thread per core, in chunks, and records
+/// the changes parents first (the chunks in order), queueing each new blob.
 fn walk(
-    repo: &gix::Repository,
+    shared: &gix::ThreadSafeRepository,
     name: &str,
-    order: &[(ObjectId, Option<ObjectId>)],
+    order: &Order,
     log: &mut Log,
     tx: &mpsc::SyncSender<Job>,
     stop: &AtomicBool,
 ) -> Result<(), GitError> {
-    let unreadable = |what: &str, id: &ObjectId, e: &dyn std::fmt::Display| {
-        GitError(format!("{name}: cannot read {what} {id}: {e}"))
-    };
-    let hash = repo.object_hash();
-    let empty_tree = ObjectId::empty_tree(hash);
+    let chunks = order.len().div_ceil(CHUNK);
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let (work_tx, work_rx) = mpsc::channel::<usize>();
+    let work_rx = Mutex::new(work_rx);
+    let (done_tx, done_rx) = mpsc::channel::<(usize, Result<Vec<Changes>, GitError>)>();
     let mut index_of: HashMap<ObjectId, u32> = HashMap::with_capacity(order.len());
-    let mut trees: Vec<ObjectId> = Vec::with_capacity(order.len());
-    let (mut cbuf, mut lbuf, mut rbuf) = (vec![], vec![], vec![]);
-    let mut state = gix::diff::tree::State::default();
-    let tree_of = |id: &ObjectId, buf: &mut Vec<u8>| -> Result<ObjectId, GitError> {
-        repo.objects
-            .find_commit_iter(id, buf)
-            .and_then(|mut c| c.tree_id())
-            .map_err(|e| unreadable("commit", id, &e))
-    };
-    for (i, (id, parent)) in order.iter().enumerate() {
-        if stop.load(Relaxed) {
-            break;
+    std::thread::scope(|s| {
+        for _ in 0..threads {
+            let (work_rx, done_tx) = (&work_rx, done_tx.clone());
+            s.spawn(move || {
+                let repo = handle(shared);
+                let mut differ = Differ::new(&repo, name);
+                while let Some(k) = work_rx.lock().ok().and_then(|rx| rx.recv().ok()) {
+                    let commits = &order[k * CHUNK..((k + 1) * CHUNK).min(order.len())];
+                    let r = commits
+                        .iter()
+                        .map(|(id, parent)| differ.diff(id, parent.as_ref()))
+                        .collect();
+                    if stop.load(Relaxed) || done_tx.send((k, r)).is_err() {
+                        return;
+                    }
+                }
+            });
         }
-        let i = i as u32;
-        let tree = tree_of(id, &mut cbuf)?;
-        let (parent_idx, parent_tree) = match parent {
-            Some(p) => match index_of.get(p) {
-                Some(&j) => (j, Some(trees[j as usize])),
-                // Outside the walk (`--since`): diffed against, never scanned.
-                None => (NONE, Some(tree_of(p, &mut cbuf)?)),
-            },
-            None => (NONE, None),
+        drop(done_tx);
+        let mut issued = 0;
+        while issued < chunks.min(WINDOW) {
+            let _ = work_tx.send(issued);
+            issued += 1;
+        }
+        let mut ready: HashMap<usize, Result<Vec<Changes>, GitError>> = HashMap::new();
+        let merged = (0..chunks).try_for_each(|k| {
+            let diffs = loop {
+                if let Some(r) = ready.remove(&k) {
+                    break r?;
+                }
+                let (j, r) = done_rx.recv().map_err(|_| {
+                    GitError(format!("{name}: the history walk stopped unexpectedly"))
+                })?;
+                ready.insert(j, r);
+            };
+            if issued < chunks {
+                let _ = work_tx.send(issued);
+                issued += 1;
+            }
+            for (n, changes) in diffs.into_iter().enumerate() {
+                let i = k * CHUNK + n;
+                let (id, parent) = &order[i];
+                record(
+                    log,
+                    &mut index_of,
+                    i as u32,
+                    id,
+                    parent.as_ref(),
+                    changes,
+                    tx,
+                    stop,
+                )?;
+            }
+            Ok(())
+        });
+        if merged.is_err() {
+            stop.store(true, Relaxed);
+        }
+        drop(work_tx);
+        merged
+    })?;
+    log.starts.push(log.changes.len());
+    Ok(())
+}
+
+/// Records commit `i`'s changes in the log, queueing the blobs met for the first time.
+#[allow(clippy::too_many_arguments)]
+fn record(
+    log: &mut Log,
+    index_of: &mut HashMap<ObjectId, u32>,
+    i: u32,
+    id: &ObjectId,
+    parent: Option<&ObjectId>,
+    changes: Changes,
+    tx: &mpsc::SyncSender<Job>,
+    stop: &AtomicBool,
+) -> Result<(), GitError> {
+    // A parent outside the walk (`--since`) was diffed against, never scanned.
+    let parent_idx = parent
+        .and_then(|p| index_of.get(p).copied())
+        .unwrap_or(NONE);
+    index_of.insert(*id, i);
+    log.commits.push(*id);
+    log.parent.push(parent_idx);
+    log.starts.push(log.changes.len());
+    for (path, now) in changes {
+        let p = log.path_id(path.as_ref());
+        let blob = match now {
+            Some(oid) => {
+                let (b, job) = log.blob(oid, i, p);
+                if let Some(job) = job {
+                    send(tx, job, stop)?;
+                }
+                b
+            }
+            None => NONE,
         };
-        index_of.insert(*id, i);
-        trees.push(tree);
-        log.commits.push(*id);
-        log.parent.push(parent_idx);
-        log.starts.push(log.changes.len());
-        let lhs = match parent_tree {
-            Some(t) if t != empty_tree => repo
-                .objects
-                .find_tree_iter(&t, &mut lbuf)
-                .map_err(|e| unreadable("tree", &t, &e))?,
-            _ => gix::objs::TreeRefIter::from_bytes(&[], hash),
+        log.changes.push((p, blob));
+    }
+    Ok(())
+}
+
+/// Tree diffs of commits against their first parent, with reused buffers.
+struct Differ<'r> {
+    repo: &'r gix::Repository,
+    name: &'r str,
+    state: gix::diff::tree::State,
+    bufs: [Vec<u8>; 3],
+}
+
+impl<'r> Differ<'r> {
+    fn new(repo: &'r gix::Repository, name: &'r str) -> Self {
+        Differ {
+            repo,
+            name,
+            state: Default::default(),
+            bufs: Default::default(),
+        }
+    }
+
+    fn unreadable(&self, what: &str, id: &ObjectId, e: impl std::fmt::Display) -> GitError {
+        GitError(format!("{}: cannot read {what} {id}: {e}", self.name))
+    }
+
+    fn tree_of(&mut self, commit: &ObjectId) -> Result<ObjectId, GitError> {
+        let r = self
+            .repo
+            .objects
+            .find_commit_iter(commit, &mut self.bufs[0])
+            .and_then(|mut c| c.tree_id());
+        r.map_err(|e| self.unreadable("commit", commit, e))
+    }
+
+    /// The blob changes of `id` against `parent` (against nothing for a root commit).
+    fn diff(&mut self, id: &ObjectId, parent: Option<&ObjectId>) -> Result<Changes, GitError> {
+        let hash = self.repo.object_hash();
+        let empty = ObjectId::empty_tree(hash);
+        let tree = self.tree_of(id)?;
+        let parent_tree = match parent {
+            Some(p) => self.tree_of(p)?,
+            None => empty,
         };
-        let rhs = if tree == empty_tree {
+        let [_, lbuf, rbuf] = &mut self.bufs;
+        let objects = &self.repo.objects;
+        let lhs = if parent_tree == empty {
             gix::objs::TreeRefIter::from_bytes(&[], hash)
         } else {
-            repo.objects
-                .find_tree_iter(&tree, &mut rbuf)
-                .map_err(|e| unreadable("tree", &tree, &e))?
+            match objects.find_tree_iter(&parent_tree, lbuf) {
+                Ok(t) => t,
+                Err(e) => {
+                    return Err(GitError(format!(
+                        "{}: cannot read tree {parent_tree}: {e}",
+                        self.name
+                    )));
+                }
+            }
+        };
+        let rhs = if tree == empty {
+            gix::objs::TreeRefIter::from_bytes(&[], hash)
+        } else {
+            match objects.find_tree_iter(&tree, rbuf) {
+                Ok(t) => t,
+                Err(e) => {
+                    return Err(GitError(format!(
+                        "{}: cannot read tree {tree}: {e}",
+                        self.name
+                    )));
+                }
+            }
         };
         // A fresh recorder per diff: it keeps its path stack between calls.
         let mut rec = gix::diff::tree::Recorder::default();
-        gix::diff::tree(lhs, rhs, &mut state, &repo.objects, &mut rec)
-            .map_err(|e| GitError(format!("{name}: cannot diff commit {id}: {e}")))?;
-        for change in rec.records.drain(..) {
-            use gix::diff::tree::recorder::Change;
-            let (path, now) = match change {
+        gix::diff::tree(lhs, rhs, &mut self.state, objects, &mut rec)
+            .map_err(|e| GitError(format!("{}: cannot diff commit {id}: {e}", self.name)))?;
+        use gix::diff::tree::recorder::Change;
+        Ok(rec
+            .records
+            .into_iter()
+            .filter_map(|change| match change {
                 Change::Addition {
                     entry_mode,
                     oid,
@@ -409,34 +597,20 @@ fn walk(
                     oid,
                     path,
                     ..
-                } if entry_mode.is_blob_or_symlink() => (path, Some(oid)),
+                } if entry_mode.is_blob_or_symlink() => Some((path, Some(oid))),
                 Change::Deletion {
                     entry_mode, path, ..
-                } if entry_mode.is_blob_or_symlink() => (path, None),
+                } if entry_mode.is_blob_or_symlink() => Some((path, None)),
                 // A file that became a directory or a submodule.
                 Change::Modification {
                     previous_entry_mode,
                     path,
                     ..
-                } if previous_entry_mode.is_blob_or_symlink() => (path, None),
-                _ => continue,
-            };
-            let p = log.path_id(path.as_ref());
-            let blob = match now {
-                Some(oid) => {
-                    let (b, job) = log.blob(oid, i, p);
-                    if let Some(job) = job {
-                        send(tx, job, stop)?;
-                    }
-                    b
-                }
-                None => NONE,
-            };
-            log.changes.push((p, blob));
-        }
+                } if previous_entry_mode.is_blob_or_symlink() => Some((path, None)),
+                _ => None,
+            })
+            .collect())
     }
-    log.starts.push(log.changes.len());
-    Ok(())
 }
 
 /// Queues a job; fails when the workers stopped on a fatal problem.
@@ -494,8 +668,10 @@ fn staged(
 
 /// Scans queued blobs until the queue closes. Each worker opens its own handle on the
 /// repository (object-database handles are per thread).
+#[allow(clippy::too_many_arguments)]
 fn worker(
-    repo_path: &Path,
+    shared: &gix::ThreadSafeRepository,
+    name: &str,
     rx: &Mutex<mpsc::Receiver<Job>>,
     scanner: &Scanner,
     max_blob: u64,
@@ -509,13 +685,7 @@ fn worker(
             s.fatal.get_or_insert(msg);
         }
     };
-    let repo = match open(repo_path) {
-        Ok(r) => Some(r),
-        Err(e) => {
-            fatal(e.0);
-            None
-        }
-    };
+    let repo = handle(shared);
     let mut buf = vec![];
     loop {
         let job = match rx.lock() {
@@ -525,11 +695,9 @@ fn worker(
             },
             Err(_) => return,
         };
-        let Some(repo) = repo.as_ref() else { continue };
         if stop.load(Relaxed) {
             continue; // drain the queue so the walker never blocks
         }
-        let name = repo_path.display();
         let size = match repo.objects.header(job.blob) {
             Ok(h) => h.size(),
             Err(e) => {
