@@ -243,8 +243,17 @@ pub struct MergeArgs {
 pub struct ScanArgs {
     /// Files, folders or archives to scan, and `http(s)://` URLs to crawl (ignore files are not
     /// honoured; hidden files are included).
-    #[arg(required = true, value_name = "PATH|URL")]
+    #[arg(required_unless_present = "git", value_name = "PATH|URL")]
     pub targets: Vec<String>,
+    /// Scan the history of the git repository REPO (its top-level folder or its `.git`): every
+    /// blob reachable from any ref or HEAD, once each, plus staged changes; each exposure names
+    /// the commit that introduced it. The working tree is what PATH is for.
+    #[arg(long, value_name = "REPO")]
+    pub git: Option<PathBuf>,
+    /// With --git: scan only the commits not reachable from REV (a pull request's new commits:
+    /// `--since origin/main`).
+    #[arg(long, value_name = "REV", requires = "git")]
+    pub since: Option<String>,
     /// Skip paths matching GLOB (relative to the scanned folder, or a file/folder name); repeatable.
     #[arg(long = "exclude", value_name = "GLOB")]
     pub exclude: Vec<String>,

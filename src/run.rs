@@ -151,6 +151,106 @@ pub struct Location {
     /// 0-based byte offset in the file (or archive member) where the match starts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub offset: Option<u64>,
+    /// In a git repository's history (`scan --git`): `path` is relative to the repository and
+    /// this names the commit that introduced the value there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub git: Option<GitLocation>,
+}
+
+/// Where in a repository's history a value was found.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct GitLocation {
+    /// The repository as given to `--git`.
+    pub repository: String,
+    /// The commit that introduced the value at this path; absent when it is only staged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit: Option<GitCommit>,
+    /// Staged in the index and not committed.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub staged: bool,
+    /// Later commits whose tree still holds the value at this path (the first
+    /// `--max-locations`, oldest first).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub later_commits: Vec<GitCommit>,
+    /// Every later commit that holds it, the listed ones included.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub later_total: u64,
+}
+
+/// One commit, as a location names it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct GitCommit {
+    /// Full object id.
+    pub id: String,
+    /// Abbreviated id, unique in the repository.
+    pub short: String,
+    /// Author date, RFC 3339 with the author's UTC offset.
+    pub author_date: String,
+    /// The path in this commit, when it differs from the location's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+impl Location {
+    /// The history part of a location for people: `introduced in commit 1a2b3c4 (2024-05-01…)
+    /// of REPO; still in N later commits: …`, or `staged in the index of REPO, not committed`;
+    /// `None` outside a repository.
+    pub fn history_note(&self) -> Option<String> {
+        let g = self.git.as_ref()?;
+        let of = match g.repository.as_str() {
+            "." | "./" => String::new(),
+            r => format!(" of {r}"),
+        };
+        let mut s = match &g.commit {
+            Some(c) => format!("introduced in commit {} ({}){of}", c.short, c.author_date),
+            None => format!("staged in the index{of}, not committed"),
+        };
+        if g.later_total > 0 {
+            let listed: Vec<&str> = g.later_commits.iter().map(|c| c.short.as_str()).collect();
+            let more = g.later_total.saturating_sub(listed.len() as u64);
+            s.push_str(&format!(
+                "; still in {} later commit{}: {}{}",
+                g.later_total,
+                if g.later_total == 1 { "" } else { "s" },
+                listed.join(", "),
+                if more > 0 {
+                    format!(" and {more} more")
+                } else {
+                    String::new()
+                }
+            ));
+        }
+        Some(s)
+    }
+}
+
+/// What a `scan --git` walked and scanned.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct HistoryStats {
+    /// The repository as given to `--git`.
+    pub repository: String,
+    /// `--since REV`, resolved to a commit id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub since: Option<String>,
+    /// Commits walked (reachable from every ref and HEAD, less those reachable from `--since`).
+    pub commits: u64,
+    /// Blob versions met: each file added or changed by a commit, and each staged entry that
+    /// differs from HEAD.
+    pub blob_versions: u64,
+    /// Distinct blobs scanned: each blob once, however many commits carry it.
+    pub blobs_scanned: u64,
+    /// Bytes of the scanned blobs.
+    pub bytes_scanned: u64,
+    /// Scanned blobs skipped as binary.
+    pub skipped_binary: u64,
+    /// Blobs over the size limit, not scanned (each is a run error).
+    pub skipped_large: u64,
+    /// Staged blobs (index entries not in HEAD) scanned.
+    pub staged_blobs: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -831,6 +931,9 @@ pub struct Run {
     pub errors: Vec<RunError>,
     #[serde(default)]
     pub warnings: Vec<String>,
+    /// What `scan --git` walked and scanned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub history: Option<HistoryStats>,
 }
 
 impl Run {
@@ -879,6 +982,7 @@ impl Run {
             ledger: vec![],
             errors: vec![],
             warnings,
+            history: None,
         }
     }
 

@@ -25,4 +25,12 @@ fps = [json.dumps(r["partialFingerprints"], sort_keys=True) for r in results]
 assert len(set(fps)) == len(fps), "duplicate partialFingerprints"
 print(f"demo SARIF: {len(results)} results = failing + unknown findings; kill chain present")
 PY
-bash .ci/sarif-validate.sh "$out/demo/run.sarif" "$out/scan.sarif"
+# A history scan's SARIF (`scan --git`): a key added, then removed, in a throwaway repository.
+repo="$out/repo"
+gitc() { GIT_CONFIG_GLOBAL=/dev/null git -C "$repo" -c user.name=ci -c user.email=ci@example.com "$@"; }
+git init -q "$repo"
+printf "const k='%s%s';\n" "sk_live_" "p5B1Id9Z850kEnydx9qWCA79" > "$repo/config.js"
+gitc add -A && gitc commit -qm add && gitc rm -q config.js && gitc commit -qm remove
+$bin scan --git "$repo" --quiet --format json --output sarif="$out/history.sarif" > /dev/null || [ $? -eq 1 ]
+grep -q '"Introduced in commit' "$out/history.sarif" || { echo "history SARIF names no commit"; exit 1; }
+bash .ci/sarif-validate.sh "$out/demo/run.sarif" "$out/scan.sarif" "$out/history.sarif"

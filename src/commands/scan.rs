@@ -198,6 +198,19 @@ pub fn run(ctx: &Ctx, args: &ScanArgs) -> anyhow::Result<u8> {
     let mut hits: Vec<(Hit, &'static str)> = vec![];
     let mut scan_errors = 0u32;
     let mut script_origins = crate::facts::RunContext::default();
+    // History first: a path that is no repository or a bad --since stops before the file scan.
+    let history = match &args.git {
+        Some(repo) => {
+            match crate::exposure::git::scan_history(repo, args.since.as_deref(), &scanner) {
+                Ok(h) => Some(h),
+                Err(e) => {
+                    ctx.out.error(&e.to_string());
+                    return Ok(EXIT_CONFIG);
+                }
+            }
+        }
+        None => None,
+    };
     if !paths.is_empty() {
         let mut res = walk::scan_paths(&paths, &exclude, &scanner);
         tracing::info!(
@@ -209,6 +222,25 @@ pub fn run(ctx: &Ctx, args: &ScanArgs) -> anyhow::Result<u8> {
         phase("artifact scan");
         scan_errors += crate::audit::record_artifact_problems(&mut run, &mut res);
         hits.extend(res.hits.into_iter().map(|h| (h, "artifact")));
+    }
+    if let Some(h) = history {
+        tracing::info!(
+            commits = h.stats.commits,
+            blobs = h.stats.blobs_scanned,
+            bytes = h.stats.bytes_scanned,
+            "history scan finished"
+        );
+        phase("history scan");
+        scan_errors += h.errors.len() as u32;
+        run.errors
+            .extend(h.errors.into_iter().map(|(subject, message)| RunError {
+                stage: "history".into(),
+                subject: Some(subject),
+                message,
+            }));
+        run.warnings.extend(h.warnings);
+        run.history = Some(h.stats);
+        hits.extend(h.hits.into_iter().map(|h| (h, "history")));
     }
     let needs_runtime = !urls.is_empty() || args.verify;
     let rt = if needs_runtime {
@@ -316,11 +348,18 @@ pub fn run(ctx: &Ctx, args: &ScanArgs) -> anyhow::Result<u8> {
             .options
             .insert("exclude".into(), args.exclude.join(","));
     }
+    if let Some(repo) = &args.git {
+        let o = &mut run.inputs.options;
+        o.insert("git".into(), repo.display().to_string());
+        if let Some(rev) = &args.since {
+            o.insert("since".into(), rev.clone());
+        }
+    }
     let rctx = crate::facts::RunContext {
         command: "scan".into(),
         offline: false,
         probed,
-        artifacts_scanned: !paths.is_empty(),
+        artifacts_scanned: !paths.is_empty() || args.git.is_some(),
         surfaces_crawled: !urls.is_empty(),
         error_count: run.errors.len() as u32,
         scan_errors,

@@ -3,6 +3,7 @@
 mod anchors;
 pub mod decode;
 pub mod engine;
+pub mod git;
 pub mod rules;
 pub mod scan;
 pub mod srcmap;
@@ -26,13 +27,17 @@ pub fn to_exposure(
     let fingerprint = fp.fingerprint(&hit.secret);
     let loc = &hit.location;
     // The place, not the line: every occurrence of the value there is this exposure.
-    let id_input = format!(
+    let mut id_input = format!(
         "{fingerprint}|{}|{}|{}|{}",
         loc.path.as_deref().or(loc.url.as_deref()).unwrap_or(""),
         loc.container.as_deref().unwrap_or(""),
         loc.original.as_ref().map_or("", |o| o.path.as_str()),
         rule.id
     );
+    // A path in a repository's history is another place than the same path on disk.
+    if let Some(g) = &loc.git {
+        id_input.push_str(&format!("|git:{}", g.repository));
+    }
     Exposure {
         id: format!("exp-{}", &crate::run::sha256_hex(id_input.as_bytes())[..16]),
         rule: rule.id.clone(),

@@ -138,7 +138,7 @@ impl RunCap {
     }
 
     /// How many of `n` new exposures fit; the rest are counted as dropped.
-    fn admit(&self, n: usize) -> usize {
+    pub fn admit(&self, n: usize) -> usize {
         use std::sync::atomic::Ordering::Relaxed;
         let prev = self.taken.fetch_add(n, Relaxed);
         let ok = self.max.saturating_sub(prev).min(n);
@@ -806,6 +806,7 @@ impl Place {
             original,
             container: self.container.clone(),
             offset: Some(offset),
+            git: None,
         }
     }
 }

@@ -80,6 +80,9 @@ fn place(l: &crate::run::Location) -> String {
             p.push_str(&format!(":{c}"));
         }
     }
+    if let Some(g) = l.history_note() {
+        p.push_str(&format!(" ({g})"));
+    }
     p
 }
 

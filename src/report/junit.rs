@@ -40,6 +40,9 @@ fn details(f: &Finding) -> String {
         if let Some(o) = &l.original {
             out.push_str(&format!(" (original source {}:{})", o.path, o.line));
         }
+        if let Some(g) = l.history_note() {
+            out.push_str(&format!(" ({g})"));
+        }
     }
     if let Some(e) = &f.evidence {
         out.push_str(&format!("\nKey: {} ({})", e.redacted, e.fingerprint));

@@ -36,6 +36,9 @@ fn place(f: &Finding) -> String {
         if let Some(o) = &l.original {
             p.push_str(&format!(" (original {}:{})", o.path, o.line));
         }
+        if let Some(g) = l.history_note() {
+            p.push_str(&format!(" ({g})"));
+        }
         parts.push(p);
     }
     parts.join("; ")

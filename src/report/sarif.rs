@@ -171,6 +171,10 @@ struct ResultProperties {
     /// result's locations).
     #[serde(skip_serializing_if = "Option::is_none")]
     occurrences: Option<u64>,
+    /// A history hit (`scan --git`): the commit that introduced it and the later ones that
+    /// still hold it (GitHub shows only the message, which names them too).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    git: Option<crate::run::GitLocation>,
 }
 
 #[derive(Serialize)]
@@ -234,6 +238,14 @@ pub fn reportable(f: &Finding) -> bool {
     matches!(f.status, Outcome::Fail | Outcome::Unknown)
 }
 
+fn capitalise(s: &str) -> String {
+    let mut cs = s.chars();
+    match cs.next() {
+        Some(c) => c.to_uppercase().chain(cs).collect(),
+        None => String::new(),
+    }
+}
+
 fn with_period(s: &str) -> String {
     let t = s.trim_end();
     if t.ends_with('.') || t.ends_with('!') || t.ends_with('?') {
@@ -275,9 +287,32 @@ pub fn content_fingerprint(f: &Finding) -> String {
                 .find_map(|l| l.url.as_deref().map(crate::policy::eval::stable_location))
         })
         .unwrap_or_default();
-    let material = format!("{}|{}|{}", f.rule, cred, original);
+    let mut material = format!("{}|{}|{}", f.rule, cred, original);
+    // The same path in the history and on disk are two alerts; the commit stays out, so the
+    // alert is the same in every later upload.
+    if f.locations.iter().any(|l| l.git.is_some()) {
+        material.push_str("|history");
+    }
     let d = ring::digest::digest(&ring::digest::SHA256, material.as_bytes());
     format!("{}:1", &hex::encode(d.as_ref())[..16])
+}
+
+/// A history hit's path from the checkout root: a repository given as a relative folder inside
+/// the checkout prefixes its paths; otherwise the repository is the checkout.
+fn history_path(l: &Location, path: &str) -> String {
+    let Some(g) = &l.git else {
+        return path.to_string();
+    };
+    let repo = g.repository.trim_start_matches("./").trim_end_matches('/');
+    if repo.is_empty()
+        || repo == "."
+        || !is_relative_path(repo)
+        || repo.split('/').any(|c| c == "..")
+    {
+        path.to_string()
+    } else {
+        format!("{repo}/{path}")
+    }
 }
 
 fn is_relative_path(p: &str) -> bool {
@@ -363,8 +398,10 @@ fn locations(f: &Finding, run: &Run) -> (Vec<SarifLocation>, Vec<SarifLocation>,
             }
             let loc = SarifLocation {
                 id: None,
-                physical_location: physical(uri_path(p), l),
-                message: None,
+                physical_location: physical(uri_path(&history_path(l, p)), l),
+                message: l.history_note().map(|text| Text {
+                    text: with_period(&capitalise(&text)),
+                }),
             };
             if primary.is_empty() {
                 primary.push(loc);
@@ -573,6 +610,7 @@ fn weakened_results(run: &Run, rule_index: usize) -> Vec<SarifResult> {
                     subject: format!("rule:{}", w.rule),
                     fingerprint: None,
                     occurrences: None,
+                    git: None,
                 },
             }
         })
@@ -636,6 +674,10 @@ pub fn render(run: &Clean<Run>) -> Result<String, RenderError> {
                 );
             }
         }
+        // GitHub shows one revision per upload: a history hit names its commits in the text.
+        if let Some(note) = f.locations.first().and_then(|l| l.history_note()) {
+            text = format!("{} {}", with_period(&text), with_period(&capitalise(&note)));
+        }
         if f.status == Outcome::Unknown {
             text = format!(
                 "Could not be checked: {}{}",
@@ -672,6 +714,7 @@ pub fn render(run: &Clean<Run>) -> Result<String, RenderError> {
                 occurrences: (f.subject.kind == crate::run::SubjectKind::Exposure)
                     .then(|| occurrences.get(f.subject.id.as_str()).copied())
                     .flatten(),
+                git: f.locations.first().and_then(|l| l.git.clone()),
             },
         });
     }

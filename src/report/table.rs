@@ -313,6 +313,9 @@ pub fn render(run: &Clean<Run>, opts: RenderOptions) -> String {
             if let Some(o) = &e.location.original {
                 place.push_str(&format!("\n↳ {}:{}", o.path, o.line));
             }
+            if let Some(g) = e.location.history_note() {
+                place.push_str(&format!("\n{g}"));
+            }
             if e.occurrences > 1 {
                 place.push_str(&format!("\n({} occurrences here)", e.occurrences));
             }
