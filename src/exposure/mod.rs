@@ -1,6 +1,7 @@
 //! Exposure: detector rules, the scanning engine, source maps and the artifact walker.
 
 mod anchors;
+pub mod base64;
 pub mod decode;
 pub mod engine;
 pub mod rules;

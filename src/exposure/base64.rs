@@ -1,0 +1,312 @@
+//! The base64 (and hex) layer: runs of encoded text that can hold a key are decoded into text
+//! views, which the detectors and the known-value search then read like the raw bytes.
+//!
+//! - **Runs**: maximal stretches of the base64 alphabet, standard and URL-safe alike
+//!   (`A–Z a–z 0–9 + / - _`), plus up to two `=` of padding, at least [`MIN_RUN`] characters
+//!   long. They are found by probing every `MIN_RUN`th byte (a run that long must contain a
+//!   probe), so text between runs is mostly skipped. `atob("…")`, `Buffer.from("…",
+//!   "base64")`, `data:…;base64,` URIs and base64 JSON config blobs are all such runs: the
+//!   container is not parsed, the run is.
+//! - **Pre-check**: before a run is decoded in full, its first [`SAMPLE`] characters are
+//!   decoded and must read as text (valid UTF-8, no control characters but tab and line
+//!   breaks). WASM, images and fonts embedded as base64 fail it at once and cost one small
+//!   decode; so do identifiers, paths and hashes that merely use the alphabet. A run whose
+//!   start is not the blob's start (a path before it: `/cfg/eyJ…`) is retried after its last
+//!   `/`, `+`, `-` or `_` within the sample.
+//! - **Hex**: a run of hex digits only (even length, at least 32) is decoded as hex instead.
+//! - **Bounds**: runs longer than [`MAX_RUN`] are not decoded; the caller bounds nesting.
+//! - **Offsets** map back to the encoded text: decoded byte `k` comes from the encoded
+//!   characters `4k/3` and the next ([`encoded_start`], [`encoded_end`]).
+
+/// Shortest run decoded: 15 bytes, less than any key this layer is for.
+pub const MIN_RUN: usize = 20;
+/// Longest run decoded (longer ones are assets, never configuration).
+pub const MAX_RUN: usize = 8 << 20;
+/// Characters decoded by the pre-check.
+pub const SAMPLE: usize = 96;
+/// Shortest hex run decoded as hex (16 bytes).
+const MIN_HEX: usize = 32;
+
+/// Sextet value per byte; `NONE` where the byte is not in either alphabet (`=` included).
+const NONE: u8 = 0xFF;
+static VALUE: [u8; 256] = {
+    let mut t = [NONE; 256];
+    let mut i = 0;
+    while i < 26 {
+        t[b'A' as usize + i] = i as u8;
+        t[b'a' as usize + i] = 26 + i as u8;
+        i += 1;
+    }
+    let mut d = 0;
+    while d < 10 {
+        t[b'0' as usize + d] = 52 + d as u8;
+        d += 1;
+    }
+    t[b'+' as usize] = 62;
+    t[b'-' as usize] = 62;
+    t[b'/' as usize] = 63;
+    t[b'_' as usize] = 63;
+    t
+};
+
+fn is_b64(b: u8) -> bool {
+    VALUE[b as usize] != NONE
+}
+
+/// What a run decodes as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    Base64,
+    Hex,
+}
+
+impl Encoding {
+    /// The name a location gives the layer.
+    pub fn label(self) -> &'static str {
+        match self {
+            Encoding::Base64 => "base64",
+            Encoding::Hex => "hex",
+        }
+    }
+}
+
+/// A decoded run: where its encoded text starts in the haystack, how it was encoded, and the
+/// decoded bytes.
+#[derive(Debug)]
+pub struct Decoded {
+    pub start: usize,
+    pub encoding: Encoding,
+    pub bytes: Vec<u8>,
+}
+
+impl Decoded {
+    /// Offset in the haystack of the encoded character that starts decoded byte `k`.
+    pub fn encoded_start(&self, k: usize) -> usize {
+        self.start
+            + match self.encoding {
+                Encoding::Base64 => encoded_start(k),
+                Encoding::Hex => 2 * k,
+            }
+    }
+
+    /// Offset in the haystack just past the encoded characters of decoded bytes `..k`.
+    pub fn encoded_end(&self, k: usize) -> usize {
+        self.start
+            + match self.encoding {
+                Encoding::Base64 => encoded_end(k),
+                Encoding::Hex => 2 * k,
+            }
+    }
+}
+
+/// The first encoded character of decoded byte `k` (relative to the run's start).
+pub fn encoded_start(k: usize) -> usize {
+    4 * (k / 3) + k % 3
+}
+
+/// The end of the encoded characters of decoded bytes `..k`.
+pub fn encoded_end(k: usize) -> usize {
+    (4 * k).div_ceil(3)
+}
+
+/// Maximal runs of at least [`MIN_RUN`] alphabet characters (with their `=` padding), in order.
+pub fn runs(hay: &[u8]) -> Vec<(usize, usize)> {
+    let mut out = vec![];
+    let n = hay.len();
+    let mut floor = 0;
+    let mut p = MIN_RUN - 1;
+    while p < n {
+        if !is_b64(hay[p]) {
+            p += MIN_RUN;
+            continue;
+        }
+        let mut s = p;
+        while s > floor && is_b64(hay[s - 1]) {
+            s -= 1;
+        }
+        let mut e = p + 1;
+        while e < n && is_b64(hay[e]) {
+            e += 1;
+        }
+        if e - s >= MIN_RUN {
+            let mut pad = 0;
+            while pad < 2 && e < n && hay[e] == b'=' {
+                e += 1;
+                pad += 1;
+            }
+            out.push((s, e));
+        }
+        floor = e;
+        p = e + MIN_RUN;
+    }
+    out
+}
+
+/// Decodes base64 leniently: either alphabet, padding and anything after it ignored, a last
+/// partial group decoded as far as it goes.
+pub fn decode(enc: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(enc.len() / 4 * 3 + 2);
+    let mut acc = 0u32;
+    let mut bits = 0;
+    for &c in enc {
+        let v = VALUE[c as usize];
+        if v == NONE {
+            break;
+        }
+        acc = (acc << 6) | u32::from(v);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    out
+}
+
+fn decode_hex(enc: &[u8]) -> Vec<u8> {
+    enc.chunks_exact(2)
+        .map(|p| {
+            let v = |c: u8| (c as char).to_digit(16).unwrap_or(0) as u8;
+            (v(p[0]) << 4) | v(p[1])
+        })
+        .collect()
+}
+
+/// Whether decoded bytes read as text: UTF-8 (a character cut at the end allowed) without
+/// control characters other than tab, line feed and carriage return.
+pub fn is_text(b: &[u8]) -> bool {
+    if b.iter()
+        .any(|&c| (c < 0x20 && !matches!(c, b'\t' | b'\n' | b'\r')) || c == 0x7f)
+    {
+        return false;
+    }
+    match std::str::from_utf8(b) {
+        Ok(_) => true,
+        Err(e) => e.error_len().is_none() && b.len() - e.valid_up_to() < 4,
+    }
+}
+
+/// The decoded text of the run `hay[s..e]`, if it passes the pre-check (see the module
+/// documentation).
+pub fn decode_run(hay: &[u8], s: usize, e: usize) -> Option<Decoded> {
+    if e - s > MAX_RUN {
+        return None;
+    }
+    let run = &hay[s..e];
+    let body_len = run.iter().take_while(|&&c| c != b'=').count();
+    if body_len >= MIN_HEX && body_len % 2 == 0 && run[..body_len].iter().all(u8::is_ascii_hexdigit)
+    {
+        let sample = decode_hex(&run[..body_len.min(SAMPLE)]);
+        if !is_text(&sample) {
+            return None;
+        }
+        return Some(Decoded {
+            start: s,
+            encoding: Encoding::Hex,
+            bytes: decode_hex(&run[..body_len]),
+        });
+    }
+    let head = &run[..run.len().min(SAMPLE)];
+    let retries = head
+        .iter()
+        .rposition(|c| matches!(c, b'/' | b'+' | b'-' | b'_'))
+        .map(|i| s + i + 1);
+    for start in std::iter::once(s).chain(retries) {
+        if e - start < MIN_RUN {
+            continue;
+        }
+        let sample = &hay[start..e.min(start + SAMPLE)];
+        if is_text(&decode(sample)) {
+            return Some(Decoded {
+                start,
+                encoding: Encoding::Base64,
+                bytes: decode(&hay[start..e]),
+            });
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64::Engine;
+
+    #[test]
+    fn runs_are_found_whatever_their_position() {
+        let blob = base64::engine::general_purpose::STANDARD.encode("a config blob, long enough");
+        for pad in 0..45 {
+            let hay = format!("{}x(\"{blob}\");k=1", " ".repeat(pad));
+            let r = runs(hay.as_bytes());
+            assert_eq!(r.len(), 1, "{hay}");
+            assert_eq!(&hay[r[0].0..r[0].1], blob, "{hay}");
+        }
+        assert!(runs(b"short a=b c=d; e.f(g,h)").is_empty());
+    }
+
+    #[test]
+    fn decodes_either_alphabet_with_or_without_padding() {
+        for text in ["sk", "ska", "skab", "a longer text ~~~ ???"] {
+            for e in [
+                &base64::engine::general_purpose::STANDARD,
+                &base64::engine::general_purpose::URL_SAFE,
+                &base64::engine::general_purpose::STANDARD_NO_PAD,
+                &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+            ] {
+                assert_eq!(decode(e.encode(text).as_bytes()), text.as_bytes());
+            }
+        }
+    }
+
+    #[test]
+    fn offsets_map_back_to_the_encoded_characters() {
+        let text = b"0123456789abcdef";
+        let enc = base64::engine::general_purpose::STANDARD_NO_PAD.encode(text);
+        for s in 0..text.len() {
+            for e in s + 1..=text.len() {
+                // The encoded span decodes (at its alignment) to a text holding `s..e`.
+                let (es, ee) = (encoded_start(s), encoded_end(e));
+                let aligned = es - es % 4;
+                let d = decode(&enc.as_bytes()[aligned..ee]);
+                let from = s - aligned / 4 * 3;
+                assert_eq!(&d[from..from + e - s], &text[s..e], "{s}..{e}");
+            }
+        }
+    }
+
+    #[test]
+    fn binary_assets_and_identifiers_fail_the_pre_check() {
+        let wasm = base64::engine::general_purpose::STANDARD
+            .encode(b"\0asm\x01\0\0\0\x01\x06\x01`\x01\x7f\x01\x7f\x03\x02\x01\0\x07\x07\x01");
+        let png = base64::engine::general_purpose::STANDARD
+            .encode(b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x10\0\0\0\x10\x08\x06\0\0\0");
+        for hay in [
+            wasm.as_str(),
+            png.as_str(),
+            "someVeryLongCamelCaseIdentifierName",
+            "0123456789abcdef0123456789abcdef0123456789abcdef",
+        ] {
+            assert!(decode_run(hay.as_bytes(), 0, hay.len()).is_none(), "{hay}");
+        }
+        let text = base64::engine::general_purpose::STANDARD.encode("{\"k\":\"v\", \"x\": 1}");
+        let d = decode_run(text.as_bytes(), 0, text.len()).expect("text");
+        assert_eq!(d.bytes, b"{\"k\":\"v\", \"x\": 1}");
+        let hex = hex::encode("a key in hex, as text");
+        let d = decode_run(hex.as_bytes(), 0, hex.len()).expect("hex");
+        assert_eq!(
+            (d.encoding, d.bytes.as_slice()),
+            (Encoding::Hex, &b"a key in hex, as text"[..])
+        );
+    }
+
+    #[test]
+    fn a_path_before_the_blob_is_skipped() {
+        let blob =
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode("{\"secret\":\"value\"}");
+        let hay = format!("/api/cfg/{blob}");
+        let d = decode_run(hay.as_bytes(), 0, hay.len()).expect("decoded");
+        assert_eq!(d.start, "/api/cfg/".len());
+        assert_eq!(d.bytes, b"{\"secret\":\"value\"}");
+    }
+}
