@@ -33,12 +33,27 @@ pub struct PreviousKeys {
 
 pub fn run(ctx: &Ctx, args: &ScanArgs) -> anyhow::Result<u8> {
     let fp = Arc::new(Fingerprinter::load().context("cannot load the fingerprint key")?);
-    let detectors = match Detectors::load(&args.detectors) {
-        Ok(d) => Arc::new(d),
-        Err(e) => {
+    // The detectors compile while the policies load (both are most of the start-up time);
+    // nothing is printed before the detectors feed the output filter.
+    let (detectors, policy_load) = std::thread::scope(|s| {
+        let d = s.spawn(|| Detectors::load(&args.detectors));
+        let p = super::audit::policy_options(&args.policy).map(|opts| {
+            let loaded = crate::audit::load_policies(
+                &opts.policies,
+                opts.exceptions.as_deref(),
+                opts.exception_max_lifetime,
+            );
+            (opts, loaded)
+        });
+        (d.join(), p)
+    });
+    let detectors = match detectors {
+        Ok(Ok(d)) => Arc::new(d),
+        Ok(Err(e)) => {
             ctx.out.error(&e.to_string());
             return Ok(EXIT_CONFIG);
         }
+        Err(_) => anyhow::bail!("the detectors could not be compiled"),
     };
     // Detectors feed the output filter before anything is printed.
     ctx.out.redactor.add_matcher(detectors.matcher());
@@ -92,18 +107,14 @@ pub fn run(ctx: &Ctx, args: &ScanArgs) -> anyhow::Result<u8> {
             return Ok(EXIT_CONFIG);
         }
     };
-    let opts = match super::audit::policy_options(&args.policy) {
+    let (opts, loaded_policies) = match policy_load {
         Ok(o) => o,
         Err(e) => {
             ctx.out.error(&e);
             return Ok(EXIT_CONFIG);
         }
     };
-    let (mut policies, exceptions) = match crate::audit::load_policies(
-        &opts.policies,
-        opts.exceptions.as_deref(),
-        opts.exception_max_lifetime,
-    ) {
+    let (mut policies, exceptions) = match loaded_policies {
         Ok(p) => p,
         Err(e) => {
             e.report(&ctx.out);

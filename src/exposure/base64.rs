@@ -2,9 +2,11 @@
 //! views, which the detectors and the known-value search then read like the raw bytes.
 //!
 //! - **Runs**: maximal stretches of the base64 alphabet, standard and URL-safe alike
-//!   (`A–Z a–z 0–9 + / - _`), plus up to two `=` of padding, at least [`MIN_RUN`] characters
-//!   long. They are found by probing every `MIN_RUN`th byte (a run that long must contain a
-//!   probe), so text between runs is mostly skipped. `atob("…")`, `Buffer.from("…",
+//!   (`A–Z a–z 0–9 + / - _`), plus up to two `=` of padding, long enough to hold a key: at
+//!   least [`MIN_RUN`] characters (the shortest key a detector finds, `sk_live_` and 20
+//!   characters, encodes to 38), or [`MIN_RUN_KNOWN`] when known keys are searched for (16
+//!   bytes and more). They are found by a skip search over windows of that length (see
+//!   [`runs`]), so text between runs is mostly not even read. `atob("…")`, `Buffer.from("…",
 //!   "base64")`, `data:…;base64,` URIs and base64 JSON config blobs are all such runs: the
 //!   container is not parsed, the run is.
 //! - **Pre-check**: before a run is decoded in full, its first [`SAMPLE`] characters are
@@ -18,8 +20,10 @@
 //! - **Offsets** map back to the encoded text: decoded byte `k` comes from the encoded
 //!   characters `4k/3` and the next ([`encoded_start`], [`encoded_end`]).
 
-/// Shortest run decoded: 15 bytes, less than any key this layer is for.
-pub const MIN_RUN: usize = 20;
+/// Shortest run decoded for the detectors: 27 bytes, less than any key they find.
+pub const MIN_RUN: usize = 36;
+/// Shortest run decoded when known keys are searched for: 16 bytes ([`super::known::MIN_KNOWN_LEN`]).
+pub const MIN_RUN_KNOWN: usize = 22;
 /// Longest run decoded (longer ones are assets, never configuration).
 pub const MAX_RUN: usize = 8 << 20;
 /// Characters decoded by the pre-check.
@@ -109,37 +113,94 @@ pub fn encoded_end(k: usize) -> usize {
     (4 * k).div_ceil(3)
 }
 
-/// Maximal runs of at least [`MIN_RUN`] alphabet characters (with their `=` padding), in order.
-pub fn runs(hay: &[u8]) -> Vec<(usize, usize)> {
+/// Maximal runs of at least `min` (≥ 8) alphabet characters (with their `=` padding), in order.
+///
+/// A skip search: a run must fill a window of `min` bytes, so each window is checked from
+/// its end backwards, eight bytes at a time; the last byte outside the alphabet moves the next
+/// window past it, and bytes already seen in the alphabet are not checked again. In text where
+/// punctuation comes every few bytes (minified code, source maps) most bytes are never looked
+/// at.
+pub fn runs(hay: &[u8], min: usize) -> Vec<(usize, usize)> {
+    let min = min.max(8);
     let mut out = vec![];
     let n = hay.len();
-    let mut floor = 0;
-    let mut p = MIN_RUN - 1;
-    while p < n {
-        if !is_b64(hay[p]) {
-            p += MIN_RUN;
-            continue;
-        }
-        let mut s = p;
-        while s > floor && is_b64(hay[s - 1]) {
-            s -= 1;
-        }
-        let mut e = p + 1;
-        while e < n && is_b64(hay[e]) {
-            e += 1;
-        }
-        if e - s >= MIN_RUN {
-            let mut pad = 0;
-            while pad < 2 && e < n && hay[e] == b'=' {
-                e += 1;
-                pad += 1;
+    // The candidate run starts at `start` (after a byte outside the alphabet, or at 0); bytes
+    // `start..known` are in the alphabet.
+    let mut start = 0;
+    let mut known = 0;
+    while start + min <= n {
+        let end = start + min;
+        let last = last_outside(hay, known.max(start), end);
+        match last {
+            Some(g) => {
+                known = end;
+                start = g + 1;
             }
-            out.push((s, e));
+            None => {
+                let mut e = first_outside(hay, end).unwrap_or(n);
+                let mut pad = 0;
+                while pad < 2 && e < n && hay[e] == b'=' {
+                    e += 1;
+                    pad += 1;
+                }
+                out.push((start, e));
+                start = e;
+                known = e;
+            }
         }
-        floor = e;
-        p = e + MIN_RUN;
     }
     out
+}
+
+const HIGH: u64 = 0x8080_8080_8080_8080;
+const ONES: u64 = 0x0101_0101_0101_0101;
+
+/// 0x80 in each byte of `w` that is outside the alphabet, 0 elsewhere: range checks on all
+/// eight bytes at once (each byte's sums stay below 256, so no carry crosses bytes). Letters
+/// are one range once folded to lower case; `+ - /` are the odd bytes of `+`…`/`.
+fn outside(w: u64) -> u64 {
+    let x = w & !HIGH;
+    let range = |v: u64, lo: u8, hi: u8| {
+        (v + u64::from(128 - lo) * ONES) & !(v + u64::from(127 - hi) * ONES)
+    };
+    let odd = (x << 7) & HIGH;
+    let inside = range(x | 0x2020_2020_2020_2020, b'a', b'z')
+        | range(x, b'0', b'9')
+        | (range(x, b'+', b'/') & odd)
+        | range(x, b'_', b'_');
+    (!inside | w) & HIGH
+}
+
+fn word(hay: &[u8], at: usize) -> u64 {
+    let mut b = [0u8; 8];
+    b.copy_from_slice(&hay[at..at + 8]);
+    u64::from_le_bytes(b)
+}
+
+/// The last byte of `hay[lo..hi]` outside the alphabet.
+fn last_outside(hay: &[u8], lo: usize, hi: usize) -> Option<usize> {
+    let mut i = hi;
+    while i >= lo + 8 {
+        let m = outside(word(hay, i - 8));
+        if m != 0 {
+            return Some(i - 8 + (63 - m.leading_zeros() as usize) / 8);
+        }
+        i -= 8;
+    }
+    (lo..i).rev().find(|&j| !is_b64(hay[j]))
+}
+
+/// The first byte of `hay[from..]` outside the alphabet.
+fn first_outside(hay: &[u8], from: usize) -> Option<usize> {
+    let mut i = from;
+    while i + 8 <= hay.len() {
+        let m = outside(word(hay, i));
+        if m != 0 {
+            return Some(i + m.trailing_zeros() as usize / 8);
+        }
+        i += 8;
+    }
+    (i..hay.len()).find(|&j| !is_b64(hay[j]))
 }
 
 /// Decodes base64 leniently: either alphabet, padding and anything after it ignored, a last
@@ -187,9 +248,9 @@ pub fn is_text(b: &[u8]) -> bool {
     }
 }
 
-/// The decoded text of the run `hay[s..e]`, if it passes the pre-check (see the module
-/// documentation).
-pub fn decode_run(hay: &[u8], s: usize, e: usize) -> Option<Decoded> {
+/// The decoded text of the run `hay[s..e]` (found with [`runs`] for `min`), if it passes the
+/// pre-check (see the module documentation).
+pub fn decode_run(hay: &[u8], s: usize, e: usize, min: usize) -> Option<Decoded> {
     if e - s > MAX_RUN {
         return None;
     }
@@ -213,7 +274,7 @@ pub fn decode_run(hay: &[u8], s: usize, e: usize) -> Option<Decoded> {
         .rposition(|c| matches!(c, b'/' | b'+' | b'-' | b'_'))
         .map(|i| s + i + 1);
     for start in std::iter::once(s).chain(retries) {
-        if e - start < MIN_RUN {
+        if e - start < min {
             continue;
         }
         let sample = &hay[start..e.min(start + SAMPLE)];
@@ -238,11 +299,75 @@ mod tests {
         let blob = base64::engine::general_purpose::STANDARD.encode("a config blob, long enough");
         for pad in 0..45 {
             let hay = format!("{}x(\"{blob}\");k=1", " ".repeat(pad));
-            let r = runs(hay.as_bytes());
+            let r = runs(hay.as_bytes(), MIN_RUN_KNOWN);
             assert_eq!(r.len(), 1, "{hay}");
             assert_eq!(&hay[r[0].0..r[0].1], blob, "{hay}");
         }
-        assert!(runs(b"short a=b c=d; e.f(g,h)").is_empty());
+        assert!(runs(b"short a=b c=d; e.f(g,h)", MIN_RUN_KNOWN).is_empty());
+    }
+
+    #[test]
+    fn word_classification_matches_the_table() {
+        for b in 0..=255u8 {
+            let w = u64::from_le_bytes([b'a', b, b'Z', 0x80, b, b'9', b'_', b]);
+            let m = outside(w);
+            for (i, &c) in w.to_le_bytes().iter().enumerate() {
+                assert_eq!((m >> (8 * i + 7)) & 1 == 1, !is_b64(c), "{c:#x}");
+            }
+        }
+    }
+
+    /// The skip search finds exactly the runs a byte-by-byte walk finds.
+    #[test]
+    fn skip_search_matches_a_naive_walk() {
+        fn naive(hay: &[u8]) -> Vec<(usize, usize)> {
+            let mut out = vec![];
+            let mut i = 0;
+            while i < hay.len() {
+                if !is_b64(hay[i]) {
+                    i += 1;
+                    continue;
+                }
+                let s = i;
+                while i < hay.len() && is_b64(hay[i]) {
+                    i += 1;
+                }
+                if i - s >= MIN_RUN_KNOWN {
+                    let mut pad = 0;
+                    while pad < 2 && i < hay.len() && hay[i] == b'=' {
+                        i += 1;
+                        pad += 1;
+                    }
+                    out.push((s, i));
+                }
+            }
+            out
+        }
+        let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+        let alphabet = b"aZ09+/-_=.; \"\n";
+        for _ in 0..2000 {
+            let len = (seed % 200) as usize;
+            let hay: Vec<u8> = (0..len)
+                .map(|_| {
+                    seed ^= seed << 13;
+                    seed ^= seed >> 7;
+                    seed ^= seed << 17;
+                    // Mostly alphabet, so that runs of every length occur.
+                    let r = (seed % 100) as usize;
+                    if r < 88 {
+                        alphabet[r % 6]
+                    } else {
+                        alphabet[6 + r % 6]
+                    }
+                })
+                .collect();
+            assert_eq!(
+                runs(&hay, MIN_RUN_KNOWN),
+                naive(&hay),
+                "{}",
+                String::from_utf8_lossy(&hay)
+            );
+        }
     }
 
     #[test]
@@ -287,13 +412,16 @@ mod tests {
             "someVeryLongCamelCaseIdentifierName",
             "0123456789abcdef0123456789abcdef0123456789abcdef",
         ] {
-            assert!(decode_run(hay.as_bytes(), 0, hay.len()).is_none(), "{hay}");
+            assert!(
+                decode_run(hay.as_bytes(), 0, hay.len(), MIN_RUN_KNOWN).is_none(),
+                "{hay}"
+            );
         }
         let text = base64::engine::general_purpose::STANDARD.encode("{\"k\":\"v\", \"x\": 1}");
-        let d = decode_run(text.as_bytes(), 0, text.len()).expect("text");
+        let d = decode_run(text.as_bytes(), 0, text.len(), MIN_RUN_KNOWN).expect("text");
         assert_eq!(d.bytes, b"{\"k\":\"v\", \"x\": 1}");
         let hex = hex::encode("a key in hex, as text");
-        let d = decode_run(hex.as_bytes(), 0, hex.len()).expect("hex");
+        let d = decode_run(hex.as_bytes(), 0, hex.len(), MIN_RUN_KNOWN).expect("hex");
         assert_eq!(
             (d.encoding, d.bytes.as_slice()),
             (Encoding::Hex, &b"a key in hex, as text"[..])
@@ -305,7 +433,7 @@ mod tests {
         let blob =
             base64::engine::general_purpose::URL_SAFE_NO_PAD.encode("{\"secret\":\"value\"}");
         let hay = format!("/api/cfg/{blob}");
-        let d = decode_run(hay.as_bytes(), 0, hay.len()).expect("decoded");
+        let d = decode_run(hay.as_bytes(), 0, hay.len(), MIN_RUN_KNOWN).expect("decoded");
         assert_eq!(d.start, "/api/cfg/".len());
         assert_eq!(d.bytes, b"{\"secret\":\"value\"}");
     }

@@ -764,8 +764,12 @@ impl Scanner {
         if depth >= MAX_LAYERS {
             return;
         }
-        for (s, e) in base64::runs(hay) {
-            let Some(view) = base64::decode_run(hay, s, e) else {
+        let min = match self.known {
+            Some(_) => base64::MIN_RUN_KNOWN,
+            None => base64::MIN_RUN,
+        };
+        for (s, e) in base64::runs(hay, min) {
+            let Some(view) = base64::decode_run(hay, s, e, min) else {
                 continue;
             };
             let mut inner = vec![];

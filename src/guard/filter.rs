@@ -40,7 +40,7 @@ pub const MIN_SECRET_LEN: usize = 8;
 const MAX_CHAIN: usize = 32;
 /// Bytes of text searched per decoded view, and the overlap on each side of a chunk (wider
 /// than any encoded form of a key, a key split across lines included).
-const CHUNK: usize = 1 << 20;
+const CHUNK: usize = 512 << 10;
 const OVERLAP: usize = 16 << 10;
 
 /// Bits of the window-hash prefilter (2^20 bits = 128 KiB).
@@ -253,17 +253,24 @@ impl Inner {
             }
             i
         };
-        let mut all: Vec<(Range<usize>, u32)> = Vec::new();
-        let mut at = 0;
-        while at < text.len() {
-            let ws = floor(at.saturating_sub(OVERLAP));
-            let we = floor((at + CHUNK + OVERLAP).min(text.len()));
-            let we = if we <= ws { text.len() } else { we };
-            for (r, sec) in self.find_regions_in(&text[ws..we]) {
-                all.push((r.start + ws..r.end + ws, sec));
-            }
-            at += CHUNK;
-        }
+        // The chunks are searched in parallel (a large run's JSON report is several of them).
+        use rayon::prelude::*;
+        let windows: Vec<(usize, usize)> = (0..text.len())
+            .step_by(CHUNK)
+            .map(|at| {
+                let ws = floor(at.saturating_sub(OVERLAP));
+                let we = floor((at + CHUNK + OVERLAP).min(text.len()));
+                (ws, if we <= ws { text.len() } else { we })
+            })
+            .collect();
+        let all: Vec<(Range<usize>, u32)> = windows
+            .into_par_iter()
+            .flat_map_iter(|(ws, we)| {
+                self.find_regions_in(&text[ws..we])
+                    .into_iter()
+                    .map(move |(r, sec)| (r.start + ws..r.end + ws, sec))
+            })
+            .collect();
         merge(all)
     }
 

@@ -39,10 +39,25 @@ fn is_bidi(c: char) -> bool {
 }
 
 fn needs_work(s: &str) -> bool {
-    s.contains("::")
-        || s.contains("##")
-        || s.chars()
-            .any(|c| (c.is_control() && c != '\t') || is_bidi(c))
+    // One pass over ASCII (nearly every string of a run); from the first non-ASCII byte on,
+    // the character-level checks.
+    let b = s.as_bytes();
+    for (i, &c) in b.iter().enumerate() {
+        match c {
+            b':' | b'#' if b.get(i + 1) == Some(&c) => return true,
+            0x00..=0x08 | 0x0a..=0x1f | 0x7f => return true,
+            0x80.. => {
+                let rest = &s[i..];
+                return rest.contains("::")
+                    || rest.contains("##")
+                    || rest
+                        .chars()
+                        .any(|c| (c.is_control() && c != '\t') || is_bidi(c));
+            }
+            _ => {}
+        }
+    }
+    false
 }
 
 fn sanitize(s: &str, keep_newlines: bool) -> Cow<'_, str> {
@@ -110,7 +125,7 @@ impl<T: Serialize + DeserializeOwned> Clean<T> {
     /// values of URLs that carry a secret the `redactor` knows are replaced.
     pub fn new(doc: &T, redactor: &Redactor) -> Result<Self, serde_json::Error> {
         let mut v = serde_json::to_value(doc)?;
-        clean_value(&mut v, redactor);
+        clean_parallel(&mut v, redactor, 2);
         Ok(Clean(serde_json::from_value(v)?))
     }
 }
@@ -124,26 +139,70 @@ impl<T> Deref for Clean<T> {
 
 /// The sanitised form of one outside string, as [`Clean`] stores it.
 pub fn clean_string(s: &str, redactor: &Redactor) -> String {
-    let s = url::redact_in_text(s, redactor);
-    sanitize_line(&s).into_owned()
+    clean_str(s, redactor).into_owned()
+}
+
+/// [`clean_string`], borrowing when nothing changes (most strings of a run: no URL, nothing to
+/// strip), so cleaning a large run allocates only for the strings it rewrites.
+fn clean_str<'a>(s: &'a str, redactor: &Redactor) -> Cow<'a, str> {
+    // Text without `://` holds no URL and no userinfo: `redact_in_text` leaves it as it is.
+    let s: Cow<'a, str> = if s.contains("://") {
+        Cow::Owned(url::redact_in_text(s, redactor))
+    } else {
+        Cow::Borrowed(s)
+    };
+    match sanitize_line(&s) {
+        Cow::Borrowed(_) => s,
+        Cow::Owned(o) => Cow::Owned(o),
+    }
+}
+
+/// [`clean_value`], the members of objects and arrays `levels` deep cleaned in parallel (a
+/// run's findings, outcomes and exposures are thousands of objects).
+fn clean_parallel(v: &mut serde_json::Value, redactor: &Redactor, levels: u32) {
+    use rayon::prelude::*;
+    use serde_json::Value;
+    if levels == 0 {
+        return clean_value(v, redactor);
+    }
+    match v {
+        Value::Array(a) => a
+            .par_iter_mut()
+            .for_each(|x| clean_parallel(x, redactor, levels - 1)),
+        Value::Object(m) => {
+            if m.keys()
+                .any(|k| matches!(clean_str(k, redactor), Cow::Owned(_)))
+            {
+                return clean_value(v, redactor);
+            }
+            let members: Vec<&mut Value> = m.values_mut().collect();
+            members
+                .into_par_iter()
+                .for_each(|x| clean_parallel(x, redactor, levels - 1));
+        }
+        _ => clean_value(v, redactor),
+    }
 }
 
 fn clean_value(v: &mut serde_json::Value, redactor: &Redactor) {
     use serde_json::Value;
     match v {
         Value::String(s) => {
-            let c = clean_string(s, redactor);
-            if c != *s {
+            if let Cow::Owned(c) = clean_str(s, redactor) {
                 *s = c;
             }
         }
         Value::Array(a) => a.iter_mut().for_each(|x| clean_value(x, redactor)),
         Value::Object(m) => {
-            let taken = std::mem::take(m);
-            for (k, mut x) in taken {
-                clean_value(&mut x, redactor);
-                m.insert(clean_string(&k, redactor), x);
+            if m.keys()
+                .any(|k| matches!(clean_str(k, redactor), Cow::Owned(_)))
+            {
+                let taken = std::mem::take(m);
+                for (k, x) in taken {
+                    m.insert(clean_string(&k, redactor), x);
+                }
             }
+            m.values_mut().for_each(|x| clean_value(x, redactor));
         }
         _ => {}
     }
@@ -173,6 +232,36 @@ mod tests {
             assert!(!line.contains("##vso["), "{line}");
         }
         assert_eq!(s.lines().count(), 4);
+    }
+
+    #[test]
+    fn the_ascii_pass_agrees_with_the_character_checks() {
+        for s in [
+            "",
+            "a",
+            "a:b",
+            "a::b",
+            "::",
+            "a#b",
+            "##",
+            "a\tb",
+            "a\nb",
+            "\u{7f}",
+            "é::",
+            "é",
+            "a\u{85}b",
+            "x\u{202e}y",
+            "ü#",
+            "ü##",
+            "ab:",
+            "#",
+        ] {
+            let slow = s.contains("::")
+                || s.contains("##")
+                || s.chars()
+                    .any(|c| (c.is_control() && c != '\t') || is_bidi(c));
+            assert_eq!(needs_work(s), slow, "{s:?}");
+        }
     }
 
     #[test]
