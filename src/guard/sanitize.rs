@@ -123,10 +123,21 @@ pub struct Clean<T>(T);
 impl<T: Serialize + DeserializeOwned> Clean<T> {
     /// Sanitises every string (object keys included) of `doc`'s serde form. Query and fragment
     /// values of URLs that carry a secret the `redactor` knows are replaced.
+    ///
+    /// The strings are sanitised as `doc` is serialised (by [`Cleaning`], the JSON formatter
+    /// every string passes through, object keys included) and the document is read back from
+    /// that compact JSON: one pass, and no tree of values the size of a large run.
     pub fn new(doc: &T, redactor: &Redactor) -> Result<Self, serde_json::Error> {
-        let mut v = serde_json::to_value(doc)?;
-        clean_parallel(&mut v, redactor, 2);
-        Ok(Clean(serde_json::from_value(v)?))
+        let mut json = Vec::new();
+        let mut ser = serde_json::Serializer::with_formatter(
+            &mut json,
+            Cleaning {
+                redactor,
+                string: None,
+            },
+        );
+        doc.serialize(&mut ser)?;
+        Ok(Clean(serde_json::from_slice(&json)?))
     }
 }
 
@@ -157,54 +168,64 @@ fn clean_str<'a>(s: &'a str, redactor: &Redactor) -> Cow<'a, str> {
     }
 }
 
-/// [`clean_value`], the members of objects and arrays `levels` deep cleaned in parallel (a
-/// run's findings, outcomes and exposures are thousands of objects).
-fn clean_parallel(v: &mut serde_json::Value, redactor: &Redactor, levels: u32) {
-    use rayon::prelude::*;
-    use serde_json::Value;
-    if levels == 0 {
-        return clean_value(v, redactor);
-    }
-    match v {
-        Value::Array(a) => a
-            .par_iter_mut()
-            .for_each(|x| clean_parallel(x, redactor, levels - 1)),
-        Value::Object(m) => {
-            if m.keys()
-                .any(|k| matches!(clean_str(k, redactor), Cow::Owned(_)))
-            {
-                return clean_value(v, redactor);
-            }
-            let members: Vec<&mut Value> = m.values_mut().collect();
-            members
-                .into_par_iter()
-                .for_each(|x| clean_parallel(x, redactor, levels - 1));
-        }
-        _ => clean_value(v, redactor),
-    }
+/// A compact JSON formatter that holds each string back until it is complete, then writes its
+/// [`clean_string`] form.
+struct Cleaning<'a> {
+    redactor: &'a Redactor,
+    /// The string being written, while one is.
+    string: Option<String>,
 }
 
-fn clean_value(v: &mut serde_json::Value, redactor: &Redactor) {
-    use serde_json::Value;
-    match v {
-        Value::String(s) => {
-            if let Cow::Owned(c) = clean_str(s, redactor) {
-                *s = c;
+impl serde_json::ser::Formatter for Cleaning<'_> {
+    fn begin_string<W: ?Sized + std::io::Write>(&mut self, _: &mut W) -> std::io::Result<()> {
+        self.string = Some(String::new());
+        Ok(())
+    }
+
+    fn write_string_fragment<W: ?Sized + std::io::Write>(
+        &mut self,
+        writer: &mut W,
+        fragment: &str,
+    ) -> std::io::Result<()> {
+        match &mut self.string {
+            Some(s) => {
+                s.push_str(fragment);
+                Ok(())
             }
+            None => writer.write_all(fragment.as_bytes()),
         }
-        Value::Array(a) => a.iter_mut().for_each(|x| clean_value(x, redactor)),
-        Value::Object(m) => {
-            if m.keys()
-                .any(|k| matches!(clean_str(k, redactor), Cow::Owned(_)))
-            {
-                let taken = std::mem::take(m);
-                for (k, x) in taken {
-                    m.insert(clean_string(&k, redactor), x);
-                }
+    }
+
+    fn write_char_escape<W: ?Sized + std::io::Write>(
+        &mut self,
+        writer: &mut W,
+        escape: serde_json::ser::CharEscape,
+    ) -> std::io::Result<()> {
+        use serde_json::ser::CharEscape as E;
+        let c = match escape {
+            E::Quote => '"',
+            E::ReverseSolidus => '\\',
+            E::Solidus => '/',
+            E::Backspace => '\u{8}',
+            E::FormFeed => '\u{c}',
+            E::LineFeed => '\n',
+            E::CarriageReturn => '\r',
+            E::Tab => '\t',
+            E::AsciiControl(b) => char::from(b),
+        };
+        match &mut self.string {
+            Some(s) => {
+                s.push(c);
+                Ok(())
             }
-            m.values_mut().for_each(|x| clean_value(x, redactor));
+            None => serde_json::ser::CompactFormatter.write_char_escape(writer, escape),
         }
-        _ => {}
+    }
+
+    fn end_string<W: ?Sized + std::io::Write>(&mut self, writer: &mut W) -> std::io::Result<()> {
+        let s = self.string.take().unwrap_or_default();
+        serde_json::to_writer(writer, clean_str(&s, self.redactor).as_ref())
+            .map_err(std::io::Error::other)
     }
 }
 
@@ -262,6 +283,26 @@ mod tests {
                     .any(|c| (c.is_control() && c != '\t') || is_bidi(c));
             assert_eq!(needs_work(s), slow, "{s:?}");
         }
+    }
+
+    /// Quotes, backslashes, tabs and non-ASCII survive the round trip through the cleaning
+    /// formatter; line breaks become spaces.
+    #[test]
+    fn clean_keeps_escaped_characters() {
+        let d: Vec<String> = vec![
+            "a \"quoted\" \\ path\tand é/€".into(),
+            "line\nbreak".into(),
+            String::new(),
+        ];
+        let c = Clean::new(&d, &Redactor::new()).expect("clean");
+        assert_eq!(
+            *c,
+            [
+                "a \"quoted\" \\ path\tand é/€".to_string(),
+                "line break".to_string(),
+                String::new()
+            ]
+        );
     }
 
     #[test]
