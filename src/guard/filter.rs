@@ -160,40 +160,52 @@ impl Redactor {
 
     /// Masks secrets in `text`. Fail-closed: if the lock is poisoned, the text is withheld.
     pub fn filter(&self, text: &str) -> String {
+        self.filtered(text).into_owned()
+    }
+
+    /// [`Redactor::filter`], borrowing `text` when nothing in it is masked (a large report is
+    /// then not copied).
+    pub fn filtered<'a>(&self, text: &'a str) -> std::borrow::Cow<'a, str> {
+        use std::borrow::Cow;
         let Ok(inner) = self.inner.read() else {
-            return "[output withheld: redaction filter unavailable]".into();
+            return Cow::Borrowed("[output withheld: redaction filter unavailable]");
         };
-        let mut out = if inner.needles.is_empty() {
-            text.to_string()
+        let mut out: Cow<'a, str> = if inner.needles.is_empty() {
+            Cow::Borrowed(text)
         } else {
             let regions = inner.find_regions(text);
-            let mut s = String::with_capacity(text.len());
-            let mut at = 0;
-            for (r, secret) in regions {
-                s.push_str(&text[at..r.start]);
-                s.push_str(&inner.masks[secret as usize]);
-                at = r.end;
+            if regions.is_empty() {
+                Cow::Borrowed(text)
+            } else {
+                let mut s = String::with_capacity(text.len());
+                let mut at = 0;
+                for (r, secret) in regions {
+                    s.push_str(&text[at..r.start]);
+                    s.push_str(&inner.masks[secret as usize]);
+                    at = r.end;
+                }
+                s.push_str(&text[at..]);
+                Cow::Owned(s)
             }
-            s.push_str(&text[at..]);
-            s
         };
         for m in &inner.matchers {
             let mut ranges = m(&out);
             if ranges.is_empty() {
                 continue;
             }
+            let o = out.to_mut();
             ranges.sort_by_key(|r| std::cmp::Reverse(r.start));
             let mut last_start = usize::MAX;
             for r in ranges {
                 if r.end > last_start
-                    || r.end > out.len()
-                    || !out.is_char_boundary(r.start)
-                    || !out.is_char_boundary(r.end)
+                    || r.end > o.len()
+                    || !o.is_char_boundary(r.start)
+                    || !o.is_char_boundary(r.end)
                 {
                     continue;
                 }
-                let masked = redact(&out[r.clone()]);
-                out.replace_range(r.clone(), &masked);
+                let masked = redact(&o[r.clone()]);
+                o.replace_range(r.clone(), &masked);
                 last_start = r.start;
             }
         }

@@ -133,7 +133,8 @@ impl<T: Serialize + DeserializeOwned> Clean<T> {
             &mut json,
             Cleaning {
                 redactor,
-                string: None,
+                string: String::new(),
+                in_string: false,
             },
         );
         doc.serialize(&mut ser)?;
@@ -172,13 +173,15 @@ fn clean_str<'a>(s: &'a str, redactor: &Redactor) -> Cow<'a, str> {
 /// [`clean_string`] form.
 struct Cleaning<'a> {
     redactor: &'a Redactor,
-    /// The string being written, while one is.
-    string: Option<String>,
+    /// The string being written (one buffer for all of them).
+    string: String,
+    in_string: bool,
 }
 
 impl serde_json::ser::Formatter for Cleaning<'_> {
     fn begin_string<W: ?Sized + std::io::Write>(&mut self, _: &mut W) -> std::io::Result<()> {
-        self.string = Some(String::new());
+        self.string.clear();
+        self.in_string = true;
         Ok(())
     }
 
@@ -187,13 +190,11 @@ impl serde_json::ser::Formatter for Cleaning<'_> {
         writer: &mut W,
         fragment: &str,
     ) -> std::io::Result<()> {
-        match &mut self.string {
-            Some(s) => {
-                s.push_str(fragment);
-                Ok(())
-            }
-            None => writer.write_all(fragment.as_bytes()),
+        if self.in_string {
+            self.string.push_str(fragment);
+            return Ok(());
         }
+        writer.write_all(fragment.as_bytes())
     }
 
     fn write_char_escape<W: ?Sized + std::io::Write>(
@@ -213,18 +214,16 @@ impl serde_json::ser::Formatter for Cleaning<'_> {
             E::Tab => '\t',
             E::AsciiControl(b) => char::from(b),
         };
-        match &mut self.string {
-            Some(s) => {
-                s.push(c);
-                Ok(())
-            }
-            None => serde_json::ser::CompactFormatter.write_char_escape(writer, escape),
+        if self.in_string {
+            self.string.push(c);
+            return Ok(());
         }
+        serde_json::ser::CompactFormatter.write_char_escape(writer, escape)
     }
 
     fn end_string<W: ?Sized + std::io::Write>(&mut self, writer: &mut W) -> std::io::Result<()> {
-        let s = self.string.take().unwrap_or_default();
-        serde_json::to_writer(writer, clean_str(&s, self.redactor).as_ref())
+        self.in_string = false;
+        serde_json::to_writer(writer, clean_str(&self.string, self.redactor).as_ref())
             .map_err(std::io::Error::other)
     }
 }
