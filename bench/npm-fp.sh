@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Real-world false-positive bench: scans the published tarballs of popular npm packages
-# (minified bundles, source maps with sourcesContent, base64-embedded and binary WASM) and
+# (minified bundles, source maps with sourcesContent, base64-embedded and binary WASM, fonts
+# and images embedded as base64 in JS and CSS) and
 # fails on any server-side-credential finding (public_by_design false, test-mode included:
 # these packages hold no real secrets). Publishable keys (e.g. the pk_test_ keys in the
 # @stripe/stripe-js README) are listed but do not count.
@@ -33,6 +34,12 @@ packages=(
   sql.js@1.17.0              # sql-wasm-inline.js: base64-embedded WASM; .wasm binaries
   @ffmpeg/core@0.12.10       # ffmpeg-core.wasm (~30 MiB) + emscripten glue
   @stripe/stripe-js@10.2.1   # README carries publishable pk_test_ keys (public by design)
+  # Bundles that embed base64 assets heavily, where the base64 decoding layer works hardest:
+  pdfmake@0.3.11             # build/vfs_fonts.js: the Roboto TTF fonts as base64 in JS
+  video.js@8.24.1            # video-js.css: the icon font as a base64 data: URI
+  hash-wasm@4.13.0           # every hash function's WASM as base64 in JS
+  argon2-browser@1.18.0      # argon2-bundled.min.js: the WASM as base64 in JS
+  swagger-ui-dist@5.35.0     # images and fonts as data: URIs in the CSS and JS bundles
 )
 
 cache=${NPM_FP_CACHE:-$HOME/.cache/vendorscope-npm-fp}

@@ -11,7 +11,9 @@ use std::sync::{Arc, Mutex};
 use url::Url;
 
 use crate::crawl::{CrawlSettings, Fetched, FetchedKind};
-use crate::exposure::{Detectors, Hit, Scanner, to_exposure, walk};
+use crate::exposure::{
+    Detectors, Hit, KnownIdentity, KnownKey, KnownKeys, Scanner, to_exposure, walk,
+};
 use crate::facts::{Facts, RunContext};
 use crate::guard::Redactor;
 use crate::http::{AllowedEndpoints, Client};
@@ -262,6 +264,7 @@ pub fn audit(opts: &AuditOptions, redactor: &Redactor) -> Result<AuditResult, Co
                         run.warnings.extend(warnings);
                         rec.fingerprint = Some(fp.fingerprint(&secret));
                         rec.redacted = Some(secret.redacted());
+                        rec.shape = crate::run::KeyShape::of(secret.expose());
                         secrets.insert((vendor.id.clone(), key.id.clone()), secret);
                     }
                     // An unsafe source (a FIFO, a device, a file outside the allowed
@@ -362,7 +365,19 @@ pub fn audit(opts: &AuditOptions, redactor: &Redactor) -> Result<AuditResult, Co
         run.ledger = client.take_ledger();
         run.warnings.extend(client.take_warnings());
 
-        let scanner = Scanner::new(Arc::clone(&detectors)).with_redactor(redactor);
+        // Every sourced key is also searched for by value, whatever the text around it.
+        let by_value = inv
+            .vendors
+            .iter()
+            .flat_map(|v| v.keys.iter().map(move |k| (v, k)))
+            .filter_map(|(v, k)| {
+                let secret = secrets.get(&(v.id.clone(), k.id.clone()))?;
+                KnownKey::by_value(KnownIdentity::from_inventory(v, k), secret)
+            })
+            .collect();
+        let scanner = Scanner::new(Arc::clone(&detectors))
+            .with_redactor(redactor)
+            .with_known(KnownKeys::new(by_value, Arc::clone(&fp)));
         let at = crate::run::now_rfc3339();
         // Artifacts, relative to the inventory's folder.
         if !artifacts.is_empty() {

@@ -378,7 +378,8 @@ fn date(d: &Option<jiff::civil::Date>) -> Option<String> {
     d.map(|d| d.to_string())
 }
 
-fn enum_str<T: Serialize>(v: &T) -> String {
+/// A unit enum's serde name (`server_side`, `live`, …).
+pub(crate) fn enum_str<T: Serialize>(v: &T) -> String {
     match serde_json::to_value(v) {
         Ok(serde_json::Value::String(s)) => s,
         _ => String::new(),

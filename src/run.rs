@@ -151,6 +151,10 @@ pub struct Location {
     /// 0-based byte offset in the file (or archive member) where the match starts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub offset: Option<u64>,
+    /// The value was found after decoding the encoded text at this place: `base64` or `hex`
+    /// (nested layers as `base64/base64`); the position is the encoded text's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decoded: Option<String>,
     /// In a git repository's history (`scan --git`): `path` is relative to the repository and
     /// this names the commit that introduced the value there.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -489,6 +493,66 @@ pub struct KeyRecord {
     pub secret_source: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub profile: Option<KeyProfile>,
+    /// Length and character set of the key, recorded with its fingerprint when the secret was
+    /// sourced: with the redacted form's prefix and last 4 characters, what `scan --known-keys`
+    /// needs to find the key by fingerprint without the secret.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shape: Option<KeyShape>,
+}
+
+/// A key's shape: its length and the smallest character set holding it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct KeyShape {
+    pub length: u32,
+    pub charset: ShapeCharset,
+}
+
+/// Character sets of [`KeyShape`], smallest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ShapeCharset {
+    /// `0-9 a-f`
+    Hex,
+    /// `A-Z a-z 0-9`
+    Alnum,
+    /// alnum and `_ -`
+    Token,
+    /// alnum and `+ / = _ -`
+    Base64,
+    /// printable ASCII but space
+    Printable,
+}
+
+impl ShapeCharset {
+    /// Whether every byte of `b` is in the set.
+    pub fn admits(self, b: &[u8]) -> bool {
+        b.iter().all(|&c| match self {
+            ShapeCharset::Hex => c.is_ascii_digit() || (b'a'..=b'f').contains(&c),
+            ShapeCharset::Alnum => c.is_ascii_alphanumeric(),
+            ShapeCharset::Token => c.is_ascii_alphanumeric() || c == b'_' || c == b'-',
+            ShapeCharset::Base64 => c.is_ascii_alphanumeric() || b"+/=_-".contains(&c),
+            ShapeCharset::Printable => (0x21..=0x7e).contains(&c),
+        })
+    }
+}
+
+impl KeyShape {
+    /// The shape of a raw key; `None` for values outside printable ASCII.
+    pub fn of(raw: &str) -> Option<KeyShape> {
+        let charset = [
+            ShapeCharset::Hex,
+            ShapeCharset::Alnum,
+            ShapeCharset::Token,
+            ShapeCharset::Base64,
+            ShapeCharset::Printable,
+        ]
+        .into_iter()
+        .find(|c| c.admits(raw.as_bytes()))?;
+        Some(KeyShape {
+            length: u32::try_from(raw.len()).ok()?,
+            charset,
+        })
+    }
 }
 
 impl KeyRecord {
@@ -501,6 +565,7 @@ impl KeyRecord {
             redacted: None,
             secret_source: key.secret.describe(),
             profile: None,
+            shape: None,
         }
     }
 }

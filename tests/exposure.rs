@@ -554,3 +554,227 @@ fn hostile_inputs_complete_with_per_item_errors() {
         "{errors:?}"
     );
 }
+
+fn b64(s: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(s)
+}
+
+const KNOWN_INVENTORY: &str = "version: 1\norganization: Example\nvendors:\n  - id: iterable\n    connector: iterable\n    category: marketing_email\n    tier: 1\n    keys:\n      - id: iterable-web\n        secret: { env: TEST_ITERABLE_KEY }\n        type: server_side\n        environment: live\n  - id: stripe-main\n    connector: stripe\n    category: psp\n    tier: 1\n    keys:\n      - id: stripe-server\n        secret: { env: TEST_STRIPE_KEY }\n        type: server_side\n        environment: live\n";
+
+/// Runs `scan` with the given extra arguments and secrets; returns (exit code, run document).
+fn scan_with(home: &Path, dir: &Path, extra: &[&str], secrets: bool) -> (i32, Value) {
+    let mut c = cmd(home);
+    if secrets {
+        c.env("TEST_ITERABLE_KEY", ITERABLE)
+            .env("TEST_STRIPE_KEY", sk_live());
+    } else {
+        c.env_remove("TEST_ITERABLE_KEY")
+            .env_remove("TEST_STRIPE_KEY");
+    }
+    let out = c
+        .arg("scan")
+        .arg(dir)
+        .args(extra)
+        .args(["--format", "json"])
+        .output()
+        .expect("run");
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| {
+        panic!(
+            "json: {} {}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (out.status.code().unwrap_or(-1), v)
+}
+
+/// Exposures keyed by file name, without the observation time.
+fn by_file(v: &Value) -> std::collections::BTreeMap<String, Vec<Value>> {
+    let mut m: std::collections::BTreeMap<String, Vec<Value>> = Default::default();
+    for mut e in exposures(v) {
+        e.as_object_mut().expect("object").remove("observed_at");
+        let p = e["location"]["path"].as_str().unwrap_or("").to_string();
+        let name = p.rsplit('/').next().unwrap_or("").to_string();
+        m.entry(name).or_default().push(e);
+    }
+    for v in m.values_mut() {
+        v.sort_by_key(|e| e["id"].as_str().unwrap_or("").to_string());
+    }
+    m
+}
+
+/// Issue #14's misses: a bare assignment of an inventoried key (no detector context), an
+/// `atob` of an `sk_live_` key, a `data:` URI and base64 JSON config are found and attributed
+/// to the inventory key, the same way with `--inventory` (the secrets) and with `--known-keys`
+/// (fingerprints only), and the same rules apply.
+#[test]
+fn known_keys_found_by_value_and_by_fingerprint_alike() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path().join("dist");
+    write(
+        &dir,
+        "a.js",
+        format!("window.IT='{ITERABLE}';\n").as_bytes(),
+    );
+    write(
+        &dir,
+        "b.js",
+        format!("var x=atob(\"{}\");\n", b64(&sk_live())).as_bytes(),
+    );
+    write(
+        &dir,
+        "c.js",
+        format!(
+            "fetch(\"data:application/json;base64,{}\")\n",
+            b64(&format!("{{\"secretKey\":\"{}\"}}", sk_live()))
+        )
+        .as_bytes(),
+    );
+    write(
+        &dir,
+        "d.json",
+        format!(
+            "{{\"config\":\"{}\"}}\n",
+            b64(&format!(
+                "{{\"marketing\":{{\"token\":\"{ITERABLE}\"}},\"n\":1}}"
+            ))
+        )
+        .as_bytes(),
+    );
+    write(
+        &dir,
+        "e.js",
+        format!("const k=Buffer.from('{}','base64')\n", b64(ITERABLE)).as_bytes(),
+    );
+    let inv = tmp.path().join("vendors.yaml");
+    std::fs::write(&inv, KNOWN_INVENTORY).expect("inv");
+    let inv = inv.to_str().expect("utf8");
+
+    let (code, with_secrets) = scan_with(tmp.path(), &dir, &["--inventory", inv], true);
+    assert_eq!(code, 1, "{with_secrets}");
+    let a = by_file(&with_secrets);
+    assert_eq!(a.len(), 5, "{a:#?}");
+    let one = |f: &str| {
+        assert_eq!(a[f].len(), 1, "{f}: {:#?}", a[f]);
+        a[f][0].clone()
+    };
+    let e = one("a.js");
+    assert_eq!(e["rule"], "inventory.known_value");
+    assert_eq!(e["vendor"], "iterable");
+    assert_eq!(e["credential_type"], "server_side");
+    assert_eq!(e["environment"], "live");
+    assert_eq!(e["public_by_design"], false);
+    assert_eq!(e["inventory_key"], "iterable-web");
+    assert_eq!(e["location"]["line"], 1);
+    assert_eq!(e["location"]["column"], 12);
+    assert!(e["location"]["decoded"].is_null());
+    for f in ["b.js", "c.js"] {
+        let e = one(f);
+        assert_eq!(e["rule"], "stripe.secret_key", "{f}");
+        assert_eq!(e["inventory_key"], "stripe-server", "{f}");
+        assert_eq!(e["location"]["decoded"], "base64", "{f}");
+    }
+    for f in ["d.json", "e.js"] {
+        let e = one(f);
+        assert_eq!(e["rule"], "inventory.known_value", "{f}");
+        assert_eq!(e["inventory_key"], "iterable-web", "{f}");
+        assert_eq!(e["location"]["decoded"], "base64", "{f}");
+    }
+    let failing = |v: &Value| {
+        let mut r: Vec<String> = v["findings"]
+            .as_array()
+            .expect("findings")
+            .iter()
+            .filter(|f| f["status"] == "fail")
+            .map(|f| format!("{} {}", f["rule"], f["subject"]["id"]))
+            .collect();
+        r.sort();
+        r
+    };
+    assert!(
+        failing(&with_secrets)
+            .iter()
+            .any(|f| f.contains("VKS-EXP-001") && f.contains("iterable-web")),
+        "{:?}",
+        failing(&with_secrets)
+    );
+    let run = tmp.path().join("run.json");
+    std::fs::write(&run, serde_json::to_vec(&with_secrets).expect("json")).expect("save");
+    let run = run.to_str().expect("utf8");
+
+    // Fingerprints only, with and without the inventory: the same exposures.
+    let (code, fp_only) = scan_with(tmp.path(), &dir, &["--known-keys", run], false);
+    assert_eq!(code, 1);
+    assert_eq!(by_file(&fp_only), a);
+    let (code, fp_inv) = scan_with(
+        tmp.path(),
+        &dir,
+        &["--known-keys", run, "--inventory", inv],
+        false,
+    );
+    assert_eq!(code, 1);
+    assert_eq!(by_file(&fp_inv), a);
+    assert!(
+        fp_inv["errors"].as_array().expect("errors").is_empty(),
+        "{fp_inv}"
+    );
+    // The same rules, with the inventory loaded, however the keys were known.
+    assert_eq!(failing(&fp_inv), failing(&with_secrets));
+}
+
+/// Every encoding in the output filter's published list (`encoded_forms`) that is an encoding
+/// of the whole key is found, by value and by fingerprint: the scanner and the filter know the
+/// same encodings. (The list's two other entries are not encodings: the key's body without its
+/// vendor prefix, and the key split across two lines.)
+#[test]
+fn every_published_encoding_is_found_by_value_and_by_fingerprint() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path().join("dist");
+    let mut planted = vec![];
+    for (name, key) in [("it", ITERABLE.to_string()), ("sk", sk_live())] {
+        let mid = key.len() / 2;
+        let not_encodings = [
+            key["sk_live_".len()..].to_string(),
+            format!("{}\n{}", &key[..mid], &key[mid..]),
+            format!("{}\\n{}", &key[..mid], &key[mid..]),
+        ];
+        for (i, form) in vendorscope::guard::encoded_forms(&key)
+            .into_iter()
+            .enumerate()
+        {
+            if not_encodings.contains(&form) {
+                continue;
+            }
+            let file = format!("{name}{i:02}.js");
+            write(&dir, &file, format!("var v = \"{form}\";\n").as_bytes());
+            planted.push((file, form));
+        }
+    }
+    assert!(planted.len() >= 30, "{}", planted.len());
+    let inv = tmp.path().join("vendors.yaml");
+    std::fs::write(&inv, KNOWN_INVENTORY).expect("inv");
+    let inv = inv.to_str().expect("utf8");
+    let (_, by_value) = scan_with(tmp.path(), &dir, &["--inventory", inv], true);
+    let found = |v: &Value| -> std::collections::BTreeSet<String> {
+        exposures(v)
+            .iter()
+            .filter(|e| e["inventory_key"].is_string())
+            .filter_map(|e| e["location"]["path"].as_str())
+            .map(|p| p.rsplit('/').next().unwrap_or("").to_string())
+            .collect()
+    };
+    let a = found(&by_value);
+    for (file, form) in &planted {
+        assert!(a.contains(file), "{file}: {form:?} not found by value");
+    }
+    let run = tmp.path().join("run.json");
+    std::fs::write(&run, serde_json::to_vec(&by_value).expect("json")).expect("save");
+    let (_, by_fp) = scan_with(
+        tmp.path(),
+        &dir,
+        &["--known-keys", run.to_str().expect("utf8")],
+        false,
+    );
+    assert_eq!(found(&by_fp), a);
+}

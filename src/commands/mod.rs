@@ -49,6 +49,7 @@ impl Ctx<'_> {
     /// Renders the run on stdout in the chosen format and to every `--output` file.
     /// Returns false (after reporting) if a report file could not be written.
     pub fn emit(&self, run: &Run, default: Format) -> bool {
+        let started = std::time::Instant::now();
         let clean = match self.out.clean(run) {
             Ok(c) => c,
             Err(e) => {
@@ -57,6 +58,10 @@ impl Ctx<'_> {
             }
         };
         let run = &clean;
+        tracing::debug!(
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "output: sanitised"
+        );
         let format = self.stdout_format(default);
         let width = u16::try_from(crate::report::table::stdout_width()).ok();
         let term_opts = RenderOptions {
@@ -73,6 +78,11 @@ impl Ctx<'_> {
                         let text =
                             crate::report::render(run, spec.format, RenderOptions::default())
                                 .map_err(|e| e.to_string())?;
+                        tracing::debug!(
+                            elapsed_ms = started.elapsed().as_millis() as u64,
+                            "output: {} rendered",
+                            spec.path.display()
+                        );
                         self.out
                             .write_file(&spec.path, &text)
                             .map_err(|e| write_error(spec, &e))
@@ -90,6 +100,10 @@ impl Ctx<'_> {
                 .collect();
             (written, terminal)
         });
+        tracing::debug!(
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "output: files written, terminal rendered"
+        );
         let mut ok = true;
         for r in written {
             if let Err(e) = r {

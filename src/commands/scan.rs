@@ -12,25 +12,48 @@ use url::Url;
 use super::Ctx;
 use crate::cli::ScanArgs;
 use crate::crawl::CrawlSettings;
-use crate::exposure::{Detectors, Hit, Scanner, to_exposure, walk};
+use crate::exposure::{Detectors, Hit, KnownIdentity, KnownKey, Scanner, to_exposure, walk};
 use crate::gate::EXIT_CONFIG;
 use crate::http::{AllowedEndpoints, Client};
-use crate::run::{InputFile, KeyRecord, Run, RunError};
+use crate::run::{InputFile, KeyRecord, KeyShape, Run, RunError};
 use crate::secret::{Fingerprinter, Secret, SecretRef, SourceError, SourceOptions};
 use crate::vendors::{self, ProbeSettings};
 
-/// Inventory key identity per fingerprint.
-/// Fingerprint → (inventory key id, vendor) from `--known-keys`.
+/// Fingerprint → (inventory key id, vendor id): how exposures are attributed.
 pub type KnownKeys = BTreeMap<String, (String, String)>;
+
+/// What `--known-keys RUN.json` gives: the fingerprints, the key records (with their
+/// redacted forms and shapes) and, per (vendor id, key id), the key's declared facts as that
+/// run read them.
+pub struct PreviousKeys {
+    pub fingerprints: KnownKeys,
+    pub records: Vec<KeyRecord>,
+    pub identities: HashMap<(String, String), KnownIdentity>,
+}
 
 pub fn run(ctx: &Ctx, args: &ScanArgs) -> anyhow::Result<u8> {
     let fp = Arc::new(Fingerprinter::load().context("cannot load the fingerprint key")?);
-    let detectors = match Detectors::load(&args.detectors) {
-        Ok(d) => Arc::new(d),
-        Err(e) => {
+    // The detectors compile while the policies load (both are most of the start-up time);
+    // nothing is printed before the detectors feed the output filter.
+    let (detectors, policy_load) = std::thread::scope(|s| {
+        let d = s.spawn(|| Detectors::load(&args.detectors));
+        let p = super::audit::policy_options(&args.policy).map(|opts| {
+            let loaded = crate::audit::load_policies(
+                &opts.policies,
+                opts.exceptions.as_deref(),
+                opts.exception_max_lifetime,
+            );
+            (opts, loaded)
+        });
+        (d.join(), p)
+    });
+    let detectors = match detectors {
+        Ok(Ok(d)) => Arc::new(d),
+        Ok(Err(e)) => {
             ctx.out.error(&e.to_string());
             return Ok(EXIT_CONFIG);
         }
+        Err(_) => anyhow::bail!("the detectors could not be compiled"),
     };
     // Detectors feed the output filter before anything is printed.
     ctx.out.redactor.add_matcher(detectors.matcher());
@@ -84,18 +107,14 @@ pub fn run(ctx: &Ctx, args: &ScanArgs) -> anyhow::Result<u8> {
             return Ok(EXIT_CONFIG);
         }
     };
-    let opts = match super::audit::policy_options(&args.policy) {
+    let (opts, loaded_policies) = match policy_load {
         Ok(o) => o,
         Err(e) => {
             ctx.out.error(&e);
             return Ok(EXIT_CONFIG);
         }
     };
-    let (mut policies, exceptions) = match crate::audit::load_policies(
-        &opts.policies,
-        opts.exceptions.as_deref(),
-        opts.exception_max_lifetime,
-    ) {
+    let (mut policies, exceptions) = match loaded_policies {
         Ok(p) => p,
         Err(e) => {
             e.report(&ctx.out);
@@ -135,12 +154,16 @@ pub fn run(ctx: &Ctx, args: &ScanArgs) -> anyhow::Result<u8> {
         .as_deref()
         .map(crate::audit::input_file);
     let mut known: KnownKeys = BTreeMap::new();
+    let mut identities = HashMap::new();
+    // Inventory keys searched for by value (their secrets were sourced).
+    let mut by_value: Vec<KnownKey> = vec![];
 
     if let Some(path) = &args.known_keys {
         match load_known_keys(path, &fp) {
-            Ok((k, records)) => {
-                known = k;
-                run.keys = records;
+            Ok(prev) => {
+                known = prev.fingerprints;
+                identities = prev.identities;
+                run.keys = prev.records;
                 run.inputs
                     .options
                     .insert("known_keys".into(), path.display().to_string());
@@ -172,7 +195,16 @@ pub fn run(ctx: &Ctx, args: &ScanArgs) -> anyhow::Result<u8> {
             .map(|d| crate::secret::allowed_dir(d))
             .collect();
         let sourced = allowed.and_then(|allowed| {
-            source_inventory_keys(ctx, &l, path, &allowed, &fp, &mut run, &mut known)
+            source_inventory_keys(
+                ctx,
+                &l,
+                path,
+                &allowed,
+                &fp,
+                &mut run,
+                &mut known,
+                &mut by_value,
+            )
         });
         if let Err(msg) = sourced {
             ctx.out.error(&msg);
@@ -181,7 +213,16 @@ pub fn run(ctx: &Ctx, args: &ScanArgs) -> anyhow::Result<u8> {
         loaded = Some(l);
     }
 
-    let mut scanner = Scanner::new(Arc::clone(&detectors)).with_redactor(&ctx.out.redactor);
+    let searched = known_keys(
+        by_value,
+        &run.keys,
+        loaded.as_ref(),
+        &identities,
+        &mut run.warnings,
+    );
+    let mut scanner = Scanner::new(Arc::clone(&detectors))
+        .with_redactor(&ctx.out.redactor)
+        .with_known(crate::exposure::KnownKeys::new(searched, Arc::clone(&fp)));
     let n = |v: u64| usize::try_from(v).unwrap_or(usize::MAX);
     scanner.limits.max_locations = n(args.max_locations);
     scanner.limits.max_per_item = n(args.max_exposures_per_file);
@@ -394,8 +435,10 @@ pub fn run(ctx: &Ctx, args: &ScanArgs) -> anyhow::Result<u8> {
     ))
 }
 
-/// Sources every inventory key's secret to fingerprint it (never probes here). An unsafe
-/// source (see [`SourceError::Refused`]) is a configuration error naming the key.
+/// Sources every inventory key's secret to fingerprint it and search for it by value (never
+/// probes here). An unsafe source (see [`SourceError::Refused`]) is a configuration error
+/// naming the key.
+#[allow(clippy::too_many_arguments)]
 fn source_inventory_keys(
     ctx: &Ctx,
     loaded: &crate::inventory::Loaded,
@@ -404,6 +447,7 @@ fn source_inventory_keys(
     fp: &Fingerprinter,
     run: &mut Run,
     known: &mut KnownKeys,
+    by_value: &mut Vec<KnownKey>,
 ) -> Result<(), String> {
     let opts = SourceOptions {
         base_dir: path.parent().map(|p| p.to_path_buf()).unwrap_or_default(),
@@ -425,8 +469,13 @@ fn source_inventory_keys(
                     let rec = KeyRecord {
                         fingerprint: Some(f),
                         redacted: Some(secret.redacted()),
+                        shape: KeyShape::of(secret.expose()),
                         ..KeyRecord::declared(&vendor.id, key)
                     };
+                    by_value.extend(KnownKey::by_value(
+                        KnownIdentity::from_inventory(vendor, key),
+                        &secret,
+                    ));
                     match prior {
                         Some(i) => run.keys[i] = rec,
                         None => run.keys.push(rec),
@@ -565,10 +614,60 @@ fn verify(
     Ok(true)
 }
 
-fn load_known_keys(
-    path: &std::path::Path,
-    fp: &Fingerprinter,
-) -> Result<(KnownKeys, Vec<KeyRecord>), String> {
+/// The keys the scan searches for whatever the text around them: those known by value, then
+/// every other key with a fingerprint, redacted form and shape (from `--known-keys`), with its
+/// declared facts from the inventory when loaded, else from the run that recorded it. The same
+/// facts either way, so an exposure reads the same however the key was known. A fingerprinted
+/// key without a recorded shape (a run from an older version) is attributed when a detector
+/// finds it, and named in a warning.
+pub fn known_keys(
+    by_value: Vec<KnownKey>,
+    records: &[KeyRecord],
+    loaded: Option<&crate::inventory::Loaded>,
+    identities: &HashMap<(String, String), KnownIdentity>,
+    warnings: &mut Vec<String>,
+) -> Vec<KnownKey> {
+    let valued: HashSet<(&str, &str)> = by_value
+        .iter()
+        .map(|k| (k.identity.vendor.as_str(), k.identity.key.as_str()))
+        .collect();
+    let mut out = vec![];
+    let mut shapeless = vec![];
+    for r in records {
+        let (Some(f), Some(red)) = (&r.fingerprint, &r.redacted) else {
+            continue;
+        };
+        if valued.contains(&(r.vendor.as_str(), r.id.as_str())) {
+            continue;
+        }
+        let from_inventory = loaded.and_then(|l| {
+            let v = l.inventory.vendors.iter().find(|v| v.id == r.vendor)?;
+            let k = v.keys.iter().find(|k| k.id == r.id)?;
+            Some(KnownIdentity::from_inventory(v, k))
+        });
+        let identity = from_inventory
+            .or_else(|| identities.get(&(r.vendor.clone(), r.id.clone())).cloned())
+            .unwrap_or_else(|| KnownIdentity::bare(&r.id, &r.vendor));
+        match r
+            .shape
+            .as_ref()
+            .and_then(|s| KnownKey::by_fingerprint(identity, f, red, s))
+        {
+            Some(k) => out.push(k),
+            None => shapeless.push(format!("{}/{}", r.vendor, r.id)),
+        }
+    }
+    if !shapeless.is_empty() {
+        warnings.push(format!(
+            "key(s) {} cannot be searched for by fingerprint (no shape in the --known-keys run, or too short): found only where a detector recognises them; re-run `audit` or `scan --inventory` with this version to record their shapes",
+            shapeless.join(", ")
+        ));
+    }
+    out.extend(by_value);
+    out
+}
+
+fn load_known_keys(path: &std::path::Path, fp: &Fingerprinter) -> Result<PreviousKeys, String> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("--known-keys {}: cannot read: {e}", path.display()))?;
     parse_known_keys(&path.display().to_string(), &text, fp)
@@ -580,7 +679,7 @@ pub fn parse_known_keys(
     name: &str,
     text: &str,
     fp: &Fingerprinter,
-) -> Result<(KnownKeys, Vec<KeyRecord>), String> {
+) -> Result<PreviousKeys, String> {
     let prev: Run = serde_json::from_str(text).map_err(|e| {
         format!(
             "--known-keys {name}:{}:{}: not a vendorscope run document: {}",
@@ -605,7 +704,22 @@ pub fn parse_known_keys(
             records.push(KeyRecord { profile: None, ..k });
         }
     }
-    Ok((map, records))
+    let identities = prev
+        .facts
+        .keys
+        .iter()
+        .map(|k| {
+            (
+                (k.vendor.clone(), k.id.clone()),
+                KnownIdentity::from_facts(k),
+            )
+        })
+        .collect();
+    Ok(PreviousKeys {
+        fingerprints: map,
+        records,
+        identities,
+    })
 }
 
 trait Classify {

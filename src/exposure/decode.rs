@@ -32,7 +32,8 @@ fn escape_at(s: &[u8]) -> Option<(usize, char)> {
                 let v = hex_n(&s[2..], 2)?;
                 Some((4, char::from_u32(v)?))
             }
-            b'/' => Some((2, '/')),
+            // `\/`, `\"`, and Markdown's `\_`, `\*`, `\+` …: the character itself.
+            &c if c.is_ascii_punctuation() => Some((2, char::from(c))),
             _ => None,
         },
         b'%' => {
@@ -65,6 +66,7 @@ fn escape_at(s: &[u8]) -> Option<(usize, char)> {
                 ("lt;", '<'),
                 ("gt;", '>'),
                 ("apos;", '\''),
+                ("lowbar;", '_'),
             ] {
                 if rest.starts_with(name.as_bytes()) {
                     return Some((1 + name.len(), c));
@@ -78,10 +80,12 @@ fn escape_at(s: &[u8]) -> Option<(usize, char)> {
 
 /// Where an escape that decodes to a printable ASCII character can start (a key is ASCII, so
 /// no other escape can hide part of one): `\u0`, `\x2`–`\x7`, `&#` before a digit or `x`, the
-/// named entities, and `%`. The first group is one packed SIMD search over literals of three
-/// bytes or more (two-byte literals such as `\u` or `&#` slow it down by half, and stopping at
-/// every `\`, `&` or `%` costs more still: minified code is full of `\n`, `&&` and `100%`);
-/// `%` is its own `memchr` pass. Other escapes inside a region are decoded all the same.
+/// named entities, `%`, and Markdown's `\_` (the escape that splits `sk_live_` and `shpat_`).
+/// The first group is one packed SIMD search over literals of three bytes or more (two-byte
+/// literals such as `\u` or `&#` slow it down by half, and stopping at every `\`, `&` or `%`
+/// costs more still: minified code is full of `\n`, `&&` and `100%`); `%` and `\_` are their
+/// own `memchr`/`memmem` passes. Other escapes inside a region (`\"`, `\+`, …) are decoded all
+/// the same.
 static OPENERS: std::sync::LazyLock<Option<aho_corasick::packed::Searcher>> =
     std::sync::LazyLock::new(|| {
         let mut b = aho_corasick::packed::Config::new().builder();
@@ -92,7 +96,9 @@ static OPENERS: std::sync::LazyLock<Option<aho_corasick::packed::Searcher>> =
         for d in 0..10 {
             b.add(format!("&#{d}"));
         }
-        for p in ["&#x", "&#X", "&amp;", "&quot;", "&lt;", "&gt;", "&apos;"] {
+        for p in [
+            "&#x", "&#X", "&amp;", "&quot;", "&lt;", "&gt;", "&apos;", "&lowbar;",
+        ] {
             b.add(p);
         }
         b.build()
@@ -104,15 +110,28 @@ pub fn regions(hay: &[u8]) -> Vec<(usize, usize)> {
     let mut r = Regions::default();
     match &*OPENERS {
         Some(packed) => {
-            // Two ascending streams, merged.
+            // Three ascending streams, merged.
             let mut pct = memchr::memchr_iter(b'%', hay).peekable();
-            for m in packed.find_iter(hay) {
-                while let Some(p) = pct.next_if(|&p| p < m.start()) {
-                    r.add(hay, p);
+            let mut md = memchr::memmem::find_iter(hay, b"\\_").peekable();
+            let mut next_below = |limit: usize, r: &mut Regions| loop {
+                let p = pct.peek().copied().unwrap_or(usize::MAX);
+                let m = md.peek().copied().unwrap_or(usize::MAX);
+                let at = p.min(m);
+                if at >= limit {
+                    break;
                 }
+                if p <= m {
+                    pct.next();
+                } else {
+                    md.next();
+                }
+                r.add(hay, at);
+            };
+            for m in packed.find_iter(hay) {
+                next_below(m.start(), &mut r);
                 r.add(hay, m.start());
             }
-            pct.for_each(|p| r.add(hay, p));
+            next_below(usize::MAX, &mut r);
         }
         None => memchr::memchr3_iter(b'\\', b'%', b'&', hay).for_each(|at| r.add(hay, at)),
     }
@@ -203,6 +222,8 @@ mod tests {
         assert!(all("a && b || 100% \\n").is_empty());
         assert!(all(r"k=\x73k_live_abc").contains("sk_live_abc"));
         assert!(all("k=%73k_live_abc").contains("sk_live_abc"));
+        assert!(all(r"k=sk\_live\_abc").contains("sk_live_abc"));
+        assert!(all("k=sk&lowbar;live&lowbar;abc").contains("sk_live_abc"));
     }
 
     #[test]

@@ -21,7 +21,13 @@ pub struct Detectors {
     keywords: Vec<Vec<u8>>,
     /// Rule indexes per keyword.
     by_pattern: Vec<Vec<usize>>,
+    /// The index of the rule known-value hits are reported under (the last rule: it has no
+    /// keyword and no regex; see `known.rs`).
+    pub known_rule: usize,
 }
+
+/// The id of the rule under which known-value hits are reported.
+pub const KNOWN_RULE_ID: &str = "inventory.known_value";
 
 /// One match of one rule in a buffer (byte offsets into that buffer).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,6 +37,8 @@ pub struct RawHit {
     pub end: usize,
     pub environment: Option<Environment>,
     pub confidence: Confidence,
+    /// For a known-value hit (rule [`Detectors::known_rule`]): the known key's index.
+    pub known: Option<usize>,
 }
 
 /// How far a window is widened to reach a token boundary.
@@ -42,7 +50,13 @@ fn is_word(b: u8) -> bool {
 
 impl Detectors {
     /// Builds the prefilter over every rule's keywords.
-    pub fn new(rules: Vec<Rule>) -> Result<Self, RuleError> {
+    pub fn new(mut rules: Vec<Rule>) -> Result<Self, RuleError> {
+        if let Some(r) = rules.iter().find(|r| r.id == KNOWN_RULE_ID) {
+            return Err(RuleError {
+                origin: "detectors".into(),
+                message: format!("rule id `{}` is reserved for the known-value search", r.id),
+            });
+        }
         let mut patterns: Vec<String> = vec![];
         let mut by_pattern: Vec<Vec<usize>> = vec![];
         for (i, r) in rules.iter().enumerate() {
@@ -65,7 +79,9 @@ impl Detectors {
                 origin: "detectors".into(),
                 message: format!("cannot build keyword prefilter: {e}"),
             })?;
+        rules.push(Rule::known_value(KNOWN_RULE_ID));
         Ok(Detectors {
+            known_rule: rules.len() - 1,
             rules,
             ac,
             served: anchors.into_iter().map(|a| a.keywords).collect(),
@@ -175,7 +191,15 @@ impl Detectors {
                 continue;
             }
             let (abs_s, abs_e) = (s + m.start(), s + m.end());
-            let mut confidence = r.confidence;
+            let text = std::str::from_utf8(secret).unwrap_or_default();
+            if r.excluded(text, hay, abs_s, abs_e)
+                || r.decoded_body.as_ref().is_some_and(|re| {
+                    !super::rules::decoded_body(text).is_some_and(|b| re.is_match(&b))
+                })
+            {
+                continue;
+            }
+            let mut confidence = r.base_confidence(text);
             if let Some((cre, before, after)) = &r.context {
                 let cs = abs_s.saturating_sub(*before);
                 let ce = (abs_e + after).min(hay.len());
@@ -183,7 +207,8 @@ impl Detectors {
                 if !found && r.context_required {
                     continue;
                 }
-                if found {
+                // Low-confidence rules (keys of unknown issuers) stay low.
+                if found && r.confidence != Confidence::Low {
                     confidence = Confidence::High;
                 }
             }
@@ -201,6 +226,7 @@ impl Detectors {
                 end: abs_e,
                 environment,
                 confidence,
+                known: None,
             });
         }
     }
@@ -264,7 +290,12 @@ mod tests {
     fn rule_examples_match_and_negatives_do_not() {
         let d = Detectors::load(&[]).expect("builtin rules");
         assert!(d.rules.len() >= 15);
-        for (i, r) in d.rules.iter().enumerate() {
+        for (i, r) in d
+            .rules
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i != d.known_rule)
+        {
             assert!(!r.examples.is_empty(), "{} has no examples", r.id);
             for ex in &r.examples {
                 let hits = d.find(ex.as_bytes());
@@ -302,5 +333,183 @@ mod tests {
         let e = super::super::rules::parse("user.yaml", "rules:\n  - id: x\n    vendor: v\n    credential_type: t\n    regex: '('\n    keywords: [abc]\n    public_by_design: false\n    confidence: high\n").expect_err("bad regex");
         assert!(e.to_string().contains("user.yaml"), "{e}");
         assert!(e.to_string().contains("rule `x`"), "{e}");
+    }
+}
+
+/// Keys of other issuers with Stripe's prefixes (Clerk, WorkOS) are never reported as
+/// Stripe's but as unknown credentials at low confidence; Stripe's own shapes stay Stripe's,
+/// next to Clerk configuration too.
+#[cfg(test)]
+mod lookalikes {
+    use super::*;
+    use base64::Engine;
+    use proptest::prelude::*;
+
+    const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+
+    fn detectors() -> &'static Detectors {
+        static D: std::sync::OnceLock<Detectors> = std::sync::OnceLock::new();
+        D.get_or_init(|| Detectors::load(&[]).expect("builtin rules"))
+    }
+
+    fn alnum(picks: &[u8]) -> String {
+        picks
+            .iter()
+            .map(|&i| ALNUM[i as usize % ALNUM.len()] as char)
+            .collect()
+    }
+
+    /// (vendor, confidence) of the hits on exactly `value` in `text`.
+    fn found(text: &str, value: &str) -> Vec<(String, Confidence)> {
+        let d = detectors();
+        let at = text.find(value).expect("planted");
+        d.find(text.as_bytes())
+            .into_iter()
+            .filter(|h| h.start == at && h.end == at + value.len())
+            .map(|h| (d.rules[h.rule].vendor.clone(), h.confidence))
+            .collect()
+    }
+
+    fn env() -> impl Strategy<Value = &'static str> {
+        prop_oneof![Just("live"), Just("test")]
+    }
+
+    fn around() -> impl Strategy<Value = (&'static str, &'static str)> {
+        prop_oneof![
+            Just(("const k = \"", "\";")),
+            Just(("KEY=", "\n")),
+            Just(("{\"apiKey\": \"", "\"}")),
+            Just(("headers:{Authorization:`Bearer ", "`}")),
+        ]
+    }
+
+    /// Not rejected as low-entropy or a placeholder (`your`, `example`, `xxxxxxxx`, …).
+    fn plausible(key: &str) -> bool {
+        let l = key.to_ascii_lowercase();
+        crate::exposure::rules::entropy(key.as_bytes()) >= 3.0
+            && !["your", "example", "xxxxxxxx", "1234567890"]
+                .iter()
+                .any(|p| l.contains(p))
+    }
+
+    fn unknown_low(hits: &[(String, Confidence)]) -> bool {
+        hits.len() == 1 && hits[0] == ("unknown".to_string(), Confidence::Low)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+
+        #[test]
+        fn workos_keys_are_unknown(env in env(), ulid in prop::collection::vec(any::<u8>(), 26), (pre, post) in around()) {
+            let body = format!("key_01{}", alnum(&ulid).to_uppercase());
+            let key = format!("sk_{env}_{}", base64::engine::general_purpose::STANDARD_NO_PAD.encode(body));
+            prop_assume!(plausible(&key));
+            let text = format!("{pre}{key}{post}");
+            let hits = found(&text, &key);
+            prop_assert!(unknown_low(&hits), "{text}: {hits:?}");
+        }
+
+        #[test]
+        fn clerk_secret_keys_are_unknown(
+            env in env(),
+            len in 30usize..64,
+            picks in prop::collection::vec(any::<u8>(), 64),
+            ctx in prop_oneof![Just("CLERK_SECRET_KEY="), Just("createClerkClient({secretKey:\""), Just("clerk: { secret: '")],
+        ) {
+            let mut body = alnum(&picks[..len]);
+            // Off Stripe's published shapes (those stay Stripe's, see below).
+            if body.as_bytes()[0] == b'5' {
+                body.replace_range(0..1, "Q");
+            }
+            let key = format!("sk_{env}_{body}");
+            prop_assume!(plausible(&key));
+            let text = format!("{ctx}{key}\"");
+            let hits = found(&text, &key);
+            prop_assert!(unknown_low(&hits), "{text}: {hits:?}");
+        }
+
+        #[test]
+        fn clerk_publishable_keys_are_unknown(
+            env in env(),
+            label in "[a-z]{3,10}-[a-z]{3,10}-[0-9]{1,3}",
+            production in any::<bool>(),
+            padded in any::<bool>(),
+            (pre, post) in around(),
+        ) {
+            let host = if production {
+                format!("clerk.{label}.com$")
+            } else {
+                format!("{label}.clerk.accounts.dev$")
+            };
+            let e = if padded {
+                &base64::engine::general_purpose::STANDARD
+            } else {
+                &base64::engine::general_purpose::STANDARD_NO_PAD
+            };
+            let key = format!("pk_{env}_{}", e.encode(host));
+            let text = format!("{pre}{key}{post}");
+            let hits = found(&text, &key);
+            prop_assert!(unknown_low(&hits), "{text}: {hits:?}");
+        }
+
+        #[test]
+        fn stripe_shapes_stay_stripe(
+            kind in prop_oneof![Just("sk"), Just("rk"), Just("pk")],
+            env in env(),
+            long in any::<bool>(),
+            picks in prop::collection::vec(any::<u8>(), 99),
+            ctx in prop_oneof![Just("STRIPE_KEY="), Just("clerkKey:\"pk_live_x\",stripe:\""), Just("CLERK_SECRET_KEY=")],
+        ) {
+            let body = if long {
+                format!("51{}", alnum(&picks[..97]))
+            } else {
+                alnum(&picks[..24])
+            };
+            let key = format!("{kind}_{env}_{body}");
+            prop_assume!(plausible(&key));
+            let text = format!("{ctx}{key}\"");
+            let hits = found(&text, &key);
+            prop_assert_eq!(hits, vec![("stripe".to_string(), Confidence::High)], "{}", text);
+        }
+    }
+
+    #[test]
+    fn stripe_off_shape_lengths_stay_stripe_at_medium_confidence() {
+        for body in [
+            "Qm4TzR8vLx2NcW7pYk3HdJ9sFa6G",
+            "Qm4TzR8vLx2NcW7pYk3HdJ9sFa6GbE1uVo",
+        ] {
+            let key = format!("sk_live_{body}");
+            assert_eq!(
+                found(&format!("STRIPE_SECRET_KEY={key}"), &key),
+                [("stripe".to_string(), Confidence::Medium)]
+            );
+        }
+    }
+
+    /// Published Adyen API keys end in a 16-character tail with punctuation: the whole key is
+    /// the value (a truncated one would never match the inventory's fingerprint).
+    #[test]
+    fn adyen_tails_are_captured_whole() {
+        let head = "AQEyhmfxK9QbWc2Tr5LmVn8Xp3YsZa6Dh4Ef7Gj1Ku0Iq2Ow9Pe5Rt8Yu3Ai6Sd1Fg4Hj7Kl0Zx9Cv2Bn5Mq8Wx==-Tr4Ye7Ui0Op3As6Df9Gh2Jk5Lz8Xc1Vb4Nm7Qw0Er3Ty6=";
+        for tail in [
+            "<k3pQ{]ZvG,9sT;a",
+            "]u](6wk(NKG;nzD~",
+            "d(^TtKg6z&m(5DHK",
+            "SGU5)Wn]k:em}W*P",
+            "whdeW3vA2N6wvhtL",
+        ] {
+            let key = format!("{head}-{tail}");
+            for text in [
+                format!("\"X-API-Key: {key}\","),
+                format!("apiKey:'{key}'"),
+                format!("ADYEN_API_KEY={key}\n"),
+            ] {
+                let d = detectors();
+                let hits = d.find(text.as_bytes());
+                assert_eq!(hits.len(), 1, "{text}");
+                assert_eq!(&text[hits[0].start..hits[0].end], key, "{text}");
+            }
+        }
     }
 }

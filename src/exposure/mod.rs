@@ -1,15 +1,18 @@
 //! Exposure: detector rules, the scanning engine, source maps and the artifact walker.
 
 mod anchors;
+pub mod base64;
 pub mod decode;
 pub mod engine;
 pub mod git;
+pub mod known;
 pub mod rules;
 pub mod scan;
 pub mod srcmap;
 pub mod walk;
 
 pub use engine::Detectors;
+pub use known::{KnownIdentity, KnownKey, KnownKeys};
 pub use scan::{Hit, MapBytes, MapSource, ScanOutput, Scanner};
 
 use crate::run::{Evidence, Exposure};
@@ -38,12 +41,25 @@ pub fn to_exposure(
     if let Some(g) = &loc.git {
         id_input.push_str(&format!("|git:{}", g.repository));
     }
+    // A known-value hit is reported with its inventory key's declared facts.
+    let (vendor, credential_type, public_by_design) = match &hit.known {
+        Some(k) => (
+            k.connector.clone().unwrap_or_else(|| k.vendor.clone()),
+            k.key_type.clone(),
+            k.public_by_design,
+        ),
+        None => (
+            rule.vendor.clone(),
+            rule.credential_type.clone(),
+            rule.public_by_design,
+        ),
+    };
     Exposure {
         id: format!("exp-{}", &crate::run::sha256_hex(id_input.as_bytes())[..16]),
         rule: rule.id.clone(),
-        vendor: rule.vendor.clone(),
-        credential_type: rule.credential_type.clone(),
-        public_by_design: rule.public_by_design,
+        vendor,
+        credential_type,
+        public_by_design,
         environment: hit.environment,
         location: loc.clone(),
         more_locations: hit.more_locations.clone(),
@@ -54,8 +70,8 @@ pub fn to_exposure(
             redacted: hit.secret.redacted(),
         },
         confidence: hit.confidence,
-        inventory_key: None,
-        inventory_vendor: None,
+        inventory_key: hit.known.as_ref().map(|k| k.key.clone()),
+        inventory_vendor: hit.known.as_ref().map(|k| k.vendor.clone()),
         verified: None,
         observed_at: at.into(),
     }

@@ -6,9 +6,19 @@
 //! optional `window_before`/`window_after` (bytes around a keyword the regex sees),
 //! `min_entropy` (Shannon bits per byte of the secret), `placeholders` (regexes that reject a
 //! secret), `context` (`{regex, before, after}` that must appear near the secret when
-//! `context_required`, and otherwise raises confidence to high), `public_by_design`,
+//! `context_required`; found, it raises confidence to high unless the rule's is `low`), `public_by_design`,
 //! `environment` (`live | test | captured | null`), `confidence`, `examples` and
-//! `negative_examples` (checked by a unit test).
+//! `negative_examples` (checked by a unit test). Regexes have ASCII semantics (`\b`, `\w`, `\s`,
+//! `(?i)`), unless they need Unicode (`\p{…}`, or `(?u)`).
+//!
+//! Keys that share a prefix with another issuer's (`sk_live_` is Stripe's, Clerk's and
+//! WorkOS's) are told apart with three more fields: `canonical` (a regex of the vendor's
+//! published shapes: a secret that does not match it is reported one confidence level lower),
+//! `exclude` (a list of conditions under which a match is another issuer's key and not this
+//! rule's: `secret` (a regex on the value), `decoded_body` (a regex on the base64-decoded text
+//! after the value's last `_`) or `context` (`{regex, before, after}` near the value; not applied
+//! to a value matching `canonical`)), and `decoded_body` (a regex the base64-decoded body must
+//! match for the rule to match at all).
 
 use std::path::Path;
 
@@ -67,6 +77,18 @@ pub struct ContextSpec {
     pub after: usize,
 }
 
+/// A condition under which a match is another issuer's key (exactly one field).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExcludeSpec {
+    #[serde(default)]
+    pub secret: Option<String>,
+    #[serde(default)]
+    pub decoded_body: Option<String>,
+    #[serde(default)]
+    pub context: Option<ContextSpec>,
+}
+
 fn default_ctx() -> usize {
     128
 }
@@ -92,6 +114,12 @@ pub struct RuleSpec {
     pub context: Option<ContextSpec>,
     #[serde(default)]
     pub context_required: bool,
+    #[serde(default)]
+    pub canonical: Option<String>,
+    #[serde(default)]
+    pub exclude: Vec<ExcludeSpec>,
+    #[serde(default)]
+    pub decoded_body: Option<String>,
     pub public_by_design: bool,
     #[serde(default)]
     pub environment: Option<EnvSpec>,
@@ -119,8 +147,82 @@ pub struct Rule {
     pub(crate) placeholders: Vec<regex::Regex>,
     pub(crate) context: Option<(regex::bytes::Regex, usize, usize)>,
     pub(crate) context_required: bool,
+    pub(crate) canonical: Option<regex::Regex>,
+    pub(crate) exclude: Vec<Exclude>,
+    pub(crate) decoded_body: Option<regex::Regex>,
     pub examples: Vec<String>,
     pub negative_examples: Vec<String>,
+}
+
+/// A compiled [`ExcludeSpec`].
+#[derive(Debug)]
+pub(crate) enum Exclude {
+    Secret(regex::Regex),
+    DecodedBody(regex::Regex),
+    Context(regex::bytes::Regex, usize, usize),
+}
+
+/// The base64-decoded text after a value's last `_` (Clerk publishable keys carry their
+/// Frontend API host that way), if it decodes to text.
+pub fn decoded_body(secret: &str) -> Option<String> {
+    let body = secret.rsplit('_').next()?.as_bytes();
+    let d = super::base64::decode(body);
+    (super::base64::is_text(&d) && !d.is_empty())
+        .then(|| String::from_utf8(d).ok())
+        .flatten()
+}
+
+impl Rule {
+    /// The rule known-value hits are reported under: no keyword, a regex that never matches;
+    /// each exposure takes its vendor, type and environment from the inventory key it found.
+    pub(crate) fn known_value(id: &str) -> Rule {
+        Rule {
+            id: id.into(),
+            vendor: "inventory".into(),
+            credential_type: "inventory_key".into(),
+            public_by_design: false,
+            confidence: Confidence::High,
+            environment: None,
+            regex: regex::bytes::Regex::new(r"[^\s\S]").expect("static regex"),
+            keywords: vec![],
+            before: 0,
+            after: 0,
+            min_entropy: 0.0,
+            placeholders: vec![],
+            context: None,
+            context_required: false,
+            canonical: None,
+            exclude: vec![],
+            decoded_body: None,
+            examples: vec![],
+            negative_examples: vec![],
+        }
+    }
+
+    /// Whether the value `secret` at `hay[s..e]` is another issuer's key (see `exclude`).
+    pub(crate) fn excluded(&self, secret: &str, hay: &[u8], s: usize, e: usize) -> bool {
+        let canonical = self.canonical.as_ref().is_some_and(|c| c.is_match(secret));
+        self.exclude.iter().any(|x| match x {
+            Exclude::Secret(re) => re.is_match(secret),
+            Exclude::DecodedBody(re) => decoded_body(secret).is_some_and(|b| re.is_match(&b)),
+            Exclude::Context(re, before, after) => {
+                !canonical
+                    && re.is_match(&hay[s.saturating_sub(*before)..(e + after).min(hay.len())])
+            }
+        })
+    }
+
+    /// The confidence of a match of `secret` before context: one level lower off the
+    /// published shapes.
+    pub(crate) fn base_confidence(&self, secret: &str) -> Confidence {
+        match &self.canonical {
+            Some(c) if !c.is_match(secret) => match self.confidence {
+                Confidence::High => Confidence::Medium,
+                _ => Confidence::Low,
+            },
+            _ => self.confidence,
+        }
+    }
 }
 
 /// A rule file problem, located.
@@ -140,9 +242,16 @@ fn compile_bytes(
     what: &str,
     re: &str,
 ) -> Result<regex::bytes::Regex, RuleError> {
-    regex::bytes::RegexBuilder::new(re)
-        .size_limit(REGEX_SIZE_LIMIT)
-        .build()
+    // ASCII semantics first (`\b`, `\w`, `(?i)` on ASCII: keys are ASCII; compiling and
+    // matching are several times cheaper); a pattern that needs Unicode gets it.
+    let build = |unicode: bool| {
+        regex::bytes::RegexBuilder::new(re)
+            .size_limit(REGEX_SIZE_LIMIT)
+            .unicode(unicode)
+            .build()
+    };
+    build(false)
+        .or_else(|_| build(true))
         .map_err(|e| RuleError {
             origin: origin.into(),
             message: format!("rule `{id}`: invalid {what} regex: {e}"),
@@ -177,11 +286,15 @@ pub fn parse(origin: &str, text: &str) -> Result<Vec<Rule>, RuleError> {
                 "environment: captured needs a regex group named `env`".into()
             ));
         }
+        let text_re = |what: &str, re: &str| {
+            let build = |unicode: bool| regex::RegexBuilder::new(re).unicode(unicode).build();
+            build(false)
+                .or_else(|_| build(true))
+                .map_err(|e| err(format!("invalid {what} regex: {e}")))
+        };
         let mut placeholders = vec![];
         for p in &s.placeholders {
-            placeholders.push(
-                regex::Regex::new(p).map_err(|e| err(format!("invalid placeholder regex: {e}")))?,
-            );
+            placeholders.push(text_re("placeholder", p)?);
         }
         let context = match &s.context {
             Some(c) => Some((
@@ -194,6 +307,36 @@ pub fn parse(origin: &str, text: &str) -> Result<Vec<Rule>, RuleError> {
             }
             None => None,
         };
+        let canonical = s
+            .canonical
+            .as_deref()
+            .map(|c| text_re("canonical", c))
+            .transpose()?;
+        let decoded = s
+            .decoded_body
+            .as_deref()
+            .map(|c| text_re("decoded_body", c))
+            .transpose()?;
+        let mut exclude = vec![];
+        for x in &s.exclude {
+            exclude.push(match (&x.secret, &x.decoded_body, &x.context) {
+                (Some(re), None, None) => Exclude::Secret(text_re("exclude secret", re)?),
+                (None, Some(re), None) => {
+                    Exclude::DecodedBody(text_re("exclude decoded_body", re)?)
+                }
+                (None, None, Some(c)) => Exclude::Context(
+                    compile_bytes(origin, &s.id, "exclude context", &c.regex)?,
+                    c.before.min(4096),
+                    c.after.min(4096),
+                ),
+                _ => {
+                    return Err(err(
+                        "each `exclude` entry takes exactly one of `secret`, `decoded_body`, `context`"
+                            .into(),
+                    ));
+                }
+            });
+        }
         out.push(Rule {
             id: s.id,
             vendor: s.vendor,
@@ -209,6 +352,9 @@ pub fn parse(origin: &str, text: &str) -> Result<Vec<Rule>, RuleError> {
             placeholders,
             context,
             context_required: s.context_required,
+            canonical,
+            exclude,
+            decoded_body: decoded,
             examples: s.examples,
             negative_examples: s.negative_examples,
         });

@@ -6,8 +6,10 @@ use std::collections::{HashMap, HashSet};
 use std::io::Read;
 use std::sync::Arc;
 
+use super::base64;
 use super::decode;
 use super::engine::{Detectors, RawHit};
+use super::known::{KnownIdentity, KnownKeys};
 use super::srcmap::{self, MapError};
 use crate::guard::Redactor;
 use crate::inventory::model::Environment;
@@ -18,6 +20,26 @@ use crate::secret::Secret;
 pub const DEFAULT_MAX_LOCATIONS: usize = 10;
 /// Distinct exposures reported per file or response by default.
 pub const DEFAULT_MAX_PER_ITEM: usize = 1_000;
+/// Base64/hex layers decoded inside one another (base64 in a base64 JSON blob is 2).
+pub const MAX_LAYERS: u32 = 2;
+
+/// A hit in some text, with its value when that is not the text's own bytes (found after
+/// decoding) and the base64/hex layers it was found under.
+struct Found {
+    hit: RawHit,
+    value: Option<Vec<u8>>,
+    layers: Option<String>,
+}
+
+impl Found {
+    fn plain(hit: RawHit) -> Self {
+        Found {
+            hit,
+            value: None,
+            layers: None,
+        }
+    }
+}
 
 /// Bounds on what containers may expand to, and on what one item may report.
 #[derive(Debug, Clone, Copy)]
@@ -66,8 +88,11 @@ pub struct Hit {
     pub occurrences: u64,
     pub environment: Option<Environment>,
     pub confidence: Confidence,
-    /// `json-escape|percent|html-entity` when found only after decoding.
+    /// Found only after decoding (escapes, base64, hex): the value is not the bytes at the
+    /// location.
     pub decoded: bool,
+    /// For a known-value hit: the inventory key it is (see `known.rs`).
+    pub known: Option<Arc<KnownIdentity>>,
 }
 
 /// What scanning one item produced. Errors are per item (subject, message) and never fatal.
@@ -174,6 +199,8 @@ pub struct Scanner {
     pub cap: Arc<RunCap>,
     /// Follow symlinks out of the scan root (never into `/proc`, `/sys`, `/dev`).
     pub follow_symlinks: bool,
+    /// The inventory keys searched for by value or fingerprint, whatever the text around them.
+    pub known: Option<Arc<KnownKeys>>,
 }
 
 /// What one top-level item's scan carries down into its members.
@@ -196,7 +223,14 @@ impl Scanner {
             redactor: Redactor::new(),
             cap: Arc::new(RunCap::new(DEFAULT_MAX_PER_RUN)),
             follow_symlinks: false,
+            known: None,
         }
+    }
+
+    /// Searches every scanned text for these keys too (see [`Scanner::known`]).
+    pub fn with_known(mut self, known: Option<KnownKeys>) -> Self {
+        self.known = known.map(Arc::new);
+        self
     }
 
     /// Registers found values with the run's output filter (see [`Scanner::redactor`]).
@@ -612,38 +646,27 @@ impl Scanner {
         out: &mut ScanOutput,
         subject: &str,
     ) {
-        let mut raw = self.detectors.find(bytes);
-        // Hits found only after decoding: raw start → decoded value. Sets, not scans of the
-        // hits so far (a source map's one string can hold tens of thousands of keys).
-        let plain: HashSet<(usize, usize)> = raw.iter().map(|r| (r.start, r.rule)).collect();
-        let mut decoded: HashMap<usize, Secret> = HashMap::new();
-        let mut buf = Vec::new();
-        for (rs, re) in decode::regions(bytes) {
-            let region = &bytes[rs..re];
-            decode::decode_into(region, &mut buf);
-            let found = self.detectors.find(&buf);
-            if found.is_empty() {
-                continue;
-            }
-            // Every hit's start and end mapped back to the raw region in one walk.
-            let mut ks: Vec<usize> = found.iter().flat_map(|h| [h.start, h.end]).collect();
-            ks.sort_unstable();
-            ks.dedup();
-            let offsets = decode::raw_offsets(region, &ks);
-            let raw_at = |k: usize| rs + offsets[ks.binary_search(&k).unwrap_or(0)];
-            for h in found {
-                let start = raw_at(h.start);
-                let end = raw_at(h.end).max(start + 1);
-                if plain.contains(&(start, h.rule)) || decoded.contains_key(&start) {
+        let mut found = vec![];
+        self.find_all(bytes, 0, &mut found);
+        // Hits found only after decoding: (raw start, rule) → decoded value and layers.
+        let mut decoded: HashMap<(usize, usize), (Secret, Option<String>)> = HashMap::new();
+        let mut raw = Vec::with_capacity(found.len());
+        for f in found {
+            if let Some(v) = f.value {
+                let key = (f.hit.start, f.hit.rule);
+                if decoded.contains_key(&key) {
                     continue;
                 }
-                let secret =
-                    Secret::new(String::from_utf8_lossy(&buf[h.start..h.end]).into_owned());
-                decoded.insert(start, secret);
-                raw.push(RawHit { start, end, ..h });
+                decoded.insert(
+                    key,
+                    (
+                        Secret::new(String::from_utf8_lossy(&v).into_owned()),
+                        f.layers,
+                    ),
+                );
             }
+            raw.push(f.hit);
         }
-        drop(plain);
         if raw.is_empty() {
             return;
         }
@@ -688,6 +711,112 @@ impl Scanner {
         budget.keep_positions = keep;
     }
 
+    /// Every detector and known-value hit in `hay`, in `hay`'s coordinates: in the bytes as
+    /// written, in its escape-decoded regions, and (below [`MAX_LAYERS`] layers) in the
+    /// base64/hex views of its encoded runs, recursively. A hit in a decoded text carries its
+    /// value; one the bytes as written already hold (same start and rule) is not repeated.
+    fn find_all(&self, hay: &[u8], depth: u32, out: &mut Vec<Found>) {
+        let first = out.len();
+        let plain = self.detectors.find(hay);
+        let spans: HashSet<(usize, usize)> = plain.iter().map(|h| (h.start, h.end)).collect();
+        out.extend(plain.into_iter().map(Found::plain));
+        out.extend(
+            self.known_hits(hay)
+                .filter(|h| !spans.contains(&(h.start, h.end)))
+                .map(Found::plain),
+        );
+        let mut seen: HashSet<(usize, usize)> = out[first..]
+            .iter()
+            .map(|f| (f.hit.start, f.hit.rule))
+            .collect();
+        let mut buf = Vec::new();
+        for (rs, re) in decode::regions(hay) {
+            let region = &hay[rs..re];
+            decode::decode_into(region, &mut buf);
+            let mut hits = self.detectors.find(&buf);
+            let spans: HashSet<(usize, usize)> = hits.iter().map(|h| (h.start, h.end)).collect();
+            hits.extend(
+                self.known_hits(&buf)
+                    .filter(|h| !spans.contains(&(h.start, h.end))),
+            );
+            if hits.is_empty() {
+                continue;
+            }
+            // Every hit's start and end mapped back to the raw region in one walk.
+            let mut ks: Vec<usize> = hits.iter().flat_map(|h| [h.start, h.end]).collect();
+            ks.sort_unstable();
+            ks.dedup();
+            let offsets = decode::raw_offsets(region, &ks);
+            let raw_at = |k: usize| rs + offsets[ks.binary_search(&k).unwrap_or(0)];
+            for h in hits {
+                let start = raw_at(h.start);
+                let end = raw_at(h.end).max(start + 1);
+                if !seen.insert((start, h.rule)) {
+                    continue;
+                }
+                out.push(Found {
+                    value: Some(buf[h.start..h.end].to_vec()),
+                    layers: None,
+                    hit: RawHit { start, end, ..h },
+                });
+            }
+        }
+        if depth >= MAX_LAYERS {
+            return;
+        }
+        let min = match self.known {
+            Some(_) => base64::MIN_RUN_KNOWN,
+            None => base64::MIN_RUN,
+        };
+        for (s, e) in base64::runs(hay, min) {
+            let Some(view) = base64::decode_run(hay, s, e, min) else {
+                continue;
+            };
+            let mut inner = vec![];
+            self.find_all(&view.bytes, depth + 1, &mut inner);
+            for f in inner {
+                let (ds, de) = (f.hit.start, f.hit.end);
+                let start = view.encoded_start(ds);
+                if !seen.insert((start, f.hit.rule)) {
+                    continue;
+                }
+                let label = view.encoding.label();
+                out.push(Found {
+                    value: Some(f.value.unwrap_or_else(|| view.bytes[ds..de].to_vec())),
+                    layers: Some(match f.layers {
+                        Some(l) => format!("{label}/{l}"),
+                        None => label.to_string(),
+                    }),
+                    hit: RawHit {
+                        start,
+                        end: view.encoded_end(de).min(e).max(start + 1),
+                        ..f.hit
+                    },
+                });
+            }
+        }
+    }
+
+    /// The known keys' occurrences in `hay` as hits of the known-value rule.
+    fn known_hits<'a>(&'a self, hay: &'a [u8]) -> impl Iterator<Item = RawHit> + 'a {
+        let known = self.known.as_deref();
+        known
+            .map(|k| k.find(hay))
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(move |(key, start, end)| {
+                let id = known?.identity(key);
+                Some(RawHit {
+                    rule: self.detectors.known_rule,
+                    start,
+                    end,
+                    environment: id.environment,
+                    confidence: Confidence::High,
+                    known: Some(key),
+                })
+            })
+    }
+
     /// Groups located occurrences (sorted by start) into hits: one per value × original
     /// source, every occurrence counted, the first `max_locations` kept. New values past
     /// `max_per_item` are counted as dropped.
@@ -699,20 +828,24 @@ impl Scanner {
         raw: &[RawHit],
         positions: &[(u64, u64, u64)],
         originals: Vec<Option<OriginalSource>>,
-        decoded: &HashMap<usize, Secret>,
+        decoded: &HashMap<(usize, usize), (Secret, Option<String>)>,
         budget: &mut Budget,
         out: &mut ScanOutput,
     ) {
         let mut index: HashMap<(usize, &[u8], Option<&str>), usize> = HashMap::new();
         for (i, h) in raw.iter().enumerate() {
-            let value: &[u8] = match decoded.get(&h.start) {
-                Some(s) => s.expose().as_bytes(),
+            let found = decoded.get(&(h.start, h.rule));
+            let value: &[u8] = match found {
+                Some((s, _)) => s.expose().as_bytes(),
                 None => &bytes[h.start..h.end],
             };
+            let layers = found.and_then(|(_, l)| l.as_deref());
             let original = originals[i].as_ref();
             let (line, column, end_column) = positions[i];
             let at = |original: Option<&OriginalSource>| {
-                place.at(line, column, end_column, h.start as u64, original.cloned())
+                let mut l = place.at(line, column, end_column, h.start as u64, original.cloned());
+                l.decoded = layers.map(str::to_string);
+                l
             };
             let k = match index.get(&(h.rule, value, original.map(|o| o.path.as_str()))) {
                 Some(&k) => {
@@ -730,8 +863,8 @@ impl Scanner {
                         continue;
                     }
                     budget.distinct += 1;
-                    let secret = match decoded.get(&h.start) {
-                        Some(s) => s.clone(),
+                    let secret = match found {
+                        Some((s, _)) => s.clone(),
                         None => Secret::new(String::from_utf8_lossy(value).into_owned()),
                     };
                     // Registered with the output filter the moment it is found (bounded by
@@ -745,7 +878,10 @@ impl Scanner {
                         occurrences: 1,
                         environment: h.environment,
                         confidence: h.confidence,
-                        decoded: decoded.contains_key(&h.start),
+                        decoded: found.is_some(),
+                        known: h
+                            .known
+                            .and_then(|k| Some(Arc::clone(self.known.as_ref()?.identity(k)))),
                     });
                     let k = out.hits.len() - 1;
                     index.insert((h.rule, value, original.map(|o| o.path.as_str())), k);
@@ -807,6 +943,7 @@ impl Place {
             container: self.container.clone(),
             offset: Some(offset),
             git: None,
+            decoded: None,
         }
     }
 }
@@ -928,6 +1065,7 @@ pub fn attribute_with_map(
                     environment: template.environment,
                     confidence: template.confidence,
                     decoded: template.decoded,
+                    known: template.known.clone(),
                 });
                 index.insert(key, out.len() - 1);
             }
@@ -1034,6 +1172,162 @@ mod tests {
             "€€€€€€€€€",
         ] {
             assert_eq!(count_chars(s.as_bytes()), s.chars().count() as u64, "{s}");
+        }
+    }
+}
+
+/// The base64 layer: random keys × standard/URL-safe/unpadded × offsets 0–2 × containers
+/// (JS string, `atob`, `Buffer.from`, `data:` URI, nested JSON, base64 in base64) are all
+/// found, located on the encoded text and labelled `base64`.
+#[cfg(test)]
+mod base64_layer {
+    use super::*;
+    use ::base64::Engine;
+    use proptest::prelude::*;
+
+    const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+
+    fn scanner() -> &'static Scanner {
+        static S: std::sync::OnceLock<Scanner> = std::sync::OnceLock::new();
+        S.get_or_init(|| Scanner::new(Arc::new(Detectors::load(&[]).expect("detectors"))))
+    }
+
+    fn pick(set: &[u8], seed: &[u8]) -> String {
+        seed.iter()
+            .map(|&b| set[b as usize % set.len()] as char)
+            .collect()
+    }
+
+    fn engine(i: usize) -> &'static ::base64::engine::GeneralPurpose {
+        [
+            &::base64::engine::general_purpose::STANDARD,
+            &::base64::engine::general_purpose::URL_SAFE,
+            &::base64::engine::general_purpose::STANDARD_NO_PAD,
+            &::base64::engine::general_purpose::URL_SAFE_NO_PAD,
+        ][i]
+    }
+
+    /// A key of one of the detectors' shapes, and the text it sits in before encoding.
+    fn key(kind: usize, seed: &[u8]) -> (String, String) {
+        let hex = b"0123456789abcdef";
+        match kind {
+            0 => {
+                let k = format!("sk_live_{}", pick(ALNUM, &seed[..24]));
+                (k.clone(), k)
+            }
+            1 => {
+                let k = format!("rk_live_51{}", pick(ALNUM, &seed[..97]));
+                (k.clone(), format!("{{\"stripe\":{{\"key\":\"{k}\"}}}}"))
+            }
+            2 => {
+                let k = format!("shpat_{}", pick(hex, &seed[..32]));
+                (k.clone(), format!("X-Shopify-Access-Token: {k}\n"))
+            }
+            3 => {
+                let k = format!("whsec_{}", pick(ALNUM, &seed[..32]));
+                (k.clone(), format!("STRIPE_WEBHOOK_SECRET={k}"))
+            }
+            _ => {
+                let k = pick(hex, &seed[..32]);
+                (
+                    k.clone(),
+                    format!("{{\"iterable\":{{\"apiKey\":\"{k}\"}}}}"),
+                )
+            }
+        }
+    }
+
+    fn plausible(key: &str) -> bool {
+        let l = key.to_ascii_lowercase();
+        super::super::rules::entropy(key.as_bytes()) >= 3.2
+            && ![
+                "your",
+                "example",
+                "xxxxxxxx",
+                "1234567890",
+                "0123456789abcdef",
+            ]
+            .iter()
+            .any(|p| l.contains(p))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+
+        #[test]
+        fn planted_base64_keys_are_found(
+            kind in 0usize..5,
+            seed in prop::collection::vec(any::<u8>(), 100),
+            e in 0usize..4,
+            offset in 0usize..3,
+            container in 0usize..6,
+        ) {
+            let (k, payload) = key(kind, &seed);
+            prop_assume!(plausible(&k));
+            // 0–2 bytes before the key move it across the three base64 alignments.
+            let payload = format!("{}{payload}", [""," ", ": "][offset]);
+            let b64 = engine(e).encode(&payload);
+            let text = match container {
+                0 => format!("var c=\"{b64}\";"),
+                1 => format!("var x=atob(\"{b64}\");"),
+                2 => format!("const k=Buffer.from('{b64}','base64').toString();"),
+                3 => format!("fetch(\"data:application/json;base64,{b64}\")"),
+                4 => format!("{{\"app\":{{\"config\":\"{b64}\"}}}}"),
+                _ => {
+                    let inner = engine(e).encode(format!("{{\"v\":1,\"blob\":\"{b64}\"}}"));
+                    format!("<script>window.__CFG__=\"{inner}\"</script>")
+                }
+            };
+            let out = scanner().scan_bytes("dist/app.js", text.as_bytes());
+            let hit = out.hits.iter().find(|h| h.secret.expose() == k);
+            prop_assert!(hit.is_some(), "{k} not found in {text}: {:?}", out.hits);
+            let loc = &hit.expect("hit").location;
+            let want = if container == 5 { "base64/base64" } else { "base64" };
+            prop_assert_eq!(loc.decoded.as_deref(), Some(want));
+            // The location is inside the encoded text.
+            let at = loc.offset.expect("offset") as usize;
+            if container != 5 {
+                let run = text.find(&b64[..8]).expect("run");
+                prop_assert!(at >= run && at < run + b64.len(), "{} not in {}..", at, run);
+            }
+        }
+    }
+
+    /// A bare known value (no detector context) inside base64 and hex is found too.
+    #[test]
+    fn known_values_are_found_in_base64_and_hex() {
+        let fp = Arc::new(crate::secret::Fingerprinter::from_bytes(
+            b"k",
+            crate::secret::KeyOrigin::Fixed,
+        ));
+        let key = crate::secret::Secret::new("8f68d9d9b0341314a5534ea92b26fa8a");
+        let known = KnownKeys::new(
+            vec![
+                super::super::known::KnownKey::by_value(
+                    KnownIdentity::bare("web", "iterable"),
+                    &key,
+                )
+                .expect("long"),
+            ],
+            fp,
+        );
+        let s = scanner().clone().with_known(known);
+        for text in [
+            format!("window.IT='{}';", key.expose()),
+            format!(
+                "x=atob('{}')",
+                ::base64::engine::general_purpose::STANDARD.encode(key.expose())
+            ),
+            format!("x=\"{}\"", hex::encode(key.expose())),
+        ] {
+            let out = s.scan_bytes("dist/a.js", text.as_bytes());
+            assert_eq!(out.hits.len(), 1, "{text}");
+            assert_eq!(out.hits[0].secret.expose(), key.expose());
+            assert_eq!(out.hits[0].rule, s.detectors.known_rule);
+            assert_eq!(
+                out.hits[0].known.as_ref().map(|k| k.key.as_str()),
+                Some("web")
+            );
         }
     }
 }

@@ -40,7 +40,7 @@ pub const MIN_SECRET_LEN: usize = 8;
 const MAX_CHAIN: usize = 32;
 /// Bytes of text searched per decoded view, and the overlap on each side of a chunk (wider
 /// than any encoded form of a key, a key split across lines included).
-const CHUNK: usize = 1 << 20;
+const CHUNK: usize = 512 << 10;
 const OVERLAP: usize = 16 << 10;
 
 /// Bits of the window-hash prefilter (2^20 bits = 128 KiB).
@@ -160,40 +160,52 @@ impl Redactor {
 
     /// Masks secrets in `text`. Fail-closed: if the lock is poisoned, the text is withheld.
     pub fn filter(&self, text: &str) -> String {
+        self.filtered(text).into_owned()
+    }
+
+    /// [`Redactor::filter`], borrowing `text` when nothing in it is masked (a large report is
+    /// then not copied).
+    pub fn filtered<'a>(&self, text: &'a str) -> std::borrow::Cow<'a, str> {
+        use std::borrow::Cow;
         let Ok(inner) = self.inner.read() else {
-            return "[output withheld: redaction filter unavailable]".into();
+            return Cow::Borrowed("[output withheld: redaction filter unavailable]");
         };
-        let mut out = if inner.needles.is_empty() {
-            text.to_string()
+        let mut out: Cow<'a, str> = if inner.needles.is_empty() {
+            Cow::Borrowed(text)
         } else {
             let regions = inner.find_regions(text);
-            let mut s = String::with_capacity(text.len());
-            let mut at = 0;
-            for (r, secret) in regions {
-                s.push_str(&text[at..r.start]);
-                s.push_str(&inner.masks[secret as usize]);
-                at = r.end;
+            if regions.is_empty() {
+                Cow::Borrowed(text)
+            } else {
+                let mut s = String::with_capacity(text.len());
+                let mut at = 0;
+                for (r, secret) in regions {
+                    s.push_str(&text[at..r.start]);
+                    s.push_str(&inner.masks[secret as usize]);
+                    at = r.end;
+                }
+                s.push_str(&text[at..]);
+                Cow::Owned(s)
             }
-            s.push_str(&text[at..]);
-            s
         };
         for m in &inner.matchers {
             let mut ranges = m(&out);
             if ranges.is_empty() {
                 continue;
             }
+            let o = out.to_mut();
             ranges.sort_by_key(|r| std::cmp::Reverse(r.start));
             let mut last_start = usize::MAX;
             for r in ranges {
                 if r.end > last_start
-                    || r.end > out.len()
-                    || !out.is_char_boundary(r.start)
-                    || !out.is_char_boundary(r.end)
+                    || r.end > o.len()
+                    || !o.is_char_boundary(r.start)
+                    || !o.is_char_boundary(r.end)
                 {
                     continue;
                 }
-                let masked = redact(&out[r.clone()]);
-                out.replace_range(r.clone(), &masked);
+                let masked = redact(&o[r.clone()]);
+                o.replace_range(r.clone(), &masked);
                 last_start = r.start;
             }
         }
@@ -253,17 +265,24 @@ impl Inner {
             }
             i
         };
-        let mut all: Vec<(Range<usize>, u32)> = Vec::new();
-        let mut at = 0;
-        while at < text.len() {
-            let ws = floor(at.saturating_sub(OVERLAP));
-            let we = floor((at + CHUNK + OVERLAP).min(text.len()));
-            let we = if we <= ws { text.len() } else { we };
-            for (r, sec) in self.find_regions_in(&text[ws..we]) {
-                all.push((r.start + ws..r.end + ws, sec));
-            }
-            at += CHUNK;
-        }
+        // The chunks are searched in parallel (a large run's JSON report is several of them).
+        use rayon::prelude::*;
+        let windows: Vec<(usize, usize)> = (0..text.len())
+            .step_by(CHUNK)
+            .map(|at| {
+                let ws = floor(at.saturating_sub(OVERLAP));
+                let we = floor((at + CHUNK + OVERLAP).min(text.len()));
+                (ws, if we <= ws { text.len() } else { we })
+            })
+            .collect();
+        let all: Vec<(Range<usize>, u32)> = windows
+            .into_par_iter()
+            .flat_map_iter(|(ws, we)| {
+                self.find_regions_in(&text[ws..we])
+                    .into_iter()
+                    .map(move |(r, sec)| (r.start + ws..r.end + ws, sec))
+            })
+            .collect();
         merge(all)
     }
 

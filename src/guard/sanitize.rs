@@ -39,10 +39,25 @@ fn is_bidi(c: char) -> bool {
 }
 
 fn needs_work(s: &str) -> bool {
-    s.contains("::")
-        || s.contains("##")
-        || s.chars()
-            .any(|c| (c.is_control() && c != '\t') || is_bidi(c))
+    // One pass over ASCII (nearly every string of a run); from the first non-ASCII byte on,
+    // the character-level checks.
+    let b = s.as_bytes();
+    for (i, &c) in b.iter().enumerate() {
+        match c {
+            b':' | b'#' if b.get(i + 1) == Some(&c) => return true,
+            0x00..=0x08 | 0x0a..=0x1f | 0x7f => return true,
+            0x80.. => {
+                let rest = &s[i..];
+                return rest.contains("::")
+                    || rest.contains("##")
+                    || rest
+                        .chars()
+                        .any(|c| (c.is_control() && c != '\t') || is_bidi(c));
+            }
+            _ => {}
+        }
+    }
+    false
 }
 
 fn sanitize(s: &str, keep_newlines: bool) -> Cow<'_, str> {
@@ -108,10 +123,22 @@ pub struct Clean<T>(T);
 impl<T: Serialize + DeserializeOwned> Clean<T> {
     /// Sanitises every string (object keys included) of `doc`'s serde form. Query and fragment
     /// values of URLs that carry a secret the `redactor` knows are replaced.
+    ///
+    /// The strings are sanitised as `doc` is serialised (by [`Cleaning`], the JSON formatter
+    /// every string passes through, object keys included) and the document is read back from
+    /// that compact JSON: one pass, and no tree of values the size of a large run.
     pub fn new(doc: &T, redactor: &Redactor) -> Result<Self, serde_json::Error> {
-        let mut v = serde_json::to_value(doc)?;
-        clean_value(&mut v, redactor);
-        Ok(Clean(serde_json::from_value(v)?))
+        let mut json = Vec::new();
+        let mut ser = serde_json::Serializer::with_formatter(
+            &mut json,
+            Cleaning {
+                redactor,
+                string: String::new(),
+                in_string: false,
+            },
+        );
+        doc.serialize(&mut ser)?;
+        Ok(Clean(serde_json::from_slice(&json)?))
     }
 }
 
@@ -124,28 +151,80 @@ impl<T> Deref for Clean<T> {
 
 /// The sanitised form of one outside string, as [`Clean`] stores it.
 pub fn clean_string(s: &str, redactor: &Redactor) -> String {
-    let s = url::redact_in_text(s, redactor);
-    sanitize_line(&s).into_owned()
+    clean_str(s, redactor).into_owned()
 }
 
-fn clean_value(v: &mut serde_json::Value, redactor: &Redactor) {
-    use serde_json::Value;
-    match v {
-        Value::String(s) => {
-            let c = clean_string(s, redactor);
-            if c != *s {
-                *s = c;
-            }
+/// [`clean_string`], borrowing when nothing changes (most strings of a run: no URL, nothing to
+/// strip), so cleaning a large run allocates only for the strings it rewrites.
+fn clean_str<'a>(s: &'a str, redactor: &Redactor) -> Cow<'a, str> {
+    // Text without `://` holds no URL and no userinfo: `redact_in_text` leaves it as it is.
+    let s: Cow<'a, str> = if s.contains("://") {
+        Cow::Owned(url::redact_in_text(s, redactor))
+    } else {
+        Cow::Borrowed(s)
+    };
+    match sanitize_line(&s) {
+        Cow::Borrowed(_) => s,
+        Cow::Owned(o) => Cow::Owned(o),
+    }
+}
+
+/// A compact JSON formatter that holds each string back until it is complete, then writes its
+/// [`clean_string`] form.
+struct Cleaning<'a> {
+    redactor: &'a Redactor,
+    /// The string being written (one buffer for all of them).
+    string: String,
+    in_string: bool,
+}
+
+impl serde_json::ser::Formatter for Cleaning<'_> {
+    fn begin_string<W: ?Sized + std::io::Write>(&mut self, _: &mut W) -> std::io::Result<()> {
+        self.string.clear();
+        self.in_string = true;
+        Ok(())
+    }
+
+    fn write_string_fragment<W: ?Sized + std::io::Write>(
+        &mut self,
+        writer: &mut W,
+        fragment: &str,
+    ) -> std::io::Result<()> {
+        if self.in_string {
+            self.string.push_str(fragment);
+            return Ok(());
         }
-        Value::Array(a) => a.iter_mut().for_each(|x| clean_value(x, redactor)),
-        Value::Object(m) => {
-            let taken = std::mem::take(m);
-            for (k, mut x) in taken {
-                clean_value(&mut x, redactor);
-                m.insert(clean_string(&k, redactor), x);
-            }
+        writer.write_all(fragment.as_bytes())
+    }
+
+    fn write_char_escape<W: ?Sized + std::io::Write>(
+        &mut self,
+        writer: &mut W,
+        escape: serde_json::ser::CharEscape,
+    ) -> std::io::Result<()> {
+        use serde_json::ser::CharEscape as E;
+        let c = match escape {
+            E::Quote => '"',
+            E::ReverseSolidus => '\\',
+            E::Solidus => '/',
+            E::Backspace => '\u{8}',
+            E::FormFeed => '\u{c}',
+            E::LineFeed => '\n',
+            E::CarriageReturn => '\r',
+            E::Tab => '\t',
+            E::AsciiControl(b) => char::from(b),
+        };
+        if self.in_string {
+            self.string.push(c);
+            return Ok(());
         }
-        _ => {}
+        serde_json::ser::CompactFormatter.write_char_escape(writer, escape)
+    }
+
+    fn end_string<W: ?Sized + std::io::Write>(&mut self, writer: &mut W) -> std::io::Result<()> {
+        self.in_string = false;
+        serde_json::to_writer(writer, clean_str(&self.string, self.redactor).as_ref())
+            .map_err(std::io::Error::other)
     }
 }
 
@@ -173,6 +252,56 @@ mod tests {
             assert!(!line.contains("##vso["), "{line}");
         }
         assert_eq!(s.lines().count(), 4);
+    }
+
+    #[test]
+    fn the_ascii_pass_agrees_with_the_character_checks() {
+        for s in [
+            "",
+            "a",
+            "a:b",
+            "a::b",
+            "::",
+            "a#b",
+            "##",
+            "a\tb",
+            "a\nb",
+            "\u{7f}",
+            "é::",
+            "é",
+            "a\u{85}b",
+            "x\u{202e}y",
+            "ü#",
+            "ü##",
+            "ab:",
+            "#",
+        ] {
+            let slow = s.contains("::")
+                || s.contains("##")
+                || s.chars()
+                    .any(|c| (c.is_control() && c != '\t') || is_bidi(c));
+            assert_eq!(needs_work(s), slow, "{s:?}");
+        }
+    }
+
+    /// Quotes, backslashes, tabs and non-ASCII survive the round trip through the cleaning
+    /// formatter; line breaks become spaces.
+    #[test]
+    fn clean_keeps_escaped_characters() {
+        let d: Vec<String> = vec![
+            "a \"quoted\" \\ path\tand é/€".into(),
+            "line\nbreak".into(),
+            String::new(),
+        ];
+        let c = Clean::new(&d, &Redactor::new()).expect("clean");
+        assert_eq!(
+            *c,
+            [
+                "a \"quoted\" \\ path\tand é/€".to_string(),
+                "line break".to_string(),
+                String::new()
+            ]
+        );
     }
 
     #[test]

@@ -269,7 +269,7 @@ impl Output {
 
     /// Writes filtered text to stdout. A closed pipe ends the program quietly.
     pub fn stdout(&self, text: &str) {
-        let filtered = self.redactor.filter(text);
+        let filtered = self.redactor.filtered(text);
         let mut out = std::io::stdout().lock();
         if let Err(e) = out.write_all(filtered.as_bytes()).and_then(|_| out.flush()) {
             if e.kind() == std::io::ErrorKind::BrokenPipe {
@@ -297,7 +297,7 @@ impl Output {
         if self.quiet && !always {
             return;
         }
-        let filtered = self.redactor.filter(text);
+        let filtered = self.redactor.filtered(text);
         let _ = std::io::stderr().lock().write_all(filtered.as_bytes());
     }
 
@@ -326,7 +326,7 @@ impl Output {
     /// Appends filtered text to a file in one write (`$GITHUB_STEP_SUMMARY`): only to a
     /// regular file, never through a symlink, created with mode 0600 whatever the umask.
     pub fn append_file(&self, path: &Path, text: &str) -> std::io::Result<()> {
-        let filtered = self.redactor.filter(text);
+        let filtered = self.redactor.filtered(text);
         let mut oo = std::fs::OpenOptions::new();
         oo.append(true).create(true);
         #[cfg(unix)]
@@ -369,7 +369,7 @@ impl Output {
                 self.stdout(text);
                 Ok(())
             }
-            OutputTarget::File => write_atomic(path, self.redactor.filter(text).as_bytes()),
+            OutputTarget::File => write_atomic(path, self.redactor.filtered(text).as_bytes()),
             OutputTarget::Stream => {
                 let mut f = open_stream(path)?;
                 // The path could have changed since it was classified: still a pipe or tty?
@@ -382,7 +382,7 @@ impl Output {
                         ));
                     }
                 }
-                f.write_all(self.redactor.filter(text).as_bytes())?;
+                f.write_all(self.redactor.filtered(text).as_bytes())?;
                 f.flush()
             }
         }

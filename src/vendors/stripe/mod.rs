@@ -892,8 +892,11 @@ impl Connector for Stripe {
         }
         let mut parts = raw.splitn(3, '_');
         let (kind, env, body) = (parts.next()?, parts.next()?, parts.next()?);
-        // Scanners allow 10–247 characters of [A-Za-z0-9] after the prefix (§3.1).
-        if !(10..=247).contains(&body.len()) || !body.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        // Scanners allow 10–247 characters of [A-Za-z0-9] after the prefix (§3.1), but Stripe
+        // issues two shapes: 24 characters (older keys) and the newer account-derived keys
+        // starting `5<digit>` (about 99). Anything else with these prefixes may be another
+        // issuer's key (Clerk, WorkOS) and is never sent to Stripe.
+        if !is_stripe_body(body) {
             return None;
         }
         let environment = match env {
@@ -962,9 +965,61 @@ impl Connector for Stripe {
     }
 }
 
+/// A key body (after `sk_live_` and the like) of one of Stripe's published shapes, and not a
+/// look-alike: WorkOS bodies are the base64 of `key_…` (`a2V5X…`), Clerk publishable bodies
+/// the base64 of a host followed by `$`.
+fn is_stripe_body(body: &str) -> bool {
+    let b = body.as_bytes();
+    let shape =
+        b.len() == 24 || (b.len() >= 30 && b.len() <= 247 && b[0] == b'5' && b[1].is_ascii_digit());
+    shape
+        && b.iter().all(u8::is_ascii_alphanumeric)
+        && !body.starts_with("a2V5X")
+        && !crate::exposure::rules::decoded_body(body)
+            .is_some_and(|h| h.ends_with('$') && h.len() > 4 && h[..h.len() - 1].contains('.'))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn class(raw: &str) -> Option<String> {
+        Stripe.classify(&Secret::new(raw)).map(|c| c.key_type)
+    }
+
+    /// Other issuers' keys with Stripe's prefixes are refused offline, so `--verify-unknown`
+    /// never sends them to Stripe; Stripe's published shapes are classified.
+    #[test]
+    fn classify_refuses_lookalikes() {
+        use base64::Engine;
+        let b64 = |s: &str| base64::engine::general_purpose::STANDARD_NO_PAD.encode(s);
+        for raw in [
+            format!("sk_live_{}", b64("key_01HZQ8K2M4XJ7PNV3R5T9WBYCD")),
+            format!("sk_test_{}", b64("key_01HZQ8K2M4XJ7PNV3R5T9WBYCD")),
+            format!("pk_live_{}", b64("clerk.example-shop.com$")),
+            format!("pk_test_{}", b64("sharp-lemur-42.clerk.accounts.dev$")),
+            // A Clerk-style secret key: a long base62 body of no Stripe shape.
+            "sk_live_Qm4TzR8vLx2NcW7pYk3HdJ9sFa6GbE1uVo5iZt0Xr".to_string(),
+            "sk_live_x".to_string(),
+        ] {
+            assert_eq!(class(&raw), None, "{raw}");
+        }
+        for (raw, want) in [
+            ("sk_live_p5B1Id9Z850kEnydx9qWCA79", "secret"),
+            ("rk_test_zKG5mSoyPstUeC99enq522wj", "restricted"),
+            ("pk_live_ZRL9OaYsP6ihgIqLSmNqE40f", "publishable"),
+            (
+                "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",
+                "secret",
+            ),
+            (
+                "rk_test_51DemoKey0000000000000000000000000000000000000002",
+                "restricted",
+            ),
+        ] {
+            assert_eq!(class(raw).as_deref(), Some(want), "{raw}");
+        }
+    }
 
     #[test]
     fn both_forbidden_wordings_name_the_permission() {
