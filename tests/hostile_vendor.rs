@@ -58,9 +58,9 @@ struct Target {
 }
 
 fn targets() -> Vec<Target> {
-    let stripe = format!("sk_live_{}", random(ALNUM, 40));
+    let stripe = format!("sk_live_51{}", random(ALNUM, 97));
     // A restricted key walks every read probe (lists and by-id lookups).
-    let restricted = format!("rk_live_{}", random(ALNUM, 40));
+    let restricted = format!("rk_live_51{}", random(ALNUM, 97));
     let shopify = format!("shpat_{}", random(HEX, 32));
     let iterable = random(HEX, 32);
     // `+` and `/` in the body, so `%2B`, `&#43;` and `\/` differ from the raw key.
