@@ -1012,3 +1012,71 @@ fn cli_weakened_rules_are_loud_in_every_format_and_denied() {
     ]);
     assert_eq!(code, 0, "{stderr}");
 }
+
+/// Issue #14: the demo's Iterable key assigned bare in a bundle (`window.IT='…';`, no detector
+/// context) is found by value in `audit` (the inventory's artifacts), and by `scan` with the
+/// inventory's secrets and with the audit's fingerprints alone, attributed to `iterable-web`
+/// the same way each time.
+#[test]
+fn cli_demo_key_assigned_bare_is_found_by_audit_and_scan_alike() {
+    let d = demo();
+    let key = std::fs::read_to_string(d.scenario.dir.join("secrets/iterable-web.key"))
+        .expect("secret")
+        .trim()
+        .to_string();
+    let dist = d.scenario.dir.join("dist");
+    std::fs::create_dir_all(&dist).expect("dist");
+    std::fs::write(dist.join("a.js"), format!("window.IT='{key}';\n")).expect("bundle");
+    let inv = d.scenario.inventory.display().to_string();
+    let mut text = std::fs::read_to_string(&d.scenario.inventory).expect("inventory");
+    text.push_str("artifacts: [dist]\n");
+    std::fs::write(&d.scenario.inventory, text).expect("inventory");
+    let run_json = d.scenario.dir.join("audit.json").display().to_string();
+    let allow = d.allow_args();
+    let out_spec = format!("json={run_json}");
+    let mut args = vec!["audit", "-i", &inv, "--quiet", "--output", &out_spec];
+    args.extend(allow.iter().map(String::as_str));
+    let (code, _, stderr) = cli(&args);
+    assert_eq!(code, 1, "{stderr}");
+    let audit: Run =
+        serde_json::from_str(&std::fs::read_to_string(&run_json).expect("run")).expect("run");
+    let in_dist = |run: &Run| -> Vec<(String, String, Option<String>, String)> {
+        let mut v: Vec<_> = run
+            .exposures
+            .iter()
+            .filter(|e| {
+                e.location
+                    .path
+                    .as_deref()
+                    .is_some_and(|p| p.ends_with("a.js"))
+            })
+            .map(|e| {
+                (
+                    e.rule.clone(),
+                    e.vendor.clone(),
+                    e.inventory_key.clone(),
+                    e.evidence.fingerprint.clone(),
+                )
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    let want = in_dist(&audit);
+    assert_eq!(want.len(), 1, "{:?}", audit.exposures);
+    assert_eq!(want[0].0, "inventory.known_value");
+    assert_eq!(want[0].1, "iterable");
+    assert_eq!(want[0].2.as_deref(), Some("iterable-web"));
+    let dist_s = dist.display().to_string();
+    for extra in [
+        vec!["-i", inv.as_str()],
+        vec!["--known-keys", run_json.as_str()],
+    ] {
+        let mut args = vec!["scan", dist_s.as_str(), "--quiet", "--format", "json"];
+        args.extend(extra.iter().copied());
+        let (code, stdout, stderr) = cli(&args);
+        assert_eq!(code, 1, "{extra:?}: {stderr}");
+        assert_eq!(in_dist(&json_findings(&stdout)), want, "{extra:?}");
+        assert!(!stdout.contains(&key) && !stderr.contains(&key));
+    }
+}
