@@ -27,10 +27,11 @@ use crate::run::{GitCommit, GitLocation, HistoryStats};
 const NONE: u32 = u32::MAX;
 /// Blobs queued for the workers at most (ids and paths only).
 const QUEUE: usize = 256;
-/// Delta bases kept per object-database handle (one per thread).
-const PACK_CACHE_BYTES: usize = 32 << 20;
-/// Decoded trees kept by the walker (consecutive commits share most subtrees).
-const OBJECT_CACHE_BYTES: usize = 16 << 20;
+/// Delta bases kept per thread.
+const PACK_CACHE_BYTES: usize = 16 << 20;
+/// Decoded trees kept per diffing thread (consecutive commits share most subtrees); blobs are
+/// read once and cache nothing.
+const TREE_CACHE_BYTES: usize = 8 << 20;
 
 /// What scanning a repository's history produced.
 #[derive(Debug, Default)]
@@ -159,15 +160,16 @@ fn open(path: &Path) -> Result<gix::ThreadSafeRepository, GitError> {
         })
 }
 
-/// A thread's handle on the shared repository, with its own delta-base and object caches.
-fn handle(shared: &gix::ThreadSafeRepository) -> gix::Repository {
+/// A thread's handle on the shared repository, with its own delta-base cache and `object_cache`
+/// bytes of decoded objects.
+fn handle(shared: &gix::ThreadSafeRepository, object_cache: usize) -> gix::Repository {
     let mut repo = shared.to_thread_local();
     repo.objects.set_pack_cache(|| {
         Box::new(gix::odb::pack::cache::lru::MemoryCappedHashmap::new(
             PACK_CACHE_BYTES,
         ))
     });
-    repo.object_cache_size(OBJECT_CACHE_BYTES);
+    repo.object_cache_size(object_cache);
     repo
 }
 
@@ -180,7 +182,7 @@ pub fn scan_history(
 ) -> Result<HistoryScan, GitError> {
     let name = repo_path.display().to_string();
     let shared = open(repo_path)?;
-    let repo = handle(&shared);
+    let repo = handle(&shared, 0);
     let mut out = HistoryScan::default();
 
     let (order, since_id, warnings) = commit_order(&repo, &name, since)?;
@@ -411,7 +413,7 @@ fn walk(
         for _ in 0..threads {
             let (work_rx, done_tx) = (&work_rx, done_tx.clone());
             s.spawn(move || {
-                let repo = handle(shared);
+                let repo = handle(shared, TREE_CACHE_BYTES);
                 let mut differ = Differ::new(&repo, name);
                 while let Some(k) = work_rx.lock().ok().and_then(|rx| rx.recv().ok()) {
                     let commits = &order[k * CHUNK..((k + 1) * CHUNK).min(order.len())];
@@ -685,7 +687,7 @@ fn worker(
             s.fatal.get_or_insert(msg);
         }
     };
-    let repo = handle(shared);
+    let repo = handle(shared, 0);
     let mut buf = vec![];
     loop {
         let job = match rx.lock() {
