@@ -1,11 +1,12 @@
 //! Git history as a scan source (`scan --git REPO [--since REV]`).
 //!
 //! Every commit reachable from any ref or HEAD (less those reachable from `--since REV`) is
-//! diffed against its first parent, parents first; each blob a commit adds or changes is
-//! scanned once, the first time it is met, by the same [`Scanner`] as files (detectors,
-//! decoding layers, containers, caps). The staged entries of the index that differ from HEAD
-//! are scanned the same way. Blobs stream through a bounded queue to one worker per core and are
-//! dropped once scanned: memory holds ids, interned paths and the change log, never content.
+//! diffed against its first parent (one thread per core, in chunks recorded parents first);
+//! each blob a commit adds or changes is scanned once, the first time it is met, by the same
+//! [`Scanner`] as files (detectors, decoding layers, containers, caps). The staged entries of
+//! the index that differ from HEAD are scanned the same way. Blobs stream through a bounded
+//! queue to one worker per core and are dropped once scanned: memory holds ids, interned paths
+//! and the change log, never content.
 //!
 //! Attribution: one exposure per value × path (the same key in many versions of a file is one
 //! exposure), located in the commit that introduced it; the change log is then replayed for
@@ -511,6 +512,26 @@ fn record(
     Ok(())
 }
 
+fn unreadable(name: &str, what: &str, id: &ObjectId, e: impl std::fmt::Display) -> GitError {
+    GitError(format!("{name}: cannot read {what} {id}: {e}"))
+}
+
+/// A tree's entries (none for the empty tree, which a repository need not store).
+fn tree_iter<'b>(
+    repo: &gix::Repository,
+    name: &str,
+    id: ObjectId,
+    buf: &'b mut Vec<u8>,
+) -> Result<gix::objs::TreeRefIter<'b>, GitError> {
+    let hash = repo.object_hash();
+    if id == ObjectId::empty_tree(hash) {
+        return Ok(gix::objs::TreeRefIter::from_bytes(&[], hash));
+    }
+    repo.objects
+        .find_tree_iter(&id, buf)
+        .map_err(|e| unreadable(name, "tree", &id, e))
+}
+
 /// Tree diffs of commits against their first parent, with reused buffers.
 struct Differ<'r> {
     repo: &'r gix::Repository,
@@ -529,17 +550,13 @@ impl<'r> Differ<'r> {
         }
     }
 
-    fn unreadable(&self, what: &str, id: &ObjectId, e: impl std::fmt::Display) -> GitError {
-        GitError(format!("{}: cannot read {what} {id}: {e}", self.name))
-    }
-
     fn tree_of(&mut self, commit: &ObjectId) -> Result<ObjectId, GitError> {
         let r = self
             .repo
             .objects
             .find_commit_iter(commit, &mut self.bufs[0])
             .and_then(|mut c| c.tree_id());
-        r.map_err(|e| self.unreadable("commit", commit, e))
+        r.map_err(|e| unreadable(self.name, "commit", commit, e))
     }
 
     /// The blob changes of `id` against `parent` (against nothing for a root commit).
@@ -552,33 +569,9 @@ impl<'r> Differ<'r> {
             None => empty,
         };
         let [_, lbuf, rbuf] = &mut self.bufs;
+        let lhs = tree_iter(self.repo, self.name, parent_tree, lbuf)?;
+        let rhs = tree_iter(self.repo, self.name, tree, rbuf)?;
         let objects = &self.repo.objects;
-        let lhs = if parent_tree == empty {
-            gix::objs::TreeRefIter::from_bytes(&[], hash)
-        } else {
-            match objects.find_tree_iter(&parent_tree, lbuf) {
-                Ok(t) => t,
-                Err(e) => {
-                    return Err(GitError(format!(
-                        "{}: cannot read tree {parent_tree}: {e}",
-                        self.name
-                    )));
-                }
-            }
-        };
-        let rhs = if tree == empty {
-            gix::objs::TreeRefIter::from_bytes(&[], hash)
-        } else {
-            match objects.find_tree_iter(&tree, rbuf) {
-                Ok(t) => t,
-                Err(e) => {
-                    return Err(GitError(format!(
-                        "{}: cannot read tree {tree}: {e}",
-                        self.name
-                    )));
-                }
-            }
-        };
         // A fresh recorder per diff: it keeps its path stack between calls.
         let mut rec = gix::diff::tree::Recorder::default();
         gix::diff::tree(lhs, rhs, &mut self.state, objects, &mut rec)
