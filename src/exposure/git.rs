@@ -1,11 +1,12 @@
 //! Git history as a scan source (`scan --git REPO [--since REV]`).
 //!
 //! Every commit reachable from any ref or HEAD (less those reachable from `--since REV`) is
-//! diffed against its first parent, parents first; each blob a commit adds or changes is
-//! scanned once, the first time it is met, by the same [`Scanner`] as files (detectors,
-//! decoding layers, containers, caps). The staged entries of the index that differ from HEAD
-//! are scanned the same way. Blobs stream through a bounded queue to one worker per core and are
-//! dropped once scanned: memory holds ids, interned paths and the change log, never content.
+//! diffed against its first parent (one thread per core, in chunks recorded parents first);
+//! each blob a commit adds or changes is scanned once, the first time it is met, by the same
+//! [`Scanner`] as files (detectors, decoding layers, containers, caps). The staged entries of
+//! the index that differ from HEAD are scanned the same way. Blobs stream through a bounded
+//! queue to one worker per core and are dropped once scanned: memory holds ids, interned paths
+//! and the change log, never content.
 //!
 //! Attribution: one exposure per value × path (the same key in many versions of a file is one
 //! exposure), located in the commit that introduced it; the change log is then replayed for
@@ -27,10 +28,11 @@ use crate::run::{GitCommit, GitLocation, HistoryStats};
 const NONE: u32 = u32::MAX;
 /// Blobs queued for the workers at most (ids and paths only).
 const QUEUE: usize = 256;
-/// Delta bases kept per object-database handle (one per thread).
-const PACK_CACHE_BYTES: usize = 32 << 20;
-/// Decoded trees kept by the walker (consecutive commits share most subtrees).
-const OBJECT_CACHE_BYTES: usize = 16 << 20;
+/// Delta bases kept per thread.
+const PACK_CACHE_BYTES: usize = 16 << 20;
+/// Decoded trees kept per diffing thread (consecutive commits share most subtrees); blobs are
+/// read once and cache nothing.
+const TREE_CACHE_BYTES: usize = 8 << 20;
 
 /// What scanning a repository's history produced.
 #[derive(Debug, Default)]
@@ -159,15 +161,16 @@ fn open(path: &Path) -> Result<gix::ThreadSafeRepository, GitError> {
         })
 }
 
-/// A thread's handle on the shared repository, with its own delta-base and object caches.
-fn handle(shared: &gix::ThreadSafeRepository) -> gix::Repository {
+/// A thread's handle on the shared repository, with its own delta-base cache and `object_cache`
+/// bytes of decoded objects.
+fn handle(shared: &gix::ThreadSafeRepository, object_cache: usize) -> gix::Repository {
     let mut repo = shared.to_thread_local();
     repo.objects.set_pack_cache(|| {
         Box::new(gix::odb::pack::cache::lru::MemoryCappedHashmap::new(
             PACK_CACHE_BYTES,
         ))
     });
-    repo.object_cache_size(OBJECT_CACHE_BYTES);
+    repo.object_cache_size(object_cache);
     repo
 }
 
@@ -180,7 +183,7 @@ pub fn scan_history(
 ) -> Result<HistoryScan, GitError> {
     let name = repo_path.display().to_string();
     let shared = open(repo_path)?;
-    let repo = handle(&shared);
+    let repo = handle(&shared, 0);
     let mut out = HistoryScan::default();
 
     let (order, since_id, warnings) = commit_order(&repo, &name, since)?;
@@ -411,7 +414,7 @@ fn walk(
         for _ in 0..threads {
             let (work_rx, done_tx) = (&work_rx, done_tx.clone());
             s.spawn(move || {
-                let repo = handle(shared);
+                let repo = handle(shared, TREE_CACHE_BYTES);
                 let mut differ = Differ::new(&repo, name);
                 while let Some(k) = work_rx.lock().ok().and_then(|rx| rx.recv().ok()) {
                     let commits = &order[k * CHUNK..((k + 1) * CHUNK).min(order.len())];
@@ -509,6 +512,26 @@ fn record(
     Ok(())
 }
 
+fn unreadable(name: &str, what: &str, id: &ObjectId, e: impl std::fmt::Display) -> GitError {
+    GitError(format!("{name}: cannot read {what} {id}: {e}"))
+}
+
+/// A tree's entries (none for the empty tree, which a repository need not store).
+fn tree_iter<'b>(
+    repo: &gix::Repository,
+    name: &str,
+    id: ObjectId,
+    buf: &'b mut Vec<u8>,
+) -> Result<gix::objs::TreeRefIter<'b>, GitError> {
+    let hash = repo.object_hash();
+    if id == ObjectId::empty_tree(hash) {
+        return Ok(gix::objs::TreeRefIter::from_bytes(&[], hash));
+    }
+    repo.objects
+        .find_tree_iter(&id, buf)
+        .map_err(|e| unreadable(name, "tree", &id, e))
+}
+
 /// Tree diffs of commits against their first parent, with reused buffers.
 struct Differ<'r> {
     repo: &'r gix::Repository,
@@ -527,17 +550,13 @@ impl<'r> Differ<'r> {
         }
     }
 
-    fn unreadable(&self, what: &str, id: &ObjectId, e: impl std::fmt::Display) -> GitError {
-        GitError(format!("{}: cannot read {what} {id}: {e}", self.name))
-    }
-
     fn tree_of(&mut self, commit: &ObjectId) -> Result<ObjectId, GitError> {
         let r = self
             .repo
             .objects
             .find_commit_iter(commit, &mut self.bufs[0])
             .and_then(|mut c| c.tree_id());
-        r.map_err(|e| self.unreadable("commit", commit, e))
+        r.map_err(|e| unreadable(self.name, "commit", commit, e))
     }
 
     /// The blob changes of `id` against `parent` (against nothing for a root commit).
@@ -550,33 +569,9 @@ impl<'r> Differ<'r> {
             None => empty,
         };
         let [_, lbuf, rbuf] = &mut self.bufs;
+        let lhs = tree_iter(self.repo, self.name, parent_tree, lbuf)?;
+        let rhs = tree_iter(self.repo, self.name, tree, rbuf)?;
         let objects = &self.repo.objects;
-        let lhs = if parent_tree == empty {
-            gix::objs::TreeRefIter::from_bytes(&[], hash)
-        } else {
-            match objects.find_tree_iter(&parent_tree, lbuf) {
-                Ok(t) => t,
-                Err(e) => {
-                    return Err(GitError(format!(
-                        "{}: cannot read tree {parent_tree}: {e}",
-                        self.name
-                    )));
-                }
-            }
-        };
-        let rhs = if tree == empty {
-            gix::objs::TreeRefIter::from_bytes(&[], hash)
-        } else {
-            match objects.find_tree_iter(&tree, rbuf) {
-                Ok(t) => t,
-                Err(e) => {
-                    return Err(GitError(format!(
-                        "{}: cannot read tree {tree}: {e}",
-                        self.name
-                    )));
-                }
-            }
-        };
         // A fresh recorder per diff: it keeps its path stack between calls.
         let mut rec = gix::diff::tree::Recorder::default();
         gix::diff::tree(lhs, rhs, &mut self.state, objects, &mut rec)
@@ -685,7 +680,7 @@ fn worker(
             s.fatal.get_or_insert(msg);
         }
     };
-    let repo = handle(shared);
+    let repo = handle(shared, 0);
     let mut buf = vec![];
     loop {
         let job = match rx.lock() {
