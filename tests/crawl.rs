@@ -57,16 +57,25 @@ fn demo_site_lazy_chunk_source_map_and_config_are_fetched() {
     let d = demo(DemoConfig::default());
     let (got, report) = run(std::slice::from_ref(&d.page), &local_settings());
     assert!(report.errors.is_empty(), "errors: {:?}", report.errors);
-    // The page loads its bundles from the CDN, another origin: a script origin to account for.
+    // The page loads its bundles from the CDN, another origin, and the checkout page a
+    // third-party tag: two script origins to account for, each with the pages that load it.
     let cdn = d.cdn.origin().ascii_serialization();
+    let tags = d.handle.tags_url.origin().ascii_serialization();
+    let mut want = vec![&cdn, &tags];
+    want.sort();
     assert_eq!(
         report.script_origins.keys().collect::<Vec<_>>(),
-        vec![&cdn],
+        want,
         "{:?}",
         report.script_origins
     );
     let page = format!("{}{}", d.page.origin().ascii_serialization(), d.page.path());
     assert!(report.script_origins[&cdn].contains(&page));
+    let checkout = format!("{}/checkout", d.page.origin().ascii_serialization());
+    assert_eq!(
+        report.script_origins[&tags].iter().collect::<Vec<_>>(),
+        vec![&checkout]
+    );
 
     let chunk_url = d
         .cdn

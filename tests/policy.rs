@@ -1616,3 +1616,41 @@ fn observed_data_contradiction_names_the_fields() {
         "Iterable: the inventory declares email; the vendor's profile schema holds first_name (firstName); phone (phoneNumber)"
     );
 }
+
+/// VKS-PII-001 (minimisation) judges what the vendor holds as well as what the inventory
+/// declares: "only e-mail" in the inventory does not pass while Iterable's schema holds phones.
+#[test]
+fn minimisation_uses_the_observed_schema() {
+    let set = builtin();
+    let outcome = |observed: Option<serde_json::Value>| {
+        let mut f = shop();
+        let mut ops = vec![Op::Set("data_shared", json!(["email"]))];
+        if let Some(o) = observed {
+            ops.push(Op::Set("observed_data", o));
+        }
+        apply(&mut f, "vendors", "iterable", &ops);
+        let ev = evaluate_json(&set, &f, &Exceptions::none(), now(), "chk");
+        let status = ev
+            .results
+            .iter()
+            .find(|r| r.rule == "VKS-PII-001")
+            .expect("evaluated")
+            .outcome;
+        let message = ev
+            .findings
+            .iter()
+            .find(|x| x.rule == "VKS-PII-001")
+            .map(|x| x.message.clone());
+        (status, message)
+    };
+    let (o, _) = outcome(None);
+    assert_eq!(o, Outcome::Pass, "declared only, nothing observed");
+    let (o, _) = outcome(Some(json!(["email"])));
+    assert_eq!(o, Outcome::Pass, "observed only e-mail");
+    let (o, m) = outcome(Some(json!(["email", "first_name", "phone"])));
+    assert_eq!(o, Outcome::Fail);
+    assert_eq!(
+        m.as_deref().unwrap_or_default(),
+        "Iterable (marketing e-mail) receives email (declared) and holds email, first_name, phone (observed in its profile schema); only the e-mail address should transit it"
+    );
+}

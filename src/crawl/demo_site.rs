@@ -1,4 +1,4 @@
-//! The demo storefront: a realistic build (hashed chunks on a second "CDN" origin, a lazy chunk, source maps, runtime config) with the 2020 mistake planted — a server-side Iterable key in the lazy chunk.
+//! The demo storefront: a realistic build (hashed chunks on a second "CDN" origin, a lazy chunk, source maps, runtime config) with the 2020 mistake planted — a server-side Iterable key in the lazy chunk — and a third-party tag on the checkout page served from a third origin that no inventory vendor owns (a shadow vendor).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -47,7 +47,7 @@ impl DemoConfig {
 /// One request the demo servers saw (for tests: what did the crawler send?).
 #[derive(Debug, Clone)]
 pub struct RecordedRequest {
-    /// `page` or `cdn`.
+    /// `page`, `cdn` or `tags` (the third-party tag's origin).
     pub origin: &'static str,
     pub path: String,
     /// Header names, lower-case, with values.
@@ -75,15 +75,17 @@ pub struct DemoHandle {
     pub main_chunk: String,
     pub vendor_chunk: String,
     pub checkout_chunk: String,
+    /// The origin of the third-party tag on the checkout page (no inventory vendor owns it).
+    pub tags_url: Url,
 }
 
 impl DemoHandle {
-    /// Every request received so far, both origins.
+    /// Every request received so far, all origins.
     pub fn requests(&self) -> Vec<RecordedRequest> {
         self.log.lock().map(|l| l.clone()).unwrap_or_default()
     }
 
-    /// Stops both listeners.
+    /// Stops every listener.
     pub fn shutdown(mut self) {
         for s in self.stop.drain(..) {
             let _ = s.send(());
@@ -95,14 +97,16 @@ impl DemoHandle {
 pub struct DemoSite;
 
 impl DemoSite {
-    /// Binds the page origin and the CDN origin on 127.0.0.1 (ephemeral ports) and serves the
-    /// build. Must run inside a tokio runtime.
+    /// Binds the page origin, the CDN origin and the third-party tag's origin on 127.0.0.1
+    /// (ephemeral ports) and serves the build. Must run inside a tokio runtime.
     pub async fn start(config: DemoConfig) -> std::io::Result<(Url, Url, DemoHandle)> {
         let page_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let cdn_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let page_url = origin_url(&page_listener)?;
+        let tags_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let cdn_url = origin_url(&cdn_listener)?;
-        let build = Build::new(&config, &page_url, &cdn_url);
+        let tags_url = origin_url(&tags_listener)?;
+        let build = Build::new(&config, &page_url, &cdn_url, &tags_url);
         let log = Arc::new(Mutex::new(Vec::new()));
         let page = Arc::new(Site {
             name: "page",
@@ -114,8 +118,17 @@ impl DemoSite {
             files: build.cdn_files,
             log: log.clone(),
         });
+        let tags = Arc::new(Site {
+            name: "tags",
+            files: build.tags_files,
+            log: log.clone(),
+        });
         let mut stop = Vec::new();
-        for (listener, site) in [(page_listener, page), (cdn_listener, cdn)] {
+        for (listener, site) in [
+            (page_listener, page),
+            (cdn_listener, cdn),
+            (tags_listener, tags),
+        ] {
             let (tx, rx) = tokio::sync::oneshot::channel::<()>();
             stop.push(tx);
             let app = Router::new().fallback(serve).with_state(site);
@@ -136,6 +149,7 @@ impl DemoSite {
                 main_chunk: build.main,
                 vendor_chunk: build.vendor,
                 checkout_chunk: build.checkout,
+                tags_url,
             },
         ))
     }
@@ -187,6 +201,7 @@ async fn serve(State(site): State<Arc<Site>>, req: Request) -> Response {
 struct Build {
     page_files: HashMap<String, Asset>,
     cdn_files: HashMap<String, Asset>,
+    tags_files: HashMap<String, Asset>,
     main: String,
     vendor: String,
     checkout: String,
@@ -210,13 +225,14 @@ fn asset(content_type: &'static str, body: impl Into<Vec<u8>>) -> Asset {
 }
 
 impl Build {
-    fn new(config: &DemoConfig, page: &Url, cdn: &Url) -> Build {
+    fn new(config: &DemoConfig, page: &Url, cdn: &Url, tags: &Url) -> Build {
         let seed = &config.build_seed;
         let main = format!("main.{}.js", chunk_hash(seed, "main"));
         let vendor = format!("vendor.{}.js", chunk_hash(seed, "vendor"));
         let checkout = format!("chunk-checkout.{}.js", chunk_hash(seed, "checkout"));
         let cdn_base = cdn.as_str().trim_end_matches('/');
         let page_base = page.as_str().trim_end_matches('/');
+        let tags_base = tags.as_str().trim_end_matches('/');
 
         let mut page_files = HashMap::new();
         let index = INDEX_HTML
@@ -259,7 +275,8 @@ impl Build {
             asset(
                 HTML,
                 format!(
-                    "<!doctype html><html><head><script type=\"module\" src=\"{cdn_base}/assets/{main}\"></script></head>\
+                    "<!doctype html><html><head><script type=\"module\" src=\"{cdn_base}/assets/{main}\"></script>\
+<script async src=\"{tags_base}/pulse.js\"></script></head>\
 <body><h1>Basket</h1><button id=\"checkout\">Pay</button></body></html>"
                 ),
             ),
@@ -355,9 +372,21 @@ export{{n as trackPurchase}};",
         cdn_files.insert(format!("/assets/{checkout}"), cors(asset(JS, chunk)));
         cdn_files.insert(format!("/assets/{checkout}.map"), cors(asset(JSON, map)));
 
+        // A session-replay tag a marketer pasted into the checkout page: a supplier that runs
+        // code next to the card form and was never assessed.
+        let mut tags_files = HashMap::new();
+        tags_files.insert(
+            "/pulse.js".to_owned(),
+            asset(
+                JS,
+                "/* ShopPulse session replay 3.2 */(function(){var q=window.pulseq=window.pulseq||[];q.push(['init','demo-shop']);})();\n",
+            ),
+        );
+
         Build {
             page_files,
             cdn_files,
+            tags_files,
             main,
             vendor,
             checkout,
@@ -460,7 +489,8 @@ mod tests {
     fn checkout_map_points_at_line_12() {
         let page = Url::parse("http://127.0.0.1:1/").expect("url");
         let cdn = Url::parse("http://127.0.0.1:2/").expect("url");
-        let b = Build::new(&DemoConfig::default(), &page, &cdn);
+        let tags = Url::parse("http://127.0.0.1:3/").expect("url");
+        let b = Build::new(&DemoConfig::default(), &page, &cdn, &tags);
         let chunk = &b.cdn_files[&format!("/assets/{}", b.checkout)];
         let map = &b.cdn_files[&format!("/assets/{}.map", b.checkout)];
         let sm = sourcemap::SourceMap::from_slice(&map.body).expect("valid map");
@@ -476,6 +506,7 @@ mod tests {
             },
             &page,
             &cdn,
+            &tags,
         );
         assert_ne!(other.checkout, b.checkout);
         assert_eq!(vlq_str(-17), "jB");
