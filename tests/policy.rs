@@ -695,6 +695,26 @@ fn mutation_table() -> Vec<Mutation> {
             Set("attribution_available", json!(false)),
             vec![],
         ),
+        // Observed facts: what the vendor's schema holds and what the site loads.
+        (
+            v,
+            "iterable",
+            Set("observed_data", json!(["email", "phone"])),
+            vec!["VKS-PII-001", "VKS-PII-004"],
+        ),
+        (v, "iterable", Remove("observed_data"), vec!["VKS-PII-004"]),
+        (
+            "run",
+            "run",
+            Set("undeclared_script_origins", json!(["https://tags.example"])),
+            vec!["VKS-SUP-005"],
+        ),
+        (
+            "run",
+            "run",
+            Remove("undeclared_script_origins"),
+            vec!["VKS-SUP-005"],
+        ),
     ]
 }
 
