@@ -7,6 +7,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::facts::Facts;
 
+pub mod observed_diff;
+
 /// Bumped on any incompatible change to this document.
 pub const SCHEMA_VERSION: u32 = 1;
 

@@ -56,6 +56,9 @@ pub struct RunDiff<'a> {
     pub policy_set_changed: bool,
     pub policy_changes_added: Vec<String>,
     pub exceptions_changed: bool,
+    /// What the vendors and the site showed that changed: a new profile field, webhook
+    /// destination, credential or script origin.
+    pub observed: Vec<crate::run::observed_diff::ObservedChange>,
 }
 
 /// One finding in both runs, with what changed.
@@ -117,6 +120,7 @@ pub fn diff<'a>(old: &'a Run, new: &'a Run) -> RunDiff<'a> {
         .collect();
     d.exceptions_changed = old.inputs.exceptions.as_ref().map(|e| &e.sha256)
         != new.inputs.exceptions.as_ref().map(|e| &e.sha256);
+    d.observed = crate::run::observed_diff::observed_changes(old, new);
     d
 }
 
@@ -179,6 +183,16 @@ pub fn run(
         }
         if d.exceptions_changed {
             s.push_str("Exceptions file changed\n");
+        }
+        s.push_str(&format!("Observed changes ({})\n", d.observed.len()));
+        for c in &d.observed {
+            s.push_str(&format!(
+                "  {} {} {}: {}\n",
+                c.change.sign(),
+                c.subject,
+                c.observation,
+                c.detail
+            ));
         }
         ctx.out.stdout(&s);
     }
