@@ -680,14 +680,7 @@ pub fn parse_known_keys(
     text: &str,
     fp: &Fingerprinter,
 ) -> Result<PreviousKeys, String> {
-    let prev: Run = serde_json::from_str(text).map_err(|e| {
-        format!(
-            "--known-keys {name}:{}:{}: not a vendorscope run document: {}",
-            e.line(),
-            e.column(),
-            e.classify_message()
-        )
-    })?;
+    let prev: Run = crate::run::upgrade::parse_run(name, text).map_err(|e| format!("--known-keys {e:#}"))?;
     if prev.fingerprint_check != fp.check_value() {
         return Err(format!(
             "--known-keys {name}: its fingerprints were made with a different fingerprint key ({} here, {} in the file); set {} to the key used by that run",
@@ -722,17 +715,3 @@ pub fn parse_known_keys(
     })
 }
 
-trait Classify {
-    fn classify_message(&self) -> &'static str;
-}
-
-impl Classify for serde_json::Error {
-    fn classify_message(&self) -> &'static str {
-        match self.classify() {
-            serde_json::error::Category::Io => "read error",
-            serde_json::error::Category::Syntax => "invalid JSON",
-            serde_json::error::Category::Data => "missing or mistyped field",
-            serde_json::error::Category::Eof => "unexpected end of file",
-        }
-    }
-}
