@@ -1,7 +1,8 @@
 //! Upgrades keep alerts: run documents of schema 1 (fixtures/runs/v1, written by the last
 //! version that wrote schema 1) are read by every reader, and SARIF `partialFingerprints` of
 //! their findings equal those of a fresh run of the same scenario, so code scanning does not
-//! reopen every alert after an upgrade.
+//! reopen every alert after an upgrade. On the same scenario: `--known-keys` and `--inventory`
+//! give the same rules for the same key, and unknown reasons name their cause.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -246,5 +247,97 @@ fn sarif_fingerprints_survive_the_upgrade() {
         let d: serde_json::Value = serde_json::from_slice(&o.stdout).expect("diff json");
         assert_eq!(d["new"].as_array().map(Vec::len), Some(0), "{fixture}: {d}");
         assert_eq!(d["resolved"].as_array().map(Vec::len), Some(0), "{fixture}: {d}");
+    }
+}
+
+// ------------------------------------------------ issue 15 point 7, on the same scenario
+
+fn findings(stdout: &[u8]) -> Vec<(String, String, String, Option<String>)> {
+    let run: serde_json::Value = serde_json::from_slice(stdout).expect("run json");
+    run["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .map(|f| {
+            (
+                f["rule"].as_str().unwrap_or_default().to_string(),
+                f["subject"]["id"].as_str().unwrap_or_default().to_string(),
+                f["fingerprint"].as_str().unwrap_or_default().to_string(),
+                f["reason"].as_str().map(str::to_string),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn known_keys_and_inventory_give_the_same_rules_for_the_same_key() {
+    let by_inventory = vs(&[
+        "scan",
+        "scenario/site",
+        "--inventory",
+        "scenario/inventory.yaml",
+        "--format",
+        "json",
+    ]);
+    let by_fingerprint = vs(&[
+        "scan",
+        "scenario/site",
+        "--known-keys",
+        "scan.json",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(by_inventory.status.code(), Some(1), "{}", stderr(&by_inventory));
+    assert_eq!(by_fingerprint.status.code(), Some(1), "{}", stderr(&by_fingerprint));
+    let (a, b) = (
+        findings(&by_inventory.stdout),
+        findings(&by_fingerprint.stdout),
+    );
+    assert!(
+        a.iter()
+            .any(|f| f.0 == "VKS-EXP-001" && f.1 == "stripe-secret"),
+        "{a:?}"
+    );
+    assert_eq!(a, b, "--inventory and --known-keys disagree");
+}
+
+#[test]
+fn unknown_reasons_name_the_cause_in_the_one_status_vocabulary() {
+    let o = vs(&[
+        "audit",
+        "--offline",
+        "-i",
+        "scenario/inventory.yaml",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    let fs = findings(&o.stdout);
+    let reason = |rule: &str, key: &str| {
+        fs.iter()
+            .find(|f| f.0 == rule && f.1 == key)
+            .and_then(|f| f.3.clone())
+            .unwrap_or_else(|| panic!("{rule} {key}: {fs:?}"))
+    };
+    // Nothing was scanned: that is why `exposed` is unknown, not the key's probe status.
+    assert_eq!(
+        reason("VKS-EXP-001", "stripe-secret"),
+        "fact `exposed` not established: this run scanned no artifacts or surfaces"
+    );
+    // A field the inventory lacks is named as such, whatever the key's status.
+    assert_eq!(
+        reason("VKS-KEY-009", "shopify-admin"),
+        "`last_used` is missing from the inventory: declare it on key `shopify-admin`"
+    );
+    // Status words are the run document's labels (`not_probed(offline)`), in every reason.
+    assert!(reason("VKS-KEY-010", "stripe-secret").ends_with("not_probed(offline)"));
+    for f in &fs {
+        if let Some(r) = &f.3 {
+            assert!(!r.contains("not probed"), "{f:?}");
+            assert!(
+                !r.contains("not_probed") || r.contains("not_probed(offline)"),
+                "a status without its reason: {f:?}"
+            );
+        }
     }
 }

@@ -29,6 +29,9 @@ pub struct PreviousKeys {
     pub fingerprints: KnownKeys,
     pub records: Vec<KeyRecord>,
     pub identities: HashMap<(String, String), KnownIdentity>,
+    /// The keys' facts as that run recorded them (their declared facts stand in for the
+    /// inventory's, see [`crate::facts::add_known_keys`]).
+    pub facts: Vec<crate::facts::KeyFacts>,
 }
 
 pub fn run(ctx: &Ctx, args: &ScanArgs) -> anyhow::Result<u8> {
@@ -155,6 +158,7 @@ pub fn run(ctx: &Ctx, args: &ScanArgs) -> anyhow::Result<u8> {
         .map(crate::audit::input_file);
     let mut known: KnownKeys = BTreeMap::new();
     let mut identities = HashMap::new();
+    let mut known_facts = vec![];
     // Inventory keys searched for by value (their secrets were sourced).
     let mut by_value: Vec<KnownKey> = vec![];
 
@@ -163,6 +167,7 @@ pub fn run(ctx: &Ctx, args: &ScanArgs) -> anyhow::Result<u8> {
             Ok(prev) => {
                 known = prev.fingerprints;
                 identities = prev.identities;
+                known_facts = prev.facts;
                 run.keys = prev.records;
                 run.inputs
                     .options
@@ -406,12 +411,13 @@ pub fn run(ctx: &Ctx, args: &ScanArgs) -> anyhow::Result<u8> {
         scan_errors,
         script_origins: script_origins.script_origins,
     };
-    let facts = crate::facts::build(
+    let mut facts = crate::facts::build(
         loaded.as_ref().map(|l| &l.inventory),
         &run.keys,
         &run.exposures,
         &rctx,
     );
+    crate::facts::add_known_keys(&mut facts, &known_facts, &run.keys, &run.exposures, &rctx);
     phase("facts");
     let unused = crate::audit::evaluate_into(
         &mut run,
@@ -712,6 +718,7 @@ pub fn parse_known_keys(
         fingerprints: map,
         records,
         identities,
+        facts: prev.facts.keys,
     })
 }
 
