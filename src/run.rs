@@ -860,8 +860,12 @@ impl ControlTally {
     /// The tally of one control's counts (`None`: the control is not in the coverage).
     pub fn of(counts: Option<&BTreeMap<String, u32>>) -> Self {
         let n = |o: &str| u64::from(counts.and_then(|m| m.get(o)).copied().unwrap_or(0));
-        let (pass, fail, unknown, excepted) =
-            (n("pass") + n("unverifiable"), n("fail"), n("unknown"), n("excepted"));
+        let (pass, fail, unknown, excepted) = (
+            n("pass") + n("unverifiable"),
+            n("fail"),
+            n("unknown"),
+            n("excepted"),
+        );
         let status = if pass + fail + unknown + excepted == 0 {
             "not assessed"
         } else if fail > 0 {

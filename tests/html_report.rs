@@ -126,7 +126,10 @@ fn data_protection_flags_only_what_a_finding_or_fact_supports() {
         let row = &s[s.find(&format!("<tr><td>{v}</td>")).expect("row")..];
         let row = &row[..row.find("</tr>").expect("end")];
         assert!(row.contains("payment_card"), "{row}");
-        assert!(!row.contains("class=\"fail\""), "{v} flagged without a finding: {row}");
+        assert!(
+            !row.contains("class=\"fail\""),
+            "{v} flagged without a finding: {row}"
+        );
     }
     // Iterable's minimisation finding is listed, linked to the finding.
     let failing: Vec<&Finding> = run
@@ -135,15 +138,15 @@ fn data_protection_flags_only_what_a_finding_or_fact_supports() {
         .filter(|f| f.rule == "VKS-PII-001" && f.status == Outcome::Fail)
         .collect();
     assert_eq!(failing.len(), 1);
-    assert!(s.contains(">VKS-PII-001</a> <span class=\"fail\">fail</span>"), "{s}");
+    assert!(
+        s.contains(">VKS-PII-001</a> <span class=\"fail\">fail</span>"),
+        "{s}"
+    );
     // Without that finding the vendor's row flags nothing.
     let mut quiet = run.clone();
     quiet.findings.retain(|f| {
         f.subject.vendor.as_deref() != Some("iterable")
-            || !f
-                .controls
-                .iter()
-                .any(|c| c == "ISO27001:2022/A.5.34")
+            || !f.controls.iter().any(|c| c == "ISO27001:2022/A.5.34")
     });
     let h = render(&quiet);
     let s = section(&h, "data-protection");
@@ -222,13 +225,19 @@ fn values_the_inventory_did_not_give_are_not_declared() {
     let rel = section(&h, "relationship");
     let stripe = &rel[rel.find("<h3>Stripe</h3>").expect("stripe")..];
     let stripe = &stripe[..stripe.find("</table>").expect("end")];
-    assert!(stripe.contains("<td class=\"k\">Contract</td><td>not declared</td>"), "{stripe}");
+    assert!(
+        stripe.contains("<td class=\"k\">Contract</td><td>not declared</td>"),
+        "{stripe}"
+    );
     assert!(stripe.contains("<td class=\"k\">Hosting region</td><td>not declared</td>"));
     // The key block: created not declared, and its provenance says so (not "declared").
     let tech = section(&h, "technical");
     let block = &tech[tech.find(&format!("{key_id}</span>")).expect("key")..];
     let block = &block[..block.find("</table>").expect("end")];
-    assert!(block.contains("<td class=\"k\">Created / age</td><td>not declared</td>"), "{block}");
+    assert!(
+        block.contains("<td class=\"k\">Created / age</td><td>not declared</td>"),
+        "{block}"
+    );
     assert!(block.contains("created: not declared"), "{block}");
     assert!(!block.contains("created: declared"), "{block}");
     assert!(block.contains("last_used: not declared"), "{block}");
@@ -280,7 +289,11 @@ fn unknown_findings_advise_establishing_the_fact_and_show_the_reason_once() {
             vendorscope::report::RenderOptions::default(),
         )
         .expect("render");
-        assert!(text.contains("Establish the missing fact"), "{}", format.name());
+        assert!(
+            text.contains("Establish the missing fact"),
+            "{}",
+            format.name()
+        );
     }
 }
 
@@ -324,7 +337,10 @@ fn assessor_and_operator_rows_only_when_recorded() {
     run.operator = None;
     run.ci = None;
     let h = render(&run);
-    assert!(!h.contains(">Assessor<"), "an assessor row with nothing recorded");
+    assert!(
+        !h.contains(">Assessor<"),
+        "an assessor row with nothing recorded"
+    );
     assert!(!h.contains(">Operator<"));
     run.operator = Some("alice".into());
     let h = render(&run);
@@ -347,7 +363,14 @@ fn report_stays_self_contained() {
     let h = render(&coverage_run());
     let lower = h.to_lowercase();
     for bad in [
-        "<script", "<link", "@import", "url(", " src=", "<iframe", "<img", "http://www.w3.org/1999/xlink",
+        "<script",
+        "<link",
+        "@import",
+        "url(",
+        " src=",
+        "<iframe",
+        "<img",
+        "http://www.w3.org/1999/xlink",
     ] {
         assert!(!lower.contains(bad), "external or active content: {bad}");
     }

@@ -92,16 +92,31 @@ fn every_reader_accepts_schema_1() {
         let o = vs(&["diff", f, f]);
         assert_eq!(o.status.code(), Some(0), "diff {f}: {}", stderr(&o));
         let o = vs(&["diff", f, arg(&json), "--format", "json"]);
-        assert_eq!(o.status.code(), Some(0), "diff {f} upgraded: {}", stderr(&o));
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "diff {f} upgraded: {}",
+            stderr(&o)
+        );
         let d: serde_json::Value = serde_json::from_slice(&o.stdout).expect("diff json");
         for k in ["new", "resolved", "changed"] {
             assert_eq!(d[k].as_array().map(Vec::len), Some(0), "{f} {k}: {d}");
         }
         // report --previous and policy controls --run.
         let o = vs(&["report", arg(&json), "--previous", f]);
-        assert_eq!(o.status.code(), Some(0), "report --previous {f}: {}", stderr(&o));
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "report --previous {f}: {}",
+            stderr(&o)
+        );
         let o = vs(&["policy", "controls", "--run", f]);
-        assert_eq!(o.status.code(), Some(0), "policy controls {f}: {}", stderr(&o));
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "policy controls {f}: {}",
+            stderr(&o)
+        );
         // --known-keys: the schema-1 run's fingerprints and shapes attribute the scan's hits.
         let o = vs(&[
             "scan",
@@ -246,7 +261,11 @@ fn sarif_fingerprints_survive_the_upgrade() {
         assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
         let d: serde_json::Value = serde_json::from_slice(&o.stdout).expect("diff json");
         assert_eq!(d["new"].as_array().map(Vec::len), Some(0), "{fixture}: {d}");
-        assert_eq!(d["resolved"].as_array().map(Vec::len), Some(0), "{fixture}: {d}");
+        assert_eq!(
+            d["resolved"].as_array().map(Vec::len),
+            Some(0),
+            "{fixture}: {d}"
+        );
     }
 }
 
@@ -287,8 +306,18 @@ fn known_keys_and_inventory_give_the_same_rules_for_the_same_key() {
         "--format",
         "json",
     ]);
-    assert_eq!(by_inventory.status.code(), Some(1), "{}", stderr(&by_inventory));
-    assert_eq!(by_fingerprint.status.code(), Some(1), "{}", stderr(&by_fingerprint));
+    assert_eq!(
+        by_inventory.status.code(),
+        Some(1),
+        "{}",
+        stderr(&by_inventory)
+    );
+    assert_eq!(
+        by_fingerprint.status.code(),
+        Some(1),
+        "{}",
+        stderr(&by_fingerprint)
+    );
     let (a, b) = (
         findings(&by_inventory.stdout),
         findings(&by_fingerprint.stdout),

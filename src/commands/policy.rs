@@ -256,9 +256,7 @@ pub fn run(ctx: &Ctx, cmd: &PolicyCommand) -> anyhow::Result<u8> {
                 return Ok(EXIT_CONFIG);
             };
             let counts = match run {
-                Some(p) => {
-                    Some(crate::run::upgrade::load_run(p)?.controls)
-                }
+                Some(p) => Some(crate::run::upgrade::load_run(p)?.controls),
                 None => None,
             };
             if ctx.global.format == Some(Format::Json) {

@@ -686,7 +686,8 @@ pub fn parse_known_keys(
     text: &str,
     fp: &Fingerprinter,
 ) -> Result<PreviousKeys, String> {
-    let prev: Run = crate::run::upgrade::parse_run(name, text).map_err(|e| format!("--known-keys {e:#}"))?;
+    let prev: Run =
+        crate::run::upgrade::parse_run(name, text).map_err(|e| format!("--known-keys {e:#}"))?;
     if prev.fingerprint_check != fp.check_value() {
         return Err(format!(
             "--known-keys {name}: its fingerprints were made with a different fingerprint key ({} here, {} in the file); set {} to the key used by that run",
@@ -721,4 +722,3 @@ pub fn parse_known_keys(
         facts: prev.facts.keys,
     })
 }
-

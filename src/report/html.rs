@@ -439,7 +439,8 @@ fn coverage_chart(run: &Run) -> Value {
                         return None;
                     }
                     let w = scale * n as f64;
-                    let seg = json!({"x": x, "w": w, "color": status_color(k), "n": n, "label": label});
+                    let seg =
+                        json!({"x": x, "w": w, "color": status_color(k), "n": n, "label": label});
                     x += w;
                     Some(seg)
                 })

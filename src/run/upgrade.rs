@@ -104,7 +104,10 @@ fn v1_to_v2(doc: &mut Value) {
     fold_repeated(doc, "exposures", "id", |first, next| {
         let n = occurrences(first) + occurrences(next);
         if let Some(loc) = next.get("location").cloned() {
-            match first.get_mut("more_locations").and_then(Value::as_array_mut) {
+            match first
+                .get_mut("more_locations")
+                .and_then(Value::as_array_mut)
+            {
                 Some(more) => more.push(loc),
                 None => first["more_locations"] = Value::Array(vec![loc]),
             }
@@ -175,7 +178,10 @@ fn fold_repeated(v: &mut Value, key: &str, id_field: &str, merge: impl Fn(&mut V
     let mut out: Vec<Value> = Vec::with_capacity(list.len());
     let mut at: BTreeMap<String, usize> = BTreeMap::new();
     for item in list.drain(..) {
-        let id = item.get(id_field).and_then(Value::as_str).map(str::to_string);
+        let id = item
+            .get(id_field)
+            .and_then(Value::as_str)
+            .map(str::to_string);
         match id.and_then(|id| at.get(&id).copied().map(|i| (id, i))) {
             Some((_, i)) => merge(&mut out[i], &item),
             None => {
@@ -215,7 +221,10 @@ mod tests {
         assert!(parse_run("b.json", &cur.to_string()).is_ok());
         cur["schema_version"] = Value::from(SCHEMA_VERSION + 1);
         let e = parse_run("c.json", &cur.to_string()).expect_err("newer");
-        assert!(e.to_string().contains("newer than this vendorscope reads"), "{e}");
+        assert!(
+            e.to_string().contains("newer than this vendorscope reads"),
+            "{e}"
+        );
         cur["schema_version"] = Value::from(0);
         let e = parse_run("d.json", &cur.to_string()).expect_err("zero");
         assert!(e.to_string().contains("not supported"), "{e}");
