@@ -46,6 +46,18 @@ fn vs(args: &[&str]) -> std::process::Output {
     c.output().expect("run")
 }
 
+/// `scan scenario/site --known-keys RUN --format json`.
+fn scan_known(run: &str) -> std::process::Output {
+    vs(&[
+        "scan",
+        "scenario/site",
+        "--known-keys",
+        run,
+        "--format",
+        "json",
+    ])
+}
+
 fn stderr(o: &std::process::Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
@@ -118,26 +130,12 @@ fn every_reader_accepts_schema_1() {
             stderr(&o)
         );
         // --known-keys: the schema-1 run's fingerprints and shapes attribute the scan's hits.
-        let o = vs(&[
-            "scan",
-            "scenario/site",
-            "--known-keys",
-            f,
-            "--format",
-            "json",
-        ]);
+        let o = scan_known(f);
         assert_ne!(o.status.code(), Some(2), "--known-keys {f}: {}", stderr(&o));
         assert!(!stderr(&o).contains("not supported"), "{}", stderr(&o));
     }
     // --known-keys attributes by the v1 run's key fingerprints.
-    let o = vs(&[
-        "scan",
-        "scenario/site",
-        "--known-keys",
-        "scan.json",
-        "--format",
-        "json",
-    ]);
+    let o = scan_known("scan.json");
     let run: serde_json::Value = serde_json::from_slice(&o.stdout).expect("scan json");
     let attributed: Vec<&str> = run["exposures"]
         .as_array()
@@ -298,14 +296,7 @@ fn known_keys_and_inventory_give_the_same_rules_for_the_same_key() {
         "--format",
         "json",
     ]);
-    let by_fingerprint = vs(&[
-        "scan",
-        "scenario/site",
-        "--known-keys",
-        "scan.json",
-        "--format",
-        "json",
-    ]);
+    let by_fingerprint = scan_known("scan.json");
     assert_eq!(
         by_inventory.status.code(),
         Some(1),
