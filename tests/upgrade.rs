@@ -361,3 +361,39 @@ fn unknown_reasons_name_the_cause_in_the_one_status_vocabulary() {
         }
     }
 }
+
+#[test]
+fn a_newer_schema_is_refused_by_every_reader() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut doc: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(Path::new(V1).join("scan.json")).expect("read"),
+    )
+    .expect("json");
+    doc["schema_version"] = serde_json::json!(SCHEMA_VERSION + 1);
+    let newer = out_path(&dir, "newer.json");
+    std::fs::write(&newer, doc.to_string()).expect("write");
+    let n = arg(&newer);
+    for args in [
+        vec!["report", n],
+        vec!["diff", n, n],
+        vec!["merge", n],
+        vec!["policy", "controls", "--run", n],
+        vec!["scan", "scenario/site", "--known-keys", n],
+        vec![
+            "scan",
+            "scenario/site",
+            "--inventory",
+            "scenario/inventory.yaml",
+            "--baseline",
+            n,
+        ],
+    ] {
+        let o = vs(&args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+        assert!(
+            stderr(&o).contains("is newer than this vendorscope reads"),
+            "{args:?}: {}",
+            stderr(&o)
+        );
+    }
+}
