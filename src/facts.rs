@@ -360,6 +360,12 @@ pub struct RunContext {
 pub type ScriptOrigins = BTreeMap<String, std::collections::BTreeSet<String>>;
 
 impl RunContext {
+    /// Whether every exposure scan of the run completed: `exposed: false` only then (an
+    /// unreadable file or unreachable surface leaves it unknown).
+    pub fn scan_complete(&self) -> bool {
+        (self.artifacts_scanned || self.surfaces_crawled) && self.scan_errors == 0
+    }
+
     /// Adds one crawl's script origins (a crawl ran, so the fact exists even when empty).
     pub fn add_script_origins(&mut self, seen: &ScriptOrigins) {
         let all = self.script_origins.get_or_insert_with(BTreeMap::new);
@@ -414,9 +420,7 @@ pub fn build(
         facts.run.script_origins = Some(all);
         facts.run.undeclared_script_origins = Some(undeclared);
     }
-    // `exposed: false` only when every scan completed: an unreadable file or unreachable
-    // surface leaves it unknown.
-    let scanned = (ctx.artifacts_scanned || ctx.surfaces_crawled) && ctx.scan_errors == 0;
+    let scanned = ctx.scan_complete();
     if let Some(inv) = inv {
         for v in &inv.vendors {
             let mut vf = vendor_facts(v);
@@ -439,6 +443,37 @@ pub fn build(
         facts.exposures.push(exposure_facts(e, &facts.keys));
     }
     facts
+}
+
+/// Adds the keys a previous run knew (`scan --known-keys`) that the inventory did not give,
+/// with [`known_key_facts`], and re-derives the exposures' key facts: a key attributed by
+/// fingerprint gets the same key-level rules as one attributed through the inventory.
+pub fn add_known_keys(
+    facts: &mut Facts,
+    known: &[KeyFacts],
+    keys: &[KeyRecord],
+    exposures: &[Exposure],
+    ctx: &RunContext,
+) {
+    for prev in known {
+        if facts
+            .keys
+            .iter()
+            .any(|k| k.id == prev.id && k.vendor == prev.vendor)
+        {
+            continue;
+        }
+        let rec = keys
+            .iter()
+            .find(|r| r.id == prev.id && r.vendor == prev.vendor);
+        facts
+            .keys
+            .push(known_key_facts(prev, rec, exposures, ctx.scan_complete()));
+    }
+    facts.exposures = exposures
+        .iter()
+        .map(|e| exposure_facts(e, &facts.keys))
+        .collect();
 }
 
 /// One observation of a vendor account as seen through all its keys: any key that saw it is
@@ -608,6 +643,90 @@ fn key_facts(
     ] {
         prov.insert(f.to_string(), Provenance::declared());
     }
+    let declared = KeyFacts {
+        id: k.id.clone(),
+        vendor: v.id.clone(),
+        connector: v.connector.clone(),
+        category: enum_str(&v.category),
+        fingerprint: None,
+        key_type: enum_str(&k.key_type),
+        public_by_design: k.key_type.public_by_design(),
+        owner: k.owner.clone().or_else(|| v.owner.clone()),
+        purpose: k.purpose.as_ref().map(|p| p.name.clone()),
+        allowed_capabilities: k
+            .purpose
+            .as_ref()
+            .map(|p| p.allowed_capabilities.clone())
+            .unwrap_or_default(),
+        environment: k.environment.map(|e| enum_str(&e)),
+        expected_account: k.expected_account.clone().or_else(|| k.shop_domain.clone()),
+        requires_jwt: k.requires_jwt,
+        created: date(&k.created),
+        last_rotated: date(&k.last_rotated),
+        last_used: date(&k.last_used),
+        secret_source: match &k.secret {
+            crate::secret::SecretRef::Env(_) => "env",
+            crate::secret::SecretRef::File(_) => "file",
+            crate::secret::SecretRef::Command(_) => "command",
+        }
+        .into(),
+        secret_available: false,
+        status: String::new(),
+        status_reason: None,
+        observed_type: None,
+        account: None,
+        account_ids: BTreeMap::new(),
+        account_matches: None,
+        granted: None,
+        capabilities: None,
+        unverifiable: vec![],
+        restrictions: None,
+        exposed: None,
+        exposure_ids: vec![],
+        provenance: prov,
+    };
+    observe_key(declared, rec, exposures, scanned, offline)
+}
+
+/// The facts of a key a previous run knew (`scan --known-keys`, no inventory): its declared
+/// facts as that run recorded them, and what this run observed (status, exposure), exactly as
+/// for an inventory key, so the same key gets the same rules either way.
+pub fn known_key_facts(
+    prev: &KeyFacts,
+    rec: Option<&KeyRecord>,
+    exposures: &[Exposure],
+    scanned: bool,
+) -> KeyFacts {
+    let mut k = prev.clone();
+    k.provenance.retain(|_, p| p.source == Source::Declared);
+    for f in ["environment", "requires_jwt"] {
+        k.provenance.insert(f.into(), Provenance::declared());
+    }
+    k.fingerprint = None;
+    k.secret_available = false;
+    k.observed_type = None;
+    k.account = None;
+    k.account_ids.clear();
+    k.account_matches = None;
+    k.granted = None;
+    k.capabilities = None;
+    k.unverifiable.clear();
+    k.restrictions = None;
+    k.exposed = None;
+    k.exposure_ids.clear();
+    observe_key(k, rec, exposures, scanned, false)
+}
+
+/// Adds what the run observed about a key to its declared facts: probe status and profile,
+/// and whether the exposure scan found it.
+fn observe_key(
+    mut kf: KeyFacts,
+    rec: Option<&KeyRecord>,
+    exposures: &[Exposure],
+    scanned: bool,
+    offline: bool,
+) -> KeyFacts {
+    let prov = &mut kf.provenance;
     let profile = rec.and_then(|r| r.profile.as_ref());
     let fingerprint = rec.and_then(|r| r.fingerprint.clone());
     let (status, status_reason) = match profile.map(|p| &p.status) {
@@ -628,8 +747,6 @@ fn key_facts(
     if profile.is_some() {
         prov.insert("status".into(), Provenance::observed(at.clone()));
     }
-    let mut environment = k.environment.map(|e| enum_str(&e));
-    let mut requires_jwt = k.requires_jwt;
     let mut unverifiable = vec![];
     if let Some(p) = observed {
         for f in [
@@ -643,7 +760,7 @@ fn key_facts(
             prov.insert(f.into(), Provenance::observed(at.clone()));
         }
         if let Some(e) = p.environment {
-            environment = Some(enum_str(&e));
+            kf.environment = Some(enum_str(&e));
             prov.insert("environment".into(), Provenance::observed(at.clone()));
         }
         unverifiable = p.unverifiable.clone();
@@ -657,13 +774,15 @@ fn key_facts(
             );
         }
         if let Some(j) = p.restrictions.get("requires_jwt").and_then(|v| v.first()) {
-            requires_jwt = Some(j == "true");
+            kf.requires_jwt = Some(j == "true");
             prov.insert("requires_jwt".into(), Provenance::observed(at.clone()));
         }
     }
     let exposure_ids: Vec<String> = exposures
         .iter()
-        .filter(|e| e.inventory_key.as_deref() == Some(k.id.as_str()) && e.vendor_matches(&v.id))
+        .filter(|e| {
+            e.inventory_key.as_deref() == Some(kf.id.as_str()) && e.vendor_matches(&kf.vendor)
+        })
         .map(|e| e.id.clone())
         .collect();
     let exposed = if !exposure_ids.is_empty() {
@@ -677,32 +796,7 @@ fn key_facts(
         prov.insert("exposed".into(), Provenance::observed(None));
     }
     KeyFacts {
-        id: k.id.clone(),
-        vendor: v.id.clone(),
-        connector: v.connector.clone(),
-        category: enum_str(&v.category),
         fingerprint,
-        key_type: enum_str(&k.key_type),
-        public_by_design: k.key_type.public_by_design(),
-        owner: k.owner.clone().or_else(|| v.owner.clone()),
-        purpose: k.purpose.as_ref().map(|p| p.name.clone()),
-        allowed_capabilities: k
-            .purpose
-            .as_ref()
-            .map(|p| p.allowed_capabilities.clone())
-            .unwrap_or_default(),
-        environment,
-        expected_account: k.expected_account.clone().or_else(|| k.shop_domain.clone()),
-        requires_jwt,
-        created: date(&k.created),
-        last_rotated: date(&k.last_rotated),
-        last_used: date(&k.last_used),
-        secret_source: match &k.secret {
-            crate::secret::SecretRef::Env(_) => "env",
-            crate::secret::SecretRef::File(_) => "file",
-            crate::secret::SecretRef::Command(_) => "command",
-        }
-        .into(),
         secret_available: rec.map(|r| r.fingerprint.is_some()).unwrap_or(false),
         status,
         status_reason,
@@ -716,7 +810,7 @@ fn key_facts(
         restrictions: observed.map(|p| p.restrictions.clone()),
         exposed,
         exposure_ids,
-        provenance: prov,
+        ..kf
     }
 }
 

@@ -8,9 +8,12 @@ use serde::{Deserialize, Serialize};
 use crate::facts::Facts;
 
 pub mod observed_diff;
+pub mod upgrade;
 
-/// Bumped on any incompatible change to this document.
-pub const SCHEMA_VERSION: u32 = 1;
+/// Bumped on any incompatible change to this document; [`upgrade`] reads every older one.
+/// 2: one capability vocabulary, one exposure (and finding) per value × place with
+/// `occurrences`, locations with `decoded`, `git` and `offset`.
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// The one severity scale, used by rules, findings and every output format.
 #[derive(
@@ -301,6 +304,34 @@ pub struct Finding {
     /// The exception that applied (or expired).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exception: Option<ExceptionRef>,
+}
+
+impl Finding {
+    /// What to do about the finding. A failure (or an exception over one) gets the rule's
+    /// remediation; an `unknown` has not been shown to fail, so its advice is to establish the
+    /// missing fact its reason names; the rule's remediation applies only if it then fails.
+    pub fn advice(&self) -> String {
+        if self.status != Outcome::Unknown {
+            return self.remediation.clone();
+        }
+        let reason = self.reason.as_deref().unwrap_or("");
+        let how = if reason.contains("missing from the inventory") {
+            "declare the missing value in the inventory (the reason names the field and where)"
+        } else if reason.contains("secret_unavailable") {
+            "make the key's secret available to the run (the inventory's `secret` reference), then audit online"
+        } else if reason.contains("offline") || reason.contains("not_probed") {
+            "run the audit without --offline so the key is probed (read-only calls)"
+        } else if reason.contains("inconclusive") {
+            "re-run the audit when the vendor answers (the probe was inconclusive)"
+        } else if reason.contains("not scanned") || reason.contains("not crawled") {
+            "run the exposure scan (artifacts or surfaces) this rule needs"
+        } else {
+            "establish the fact the reason names"
+        };
+        format!(
+            "Establish the missing fact: {how}, then re-run; this rule's remediation applies only if it then fails."
+        )
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -809,6 +840,57 @@ impl ProxyInfo {
 
 /// Counts per control id: pass / fail / unknown / excepted / not_applicable / unverifiable.
 pub type ControlCoverage = BTreeMap<String, BTreeMap<String, u32>>;
+
+/// One control's outcome counts, as every view of coverage shows them (`policy controls`, the
+/// HTML chart): passes (unverifiable ones included: the declared value stood), failures,
+/// unknowns, exceptions, and a status; `not assessed` when no rule × subject was evaluated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct ControlTally {
+    pub pass: u64,
+    pub fail: u64,
+    pub unknown: u64,
+    pub excepted: u64,
+    /// Outcomes that neither pass nor fail the control: `not_applicable`.
+    #[serde(skip)]
+    pub not_applicable: u64,
+    /// `passing`, `failing`, `incomplete` or `not assessed`.
+    pub status: &'static str,
+}
+
+impl ControlTally {
+    /// The tally of one control's counts (`None`: the control is not in the coverage).
+    pub fn of(counts: Option<&BTreeMap<String, u32>>) -> Self {
+        let n = |o: &str| u64::from(counts.and_then(|m| m.get(o)).copied().unwrap_or(0));
+        let (pass, fail, unknown, excepted) = (
+            n("pass") + n("unverifiable"),
+            n("fail"),
+            n("unknown"),
+            n("excepted"),
+        );
+        let status = if pass + fail + unknown + excepted == 0 {
+            "not assessed"
+        } else if fail > 0 {
+            "failing"
+        } else if unknown > 0 {
+            "incomplete"
+        } else {
+            "passing"
+        };
+        ControlTally {
+            pass,
+            fail,
+            unknown,
+            excepted,
+            not_applicable: n("not_applicable"),
+            status,
+        }
+    }
+
+    /// Every outcome counted toward the control.
+    pub fn assessed(&self) -> u64 {
+        self.pass + self.fail + self.unknown + self.excepted
+    }
+}
 
 /// One rule × subject outcome, passes included (JUnit needs every testcase, not only findings).
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]

@@ -576,12 +576,15 @@ fn cli_audit_scan_verify_known_keys_and_baseline() {
     let (code, stdout, stderr) = cli(&args);
     assert_eq!(code, 1, "{stderr}");
     let known = json_findings(&stdout);
+    // The key attributed by fingerprint gets the key-level rule, as through the inventory.
     let f = known
         .findings
         .iter()
-        .find(|f| f.rule == "VKS-EXP-005")
-        .expect("server-side credential in public assets");
+        .find(|f| f.rule == "VKS-EXP-001")
+        .expect("server-side key in public assets");
+    assert_eq!(f.subject.id, "iterable-web");
     assert!(f.message.contains("iterable-web"), "{}", f.message);
+    assert!(!known.findings.iter().any(|f| f.rule == "VKS-EXP-005"));
     assert!(known.ledger.is_empty(), "nothing sent without --verify");
 
     // Baseline: the same findings do not fail the gate again.

@@ -4,33 +4,12 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use anyhow::Context;
-
 use crate::gate::{EXIT_FAIL, EXIT_OK, GateOptions, fails_gate};
 use crate::run::{Finding, Run};
 
 use super::Ctx;
 
-/// Loads a saved run document, with the path in every error.
-pub fn load_run(path: &Path) -> anyhow::Result<Run> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read run {}", path.display()))?;
-    parse_run(&path.display().to_string(), &text)
-}
-
-/// Parses run document text named `name` (see [`load_run`]).
-pub fn parse_run(name: &str, text: &str) -> anyhow::Result<Run> {
-    let run: Run = serde_json::from_str(text)
-        .with_context(|| format!("{name}: not a vendorscope run document"))?;
-    if run.schema_version != crate::run::SCHEMA_VERSION {
-        anyhow::bail!(
-            "{name}: run schema_version {} is not supported (expected {})",
-            run.schema_version,
-            crate::run::SCHEMA_VERSION
-        );
-    }
-    Ok(run)
-}
+pub use crate::run::upgrade::{load_run, parse_run};
 
 /// Refuses to compare runs whose fingerprints were made under different keys.
 pub fn ensure_comparable(a: &Run, a_name: &str, b: &Run, b_name: &str) -> anyhow::Result<()> {

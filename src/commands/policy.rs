@@ -256,13 +256,7 @@ pub fn run(ctx: &Ctx, cmd: &PolicyCommand) -> anyhow::Result<u8> {
                 return Ok(EXIT_CONFIG);
             };
             let counts = match run {
-                Some(p) => {
-                    let text = std::fs::read_to_string(p)
-                        .map_err(|e| anyhow::anyhow!("{}: cannot read: {e}", p.display()))?;
-                    let run: crate::run::Run = serde_json::from_str(&text)
-                        .map_err(|e| anyhow::anyhow!("{}: not a run document: {e}", p.display()))?;
-                    Some(run.controls)
-                }
+                Some(p) => Some(crate::run::upgrade::load_run(p)?.controls),
                 None => None,
             };
             if ctx.global.format == Some(Format::Json) {
@@ -355,17 +349,7 @@ struct ControlRow {
     iso2013: Vec<String>,
     rules: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    counts: Option<ControlCounts>,
-}
-
-#[derive(serde::Serialize)]
-struct ControlCounts {
-    pass: u64,
-    fail: u64,
-    unknown: u64,
-    excepted: u64,
-    /// `passing`, `failing`, `incomplete` or `not assessed`.
-    status: &'static str,
+    counts: Option<crate::run::ControlTally>,
 }
 
 /// Each mapped control (2022, with its 2013 ids) and its rules, in natural order (A.5.9
@@ -386,32 +370,7 @@ fn control_rows(
     let mut rows: Vec<ControlRow> = by
         .into_iter()
         .map(|(k, rules)| {
-            let counts = coverage.map(|cov| {
-                let m = cov.get(k.as_str());
-                let n = |o: &str| m.and_then(|m| m.get(o)).copied().unwrap_or(0) as u64;
-                let (pass, fail, unknown, excepted) = (
-                    n("pass") + n("unverifiable"),
-                    n("fail"),
-                    n("unknown"),
-                    n("excepted"),
-                );
-                let status = if pass + fail + unknown + excepted == 0 {
-                    "not assessed"
-                } else if fail > 0 {
-                    "failing"
-                } else if unknown > 0 {
-                    "incomplete"
-                } else {
-                    "passing"
-                };
-                ControlCounts {
-                    pass,
-                    fail,
-                    unknown,
-                    excepted,
-                    status,
-                }
-            });
+            let counts = coverage.map(|cov| crate::run::ControlTally::of(cov.get(k.as_str())));
             ControlRow {
                 control: short(&k),
                 title: cw.title(&k).unwrap_or("").to_string(),
@@ -421,13 +380,7 @@ fn control_rows(
             }
         })
         .collect();
-    rows.sort_by_key(|r| {
-        r.control
-            .split('.')
-            .skip(1)
-            .map(|p| p.parse::<u32>().unwrap_or(0))
-            .collect::<Vec<_>>()
-    });
+    rows.sort_by_key(|r| crosswalk::natural_key(&r.control));
     rows
 }
 

@@ -2,43 +2,17 @@
 
 use std::path::Path;
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 
 use crate::cli::ReportArgs;
 use crate::gate::EXIT_OK;
 use crate::guard::Clean;
 use crate::report::{Format, RenderOptions, scope};
-use crate::run::{Run, SCHEMA_VERSION};
+use crate::run::Run;
 
 use super::Ctx;
 
-/// Reads and checks a saved run document, naming the file and position on error.
-pub fn load_run(path: &Path) -> anyhow::Result<Run> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read run document {}", path.display()))?;
-    parse_run(&path.display().to_string(), &text)
-}
-
-/// Parses run document text named `name` (see [`load_run`]).
-pub fn parse_run(name: &str, text: &str) -> anyhow::Result<Run> {
-    let value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
-        anyhow::anyhow!(
-            "{name}:{}:{}: not a JSON document: {}",
-            e.line(),
-            e.column(),
-            e
-        )
-    })?;
-    let version = value.get("schema_version").and_then(|v| v.as_u64());
-    match version {
-        Some(v) if v == u64::from(SCHEMA_VERSION) => {}
-        Some(v) => bail!(
-            "{name}: run schema version {v} is not supported (this vendorscope reads version {SCHEMA_VERSION})"
-        ),
-        None => bail!("{name}: not a vendorscope run document (no schema_version)"),
-    }
-    serde_json::from_value(value).map_err(|e| anyhow::anyhow!("{name}: invalid run document: {e}"))
-}
+pub use crate::run::upgrade::{load_run, parse_run};
 
 /// Renders one format, with what changed since the previous run: the HTML delta, a section
 /// at the end of the table and of the Markdown report. The machine formats render the run

@@ -29,6 +29,9 @@ pub struct PreviousKeys {
     pub fingerprints: KnownKeys,
     pub records: Vec<KeyRecord>,
     pub identities: HashMap<(String, String), KnownIdentity>,
+    /// The keys' facts as that run recorded them (their declared facts stand in for the
+    /// inventory's, see [`crate::facts::add_known_keys`]).
+    pub facts: Vec<crate::facts::KeyFacts>,
 }
 
 pub fn run(ctx: &Ctx, args: &ScanArgs) -> anyhow::Result<u8> {
@@ -155,6 +158,7 @@ pub fn run(ctx: &Ctx, args: &ScanArgs) -> anyhow::Result<u8> {
         .map(crate::audit::input_file);
     let mut known: KnownKeys = BTreeMap::new();
     let mut identities = HashMap::new();
+    let mut known_facts = vec![];
     // Inventory keys searched for by value (their secrets were sourced).
     let mut by_value: Vec<KnownKey> = vec![];
 
@@ -163,6 +167,7 @@ pub fn run(ctx: &Ctx, args: &ScanArgs) -> anyhow::Result<u8> {
             Ok(prev) => {
                 known = prev.fingerprints;
                 identities = prev.identities;
+                known_facts = prev.facts;
                 run.keys = prev.records;
                 run.inputs
                     .options
@@ -406,12 +411,13 @@ pub fn run(ctx: &Ctx, args: &ScanArgs) -> anyhow::Result<u8> {
         scan_errors,
         script_origins: script_origins.script_origins,
     };
-    let facts = crate::facts::build(
+    let mut facts = crate::facts::build(
         loaded.as_ref().map(|l| &l.inventory),
         &run.keys,
         &run.exposures,
         &rctx,
     );
+    crate::facts::add_known_keys(&mut facts, &known_facts, &run.keys, &run.exposures, &rctx);
     phase("facts");
     let unused = crate::audit::evaluate_into(
         &mut run,
@@ -680,14 +686,8 @@ pub fn parse_known_keys(
     text: &str,
     fp: &Fingerprinter,
 ) -> Result<PreviousKeys, String> {
-    let prev: Run = serde_json::from_str(text).map_err(|e| {
-        format!(
-            "--known-keys {name}:{}:{}: not a vendorscope run document: {}",
-            e.line(),
-            e.column(),
-            e.classify_message()
-        )
-    })?;
+    let prev: Run =
+        crate::run::upgrade::parse_run(name, text).map_err(|e| format!("--known-keys {e:#}"))?;
     if prev.fingerprint_check != fp.check_value() {
         return Err(format!(
             "--known-keys {name}: its fingerprints were made with a different fingerprint key ({} here, {} in the file); set {} to the key used by that run",
@@ -719,20 +719,6 @@ pub fn parse_known_keys(
         fingerprints: map,
         records,
         identities,
+        facts: prev.facts.keys,
     })
-}
-
-trait Classify {
-    fn classify_message(&self) -> &'static str;
-}
-
-impl Classify for serde_json::Error {
-    fn classify_message(&self) -> &'static str {
-        match self.classify() {
-            serde_json::error::Category::Io => "read error",
-            serde_json::error::Category::Syntax => "invalid JSON",
-            serde_json::error::Category::Data => "missing or mistyped field",
-            serde_json::error::Category::Eof => "unexpected end of file",
-        }
-    }
 }

@@ -85,6 +85,26 @@ impl Crosswalk {
     }
 }
 
+/// The natural sort key of a control id, fully qualified or not: `A.5.9` before `A.5.36`,
+/// A.5 before A.6 before A.8, 2022 ids before 2013 ids, anything unparsable last.
+pub fn natural_key(id: &str) -> (u8, Vec<u32>, String) {
+    let (edition, short) = if let Some(s) = id.strip_prefix(P2022) {
+        (0, s)
+    } else if let Some(s) = id.strip_prefix(P2013) {
+        (1, s)
+    } else {
+        (2, id)
+    };
+    let nums: Option<Vec<u32>> = short
+        .strip_prefix("A.")
+        .map(|rest| rest.split('.').map(|p| p.parse().ok()).collect())
+        .unwrap_or(None);
+    match nums {
+        Some(n) => (edition, n, String::new()),
+        None => (3, vec![], id.to_string()),
+    }
+}
+
 /// Whether `id` is a valid fully qualified control id: a 2022 Annex A control (A.5.1–A.5.37,
 /// A.6.1–A.6.8, A.7.1–A.7.14, A.8.1–A.8.34) or a 2013 Annex A control id (A.5.1.1–A.18.2.3).
 pub fn is_valid(id: &str) -> bool {
@@ -118,6 +138,32 @@ pub fn is_valid(id: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn natural_order_of_controls() {
+        let mut ids = vec![
+            "ISO27001:2013/A.9.2.4",
+            "ISO27001:2022/A.8.12",
+            "ISO27001:2022/A.5.36",
+            "custom",
+            "ISO27001:2022/A.6.3",
+            "ISO27001:2022/A.5.9",
+            "A.5.10",
+        ];
+        ids.sort_by_key(|i| super::natural_key(i));
+        assert_eq!(
+            ids,
+            [
+                "ISO27001:2022/A.5.9",
+                "ISO27001:2022/A.5.36",
+                "ISO27001:2022/A.6.3",
+                "ISO27001:2022/A.8.12",
+                "ISO27001:2013/A.9.2.4",
+                "A.5.10",
+                "custom",
+            ]
+        );
+    }
+
     use super::*;
 
     #[test]

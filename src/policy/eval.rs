@@ -86,6 +86,13 @@ fn reason_of(e: &ExecutionError, var: &str, subject: &Json) -> String {
             return format!("`{k}` is missing from the inventory: declare it on {var} `{id}`");
         }
     }
+    // `exposed` comes from the exposure scan, not from a probe: absent only when nothing was
+    // scanned, whatever the key's status.
+    if let ExecutionError::NoSuchKey(k) = e
+        && k.as_str() == "exposed"
+    {
+        return "fact `exposed` not established: this run scanned no artifacts or surfaces".into();
+    }
     let mut r = match e {
         ExecutionError::NoSuchKey(k) => format!("fact `{k}` not established"),
         ExecutionError::UndeclaredReference(k) => format!("`{k}` is not defined"),

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use crate::facts::{KeyFacts, VendorFacts};
 use crate::guard::Clean;
-use crate::run::{Finding, Outcome, Run, Severity};
+use crate::run::{ControlTally, Finding, Outcome, Run, Severity};
 
 use super::RenderError;
 
@@ -90,7 +90,7 @@ fn finding_value(run: &Run, f: &Finding, owner: Option<&str>) -> Value {
     let (c22, c13) = split_controls(&f.controls);
     let expired = f.exception.as_ref().map(|e| e.expired).unwrap_or(false);
     json!({
-        "anchor": format!("finding-{}", f.fingerprint.replace(|c: char| !c.is_ascii_alphanumeric(), "-")),
+        "anchor": format!("finding-{}", anchor_id(&f.fingerprint)),
         "rule": f.rule,
         "title": f.title,
         "severity": f.severity.as_str(),
@@ -99,9 +99,14 @@ fn finding_value(run: &Run, f: &Finding, owner: Option<&str>) -> Value {
         "status_class": f.status.as_str(),
         "subject": format!("{} {}", f.subject.kind.as_str(), f.subject.id),
         "vendor": f.subject.vendor,
-        "message": f.message.to_string(),
-        "reason": f.reason.as_deref().map(str::to_string),
-        "remediation": f.remediation.to_string(),
+        // An unknown's message restates its reason: the reason is shown once, as the message.
+        "message": if f.status == Outcome::Unknown {
+            format!("Could not be checked: {}", f.reason.as_deref().unwrap_or("a needed fact is missing"))
+        } else {
+            f.message.to_string()
+        },
+        "reason": f.reason.as_deref().filter(|r| f.status != Outcome::Unknown && !f.message.contains(*r)).map(str::to_string),
+        "remediation": f.advice(),
         "locations": f.locations.iter().map(|l| json!({
             "place": place(l),
             "original": l.original.as_ref().map(|o| format!("{}:{}:{}", o.path, o.line, o.column)),
@@ -158,11 +163,19 @@ fn key_value(run: &Run, k: &KeyFacts) -> Value {
             })
         })
         .collect();
+    // A declared field the inventory does not give is "not declared", not "declared".
+    let facts = serde_json::to_value(k).unwrap_or(Value::Null);
     let prov: Vec<Value> = k
         .provenance
         .iter()
         .map(|(f, p)| {
-            json!({"field": f, "source": format!("{:?}", p.source).to_lowercase(), "at": p.at})
+            let absent = matches!(facts.get(f.as_str()), None | Some(Value::Null));
+            let source = if p.source == crate::facts::Source::Declared && absent {
+                "not declared".to_string()
+            } else {
+                format!("{:?}", p.source).to_lowercase()
+            };
+            json!({"field": f, "source": source, "at": p.at})
         })
         .collect();
     json!({
@@ -197,34 +210,61 @@ fn key_value(run: &Run, k: &KeyFacts) -> Value {
     })
 }
 
-/// Minimum data a vendor category needs (data-minimisation view).
-fn minimum_fields(category: &str) -> &'static [&'static str] {
-    match category {
-        "marketing_email" => &["email", "locale", "consent_flags"],
-        "psp" => &["email", "order_total", "billing_address", "postal_address"],
-        "ecommerce" => &[
-            "email",
-            "first_name",
-            "last_name",
-            "postal_address",
-            "phone",
-            "order_items",
-        ],
-        _ => &[],
+/// The control of privacy and protection of personal data: the rules mapped to it are the data-protection
+/// checks the report's data-protection section lists per vendor.
+const PRIVACY_CONTROL: &str = "ISO27001:2022/A.5.34";
+
+/// A vendor's data-protection checks: its findings of rules mapped to [`PRIVACY_CONTROL`]
+/// (failing, unknown or excepted), and whether any such rule was evaluated for it at all.
+fn privacy_checks(run: &Run, vendor: &str, findings: &[&Finding]) -> (Vec<Value>, bool) {
+    let relevant = |controls: &[String]| controls.iter().any(|c| c == PRIVACY_CONTROL);
+    let listed: Vec<Value> = findings
+        .iter()
+        .filter(|f| relevant(&f.controls))
+        .map(|f| {
+            json!({
+                "rule": f.rule, "status": f.status.as_str(),
+                "anchor": format!("finding-{}", anchor_id(&f.fingerprint)),
+                "text": if f.status == Outcome::Unknown { format!("could not be checked: {}", f.reason.as_deref().unwrap_or("a needed fact is missing")) } else { f.message.to_string() },
+            })
+        })
+        .collect();
+    let evaluated = !listed.is_empty()
+        || run.outcomes.iter().any(|o| {
+            o.subject.kind == crate::run::SubjectKind::Vendor
+                && o.subject.id == vendor
+                && relevant(&o.controls)
+                && o.status != Outcome::NotApplicable
+        });
+    (listed, evaluated)
+}
+
+/// An HTML id fragment of a finding fingerprint.
+fn anchor_id(fingerprint: &str) -> String {
+    fingerprint.replace(|c: char| !c.is_ascii_alphanumeric(), "-")
+}
+
+/// The contract period as declared: `2021-02-01 → 2026-01-31`, `from 2021-02-01 (end not
+/// declared)`, or `not declared`; never an invented "open-ended".
+fn contract_text(start: Option<jiff::civil::Date>, end: Option<jiff::civil::Date>) -> String {
+    match (start, end) {
+        (Some(s), Some(e)) => format!("{s} → {e}"),
+        (Some(s), None) => format!("from {s} (end not declared)"),
+        (None, Some(e)) => format!("until {e} (start not declared)"),
+        (None, None) => "not declared".into(),
     }
 }
 
 fn vendor_value(run: &Run, v: &VendorFacts, findings: &[&Finding]) -> Value {
     let a = v.assessment.clone().unwrap_or_default();
-    let min = minimum_fields(&v.category);
-    let beyond: Vec<&String> = if min.is_empty() {
-        vec![]
-    } else {
-        v.data_shared
-            .iter()
-            .filter(|f| !min.contains(&f.as_str()))
-            .collect()
-    };
+    let (privacy, privacy_evaluated) = privacy_checks(run, &v.id, findings);
+    // Observed at the vendor (a fact), and what of it the inventory does not declare.
+    let observed_beyond: Vec<&String> = v
+        .observed_data
+        .iter()
+        .flatten()
+        .filter(|c| !v.data_shared.contains(c))
+        .collect();
     let mut by_sev = BTreeMap::new();
     for s in SEVERITIES {
         by_sev.insert(
@@ -248,8 +288,11 @@ fn vendor_value(run: &Run, v: &VendorFacts, findings: &[&Finding]) -> Value {
         "owner": v.owner,
         "region": v.region,
         "data_shared": v.data_shared,
-        "data_beyond_minimum": beyond,
-        "minimum": min,
+        "observed_data": v.observed_data,
+        "observed_data_reason": v.observed_data_reason,
+        "observed_beyond": observed_beyond,
+        "privacy": privacy,
+        "privacy_evaluated": privacy_evaluated,
         "dpa": v.dpa.as_ref().map(|d| json!({"signed": d.signed, "signed_on": d.signed_on, "reference": d.reference})),
         "attestations": v.attestations.iter().map(|a| json!({"type": a.kind, "valid_until": a.valid_until, "expired": days_between(&a.valid_until, &run.started_at).map(|d| d > 0)})).collect::<Vec<_>>(),
         "last_reassessment": v.last_reassessment,
@@ -260,12 +303,16 @@ fn vendor_value(run: &Run, v: &VendorFacts, findings: &[&Finding]) -> Value {
             "order_pii_after_shipment": r.order_pii_after_shipment,
             "accounting_records": r.accounting_records,
         })),
-        "admin_accounts": v.admin_accounts.as_ref().map(|a| json!({"mfa_enforced": a.mfa_enforced, "sso": a.sso})),
+        "admin_accounts": v.admin_accounts.as_ref().map(|a| json!({
+            "mfa": if a.mfa_enforced { "enforced" } else { "not enforced" },
+            "sso": match a.sso { Some(true) => "yes", Some(false) => "no", None => "not declared" },
+        })),
         "subprocessors": v.subprocessors.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
         "keys": v.key_ids,
         "decision": a.decision.as_deref().map(str::to_string),
         "inherent_risk": a.inherent_risk,
         "residual_risk": a.residual_risk,
+        "contract": contract_text(a.contract_start, a.contract_end),
         "contract_start": json_date(a.contract_start),
         "contract_end": json_date(a.contract_end),
         "certificate": a.certificate.as_ref().map(|c| json!({"number": c.number.to_string(), "scope": c.scope.as_deref().map(str::to_string), "issuer": c.issuer.as_deref().map(str::to_string), "expires": c.expires.to_string()})),
@@ -314,51 +361,124 @@ fn severity_chart(vendors: &[(String, BTreeMap<Severity, usize>)]) -> Value {
         "legend": SEVERITIES.iter().enumerate().map(|(i, s)| json!({"x": 140 + i * 100, "color": sev_color(*s), "label": s.as_str()})).collect::<Vec<_>>()})
 }
 
-/// Control coverage: one stacked bar per 2022 control.
-fn coverage_chart(run: &Run) -> Value {
-    let statuses = [
-        "pass",
-        "fail",
-        "unknown",
-        "excepted",
-        "unverifiable",
-        "not_applicable",
-    ];
-    let rows: Vec<(&String, &BTreeMap<String, u32>)> = run
+/// Statuses of the coverage chart's segments, in stacking order, with their legend labels.
+const COVERAGE_SEGMENTS: [(&str, &str); 4] = [
+    ("pass", "pass"),
+    ("fail", "fail"),
+    ("unknown", "unknown"),
+    ("excepted", "excepted"),
+];
+
+/// The 2022 controls of the run's coverage in natural order (A.5.9 before A.5.36), each with
+/// its title (from the control catalogue) and [`ControlTally`].
+fn coverage_rows(run: &Run) -> Vec<(String, String, ControlTally)> {
+    let cw = crate::policy::crosswalk::Crosswalk::get();
+    let mut rows: Vec<(&String, ControlTally)> = run
         .controls
         .iter()
-        .filter(|(c, _)| !c.starts_with("ISO27001:2013/"))
+        .filter(|(c, _)| !c.starts_with(crate::policy::crosswalk::P2013))
+        .map(|(c, m)| (c, ControlTally::of(Some(m))))
         .collect();
-    let max = rows
-        .iter()
-        .map(|(_, m)| m.values().sum::<u32>())
-        .max()
-        .unwrap_or(0)
-        .max(1);
-    let width = 480.0;
+    rows.sort_by_key(|(c, _)| crate::policy::crosswalk::natural_key(c));
+    rows.into_iter()
+        .map(|(c, t)| {
+            let short = c.strip_prefix(crate::policy::crosswalk::P2022).unwrap_or(c);
+            (short.to_string(), cw.title(c).unwrap_or("").to_string(), t)
+        })
+        .collect()
+}
+
+/// `3 pass · 1 fail · 0 unknown` (and excepted / not applicable when there are any).
+fn tally_text(t: &ControlTally) -> String {
+    let mut s = format!("{} pass · {} fail · {} unknown", t.pass, t.fail, t.unknown);
+    if t.excepted > 0 {
+        s.push_str(&format!(" · {} excepted", t.excepted));
+    }
+    if t.not_applicable > 0 {
+        s.push_str(&format!(" · {} not applicable", t.not_applicable));
+    }
+    s
+}
+
+/// A round axis maximum and tick step for counts up to `max`.
+fn axis(max: u64) -> (u64, u64) {
+    let max = max.max(1);
+    let step = [1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000]
+        .into_iter()
+        .find(|s| max.div_ceil(*s) <= 6)
+        .unwrap_or_else(|| max.div_ceil(6));
+    (max.div_ceil(step) * step, step)
+}
+
+/// Control coverage: per 2022 control in natural order, its title, a stacked bar of rule ×
+/// subject outcomes on a labelled axis, and the counts in words; a control no rule × subject
+/// was evaluated against says "not assessed" (no empty bar).
+fn coverage_chart(run: &Run) -> Value {
+    const LEFT: f64 = 10.0;
+    const WIDTH: f64 = 460.0;
+    const ROW: usize = 40;
+    let rows = coverage_rows(run);
+    let (max, step) = axis(rows.iter().map(|(_, _, t)| t.assessed()).max().unwrap_or(0));
+    let scale = WIDTH / max as f64;
     let out: Vec<Value> = rows
         .iter()
         .enumerate()
-        .map(|(i, (c, m))| {
-            let mut x = 0.0;
-            let segs: Vec<Value> = statuses
+        .map(|(i, (c, title, t))| {
+            let y = 10 + i * ROW;
+            let mut x = LEFT;
+            let segs: Vec<Value> = COVERAGE_SEGMENTS
                 .iter()
-                .filter_map(|s| {
-                    let n = *m.get(*s).unwrap_or(&0);
+                .filter_map(|(k, label)| {
+                    let n = match *k {
+                        "pass" => t.pass,
+                        "fail" => t.fail,
+                        "unknown" => t.unknown,
+                        _ => t.excepted,
+                    };
                     if n == 0 {
                         return None;
                     }
-                    let w = width * f64::from(n) / f64::from(max);
-                    let seg = json!({"x": 180.0 + x, "w": w, "color": status_color(s), "n": n, "label": s});
+                    let w = scale * n as f64;
+                    let seg =
+                        json!({"x": x, "w": w, "color": status_color(k), "n": n, "label": label});
                     x += w;
                     Some(seg)
                 })
                 .collect();
-            json!({"y": 10 + i * 24, "name": c.replace("ISO27001:2022/", "ISO 27001:2022 "), "segs": segs})
+            json!({
+                "y": y, "control": c, "title": title, "status": t.status,
+                "assessed": t.assessed() > 0, "segs": segs, "counts": tally_text(t),
+                "counts_x": x + 8.0,
+            })
         })
         .collect();
-    json!({"rows": out, "height": 20 + rows.len() * 24, "legend_y": 24 + rows.len() * 24,
-        "legend": statuses.iter().enumerate().map(|(i, s)| json!({"x": 180 + i * 95, "color": status_color(s), "label": s})).collect::<Vec<_>>()})
+    let axis_y = 10 + rows.len() * ROW + 4;
+    let ticks: Vec<Value> = (0..=max / step)
+        .map(|i| json!({"x": LEFT + scale * (i * step) as f64, "label": i * step}))
+        .collect();
+    let legend_y = axis_y + 58;
+    json!({
+        "rows": out,
+        "axis": {"y": axis_y, "x1": LEFT, "x2": LEFT + WIDTH, "ticks": ticks,
+            "label": "rule × subject outcomes", "label_x": LEFT + WIDTH / 2.0},
+        "legend_y": legend_y,
+        "height": legend_y + 16,
+        "legend": COVERAGE_SEGMENTS.iter().enumerate().map(|(i, (k, label))| json!({"x": LEFT + i as f64 * 100.0, "color": status_color(k), "label": label})).collect::<Vec<_>>(),
+    })
+}
+
+/// Who ran the assessment, from what the run recorded: the operator (the user account that
+/// ran it) and the CI job; `None` when it recorded neither (the row is left out).
+fn assessor(run: &Run) -> Option<String> {
+    let ci = run.ci.as_ref().map(|c| match &c.job {
+        Some(j) => format!("{} ({j})", c.provider),
+        None => c.provider.clone(),
+    });
+    match (&run.operator, ci) {
+        (Some(o), Some(c)) => Some(format!("{o} via {c}")),
+        (Some(o), None) => Some(o.clone()),
+        (None, c) => c,
+    }
 }
 
 fn delta(run: &Run, prev: &Run) -> Value {
@@ -439,6 +559,21 @@ pub fn render(run: &Clean<Run>, previous: Option<&Clean<Run>>) -> Result<String,
                 "reason": e.reason.to_string(), "approver": e.approver, "ticket": e.ticket, "expires": e.expires, "expired": e.expired}))
         })
         .collect();
+    let incidents: Vec<Value> = vendors
+        .iter()
+        .flat_map(|v| {
+            let name = v["name"].clone();
+            v["incidents"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+                .into_iter()
+                .map(move |mut i| {
+                    i["vendor"] = name.clone();
+                    i
+                })
+        })
+        .collect();
     let keys: Vec<Value> = run.facts.keys.iter().map(|k| key_value(run, k)).collect();
     let mut mapping: BTreeMap<String, RuleControls> = BTreeMap::new();
     for f in &run.findings {
@@ -459,12 +594,10 @@ pub fn render(run: &Clean<Run>, previous: Option<&Clean<Run>>) -> Result<String,
         .into_iter()
         .map(|(r, (a, b, t))| json!({"rule": r, "title": t.into_iter().next().unwrap_or_default(), "c2022": a.into_iter().collect::<Vec<_>>(), "c2013": b.into_iter().collect::<Vec<_>>()}))
         .collect();
-    let coverage: Vec<Value> = run
-        .controls
-        .iter()
-        .map(|(c, m)| json!({"control": c, "pass": m.get("pass").copied().unwrap_or(0), "fail": m.get("fail").copied().unwrap_or(0),
-            "unknown": m.get("unknown").copied().unwrap_or(0), "excepted": m.get("excepted").copied().unwrap_or(0),
-            "other": m.get("not_applicable").copied().unwrap_or(0) + m.get("unverifiable").copied().unwrap_or(0)}))
+    let coverage: Vec<Value> = coverage_rows(run)
+        .into_iter()
+        .map(|(c, title, t)| json!({"control": c, "title": title, "pass": t.pass, "fail": t.fail,
+            "unknown": t.unknown, "excepted": t.excepted, "other": t.not_applicable, "status": t.status}))
         .collect();
     let count = |s: Outcome| run.findings.iter().filter(|f| f.status == s).count();
     let sev_counts: Vec<Value> = SEVERITIES
@@ -495,7 +628,7 @@ pub fn render(run: &Clean<Run>, previous: Option<&Clean<Run>>) -> Result<String,
         "run": {
             "id": run.run_id, "organization": run.facts.run.organization, "command": run.command, "started_at": run.started_at, "finished_at": run.finished_at,
             "tool": format!("{} {}", run.tool.name, run.tool.version), "schema_version": run.schema_version,
-            "operator": run.operator, "fingerprint_check": run.fingerprint_check, "policy_set_hash": run.policy_set_hash,
+            "operator": run.operator, "assessor": assessor(run), "fingerprint_check": run.fingerprint_check, "policy_set_hash": run.policy_set_hash,
             "ci": run.ci.as_ref().map(|c| json!({"provider": c.provider, "job": c.job, "commit": c.commit, "reference": c.reference, "run_url": c.run_url})),
             "inputs": {
                 "inventory": run.inputs.inventory.as_ref().map(|i| json!({"path": i.path, "sha256": i.sha256})),
@@ -518,6 +651,7 @@ pub fn render(run: &Clean<Run>, previous: Option<&Clean<Run>>) -> Result<String,
             "pass": run.outcomes.iter().filter(|o| o.status == Outcome::Pass).count(), "outcomes": run.outcomes.len()},
         "severity_counts": sev_counts,
         "vendors": vendors,
+        "incidents": incidents,
         "keys": keys,
         "findings": findings,
         "exceptions": exceptions,

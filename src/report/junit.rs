@@ -50,8 +50,9 @@ fn details(f: &Finding) -> String {
     if !f.controls.is_empty() {
         out.push_str(&format!("\nControls: {}", f.controls.join(", ")));
     }
-    if !f.remediation.is_empty() {
-        out.push_str(&format!("\nRemediation: {}", String::from(&f.remediation)));
+    let advice = f.advice();
+    if !advice.is_empty() {
+        out.push_str(&format!("\nRemediation: {advice}"));
     }
     out
 }

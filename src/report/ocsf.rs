@@ -121,7 +121,7 @@ fn event(run: &Run, f: &Finding, time: i64) -> Value {
             "data": data,
         }],
         "remediation": {
-            "desc": String::from(&f.remediation),
+            "desc": f.advice(),
             "references": [],
         },
         "risk_details": f.title,
