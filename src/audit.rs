@@ -195,6 +195,21 @@ pub fn key_shard_id(vendor: &str, key: &str) -> String {
 /// happens, so no later output can carry it.
 pub fn audit(opts: &AuditOptions, redactor: &Redactor) -> Result<AuditResult, ConfigError> {
     let prep = prepare(opts)?;
+    if !opts.offline {
+        // A surface the run would refuse fails the run once, before anything is sent.
+        let policy = crate::crawl::AddressPolicy {
+            allow_loopback: opts.allow_loopback,
+            allow_private: opts.allow_private_addresses,
+        };
+        let owned = prep.loaded.inventory.surfaces.iter().filter(|s| {
+            opts.shard
+                .is_none_or(|sh| sh.owns(&format!("surface:{}", s.url)))
+        });
+        if let Some(msg) = crate::crawl::fetch::refused_seeds(owned.map(|s| s.url.as_str()), policy)
+        {
+            return Err(ConfigError(format!("inventory surfaces: {msg}")));
+        }
+    }
     let detectors =
         Arc::new(Detectors::load(&opts.detectors).map_err(|e| ConfigError(e.to_string()))?);
     redactor.add_matcher(detectors.matcher());
