@@ -239,9 +239,7 @@ impl Config {
 
     /// A path of the file, relative to the file's folder.
     fn path(&self, p: &Path) -> PathBuf {
-        if p.is_absolute() || p.as_os_str() == "-" {
-            p.to_path_buf()
-        } else if self.dir == Path::new(".") {
+        if p.is_absolute() || p.as_os_str() == "-" || self.dir == Path::new(".") {
             p.to_path_buf()
         } else {
             self.dir.join(p)
@@ -497,7 +495,7 @@ impl<'a> Applier<'a> {
         self.push(key, json(flag), source);
     }
 
-    fn from_file(&self, key: &str) -> bool {
+    fn came_from_file(&self, key: &str) -> bool {
         self.out
             .settings
             .iter()
@@ -557,7 +555,7 @@ impl<'a> Applier<'a> {
             &mut p.deny_weakened_rules,
             raw.deny_weakened_rules,
         );
-        if self.from_file("exceptions")
+        if self.came_from_file("exceptions")
             && let Some(e) = &p.exceptions
         {
             self.weaken(
@@ -569,7 +567,7 @@ impl<'a> Applier<'a> {
             );
         }
         let default = crate::policy::exceptions::DEFAULT_MAX_LIFETIME_DAYS;
-        if self.from_file("max_exception_days") && p.max_exception_days > default {
+        if self.came_from_file("max_exception_days") && p.max_exception_days > default {
             self.weaken(
                 "max_exception_days",
                 format!(
@@ -588,7 +586,7 @@ impl<'a> Applier<'a> {
             &mut g.allow_incomplete,
             raw.allow_incomplete,
         );
-        if self.from_file("fail_on")
+        if self.came_from_file("fail_on")
             && let Some(s) = g.fail_on.filter(|s| *s > Severity::Low)
         {
             self.weaken(
@@ -600,7 +598,7 @@ impl<'a> Applier<'a> {
                 ),
             );
         }
-        if self.from_file("allow_incomplete") && g.allow_incomplete {
+        if self.came_from_file("allow_incomplete") && g.allow_incomplete {
             self.weaken(
                 "allow_incomplete",
                 "allow_incomplete: what could not be checked exits 0 instead of 3".into(),
@@ -702,10 +700,10 @@ pub fn apply(
                 &mut shown,
                 scan.max_duration.clone(),
             );
-            if let (Some(d), true) = (budget, a.from_file("scan.max_duration")) {
+            if let (Some(d), true) = (budget, a.came_from_file("scan.max_duration")) {
                 args.max_duration = d;
             }
-            if a.from_file("scan.exclude") && !args.exclude.is_empty() {
+            if a.came_from_file("scan.exclude") && !args.exclude.is_empty() {
                 let globs = args
                     .exclude
                     .iter()

@@ -499,3 +499,31 @@ fn new_subcommands_have_pages_completions_and_their_place() {
     let (code, _, err) = run_in(d.path(), &["init", "--output", "json=x.json"]);
     assert_eq!(code, 2, "{err}");
 }
+
+#[test]
+fn readme_configuration_example_is_valid_by_the_command_and_the_schema() {
+    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
+        .expect("README");
+    let section = &readme[readme
+        .find("## Configuration file (`vendorscope.yaml`)")
+        .expect("section")..];
+    let start = section.find("```yaml\n").expect("example") + 8;
+    let example = &section[start..start + section[start..].find("```").expect("end")];
+    let d = repo();
+    write(d.path(), "vendorscope.yaml", example);
+    let (code, out, err) = run_in(d.path(), &["config", "check"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("ok — 14 setting(s)"), "{out}");
+    let (_, schema, _) = run_in(d.path(), &["config", "schema"]);
+    let schema: serde_json::Value = serde_json::from_str(&schema).expect("schema");
+    let doc: serde_json::Value = vendorscope::yaml::from_str(example).expect("yaml");
+    let v = jsonschema::validator_for(&schema).expect("compile");
+    let errors: Vec<String> = v.iter_errors(&doc).map(|e| e.to_string()).collect();
+    assert!(errors.is_empty(), "{errors:?}");
+    // Each setting of the example, shown with its line.
+    let (_, shown, _) = run_in(d.path(), &["config", "show", "--format", "json"]);
+    let s = settings(&shown);
+    assert_eq!(s["scan.max_duration"]["value"], "5m");
+    assert_eq!(s["scan.max_duration"]["source"]["line"], 19);
+    assert_eq!(s["outputs"]["value"]["sarif"], "reports/run.sarif");
+}
