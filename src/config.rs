@@ -37,63 +37,44 @@ pub struct RawConfig {
     /// Format version: 1.
     pub version: u32,
     /// The inventory (`audit -i`, `scan -i`).
-    #[serde(default)]
     pub inventory: Option<PathBuf>,
     /// User policy files merged over the built-in pack (`--policy`).
-    #[serde(default)]
     pub policies: Option<Vec<PathBuf>>,
     /// Exceptions file (`--exceptions`). Reported as a weakening: waived findings pass.
-    #[serde(default)]
     pub exceptions: Option<PathBuf>,
     /// Longest accepted exception lifetime in days (`--max-exception-days`, default 180); more
     /// than the default is reported as a weakening.
-    #[serde(default)]
     pub max_exception_days: Option<i64>,
     /// Exceptions that match nothing are an error (`--deny-unused-exceptions`).
-    #[serde(default)]
     pub deny_unused_exceptions: Option<bool>,
     /// A policy or configuration that weakens the gate is an error (`--deny-weakened-rules`).
-    #[serde(default)]
     pub deny_weakened_rules: Option<bool>,
     /// Fail on any failing finding at or above this severity, not only `block` rules
     /// (`--fail-on`); above `low` it is reported as a weakening.
-    #[serde(default)]
     pub fail_on: Option<Severity>,
     /// Exit 0 instead of 3 when something could not be checked (`--allow-incomplete`);
     /// reported as a weakening.
-    #[serde(default)]
     pub allow_incomplete: Option<bool>,
     /// Extra detector rule files (`--detectors`).
-    #[serde(default)]
     pub detectors: Option<Vec<PathBuf>>,
     /// Reports written by `audit` and `scan` (`--output FORMAT=PATH`), one path per format.
-    #[serde(default)]
     pub outputs: Option<Outputs>,
     /// Settings of `scan`.
-    #[serde(default)]
     pub scan: Option<ScanSettings>,
 }
 
 /// Report files, by format (`-` = standard output).
 #[derive(Debug, Default, Clone, Deserialize, schemars::JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 #[schemars(rename = "ConfigOutputs")]
 pub struct Outputs {
-    #[serde(default)]
     pub table: Option<PathBuf>,
-    #[serde(default)]
     pub json: Option<PathBuf>,
-    #[serde(default)]
     pub sarif: Option<PathBuf>,
-    #[serde(default)]
     pub junit: Option<PathBuf>,
-    #[serde(default)]
     pub github: Option<PathBuf>,
-    #[serde(default)]
     pub markdown: Option<PathBuf>,
-    #[serde(default)]
     pub html: Option<PathBuf>,
-    #[serde(default)]
     pub ocsf: Option<PathBuf>,
 }
 
@@ -117,20 +98,16 @@ impl Outputs {
 
 /// `scan` settings.
 #[derive(Debug, Default, Clone, Deserialize, schemars::JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 #[schemars(rename = "ConfigScan")]
 pub struct ScanSettings {
     /// Paths skipped (`--exclude GLOB`); reported as a weakening.
-    #[serde(default)]
     pub exclude: Option<Vec<String>>,
     /// Pages crawled at most per URL (`--max-pages`).
-    #[serde(default)]
     pub max_pages: Option<usize>,
     /// Link depth from each URL (`--max-depth`).
-    #[serde(default)]
     pub max_depth: Option<u32>,
     /// Wall-clock budget of each crawl (`--max-duration`: `90s`, `10m`).
-    #[serde(default)]
     pub max_duration: Option<String>,
 }
 
