@@ -201,6 +201,23 @@ impl Config {
             let at = self.pos("scan.max_pages");
             d.push(&self.file, at, "`max_pages` must be at least 1");
         }
+        // Reports land below the file's folder: a file from a pull request must not make a
+        // run overwrite what lies elsewhere (a workflow, a script, a home folder).
+        for (format, p) in r.outputs.clone().unwrap_or_default().specs() {
+            let escapes = p.is_absolute()
+                || p.components()
+                    .any(|c| matches!(c, std::path::Component::ParentDir));
+            if escapes {
+                d.push(
+                    &self.file,
+                    self.pos(&format!("outputs.{}", format.name())),
+                    format!(
+                        "`outputs.{}` must be a path below the configuration file's folder (or `-`); give other places with --output",
+                        format.name()
+                    ),
+                );
+            }
+        }
         for (i, g) in scan.exclude.iter().flatten().enumerate() {
             if let Err(e) = crate::exposure::walk::excludes(std::slice::from_ref(g)) {
                 let key = format!("scan.exclude[{i}]");
@@ -766,6 +783,16 @@ mod tests {
         );
         assert!(r.contains(":4:17: error: `soon` is not a duration"), "{r}");
         assert!(r.contains(":5:13: error:"), "{r}");
+        let d =
+            load("version: 1\noutputs:\n  json: ../x.json\n  sarif: /tmp/x.sarif\n  html: '-'\n")
+                .expect_err("outside");
+        let r = d.render();
+        assert!(
+            r.contains(":3:9: error: `outputs.json` must be a path below"),
+            "{r}"
+        );
+        assert!(r.contains(":4:10: error: `outputs.sarif`"), "{r}");
+        assert_eq!(d.errors(), 2, "{r}");
         let d = load("").expect_err("empty");
         assert!(d.render().contains("expected a mapping with `version: 1`"));
     }

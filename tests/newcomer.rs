@@ -527,3 +527,27 @@ fn readme_configuration_example_is_valid_by_the_command_and_the_schema() {
     assert_eq!(s["scan.max_duration"]["source"]["line"], 19);
     assert_eq!(s["outputs"]["value"]["sarif"], "reports/run.sarif");
 }
+
+#[test]
+fn emulator_config_addresses_are_checked() {
+    let d = tempfile::tempdir().expect("tempdir");
+    write(
+        d.path(),
+        "e.json",
+        r#"{"listen": {"strpe": "127.0.0.1:1"}}"#,
+    );
+    let (code, _, err) = run_in(d.path(), &["emulate", "--config", "e.json"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("did you mean `stripe`?"), "{err}");
+    write(
+        d.path(),
+        "e.json",
+        r#"{"listen": {"site": "10.0.0.1:8080"}}"#,
+    );
+    let (code, _, err) = run_in(d.path(), &["emulate", "--config", "e.json"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("listen.site 10.0.0.1:8080: emulators listen on loopback only"),
+        "{err}"
+    );
+}

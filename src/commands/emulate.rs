@@ -21,6 +21,25 @@ pub fn run(ctx: &Ctx, args: &EmulateArgs) -> anyhow::Result<u8> {
         None => crate::emulators::builtin_config(),
     };
     cfg.hostile.extend(args.hostile.iter().copied());
+    let names: Vec<&str> = crate::vendors::registry()
+        .iter()
+        .filter(|c| c.emulator().is_some())
+        .map(|c| c.name())
+        .chain(["site", "cdn"])
+        .collect();
+    if let Some(bad) = cfg.listen.keys().find(|n| !names.contains(&n.as_str())) {
+        let hint = crate::diag::suggest(bad, names.iter().copied())
+            .map(|s| format!("did you mean `{s}`?"))
+            .unwrap_or_else(|| format!("expected one of {}", names.join(", ")));
+        ctx.out.error(&format!(
+            "{}: `listen` names no emulator `{bad}`; {hint}",
+            args.config
+                .as_deref()
+                .unwrap_or(std::path::Path::new(""))
+                .display()
+        ));
+        return Ok(EXIT_CONFIG);
+    }
     let fixed = cfg.listen.iter().map(|(n, a)| (format!("listen.{n}"), *a));
     for (name, addr) in std::iter::once(("--listen".to_string(), args.listen)).chain(fixed) {
         if !addr.ip().is_loopback() {
