@@ -209,6 +209,33 @@ pub fn audit(opts: &AuditOptions, redactor: &Redactor) -> Result<AuditResult, Co
         {
             return Err(ConfigError(format!("inventory surfaces: {msg}")));
         }
+        // So is a key whose inventory `endpoint` the command line does not allow: one error,
+        // not an inconclusive probe per key.
+        let mut refused = vec![];
+        for v in prep.loaded.inventory.vendors.iter() {
+            for k in &v.keys {
+                let owned = opts
+                    .shard
+                    .is_none_or(|s| s.owns(&key_shard_id(&v.id, &k.id)));
+                let Some(ep) = k.endpoint.as_deref().filter(|_| owned) else {
+                    continue;
+                };
+                if v.probe_connector().is_none() {
+                    continue;
+                }
+                let allowed = Url::parse(ep).is_ok_and(|u| opts.allowed.allows_url(&u));
+                if !allowed {
+                    let ep = crate::guard::url::mask_userinfo(ep);
+                    refused.push(format!("{}/{} → {ep}", v.id, k.id));
+                }
+            }
+        }
+        if !refused.is_empty() {
+            return Err(ConfigError(format!(
+                "inventory keys name an `endpoint` the command line does not allow: {}; allow each HOST:PORT with --allow-endpoint (emulators, test servers) or remove `endpoint` (nothing was sent)",
+                refused.join(", ")
+            )));
+        }
     }
     let detectors =
         Arc::new(Detectors::load(&opts.detectors).map_err(|e| ConfigError(e.to_string()))?);

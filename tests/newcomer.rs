@@ -126,6 +126,22 @@ fn the_newcomer_path_from_the_demo_to_an_own_audit() {
     assert_eq!(err2.lines().count(), 1, "{err2}");
     assert!(err2.contains("--allow-private-addresses"), "{err2}");
     assert!(out.is_empty(), "{out}");
+    let (code, out, err2) = run_in(
+        root,
+        &[
+            "audit",
+            "-i",
+            "vendorscope-demo/inventory.yaml",
+            "--allow-private-addresses",
+        ],
+    );
+    assert_eq!(code, 2, "{out}{err2}");
+    assert_eq!(err2.lines().count(), 1, "{err2}");
+    assert!(err2.contains("--allow-endpoint"), "{err2}");
+    assert!(
+        err2.contains("stripe/stripe-secret → http://127.0.0.1:"),
+        "{err2}"
+    );
 
     // 2. The printed commands: the emulators again (same ports), then the audit against them.
     let mut child = bin()
