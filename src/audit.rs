@@ -195,6 +195,48 @@ pub fn key_shard_id(vendor: &str, key: &str) -> String {
 /// happens, so no later output can carry it.
 pub fn audit(opts: &AuditOptions, redactor: &Redactor) -> Result<AuditResult, ConfigError> {
     let prep = prepare(opts)?;
+    if !opts.offline {
+        // A surface the run would refuse fails the run once, before anything is sent.
+        let policy = crate::crawl::AddressPolicy {
+            allow_loopback: opts.allow_loopback,
+            allow_private: opts.allow_private_addresses,
+        };
+        let owned = prep.loaded.inventory.surfaces.iter().filter(|s| {
+            opts.shard
+                .is_none_or(|sh| sh.owns(&format!("surface:{}", s.url)))
+        });
+        if let Some(msg) = crate::crawl::fetch::refused_seeds(owned.map(|s| s.url.as_str()), policy)
+        {
+            return Err(ConfigError(format!("inventory surfaces: {msg}")));
+        }
+        // So is a key whose inventory `endpoint` the command line does not allow: one error,
+        // not an inconclusive probe per key.
+        let mut refused = vec![];
+        for v in prep.loaded.inventory.vendors.iter() {
+            for k in &v.keys {
+                let owned = opts
+                    .shard
+                    .is_none_or(|s| s.owns(&key_shard_id(&v.id, &k.id)));
+                let Some(ep) = k.endpoint.as_deref().filter(|_| owned) else {
+                    continue;
+                };
+                if v.probe_connector().is_none() {
+                    continue;
+                }
+                let allowed = Url::parse(ep).is_ok_and(|u| opts.allowed.allows_url(&u));
+                if !allowed {
+                    let ep = crate::guard::url::mask_userinfo(ep);
+                    refused.push(format!("{}/{} → {ep}", v.id, k.id));
+                }
+            }
+        }
+        if !refused.is_empty() {
+            return Err(ConfigError(format!(
+                "inventory keys name an `endpoint` the command line does not allow: {}; allow each HOST:PORT with --allow-endpoint (emulators, test servers) or remove `endpoint` (nothing was sent)",
+                refused.join(", ")
+            )));
+        }
+    }
     let detectors =
         Arc::new(Detectors::load(&opts.detectors).map_err(|e| ConfigError(e.to_string()))?);
     redactor.add_matcher(detectors.matcher());

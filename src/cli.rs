@@ -56,6 +56,14 @@ pub enum Command {
     /// Check an inventory or print its JSON Schema.
     #[command(subcommand, display_order = 70)]
     Inventory(InventoryCommand),
+    /// Write a commented template inventory and a starter vendorscope.yaml (never over
+    /// existing files without --force).
+    #[command(display_order = 5)]
+    Init(InitArgs),
+    /// The configuration file (vendorscope.yaml): the effective settings and where each came
+    /// from (`config` = `config show`), check it, or print its JSON Schema.
+    #[command(display_order = 75, args_conflicts_with_subcommands = true)]
+    Config(ConfigArgs),
     /// Check an exceptions file or print its JSON Schema.
     #[command(subcommand, display_order = 90)]
     Exceptions(ExceptionsCommand),
@@ -155,12 +163,72 @@ pub struct PolicyArgs {
     pub baseline: Option<PathBuf>,
 }
 
+/// Which configuration file a command reads (`audit`, `scan`, `merge`, `config`).
+#[derive(Debug, Clone, Default, Args)]
+pub struct ConfigFileArgs {
+    /// Read settings from FILE instead of the vendorscope.yaml (or .vendorscope.yaml) found
+    /// from the current folder up to the repository root; command-line flags still win.
+    #[arg(long = "config", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Read no configuration file: flags and defaults only (reproducible runs).
+    #[arg(long, conflicts_with = "config")]
+    pub no_config: bool,
+}
+
+/// `vendorscope init`.
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Folder to write inventory.yaml and vendorscope.yaml into (created if missing).
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub out: PathBuf,
+    /// Overwrite existing files.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// `vendorscope config`.
+#[derive(Debug, Args)]
+pub struct ConfigArgs {
+    #[command(subcommand)]
+    pub command: Option<ConfigCommand>,
+    #[command(flatten)]
+    pub file: ConfigFileArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// The effective settings and the source of each (flag, FILE:LINE, default); after the
+    /// options, a command line to show them for (`config show scan dist/ --fail-on high`).
+    Show {
+        #[command(flatten)]
+        file: ConfigFileArgs,
+        /// The command line (`audit`, `scan …`, `merge …`) whose settings to show; none = every
+        /// setting the file can hold.
+        #[arg(
+            trailing_var_arg = true,
+            allow_hyphen_values = true,
+            value_name = "COMMAND"
+        )]
+        command: Vec<String>,
+    },
+    /// Validate a configuration file (default: the one found) (exit 0 with a summary, or 2
+    /// with every problem).
+    Check {
+        /// The configuration file.
+        file: Option<PathBuf>,
+    },
+    /// Print the configuration file's JSON Schema (for editor autocompletion).
+    Schema,
+}
+
 /// `vendorscope audit -i FILE`.
 #[derive(Debug, Args)]
 pub struct AuditArgs {
-    /// The inventory YAML file.
+    /// The inventory YAML file (default: `inventory` of vendorscope.yaml).
     #[arg(long, short = 'i', value_name = "FILE")]
-    pub inventory: PathBuf,
+    pub inventory: Option<PathBuf>,
+    #[command(flatten)]
+    pub config: ConfigFileArgs,
     #[command(flatten)]
     pub policy: PolicyArgs,
     /// Inventory facts only: no secrets sourced, no probes, no scans (key and exposure rules
@@ -232,6 +300,8 @@ pub struct MergeArgs {
     /// The inventory (default: the path recorded in the runs; its hash must match).
     #[arg(long, short = 'i', value_name = "FILE")]
     pub inventory: Option<PathBuf>,
+    #[command(flatten)]
+    pub config: ConfigFileArgs,
     #[command(flatten)]
     pub policy: PolicyArgs,
     #[command(flatten)]
@@ -316,6 +386,8 @@ pub struct ScanArgs {
     /// Follow symlinks that lead out of a scanned folder (never into /proc, /sys or /dev).
     #[arg(long)]
     pub follow_symlinks: bool,
+    #[command(flatten)]
+    pub config: ConfigFileArgs,
     #[command(flatten)]
     pub policy: PolicyArgs,
     #[command(flatten)]

@@ -43,7 +43,7 @@ pub fn load_config(path: &Path) -> Result<EmulatorConfig, String> {
 }
 
 /// Serves every registered vendor emulator. With port 0 each gets an ephemeral port; with
-/// port P they get P, P+1, … in registry order.
+/// port P they get P, P+1, … in registry order; the config's `listen` fixes a vendor's.
 pub async fn start_all(
     cfg: &EmulatorConfig,
     listen: SocketAddr,
@@ -52,7 +52,11 @@ pub async fn start_all(
     let mut port = listen.port();
     for c in crate::vendors::registry() {
         let Some(spec) = c.emulator() else { continue };
-        let addr = SocketAddr::new(listen.ip(), port);
+        let addr = cfg
+            .listen
+            .get(spec.vendor)
+            .copied()
+            .unwrap_or_else(|| SocketAddr::new(listen.ip(), port));
         out.push(serve(&spec, cfg, addr).await?);
         if port != 0 {
             port = port.saturating_add(1);

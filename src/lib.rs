@@ -5,6 +5,7 @@
 pub mod audit;
 pub mod cli;
 pub mod commands;
+pub mod config;
 pub mod crawl;
 pub mod demo;
 pub mod diag;

@@ -2,14 +2,17 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 
 use vendorscope::cli::Cli;
 use vendorscope::commands;
 
 fn main() -> ExitCode {
     vendorscope::secret::disable_core_dumps();
-    let cli = match Cli::try_parse() {
+    let parsed = Cli::command()
+        .try_get_matches()
+        .and_then(|m| Cli::from_arg_matches(&m).map(|c| (c, m)));
+    let (cli, matches) = match parsed {
         Ok(c) => c,
         Err(e) => {
             let code = if e.use_stderr() {
@@ -21,5 +24,5 @@ fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
-    ExitCode::from(commands::run(cli))
+    ExitCode::from(commands::run_with(cli, Some(&matches)))
 }

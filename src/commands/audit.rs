@@ -39,7 +39,9 @@ pub fn lifetime(days: i64) -> Result<jiff::Span, String> {
 /// Builds the audit options from `audit`'s flags.
 pub fn options(ctx: &Ctx, args: &AuditArgs) -> Result<AuditOptions, String> {
     let mut opts = policy_options(&args.policy)?;
-    opts.inventory = args.inventory.clone();
+    opts.inventory = args.inventory.clone().ok_or(
+        "audit needs an inventory: --inventory FILE, or `inventory:` in vendorscope.yaml (`vendorscope init` writes both)",
+    )?;
     opts.offline = args.offline;
     opts.allowed = AllowedEndpoints::parse(&args.allow_endpoint)
         .map_err(|e| format!("--allow-endpoint: {e}"))?;
@@ -67,6 +69,9 @@ pub fn run(ctx: &Ctx, args: &AuditArgs) -> anyhow::Result<u8> {
             return Ok(EXIT_CONFIG);
         }
     };
+    if let Some(code) = super::config::refuse_weakened(ctx, opts.deny_weakened_rules) {
+        return Ok(code);
+    }
     if args.dry_run {
         return dry_run(ctx, &opts);
     }
@@ -133,6 +138,11 @@ pub fn finish(
             return EXIT_CONFIG;
         }
         run.inputs.options.insert("baseline".into(), name.clone());
+    }
+    // What the configuration file weakened, in the run and on stderr with its warnings.
+    run.warnings.extend(ctx.config.warnings());
+    if let Some(f) = &ctx.config.file {
+        run.inputs.options.insert("config".into(), f.clone());
     }
     let deny_unused = policy.deny_unused_exceptions && !unused_exceptions.is_empty();
     if deny_unused {
@@ -204,6 +214,9 @@ fn dry_run(ctx: &Ctx, opts: &AuditOptions) -> anyhow::Result<u8> {
         }
     };
     warn_weakened(ctx, &prep.policies.weakened);
+    for w in ctx.config.warnings() {
+        ctx.out.warn(&w);
+    }
     let inv = &prep.loaded.inventory;
     let base_dir = opts.inventory.parent().unwrap_or(Path::new(""));
     let source_opts = crate::secret::SourceOptions {
@@ -354,6 +367,9 @@ pub fn merge(ctx: &Ctx, args: &MergeArgs) -> anyhow::Result<u8> {
             return Ok(EXIT_CONFIG);
         }
     };
+    if let Some(code) = super::config::refuse_weakened(ctx, opts.deny_weakened_rules) {
+        return Ok(code);
+    }
     opts.inventory = inventory;
     opts.command = "merge".into();
     let res = audit::merge(&opts, runs);

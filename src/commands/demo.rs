@@ -79,6 +79,14 @@ pub fn run(ctx: &Ctx, args: &DemoArgs) -> anyhow::Result<u8> {
     for p in &written {
         msg.push_str(&format!("demo: wrote {}\n", p.display()));
     }
+    msg.push_str(&format!(
+        "demo: everything in {} is git-ignored (its .gitignore says `*`)\n",
+        scenario.dir.display()
+    ));
+    let (emulate, audit) = scenario.next_commands();
+    msg.push_str(&format!(
+        "\nnext: the demo's emulators stopped with it; start them again (same keys, same ports) and audit the demo inventory:\n  {emulate}\n  {audit}\n    (in a second terminal; exit 1: the demo's findings fail the gate)\nthen your own inventory:\n  vendorscope init --out my-vendors\n  vendorscope inventory check my-vendors/inventory.yaml\n"
+    ));
     ctx.out.stderr(&msg, false);
     Ok(if ok { EXIT_OK } else { EXIT_CONFIG })
 }

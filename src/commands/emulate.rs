@@ -21,29 +21,66 @@ pub fn run(ctx: &Ctx, args: &EmulateArgs) -> anyhow::Result<u8> {
         None => crate::emulators::builtin_config(),
     };
     cfg.hostile.extend(args.hostile.iter().copied());
-    if !args.listen.ip().is_loopback() {
+    let names: Vec<&str> = crate::vendors::registry()
+        .iter()
+        .filter(|c| c.emulator().is_some())
+        .map(|c| c.name())
+        .chain(["site", "cdn"])
+        .collect();
+    if let Some(bad) = cfg.listen.keys().find(|n| !names.contains(&n.as_str())) {
+        let hint = crate::diag::suggest(bad, names.iter().copied())
+            .map(|s| format!("did you mean `{s}`?"))
+            .unwrap_or_else(|| format!("expected one of {}", names.join(", ")));
         ctx.out.error(&format!(
-            "--listen {}: emulators listen on loopback only",
-            args.listen
+            "{}: `listen` names no emulator `{bad}`; {hint}",
+            args.config
+                .as_deref()
+                .unwrap_or(std::path::Path::new(""))
+                .display()
         ));
         return Ok(EXIT_CONFIG);
     }
-    // The storefront's planted server-side Iterable key (fresh per start) is live at the
-    // Iterable emulator, so a crawl of the site followed by `--verify` finds the 2020 chain.
-    let planted = DemoConfig::random_iterable_key();
-    cfg.keys.push(
-        EmulatorKey::new(&planted, "iterable", &["server_side"], "demo-us")
-            .with_type("server_side"),
-    );
+    let fixed = cfg.listen.iter().map(|(n, a)| (format!("listen.{n}"), *a));
+    for (name, addr) in std::iter::once(("--listen".to_string(), args.listen)).chain(fixed) {
+        if !addr.ip().is_loopback() {
+            ctx.out
+                .error(&format!("{name} {addr}: emulators listen on loopback only"));
+            return Ok(EXIT_CONFIG);
+        }
+    }
+    // The storefront's planted server-side Iterable key (fresh per start unless the config
+    // names one) is live at the Iterable emulator, so a crawl of the site followed by
+    // `--verify` finds the 2020 chain.
+    let planted = cfg
+        .planted_key
+        .clone()
+        .unwrap_or_else(DemoConfig::random_iterable_key);
+    if !cfg.keys.iter().any(|k| k.key == planted) {
+        cfg.keys.push(
+            EmulatorKey::new(&planted, "iterable", &["server_side"], "demo-us")
+                .with_type("server_side"),
+        );
+    }
+    let site_addr = |name: &str| {
+        cfg.listen
+            .get(name)
+            .copied()
+            .unwrap_or_else(|| std::net::SocketAddr::new(args.listen.ip(), 0))
+    };
+    let (page_addr, cdn_addr) = (site_addr("site"), site_addr("cdn"));
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
     rt.block_on(async {
         let running = start_all(&cfg, args.listen).await?;
-        let (page, cdn, site) = DemoSite::start(DemoConfig {
-            iterable_key: planted.clone(),
-            build_seed: "build-1".into(),
-        })
+        let (page, cdn, site) = DemoSite::start_on(
+            DemoConfig {
+                iterable_key: planted.clone(),
+                build_seed: "build-1".into(),
+            },
+            page_addr,
+            cdn_addr,
+        )
         .await?;
         let tail = &planted[planted.len() - 4..];
         let text = if ctx.global.format == Some(crate::report::Format::Json) {

@@ -3,10 +3,12 @@
 
 pub mod audit;
 pub mod completions;
+pub mod config;
 pub mod demo;
 pub mod diff;
 pub mod emulate;
 pub mod exceptions;
+pub mod init;
 pub mod inventory;
 pub mod policy;
 pub mod probe;
@@ -27,6 +29,8 @@ use crate::run::Run;
 pub struct Ctx<'a> {
     pub global: &'a GlobalArgs,
     pub out: Output,
+    /// What the configuration file gave this command line (see [`crate::config`]).
+    pub config: crate::config::Applied,
 }
 
 impl Ctx<'_> {
@@ -198,6 +202,12 @@ fn printed_formats(cmd: &Command) -> Option<(&'static str, &'static [Format])> {
         | Command::Demo(_)
         | Command::Report(_) => return None,
         Command::Inventory(I::Check { .. }) => ("inventory check", TEXT_JSON),
+        Command::Init(_) => ("init", TEXT_JSON),
+        Command::Config(c) => match &c.command {
+            None | Some(crate::cli::ConfigCommand::Show { .. }) => ("config show", TEXT_JSON),
+            Some(crate::cli::ConfigCommand::Check { .. }) => ("config check", TEXT_JSON),
+            Some(crate::cli::ConfigCommand::Schema) => ("config schema", JSON),
+        },
         Command::Inventory(I::Schema) => ("inventory schema", JSON),
         Command::Exceptions(E::Check { .. }) => ("exceptions check", TEXT_JSON),
         Command::Exceptions(E::Schema) => ("exceptions schema", JSON),
@@ -356,14 +366,29 @@ fn init_logging(global: &GlobalArgs, redactor: Redactor) {
 
 /// Runs a parsed command line; returns the exit code.
 pub fn run(cli: Cli) -> u8 {
+    run_with(cli, None)
+}
+
+/// [`run`] with the command line's matches, which tell a flag given from a default when the
+/// configuration file fills in what the command line left out.
+pub fn run_with(mut cli: Cli, matches: Option<&clap::ArgMatches>) -> u8 {
     let color = use_color(cli.global.color);
     crate::http::init_tls();
     let redactor = Redactor::new();
     init_logging(&cli.global, redactor.clone());
-    let ctx = Ctx {
+    let applied = config::apply_to(&mut cli, matches);
+    let mut ctx = Ctx {
         global: &cli.global,
         out: Output::new(redactor, cli.global.quiet, color),
+        config: Default::default(),
     };
+    match applied {
+        Ok(a) => ctx.config = a,
+        Err(e) => {
+            e.report(&ctx);
+            return EXIT_CONFIG;
+        }
+    }
     if let Err(e) =
         check_formats(&cli.command, &cli.global).and_then(|_| check_outputs(&cli.global))
     {
@@ -372,6 +397,8 @@ pub fn run(cli: Cli) -> u8 {
     }
     let code = match &cli.command {
         Command::Inventory(cmd) => inventory::run(&ctx, cmd),
+        Command::Init(args) => init::run(&ctx, args),
+        Command::Config(args) => config::run(&ctx, args),
         Command::Exceptions(cmd) => exceptions::run(&ctx, cmd),
         Command::Diff { old, new, gate } => diff::run(
             &ctx,

@@ -103,6 +103,14 @@ pub fn run(ctx: &Ctx, args: &ScanArgs) -> anyhow::Result<u8> {
             paths.push(p);
         }
     }
+    let policy = crate::crawl::AddressPolicy {
+        allow_loopback: false,
+        allow_private: args.allow_private_addresses,
+    };
+    if let Some(msg) = crate::crawl::fetch::refused_seeds(urls.iter().map(Url::as_str), policy) {
+        ctx.out.error(&msg);
+        return Ok(EXIT_CONFIG);
+    }
     let allowed = match AllowedEndpoints::parse(&args.allow_endpoint) {
         Ok(a) => a,
         Err(e) => {
@@ -124,6 +132,9 @@ pub fn run(ctx: &Ctx, args: &ScanArgs) -> anyhow::Result<u8> {
             return Ok(EXIT_CONFIG);
         }
     };
+    if let Some(code) = super::config::refuse_weakened(ctx, opts.deny_weakened_rules) {
+        return Ok(code);
+    }
     if opts.deny_weakened_rules && !policies.weakened.is_empty() {
         ctx.out
             .error(&crate::report::weakened::deny_message(&policies.weakened));

@@ -100,8 +100,18 @@ impl DemoSite {
     /// Binds the page origin, the CDN origin and the third-party tag's origin on 127.0.0.1
     /// (ephemeral ports) and serves the build. Must run inside a tokio runtime.
     pub async fn start(config: DemoConfig) -> std::io::Result<(Url, Url, DemoHandle)> {
-        let page_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let cdn_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let any: std::net::SocketAddr = ([127, 0, 0, 1], 0).into();
+        Self::start_on(config, any, any).await
+    }
+
+    /// [`DemoSite::start`] on given page and CDN addresses (port 0 = ephemeral).
+    pub async fn start_on(
+        config: DemoConfig,
+        page: std::net::SocketAddr,
+        cdn: std::net::SocketAddr,
+    ) -> std::io::Result<(Url, Url, DemoHandle)> {
+        let page_listener = tokio::net::TcpListener::bind(page).await?;
+        let cdn_listener = tokio::net::TcpListener::bind(cdn).await?;
         let page_url = origin_url(&page_listener)?;
         let tags_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let cdn_url = origin_url(&cdn_listener)?;

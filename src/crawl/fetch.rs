@@ -186,6 +186,45 @@ pub fn check_url(url: &Url, policy: AddressPolicy) -> Result<(), FetchError> {
     }
 }
 
+/// The start URLs the policy refuses before any request (literal addresses and `localhost`),
+/// as one message naming each with its reason and the flag that permits it; `None` when every
+/// URL may be crawled. A run fails fast on it (exit 2) instead of a refused crawl per URL.
+pub fn refused_seeds<'a>(
+    urls: impl IntoIterator<Item = &'a str>,
+    policy: AddressPolicy,
+) -> Option<String> {
+    let mut refused = vec![];
+    for raw in urls {
+        let Ok(url) = Url::parse(raw) else { continue };
+        let ip = match url.host() {
+            Some(Host::Ipv4(v4)) => IpAddr::V4(v4),
+            Some(Host::Ipv6(v6)) => IpAddr::V6(v6),
+            Some(Host::Domain(d)) if d == "localhost" || d.ends_with(".localhost") => {
+                IpAddr::V4(Ipv4Addr::LOCALHOST)
+            }
+            _ => continue,
+        };
+        if let Some(reason) = refusal_reason(ip, policy) {
+            let mut shown = url.clone();
+            crate::crawl::strip_userinfo(&mut shown);
+            refused.push(format!("{shown} ({reason})"));
+        }
+    }
+    if refused.is_empty() {
+        return None;
+    }
+    let permit = if refused.iter().any(|r| r.contains("metadata")) {
+        "cloud metadata addresses are never crawled; remove them"
+    } else {
+        "crawl them with --allow-private-addresses (a local test site), or remove them"
+    };
+    Some(format!(
+        "{} URL(s) to crawl are on refused addresses: {}; {permit} (nothing was run)",
+        refused.len(),
+        refused.join(", ")
+    ))
+}
+
 /// Client settings for the anonymous mode.
 #[derive(Debug, Clone)]
 pub struct ClientSettings {

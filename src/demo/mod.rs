@@ -29,6 +29,9 @@ pub struct Scenario {
     pub inventory: PathBuf,
     /// `HOST:PORT` of every emulator (for `--allow-endpoint`).
     pub allow_endpoints: Vec<String>,
+    /// The emulator config that restarts the same emulators, keys and storefront on the same
+    /// ports (`vendorscope emulate --config`).
+    pub emulate_config: PathBuf,
     pub page_url: Url,
     pub cdn_url: Url,
     pub site: DemoHandle,
@@ -69,6 +72,16 @@ impl Keys {
     }
 
     fn emulator_config(&self) -> EmulatorConfig {
+        let mut keys = self.demo_keys();
+        keys.extend(crate::emulators::builtin_config().keys);
+        EmulatorConfig {
+            keys,
+            ..Default::default()
+        }
+    }
+
+    /// The four keys of the scenario, as the emulators know them.
+    fn demo_keys(&self) -> Vec<EmulatorKey> {
         let key = |raw: &str, vendor: &str, grants: &[&str], account: &str, kt: Option<&str>| {
             let k = EmulatorKey::new(raw, vendor, grants, account);
             match kt {
@@ -76,7 +89,7 @@ impl Keys {
                 None => k,
             }
         };
-        let mut keys = vec![
+        vec![
             key(
                 &self.iterable,
                 "iterable",
@@ -110,12 +123,7 @@ impl Keys {
                 ADYEN_COMPANY,
                 Some("api_key"),
             ),
-        ];
-        keys.extend(crate::emulators::builtin_config().keys);
-        EmulatorConfig {
-            keys,
-            ..Default::default()
-        }
+        ]
     }
 }
 
@@ -190,7 +198,51 @@ fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
     f.write_all(text.as_bytes())
 }
 
+/// The emulator config of a running scenario: its keys, every emulator's and the storefront's
+/// address, and the key the storefront ships.
+fn restart_config(
+    keys: &Keys,
+    emulators: &[RunningEmulator],
+    page: &Url,
+    cdn: &Url,
+) -> EmulatorConfig {
+    let mut listen: std::collections::BTreeMap<String, std::net::SocketAddr> = emulators
+        .iter()
+        .map(|e| (e.vendor.to_string(), e.addr))
+        .collect();
+    for (name, url) in [("site", page), ("cdn", cdn)] {
+        if let Some(addr) = url
+            .socket_addrs(|| None)
+            .ok()
+            .and_then(|a| a.first().copied())
+        {
+            listen.insert(name.to_string(), addr);
+        }
+    }
+    EmulatorConfig {
+        keys: keys.demo_keys(),
+        listen,
+        planted_key: Some(keys.iterable.clone()),
+        ..Default::default()
+    }
+}
+
 impl Scenario {
+    /// The commands that audit the demo inventory again against the same emulators (started
+    /// from [`Scenario::emulate_config`]), one per line.
+    pub fn next_commands(&self) -> (String, String) {
+        let emulate = format!(
+            "vendorscope emulate --config {}",
+            self.emulate_config.display()
+        );
+        let mut audit = format!("vendorscope audit -i {}", self.inventory.display());
+        for a in &self.allow_endpoints {
+            audit.push_str(&format!(" --allow-endpoint {a}"));
+        }
+        audit.push_str(" --allow-private-addresses");
+        (emulate, audit)
+    }
+
     /// Starts the servers and writes the inventory into `dir` (created if missing).
     /// `build_seed` changes every chunk hash of the demo site (same content).
     pub fn start(dir: &Path, build_seed: &str) -> std::io::Result<Scenario> {
@@ -213,6 +265,11 @@ impl Scenario {
             build_seed: build_seed.to_string(),
         }))?;
         std::fs::create_dir_all(dir.join("secrets"))?;
+        // Synthetic secrets, reports and configs: `git add .` above never picks them up.
+        std::fs::write(
+            dir.join(".gitignore"),
+            "# Written by `vendorscope demo`: synthetic secrets and reports, never committed.\n*\n",
+        )?;
         for (name, value) in [
             ("iterable-web", &keys.iterable),
             ("shopify-admin", &keys.shopify),
@@ -230,9 +287,14 @@ impl Scenario {
             .map_err(std::io::Error::other)?;
         let inventory = dir.join("inventory.yaml");
         write_private(&inventory, &text)?;
+        let emulate_config = dir.join("emulate.json");
+        let restart = restart_config(keys, &emulators, &page_url, &cdn_url);
+        let restart = serde_json::to_string_pretty(&restart).map_err(std::io::Error::other)?;
+        write_private(&emulate_config, &format!("{restart}\n"))?;
         Ok(Scenario {
             dir: dir.to_path_buf(),
             inventory,
+            emulate_config,
             allow_endpoints: emulators.iter().map(|e| e.addr.to_string()).collect(),
             page_url,
             cdn_url,

@@ -97,6 +97,14 @@ pub struct EmulatorConfig {
     /// Hostile forms every emulator answers with (see [`Hostile`]); empty = a well-behaved vendor.
     #[serde(default)]
     pub hostile: Vec<Hostile>,
+    /// Fixed loopback addresses: an emulator's vendor name, or `site` and `cdn` (the demo
+    /// storefront's page and asset origins) → `HOST:PORT`. The others follow `--listen`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub listen: BTreeMap<String, SocketAddr>,
+    /// The server-side key the demo storefront ships in its lazy chunk (default: a fresh
+    /// random one per start); `vendorscope demo` writes its own so a restart serves the same.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub planted_key: Option<String>,
 }
 
 /// How a broken or malicious vendor endpoint can answer (issue 12, "a hostile vendor"). Each

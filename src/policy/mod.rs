@@ -282,6 +282,21 @@ pub(crate) fn parse_checked<T: serde::de::DeserializeOwned>(
     what: &'static str,
     diags: &mut Diagnostics,
 ) -> Option<T> {
+    let mut spans = std::collections::HashMap::new();
+    let first = "`version: 1` and `kind`";
+    parse_checked_spans(file, text, schema, (what, first), diags, &mut spans)
+}
+
+/// [`parse_checked`] that also fills `spans` (field path → line, column; `a.b`, `a[0]`);
+/// `what` is the document's name and the fields an empty document is told to start with.
+pub(crate) fn parse_checked_spans<T: serde::de::DeserializeOwned>(
+    file: &str,
+    text: &str,
+    schema: serde_json::Value,
+    (what, first): (&'static str, &str),
+    diags: &mut Diagnostics,
+    spans: &mut std::collections::HashMap<String, (usize, usize)>,
+) -> Option<T> {
     let before = diags.errors();
     let tree = crate::yaml::parse_tree(text);
     for i in &tree.issues {
@@ -293,9 +308,8 @@ pub(crate) fn parse_checked<T: serde::de::DeserializeOwned>(
     }
     match &tree.root {
         Some(root) => {
-            let mut spans = std::collections::HashMap::new();
             let mut sub = Diagnostics::for_file(file);
-            crate::inventory::Validator::with_schema(&mut sub, &mut spans, schema, what, vec![])
+            crate::inventory::Validator::with_schema(&mut sub, spans, schema, what, vec![])
                 .structure(root);
             diags.extend(sub);
         }
@@ -304,7 +318,7 @@ pub(crate) fn parse_checked<T: serde::de::DeserializeOwned>(
             (1, 1),
             1,
             crate::diag::code::MISSING_FIELD,
-            format!("the {what} is empty; expected a mapping with `version: 1` and `kind`"),
+            format!("the {what} is empty; expected a mapping with {first}"),
         ),
         None => {}
     }
