@@ -56,6 +56,76 @@ pub struct RunDiff<'a> {
     pub policy_set_changed: bool,
     pub policy_changes_added: Vec<String>,
     pub exceptions_changed: bool,
+    /// What the vendors showed that differs between the runs (a new webhook destination, a
+    /// new profile field), key by key; only observations made in both runs are compared.
+    pub observed: Vec<ObservedChange>,
+}
+
+/// One observation of one key whose content changed.
+#[derive(Debug, serde::Serialize)]
+pub struct ObservedChange {
+    /// `vendor/key`.
+    pub key: String,
+    /// The observation (`webhooks`, `profile_fields`, …).
+    pub observation: String,
+    pub added: Vec<String>,
+    pub removed: Vec<String>,
+}
+
+/// What an observation holds, as comparable lines: each item as `id → destination` (or its
+/// id), else each value.
+fn observed_lines(o: &crate::run::Observation) -> std::collections::BTreeSet<String> {
+    if o.items.is_empty() {
+        return o.values.iter().cloned().collect();
+    }
+    o.items
+        .iter()
+        .map(
+            |i| match i.attributes.get("destination").and_then(|d| d.first()) {
+                Some(d) => format!("{} \u{2192} {d}", i.id),
+                None => i.id.clone(),
+            },
+        )
+        .collect()
+}
+
+/// The observations made in both runs whose content differs.
+pub fn observed_changes(old: &Run, new: &Run) -> Vec<ObservedChange> {
+    use crate::run::ObservationStatus as S;
+    let mut out = vec![];
+    for k in &new.keys {
+        let Some(before) = old
+            .keys
+            .iter()
+            .find(|o| o.id == k.id && o.vendor == k.vendor)
+            .and_then(|o| o.profile.as_ref())
+        else {
+            continue;
+        };
+        let Some(after) = k.profile.as_ref() else {
+            continue;
+        };
+        for (name, a) in &after.observations {
+            let Some(b) = before.observations.get(name) else {
+                continue;
+            };
+            if a.status != S::Observed || b.status != S::Observed {
+                continue;
+            }
+            let (was, now) = (observed_lines(b), observed_lines(a));
+            let added: Vec<String> = now.difference(&was).cloned().collect();
+            let removed: Vec<String> = was.difference(&now).cloned().collect();
+            if !added.is_empty() || !removed.is_empty() {
+                out.push(ObservedChange {
+                    key: format!("{}/{}", k.vendor, k.id),
+                    observation: name.clone(),
+                    added,
+                    removed,
+                });
+            }
+        }
+    }
+    out
 }
 
 /// One finding in both runs, with what changed.
@@ -117,6 +187,7 @@ pub fn diff<'a>(old: &'a Run, new: &'a Run) -> RunDiff<'a> {
         .collect();
     d.exceptions_changed = old.inputs.exceptions.as_ref().map(|e| &e.sha256)
         != new.inputs.exceptions.as_ref().map(|e| &e.sha256);
+    d.observed = observed_changes(old, new);
     d
 }
 
@@ -179,6 +250,17 @@ pub fn run(
         }
         if d.exceptions_changed {
             s.push_str("Exceptions file changed\n");
+        }
+        if !d.observed.is_empty() {
+            s.push_str(&format!("Observed at the vendors ({})\n", d.observed.len()));
+            for c in &d.observed {
+                for a in &c.added {
+                    s.push_str(&format!("  + {} {}: {a}\n", c.observation, c.key));
+                }
+                for r in &c.removed {
+                    s.push_str(&format!("  - {} {}: {r}\n", c.observation, c.key));
+                }
+            }
         }
         ctx.out.stdout(&s);
     }

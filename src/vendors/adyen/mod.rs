@@ -1,6 +1,7 @@
 //! Adyen connector: offline key classification, `GET /v3/me` interpretation, role → capability mapping.
 
 pub mod emulator;
+pub mod webhooks;
 
 use std::sync::LazyLock;
 
@@ -544,6 +545,10 @@ fn target(
 }
 
 impl Connector for Adyen {
+    fn observations(&self) -> &'static [&'static str] {
+        &[super::webhooks::OBSERVATION]
+    }
+
     fn grants(&self) -> Vec<super::Grant> {
         let mut out: Vec<super::Grant> = ROLES
             .iter()
@@ -605,6 +610,22 @@ impl Connector for Adyen {
                     note: (!notes.is_empty()).then(|| notes.join("; ")),
                 })
             })
+            .chain(
+                [webhooks::COMPANY_PATH, webhooks::MERCHANT_PATH]
+                    .into_iter()
+                    .filter_map(|t| {
+                        let (url, _) = target(Environment::Test, input.base.as_ref()).ok()?;
+                        let url = crate::http::display_url(&url, "");
+                        Some(PlannedCall {
+                            method: "GET".into(),
+                            url: format!("{url}{t}?pageNumber&pageSize"),
+                            note: Some(
+                                "only with the role Management API\u{2014}Webhooks read, for the account /v3/me links to (on the environment that answered)"
+                                    .into(),
+                            ),
+                        })
+                    }),
+            )
             .collect()
     }
 
@@ -679,6 +700,11 @@ pub async fn probe(input: ProbeInput<'_>, client: &Client) -> KeyProfile {
         }
     }
     let mut p = conclude(&outcomes, input.expected_account.as_deref());
+    if p.status == KeyStatus::Active {
+        let o = webhooks::observe(&input, client, &p, &mut calls).await;
+        p.observations
+            .insert(super::webhooks::OBSERVATION.into(), o);
+    }
     p.calls = calls;
     p
 }

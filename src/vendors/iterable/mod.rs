@@ -1,6 +1,7 @@
 //! Iterable connector: offline classification, region and key-type discovery from GET probes, profiles.
 
 pub mod emulator;
+pub mod webhooks;
 
 use std::collections::BTreeMap;
 
@@ -632,7 +633,7 @@ fn options(input: &ProbeInput<'_>) -> Options {
 
 impl Connector for Iterable {
     fn observations(&self) -> &'static [&'static str] {
-        &[PROFILE_FIELDS]
+        &[PROFILE_FIELDS, super::webhooks::OBSERVATION]
     }
 
     fn grants(&self) -> Vec<super::Grant> {
@@ -701,6 +702,18 @@ impl Connector for Iterable {
                     "--probe-bulk-endpoints: server-side/read-only keys; body never read",
                 );
             }
+        }
+        if let Ok(mut url) = target(regions[0], Probe::GetFields, input.base.as_ref()).map(|t| t.0)
+        {
+            url.set_path(webhooks::PATH);
+            out.push(PlannedCall {
+                method: "GET".into(),
+                url: crate::http::display_url(&url, webhooks::PATH),
+                note: Some(
+                    "server-side and read-only keys, in the region that accepted getFields: webhook endpoints (scheme and host kept)"
+                        .into(),
+                ),
+            });
         }
         out
     }
@@ -780,6 +793,11 @@ pub async fn probe(input: ProbeInput<'_>, client: &Client) -> KeyProfile {
         d.record(region, pr, answer);
     }
     let mut p = d.conclude(input.declared_type, input.expected_account.as_deref());
+    if p.status == KeyStatus::Active {
+        let o = webhooks::observe(&input, client, &p, &mut calls).await;
+        p.observations
+            .insert(super::webhooks::OBSERVATION.into(), o);
+    }
     p.calls = calls;
     p
 }

@@ -1,0 +1,275 @@
+//! Where data leaves the vendor (issue 16, point 3): the vendor-independent half of the
+//! `webhooks` observation.
+//!
+//! Each connector lists the account's webhook endpoints with GETs of its own (Stripe
+//! `/v1/webhook_endpoints`, Shopify `webhooks.json`, Iterable `/api/webhooks`, Adyen company
+//! and merchant webhooks), reading each body through a [`crate::http::BodyRead::Fields`]
+//! projection, and hands every endpoint to a [`Listing`]. Of a webhook only its id, the
+//! destination's scheme and host (through [`crate::guard::url::destination`]: a webhook URL's
+//! path or query is often its secret), whether it is active and how many event types it gets
+//! are kept; never the URL, never a signing secret or password.
+//!
+//! The emulators' side is here too ([`emulated`]): every emulator serves the same
+//! configurable webhook list in its vendor's shape.
+
+use crate::emulator::{EmuState, EmulatorKey, Hostile, planted};
+use crate::run::{Observation, ObservationStatus, ObservedItem};
+
+/// The observation name (`KeyProfile::observations`, facts `observed_webhook_destinations`).
+pub const OBSERVATION: &str = crate::facts::WEBHOOKS;
+/// At most this many pages of one list are read; a longer list is `truncated`.
+pub const MAX_PAGES: usize = 10;
+/// What a destination that is not an absolute URL with a host is recorded as.
+pub const NOT_A_URL: &str = "(not a URL)";
+
+/// One webhook endpoint as a connector read it. The URL lives only here, until [`Listing::add`]
+/// cuts it down to its scheme and host.
+#[derive(Debug, Clone, Copy)]
+pub struct Seen<'a> {
+    pub id: &'a str,
+    pub url: &'a str,
+    pub active: Option<bool>,
+    /// Event types it receives (`enabled_events`, `topic`), when the vendor says.
+    pub topics: Option<usize>,
+}
+
+/// The webhooks of one account, page by page.
+#[derive(Debug, Clone)]
+pub struct Listing {
+    call: String,
+    items: Vec<ObservedItem>,
+}
+
+impl Listing {
+    /// `call`: the GET(s) that list them, as the observation names them.
+    pub fn new(call: &str) -> Self {
+        Listing {
+            call: call.to_string(),
+            items: vec![],
+        }
+    }
+
+    /// Adds one endpoint: its id and the destination's `scheme://host[:port]` only.
+    pub fn add(&mut self, w: Seen<'_>) {
+        let destination =
+            crate::guard::url::destination(w.url).unwrap_or_else(|| NOT_A_URL.to_string());
+        let mut attributes = std::collections::BTreeMap::new();
+        if let Some((scheme, host)) = destination.split_once("://") {
+            attributes.insert("scheme".to_string(), vec![scheme.to_string()]);
+            attributes.insert("host".to_string(), vec![host.to_string()]);
+        }
+        attributes.insert("destination".to_string(), vec![destination]);
+        if let Some(a) = w.active {
+            attributes.insert("active".to_string(), vec![a.to_string()]);
+        }
+        if let Some(n) = w.topics {
+            attributes.insert("topics".to_string(), vec![n.to_string()]);
+        }
+        self.items.push(ObservedItem {
+            id: w.id.chars().take(200).collect(),
+            attributes,
+        });
+    }
+
+    /// How many endpoints were added.
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// The observation: `observed` with every destination in `values`, or, when the vendor's
+    /// list goes on past [`MAX_PAGES`], `inconclusive` and `truncated` (what was read is kept
+    /// as evidence, but it is not the whole list).
+    pub fn finish(mut self, truncated: bool) -> Observation {
+        self.items.sort_by(|a, b| a.id.cmp(&b.id));
+        let values = self
+            .items
+            .iter()
+            .filter_map(|i| i.attributes.get("destination")?.first().cloned())
+            .collect();
+        let mut o = Observation::observed(&self.call, Some(crate::run::now_rfc3339()), values);
+        o.items = self.items;
+        if truncated {
+            o.status = ObservationStatus::Inconclusive;
+            o.reason = Some(format!(
+                "truncated: the vendor lists more webhooks than the {MAX_PAGES} pages read"
+            ));
+            o.truncated = true;
+        }
+        o
+    }
+}
+
+/// The key may not list webhooks: `missing` names the permission, scope or role it lacks.
+pub fn unverifiable(call: &str, missing: &str) -> Observation {
+    Observation::not_known(ObservationStatus::Unverifiable, call, missing)
+}
+
+/// The vendor did not answer usably (`rate_limited`, `server_error`, `timeout`, …).
+pub fn inconclusive(call: &str, reason: &str) -> Observation {
+    Observation::not_known(ObservationStatus::Inconclusive, call, reason)
+}
+
+/// Whether `status` is a vendor failure that leaves the list unknown (429, 5xx).
+pub fn vendor_failure(status: u16) -> Option<&'static str> {
+    match status {
+        429 => Some("rate_limited"),
+        500..=599 => Some("server_error"),
+        _ => None,
+    }
+}
+
+/// The destinations of an observation that are not declared: `declared` holds host patterns
+/// (`hooks.example.com`, `*.example.com`, `host:port`), as `script_origins` does.
+pub fn undeclared(observed: &[String], declared: &[String]) -> Vec<String> {
+    observed
+        .iter()
+        .filter(|d| !declared.iter().any(|p| crate::facts::origin_matches(p, d)))
+        .cloned()
+        .collect()
+}
+
+/// The destinations that are not `https://`.
+pub fn not_https(observed: &[String]) -> Vec<String> {
+    observed
+        .iter()
+        .filter(|d| !d.starts_with("https://"))
+        .cloned()
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Emulators
+
+/// One webhook an emulator serves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmuWebhook {
+    pub id: String,
+    pub url: String,
+    pub active: bool,
+}
+
+/// The default list of every emulated account: one endpoint on a host the demo and the tests
+/// declare, whose path and query carry a secret (as chat hooks and signed URLs do).
+pub const DEFAULT_WEBHOOK: &str = "https://hooks.example.com/vendorscope/T00000000/B00000000/whk_s3cr3tPathToken?sig=s3cr3tQueryToken";
+
+/// The webhooks of `key`'s account: its `extra.webhooks` (URLs; `disabled:` before one makes it
+/// inactive; `none` for none), else [`DEFAULT_WEBHOOK`]. Under [`Hostile::PlantedPii`] every
+/// URL also carries a person's e-mail and name in its path and query, and under
+/// [`Hostile::Text`] the id is the hostile text.
+pub fn emulated(st: &EmuState, key: &EmulatorKey) -> Vec<EmuWebhook> {
+    let urls: Vec<String> = match key.extra.get("webhooks") {
+        Some(v) => v.iter().filter(|u| *u != "none").cloned().collect(),
+        None => vec![DEFAULT_WEBHOOK.to_string()],
+    };
+    urls.iter()
+        .enumerate()
+        .map(|(i, u)| {
+            let (active, u) = match u.strip_prefix("disabled:") {
+                Some(rest) => (false, rest.to_string()),
+                None => (true, u.clone()),
+            };
+            let url = if st.hostile(Hostile::PlantedPii) {
+                let (path, query) = u.split_once('?').unwrap_or((&u, ""));
+                let email = planted("email");
+                let name = planted("name").replace(' ', "+");
+                format!(
+                    "{}/{email}?email={email}&name={name}&{query}",
+                    path.trim_end_matches('/')
+                )
+            } else {
+                u.clone()
+            };
+            EmuWebhook {
+                id: st.field(&format!("{}", 1001 + i), &key.key),
+                url,
+                active,
+            }
+        })
+        .collect()
+}
+
+/// Page `page` (1-based) of `all` at `size` per page, and whether more follow.
+pub fn page<T: Clone>(all: &[T], page: usize, size: usize) -> (Vec<T>, bool) {
+    let size = size.max(1);
+    let start = page.saturating_sub(1).saturating_mul(size);
+    let slice: Vec<T> = all.iter().skip(start).take(size).cloned().collect();
+    (slice, start.saturating_add(size) < all.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keeps_scheme_and_host_only() {
+        let mut l = Listing::new("GET /v1/webhook_endpoints");
+        l.add(Seen {
+            id: "we_2",
+            url: "http://Collect.Broker.example:8080/in/s3cr3t?token=abc",
+            active: Some(true),
+            topics: Some(3),
+        });
+        l.add(Seen {
+            id: "we_1",
+            url: "javascript:alert(1)",
+            active: None,
+            topics: None,
+        });
+        let o = l.finish(false);
+        assert_eq!(o.status, ObservationStatus::Observed);
+        assert_eq!(
+            o.values,
+            vec![NOT_A_URL, "http://collect.broker.example:8080"]
+        );
+        assert_eq!(o.items[0].id, "we_1");
+        assert_eq!(
+            o.items[1].attributes["host"],
+            vec!["collect.broker.example:8080"]
+        );
+        assert_eq!(o.items[1].attributes["topics"], vec!["3"]);
+        let all = format!("{o:?}");
+        assert!(!all.contains("s3cr3t") && !all.contains("token"), "{all}");
+    }
+
+    #[test]
+    fn truncated_is_inconclusive() {
+        let mut l = Listing::new("GET /api/webhooks");
+        l.add(Seen {
+            id: "1",
+            url: "https://a.example/x",
+            active: Some(true),
+            topics: None,
+        });
+        let o = l.finish(true);
+        assert_eq!(o.status, ObservationStatus::Inconclusive);
+        assert!(o.truncated);
+        assert!(o.reason.as_deref().unwrap_or("").starts_with("truncated"));
+    }
+
+    #[test]
+    fn declared_patterns() {
+        let seen = vec![
+            "https://hooks.example.com".to_string(),
+            "https://a.partner.example".to_string(),
+            "http://collect.broker.example".to_string(),
+        ];
+        let declared = vec!["hooks.example.com".to_string(), "*.partner.example".into()];
+        assert_eq!(
+            undeclared(&seen, &declared),
+            vec!["http://collect.broker.example"]
+        );
+        assert_eq!(not_https(&seen), vec!["http://collect.broker.example"]);
+    }
+
+    #[test]
+    fn pages() {
+        let all: Vec<u32> = (1..=5).collect();
+        assert_eq!(page(&all, 1, 2), (vec![1, 2], true));
+        assert_eq!(page(&all, 3, 2), (vec![5], false));
+        assert_eq!(page(&all, 4, 2), (vec![], false));
+    }
+}
