@@ -562,9 +562,15 @@ fn webhook_list(
         c == crate::vendors::capability::WEBHOOKS_READ
             || c == crate::vendors::capability::WEBHOOKS_MANAGE
     });
-    let own = match level {
-        "merchants" => first_extra(k, "merchant_id").as_deref() == Some(id),
-        _ => first_extra(k, "merchant_id").is_none() && k.account.as_deref() == Some(id),
+    // A merchant-level credential sees its own merchant account; a company-level one its
+    // company and (as Adyen's company credentials do) the company's merchant accounts, whose
+    // webhooks are `extra.merchant_webhooks` (none by default).
+    let merchant_key = first_extra(k, "merchant_id");
+    let own = match (level, &merchant_key) {
+        ("merchants", Some(m)) => m == id,
+        ("merchants", None) => true,
+        (_, Some(_)) => false,
+        _ => k.account.as_deref() == Some(id),
     };
     if first_extra(k, "management_api").as_deref() == Some("none") || !may || !own {
         return (403, JSON, fixtures::FORBIDDEN_403.into());
@@ -585,7 +591,18 @@ fn webhook_list(
         };
         return (status, JSON, body);
     }
-    let all: Vec<serde_json::Value> = crate::vendors::webhooks::emulated(st, k)
+    let listed = if level == "merchants" && merchant_key.is_none() {
+        let mut company_view = k.clone();
+        let hooks = k.extra.get("merchant_webhooks").cloned();
+        company_view.extra.insert(
+            "webhooks".into(),
+            hooks.unwrap_or_else(|| vec!["none".into()]),
+        );
+        crate::vendors::webhooks::emulated(st, &company_view)
+    } else {
+        crate::vendors::webhooks::emulated(st, k)
+    };
+    let all: Vec<serde_json::Value> = listed
         .into_iter()
         .map(|w| {
             serde_json::json!({

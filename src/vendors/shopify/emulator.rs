@@ -452,7 +452,7 @@ async fn webhooks(
             start + limit
         );
         if let Some(f) = q.get("fields") {
-            next.push_str(&format!("&fields={f}"));
+            next.push_str(&format!("&fields={}", f.replace(',', "%2C")));
         }
         if let Ok(v) = format!("<{next}>; rel=\"next\"").parse() {
             r.headers_mut().insert("link", v);

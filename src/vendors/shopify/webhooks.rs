@@ -29,16 +29,16 @@ pub const MISSING: &str = "the token may not list the app's webhook subscription
 
 /// The `page_info` of a `Link` header's `rel="next"` target.
 pub fn next_page_info(link: &str) -> Option<String> {
-    link.split(',').find_map(|part| {
-        let (target, params) = part.split_once(';')?;
+    // `<url>; rel="…"` entries; a URL may itself hold commas, so split on `<`, not `,`.
+    link.split('<').skip(1).find_map(|part| {
+        let (target, params) = part.split_once('>')?;
         if !params
-            .split(';')
+            .split([';', ','])
             .any(|p| p.trim().eq_ignore_ascii_case("rel=\"next\""))
         {
             return None;
         }
-        let target = target.trim().strip_prefix('<')?.strip_suffix('>')?;
-        let url = Url::parse(target).ok()?;
+        let url = Url::parse(target.trim()).ok()?;
         url.query_pairs()
             .find(|(k, _)| k == "page_info")
             .map(|(_, v)| v.into_owned())
@@ -148,6 +148,8 @@ mod tests {
             None
         );
         assert_eq!(next_page_info("garbage"), None);
+        let with_fields = r#"<https://a.myshopify.com/x.json?limit=2&fields=id,address&page_info=p2>; rel="next""#;
+        assert_eq!(next_page_info(with_fields).as_deref(), Some("p2"));
     }
 
     #[test]
