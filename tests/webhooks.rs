@@ -474,3 +474,122 @@ async fn flow_rules_pass_fail_and_go_unknown_on_what_the_probe_saw() {
         }
     }
 }
+
+// ------------------------------------------------------------------------------ the demo
+
+/// The 2020 scenario's undeclared webhook is one finding with declared-vs-observed evidence
+/// in the table, SARIF and HTML; a second run with one new webhook diffs as exactly that.
+#[test]
+fn demo_finding_and_diff_of_a_new_webhook() {
+    use std::sync::Arc;
+    use vendorscope::commands::diff;
+    use vendorscope::guard::{Clean, Redactor};
+    use vendorscope::report::{Format, RenderOptions, render};
+    use vendorscope::secret::{Fingerprinter, KeyOrigin};
+
+    const NEW: &str = "https://exfil.example.net/collect/s3cr3tPathToken?t=s3cr3tQuery";
+    let dir = tempfile::tempdir().expect("tempdir");
+    let scenario = vendorscope::demo::Scenario::start(dir.path(), "build-1").expect("scenario");
+    let mut o = scenario.audit_options().expect("options");
+    o.fingerprinter = Some(Arc::new(Fingerprinter::from_bytes(
+        b"webhook-test-fingerprint-key",
+        KeyOrigin::Fixed,
+    )));
+    let audit = || {
+        vendorscope::audit::audit(&o, &Redactor::new())
+            .unwrap_or_else(|e| panic!("audit: {e}"))
+            .run
+    };
+    let first = audit();
+    let undeclared = "https://orders-export.unknown-broker.example";
+    let flows: Vec<_> = first
+        .findings
+        .iter()
+        .filter(|f| f.rule.starts_with("VKS-FLOW-") && f.status == Outcome::Fail)
+        .collect();
+    assert_eq!(flows.len(), 1, "{flows:?}");
+    let f = flows[0];
+    assert_eq!(
+        (f.rule.as_str(), f.subject.id.as_str()),
+        ("VKS-FLOW-001", "shopify")
+    );
+    assert!(
+        f.message.contains(undeclared) && f.message.contains("hooks.example.com"),
+        "{}",
+        f.message
+    );
+    // Every vendor's webhooks were observed (no unknown), each by its own GET.
+    for v in &first.facts.vendors {
+        assert!(
+            v.observed_webhook_destinations.is_some(),
+            "{}: {:?}",
+            v.id,
+            v.webhooks_reason
+        );
+    }
+    for call in [
+        "/webhook_endpoints",
+        "/webhooks.json",
+        "/api/webhooks",
+        "/webhooks?",
+    ] {
+        assert!(
+            first
+                .ledger
+                .iter()
+                .any(|l| l.method == "GET" && format!("{l:?}").contains(call)),
+            "{call} not in the ledger"
+        );
+    }
+    let clean = Clean::new(&first, &Redactor::new()).expect("clean");
+    for format in [Format::Table, Format::Sarif, Format::Html, Format::Json] {
+        let text = render(&clean, format, RenderOptions::default()).expect("renders");
+        assert!(
+            text.contains(undeclared),
+            "{format:?} does not name the host"
+        );
+        assert!(text.contains("VKS-FLOW-001"), "{format:?}");
+        for secret in [
+            "7f3a9c",
+            "ex9Tq2Lw",
+            "s3cr3tPathToken",
+            "vendorscope/T00000000",
+        ] {
+            assert!(!text.contains(secret), "{format:?} keeps {secret}");
+        }
+    }
+
+    // One new webhook at Stripe.
+    let stripe = scenario
+        .emulators
+        .iter()
+        .find(|e| e.vendor == "stripe")
+        .expect("stripe emulator");
+    let mut key = stripe
+        .state
+        .key_where(|k| k.extra.contains_key("webhooks"))
+        .expect("the demo's Stripe key");
+    key.extra
+        .get_mut("webhooks")
+        .expect("webhooks")
+        .push(NEW.to_string());
+    stripe.state.put_key(key);
+    let second = audit();
+    let d = diff::diff(&first, &second);
+    let new: Vec<String> = d
+        .new
+        .iter()
+        .map(|f| format!("{} {}", f.rule, f.subject.id))
+        .collect();
+    assert_eq!(new, vec!["VKS-FLOW-001 stripe"], "{new:?}");
+    assert!(d.resolved.is_empty(), "{:?}", d.resolved);
+    assert!(d.new[0].message.contains("https://exfil.example.net"));
+    assert_eq!(d.observed.len(), 1, "{:?}", d.observed);
+    let c = &d.observed[0];
+    assert_eq!(
+        (c.key.as_str(), c.observation.as_str()),
+        ("stripe/stripe-secret", "webhooks")
+    );
+    assert_eq!(c.added, vec!["we_1002 \u{2192} https://exfil.example.net"]);
+    assert!(c.removed.is_empty());
+}

@@ -115,6 +115,7 @@ impl Keys {
                 "adyen",
                 &[
                     "Management API\u{2014}Account read",
+                    "Management API\u{2014}Webhooks read",
                     "Checkout webservice role",
                     "Merchant Report Download role",
                 ],
