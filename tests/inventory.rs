@@ -784,5 +784,9 @@ vendors:
     assert!(o.stderr.contains("4 errors in"), "{}", o.stderr);
     let schema = run(&["inventory", "schema"]);
     assert!(schema.stdout.contains("webhook_destinations"));
-    assert!(schema.stdout.contains("Hosts that may receive this vendor's webhook events"));
+    assert!(
+        schema
+            .stdout
+            .contains("Hosts that may receive this vendor's webhook events")
+    );
 }

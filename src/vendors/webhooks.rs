@@ -12,8 +12,13 @@
 //! The emulators' side is here too ([`emulated`]): every emulator serves the same
 //! configurable webhook list in its vendor's shape.
 
+use std::future::Future;
+
+use url::Url;
+
 use crate::emulator::{EmuState, EmulatorKey, Hostile, planted};
-use crate::run::{Observation, ObservationStatus, ObservedItem};
+use crate::http::{HttpError, Response};
+use crate::run::{CallSummary, Observation, ObservationStatus, ObservedItem};
 
 /// The observation name (`KeyProfile::observations`, facts `observed_webhook_destinations`).
 pub const OBSERVATION: &str = crate::facts::WEBHOOKS;
@@ -22,15 +27,125 @@ pub const MAX_PAGES: usize = 10;
 /// What a destination that is not an absolute URL with a host is recorded as.
 pub const NOT_A_URL: &str = "(not a URL)";
 
-/// One webhook endpoint as a connector read it. The URL lives only here, until [`Listing::add`]
-/// cuts it down to its scheme and host.
-#[derive(Debug, Clone, Copy)]
-pub struct Seen<'a> {
-    pub id: &'a str,
-    pub url: &'a str,
+/// One webhook endpoint as a page shows it (its URL already cut to scheme and host by the
+/// body projection; [`Listing::add`] cuts it again, whatever it is).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hook {
+    pub id: String,
+    pub url: Option<String>,
     pub active: Option<bool>,
     /// Event types it receives (`enabled_events`, `topic`), when the vendor says.
     pub topics: Option<usize>,
+}
+
+impl Hook {
+    /// `id`, `url` and `active` of one JSON element of a list page (`id` a string or a number;
+    /// `None` without one).
+    pub fn from_json(v: &serde_json::Value, url: &str, active: &str) -> Option<Hook> {
+        let id = match v.get("id")? {
+            serde_json::Value::String(s) => s.clone(),
+            serde_json::Value::Number(n) => n.to_string(),
+            _ => return None,
+        };
+        Some(Hook {
+            id,
+            url: v.get(url).and_then(|u| u.as_str()).map(str::to_string),
+            active: v.get(active).and_then(|a| a.as_bool()),
+            topics: None,
+        })
+    }
+
+    /// Every element of `list` (`None` if one has no id).
+    pub fn all(list: &[serde_json::Value], url: &str, active: &str) -> Option<Vec<Hook>> {
+        list.iter()
+            .map(|v| Hook::from_json(v, url, active))
+            .collect()
+    }
+}
+
+/// What one page of a vendor's list says; `C` asks for the next page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Page<C> {
+    /// The endpoints on it, and how to ask for the next page when the list goes on.
+    Items(Vec<Hook>, Option<C>),
+    /// The key may not list them (403).
+    Denied,
+    /// `rate_limited`, `server_error`, `timeout`, `unexpected_response`, …
+    Failed(String),
+}
+
+impl<C> Page<C> {
+    /// The page of a status other than 200 (a 403 is [`Page::Denied`]).
+    pub fn refused(status: u16) -> Self {
+        match status {
+            403 => Page::Denied,
+            s => Page::Failed(vendor_failure(s).unwrap_or("unexpected_response").into()),
+        }
+    }
+}
+
+/// The response of one list call, or why there is none; the call goes to `calls` unless it was
+/// refused before it was sent.
+pub fn answered(
+    url: &Url,
+    template: &str,
+    r: Result<Response, HttpError>,
+    calls: &mut Vec<CallSummary>,
+) -> Result<Response, String> {
+    match r {
+        Ok(r) => {
+            calls.push(r.call.clone());
+            Ok(r)
+        }
+        Err(e) => {
+            if !e.refused_before_sending() {
+                calls.push(super::failed_call("GET", url, template));
+            }
+            Err(e.reason().to_string())
+        }
+    }
+}
+
+/// How reading a list ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Read {
+    Done,
+    /// More pages than [`MAX_PAGES`].
+    Truncated,
+    Denied,
+    Failed(String),
+}
+
+/// Reads one list page by page (at most [`MAX_PAGES`]) into `listing`: `fetch` asks for the
+/// page after a cursor (`None`: the first) and records its call in the `calls` it is given.
+pub async fn read_pages<C, F, Fut>(
+    listing: &mut Listing,
+    calls: &mut Vec<CallSummary>,
+    mut fetch: F,
+) -> Read
+where
+    F: FnMut(Option<C>) -> Fut,
+    Fut: Future<Output = (Page<C>, Vec<CallSummary>)>,
+{
+    let mut cursor = None;
+    for _ in 0..MAX_PAGES {
+        let (page, made) = fetch(cursor.take()).await;
+        calls.extend(made);
+        match page {
+            Page::Items(hooks, next) => {
+                for h in &hooks {
+                    listing.add(h);
+                }
+                match next {
+                    None => return Read::Done,
+                    Some(c) => cursor = Some(c),
+                }
+            }
+            Page::Denied => return Read::Denied,
+            Page::Failed(r) => return Read::Failed(r),
+        }
+    }
+    Read::Truncated
 }
 
 /// The webhooks of one account, page by page.
@@ -50,9 +165,12 @@ impl Listing {
     }
 
     /// Adds one endpoint: its id and the destination's `scheme://host[:port]` only.
-    pub fn add(&mut self, w: Seen<'_>) {
-        let destination =
-            crate::guard::url::destination(w.url).unwrap_or_else(|| NOT_A_URL.to_string());
+    pub fn add(&mut self, w: &Hook) {
+        let destination = w
+            .url
+            .as_deref()
+            .and_then(crate::guard::url::destination)
+            .unwrap_or_else(|| NOT_A_URL.to_string());
         let mut attributes = std::collections::BTreeMap::new();
         if let Some((scheme, host)) = destination.split_once("://") {
             attributes.insert("scheme".to_string(), vec![scheme.to_string()]);
@@ -71,13 +189,15 @@ impl Listing {
         });
     }
 
-    /// How many endpoints were added.
-    pub fn len(&self) -> usize {
-        self.items.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.items.is_empty()
+    /// The observation after [`read_pages`] ended with `read`; `missing` names what a key
+    /// that was refused lacks.
+    pub fn conclude(self, read: Read, missing: &str) -> Observation {
+        match read {
+            Read::Done => self.finish(false),
+            Read::Truncated => self.finish(true),
+            Read::Denied => unverifiable(&self.call, missing),
+            Read::Failed(r) => inconclusive(&self.call, &r),
+        }
     }
 
     /// The observation: `observed` with every destination in `values`, or, when the vendor's
@@ -207,15 +327,15 @@ mod tests {
     #[test]
     fn keeps_scheme_and_host_only() {
         let mut l = Listing::new("GET /v1/webhook_endpoints");
-        l.add(Seen {
-            id: "we_2",
-            url: "http://Collect.Broker.example:8080/in/s3cr3t?token=abc",
+        l.add(&Hook {
+            id: "we_2".into(),
+            url: Some("http://Collect.Broker.example:8080/in/s3cr3t?token=abc".into()),
             active: Some(true),
             topics: Some(3),
         });
-        l.add(Seen {
-            id: "we_1",
-            url: "javascript:alert(1)",
+        l.add(&Hook {
+            id: "we_1".into(),
+            url: Some("javascript:alert(1)".into()),
             active: None,
             topics: None,
         });
@@ -238,9 +358,9 @@ mod tests {
     #[test]
     fn truncated_is_inconclusive() {
         let mut l = Listing::new("GET /api/webhooks");
-        l.add(Seen {
-            id: "1",
-            url: "https://a.example/x",
+        l.add(&Hook {
+            id: "1".into(),
+            url: Some("https://a.example/x".into()),
             active: Some(true),
             topics: None,
         });
@@ -263,6 +383,39 @@ mod tests {
             vec!["http://collect.broker.example"]
         );
         assert_eq!(not_https(&seen), vec!["http://collect.broker.example"]);
+    }
+
+    #[test]
+    fn hooks_from_json() {
+        let v = serde_json::json!([{"id": 7, "endpoint": "https://a.example", "enabled": false},
+            {"id": "S2-1"}]);
+        let hooks = Hook::all(v.as_array().unwrap_or(&vec![]), "endpoint", "enabled");
+        assert_eq!(
+            hooks,
+            Some(vec![
+                Hook {
+                    id: "7".into(),
+                    url: Some("https://a.example".into()),
+                    active: Some(false),
+                    topics: None
+                },
+                Hook {
+                    id: "S2-1".into(),
+                    url: None,
+                    active: None,
+                    topics: None
+                },
+            ])
+        );
+        assert_eq!(
+            Hook::all(&[serde_json::json!({"url": "x"})], "url", "a"),
+            None
+        );
+        assert_eq!(Page::<u8>::refused(403), Page::Denied);
+        assert_eq!(
+            Page::<u8>::refused(502),
+            Page::Failed("server_error".into())
+        );
     }
 
     #[test]

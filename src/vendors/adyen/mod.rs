@@ -527,21 +527,49 @@ pub const ASSUMED_RATE_PER_SECOND: f64 = 10.0;
 /// The Adyen connector.
 pub struct Adyen;
 
-/// URL and extra headers for `/v3/me` on `env`: the official host, or the override base with
-/// a `Host` header naming the official host (so one emulator can play both).
+/// URL and extra headers for `path` (and query) on `env`: the official host, or the override
+/// base with a `Host` header naming the official host (so one emulator can play both).
 fn target(
     env: Environment,
     base: Option<&Url>,
+    path: &str,
 ) -> Result<(Url, Vec<(HeaderName, HeaderValue)>), HttpError> {
     match base {
-        None => Url::parse(&format!("https://{}{ME_PATH}", host(env)))
+        None => Url::parse(&format!("https://{}{path}", host(env)))
             .map(|u| (u, vec![]))
             .map_err(|e| HttpError::BadUrl(e.to_string())),
         Some(b) => Ok((
-            super::join(b, ME_PATH)?,
+            super::join(b, path)?,
             vec![(HOST, HeaderValue::from_static(host(env)))],
         )),
     }
+}
+
+/// The GET of `path` (and query) on `env` with the key, reading only `fields`.
+fn request<'a>(
+    input: &'a ProbeInput<'a>,
+    env: Environment,
+    path: &str,
+    template: &str,
+    fields: &'static [&'static str],
+) -> Result<Request<'a>, HttpError> {
+    let (url, headers) = target(env, input.base.as_ref(), path)?;
+    Ok(Request {
+        method: Method::GET,
+        url,
+        template: template.into(),
+        official_hosts: OFFICIAL_HOSTS,
+        auth: Auth::Header(AUTH_HEADER, input.secret),
+        headers,
+        api_version: None,
+        rates: vec![RateSpec {
+            bucket: format!("{VENDOR}:{}", host(env)),
+            per_second: ASSUMED_RATE_PER_SECOND,
+        }],
+        budget_header: None,
+        body: BodyRead::Fields(fields),
+        who: input.who(VENDOR),
+    })
 }
 
 impl Connector for Adyen {
@@ -596,7 +624,7 @@ impl Connector for Adyen {
         [Environment::Test, Environment::Live]
             .into_iter()
             .filter_map(|env| {
-                let (url, headers) = target(env, input.base.as_ref()).ok()?;
+                let (url, headers) = target(env, input.base.as_ref(), ME_PATH).ok()?;
                 let mut notes = vec![];
                 if env == Environment::Live {
                     notes.push("only if the test host answers 401 or fails".to_string());
@@ -614,7 +642,8 @@ impl Connector for Adyen {
                 [webhooks::COMPANY_PATH, webhooks::MERCHANT_PATH]
                     .into_iter()
                     .filter_map(|t| {
-                        let (url, _) = target(Environment::Test, input.base.as_ref()).ok()?;
+                        let (url, _) =
+                            target(Environment::Test, input.base.as_ref(), ME_PATH).ok()?;
                         let url = crate::http::display_url(&url, "");
                         Some(PlannedCall {
                             method: "GET".into(),
@@ -648,30 +677,15 @@ pub async fn probe(input: ProbeInput<'_>, client: &Client) -> KeyProfile {
     let mut calls = vec![];
     let mut env = Environment::Test;
     loop {
-        let (url, headers) = match target(env, input.base.as_ref()) {
-            Ok(t) => t,
+        let req = match request(&input, env, ME_PATH, ME_PATH, ME_FIELDS) {
+            Ok(r) => r,
             Err(e) => {
                 let mut p = empty_profile(super::status_for_error(&e));
                 p.calls = calls;
                 return p;
             }
         };
-        let req = Request {
-            method: Method::GET,
-            url: url.clone(),
-            template: ME_PATH.into(),
-            official_hosts: OFFICIAL_HOSTS,
-            auth: Auth::Header(AUTH_HEADER, input.secret),
-            headers,
-            api_version: None,
-            rates: vec![RateSpec {
-                bucket: format!("{VENDOR}:{}", host(env)),
-                per_second: ASSUMED_RATE_PER_SECOND,
-            }],
-            budget_header: None,
-            body: BodyRead::Fields(ME_FIELDS),
-            who: input.who(VENDOR),
-        };
+        let url = req.url.clone();
         let outcome = match client.send(req).await {
             Ok(resp) => {
                 calls.push(resp.call.clone());

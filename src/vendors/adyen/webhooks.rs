@@ -11,17 +11,11 @@
 //! which is left out (README). Of each webhook only `id`, the URL's scheme and host, `active`
 //! and `type` are built; `username`, `password` and the HMAC check value never are.
 
-use reqwest::Method;
-use reqwest::header::{HOST, HeaderValue};
-use url::Url;
-
-use super::{ASSUMED_RATE_PER_SECOND, AUTH_HEADER, OFFICIAL_HOSTS, VENDOR, host};
-use crate::http::{Auth, BodyRead, Client, RateSpec, Request};
-use crate::inventory::model::Environment;
+use crate::http::Client;
 use crate::run::{CallSummary, KeyProfile, Observation};
 use crate::vendors::ProbeInput;
 use crate::vendors::capability as cap;
-use crate::vendors::webhooks::{self as w, Listing, Seen};
+use crate::vendors::webhooks::{self as w, Hook, Listing, Page};
 
 pub const COMPANY_PATH: &str = "/v3/companies/{companyId}/webhooks";
 pub const MERCHANT_PATH: &str = "/v3/merchants/{merchantId}/webhooks";
@@ -41,50 +35,31 @@ pub const FIELDS: &[&str] = &[
     "data.type",
 ];
 
-/// What one page says.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Page {
-    /// `(id, origin, active)` of each webhook, and `pagesTotal`.
-    Items(Vec<(String, Option<String>, Option<bool>)>, u64),
-    /// 403: the key lacks the role.
-    Denied,
-    Failed(&'static str),
-}
-
-/// Reads one answer (the projected body). A 204 (documented for the merchant list) is empty.
-pub fn interpret(status: u16, body: Option<&serde_json::Value>) -> Page {
+/// Reads one answer (the projected body) of page `page`: the webhooks, and the next page
+/// number while `pagesTotal` says more follow. A 204 (documented for the merchant list) is
+/// empty.
+pub fn interpret(status: u16, body: Option<&serde_json::Value>, page: usize) -> Page<usize> {
     match status {
         200 => {}
-        204 => return Page::Items(vec![], 0),
-        403 => return Page::Denied,
-        s => return Page::Failed(w::vendor_failure(s).unwrap_or("unexpected_response")),
+        204 => return Page::Items(vec![], None),
+        s => return Page::refused(s),
     }
+    let unexpected = || Page::Failed("unexpected_response".into());
     let Some(b) = body else {
-        return Page::Failed("unexpected_response");
+        return unexpected();
     };
     let (Some(_), Some(pages)) = (
         b.get("itemsTotal").and_then(|n| n.as_u64()),
         b.get("pagesTotal").and_then(|n| n.as_u64()),
     ) else {
-        return Page::Failed("unexpected_response");
+        return unexpected();
     };
-    let mut items = vec![];
-    for x in b
-        .get("data")
-        .and_then(|d| d.as_array())
-        .into_iter()
-        .flatten()
-    {
-        let Some(id) = x.get("id").and_then(|i| i.as_str()) else {
-            return Page::Failed("unexpected_response");
-        };
-        items.push((
-            id.to_string(),
-            x.get("url").and_then(|u| u.as_str()).map(str::to_string),
-            x.get("active").and_then(|a| a.as_bool()),
-        ));
+    let empty = vec![];
+    let data = b.get("data").and_then(|d| d.as_array()).unwrap_or(&empty);
+    match Hook::all(data, "url", "active") {
+        Some(hooks) => Page::Items(hooks, ((page as u64) < pages).then_some(page + 1)),
+        None => unexpected(),
     }
-    Page::Items(items, pages)
 }
 
 /// The lists a profile calls for: `(template, path)` for its company and merchant ids.
@@ -144,82 +119,28 @@ pub async fn observe(
     };
     let mut listing = Listing::new(&call);
     for (template, path) in &targets {
-        for page in 1..=w::MAX_PAGES {
-            let answer = get(input, client, env, template, path, page, calls).await;
-            match answer {
-                Page::Items(items, pages) => {
-                    for (id, url, active) in &items {
-                        listing.add(Seen {
-                            id,
-                            url: url.as_deref().unwrap_or(""),
-                            active: *active,
-                            topics: None,
-                        });
-                    }
-                    if (page as u64) >= pages {
-                        break;
-                    }
-                    if page == w::MAX_PAGES {
-                        return listing.finish(true);
-                    }
-                }
-                Page::Denied => return w::unverifiable(&call, MISSING),
-                Page::Failed(reason) => return w::inconclusive(&call, reason),
-            }
+        let read = w::read_pages(&mut listing, calls, |page: Option<usize>| async move {
+            let page = page.unwrap_or(1);
+            let pq = format!("{path}?pageNumber={page}&pageSize={PAGE_SIZE}");
+            let template = format!("{template}?pageNumber&pageSize");
+            let req = match super::request(input, env, &pq, &template, FIELDS) {
+                Ok(r) => r,
+                Err(e) => return (Page::Failed(e.reason().into()), vec![]),
+            };
+            let url = req.url.clone();
+            let mut made = vec![];
+            let answer = match w::answered(&url, &template, client.send(req).await, &mut made) {
+                Ok(r) => interpret(r.status, r.json().as_ref(), page),
+                Err(reason) => Page::Failed(reason),
+            };
+            (answer, made)
+        })
+        .await;
+        if read != w::Read::Done {
+            return listing.conclude(read, MISSING);
         }
     }
     listing.finish(false)
-}
-
-async fn get(
-    input: &ProbeInput<'_>,
-    client: &Client,
-    env: Environment,
-    template: &str,
-    path: &str,
-    page: usize,
-    calls: &mut Vec<CallSummary>,
-) -> Page {
-    let pq = format!("{path}?pageNumber={page}&pageSize={PAGE_SIZE}");
-    let (url, headers) = match &input.base {
-        None => match Url::parse(&format!("https://{}{pq}", host(env))) {
-            Ok(u) => (u, vec![]),
-            Err(_) => return Page::Failed("bad_url"),
-        },
-        Some(b) => match crate::vendors::join(b, &pq) {
-            Ok(u) => (u, vec![(HOST, HeaderValue::from_static(host(env)))]),
-            Err(_) => return Page::Failed("bad_url"),
-        },
-    };
-    let template = format!("{template}?pageNumber&pageSize");
-    let req = Request {
-        method: Method::GET,
-        url: url.clone(),
-        template: template.clone(),
-        official_hosts: OFFICIAL_HOSTS,
-        auth: Auth::Header(AUTH_HEADER, input.secret),
-        headers,
-        api_version: None,
-        rates: vec![RateSpec {
-            bucket: format!("{VENDOR}:{}", host(env)),
-            per_second: ASSUMED_RATE_PER_SECOND,
-        }],
-        budget_header: None,
-        body: BodyRead::Fields(FIELDS),
-        who: input.who(VENDOR),
-    };
-    match client.send(req).await {
-        Ok(r) => {
-            calls.push(r.call.clone());
-            interpret(r.status, r.json().as_ref())
-        }
-        Err(e) => {
-            if !e.refused_before_sending() {
-                calls.push(crate::vendors::failed_call("GET", &url, &template));
-            }
-            Page::Failed(e.reason())
-        }
-    }
 }
 
 #[cfg(test)]
@@ -229,35 +150,36 @@ mod tests {
 
     #[test]
     fn pages() {
-        let b = json!({"itemsTotal": 2, "pagesTotal": 1, "data": [
+        let b = json!({"itemsTotal": 2, "pagesTotal": 2, "data": [
             {"id": "S2-1", "url": "https://hooks.example.com", "active": true, "type": "standard"},
             {"id": "S2-2", "active": false}]});
+        let hook = |id: &str, url: Option<&str>, active| Hook {
+            id: id.into(),
+            url: url.map(str::to_string),
+            active: Some(active),
+            topics: None,
+        };
+        let hooks = vec![
+            hook("S2-1", Some("https://hooks.example.com"), true),
+            hook("S2-2", None, false),
+        ];
         assert_eq!(
-            interpret(200, Some(&b)),
-            Page::Items(
-                vec![
-                    (
-                        "S2-1".into(),
-                        Some("https://hooks.example.com".into()),
-                        Some(true)
-                    ),
-                    ("S2-2".into(), None, Some(false)),
-                ],
-                1
-            )
+            interpret(200, Some(&b), 1),
+            Page::Items(hooks.clone(), Some(2))
         );
-        assert_eq!(interpret(204, None), Page::Items(vec![], 0));
-        assert_eq!(interpret(403, None), Page::Denied);
-        assert_eq!(interpret(500, None), Page::Failed("server_error"));
+        assert_eq!(interpret(200, Some(&b), 2), Page::Items(hooks, None));
+        assert_eq!(interpret(204, None, 1), Page::Items(vec![], None));
+        assert_eq!(interpret(403, None, 1), Page::Denied);
+        assert_eq!(interpret(500, None, 1), Page::Failed("server_error".into()));
         assert_eq!(
-            interpret(200, Some(&json!({"data": []}))),
-            Page::Failed("unexpected_response")
+            interpret(200, Some(&json!({"data": []})), 1),
+            Page::Failed("unexpected_response".into())
         );
     }
 
     #[test]
     fn lists_follow_the_links_of_me() {
-        let mut p = crate::vendors::profile(VENDOR, crate::run::KeyStatus::Active);
+        let mut p = crate::vendors::profile(super::super::VENDOR, crate::run::KeyStatus::Active);
         assert!(lists(&p).is_empty());
         p.account_ids.insert("company".into(), "Acme Co".into());
         p.account_ids.insert("merchant".into(), "AcmeECOM".into());

@@ -736,6 +736,29 @@ impl Connector for Iterable {
     }
 }
 
+/// A GET with the key: `target` from [`target`], counted against `rate`, reading `body`.
+fn request<'a>(
+    input: &'a ProbeInput<'a>,
+    target: (Url, Vec<(HeaderName, HeaderValue)>),
+    template: &str,
+    rate: RateSpec,
+    body: BodyRead,
+) -> Request<'a> {
+    Request {
+        method: Method::GET,
+        url: target.0,
+        template: template.into(),
+        official_hosts: OFFICIAL_HOSTS,
+        auth: Auth::Header(AUTH_HEADER, input.secret),
+        headers: target.1,
+        api_version: None,
+        rates: vec![rate],
+        budget_header: None,
+        body,
+        who: input.who(VENDOR),
+    }
+}
+
 /// Runs the [`Discovery`] sequence through the guarded client. The inventory's declared type
 /// is kept where read-only and server-side cannot be told apart.
 pub async fn probe(input: ProbeInput<'_>, client: &Client) -> KeyProfile {
@@ -751,25 +774,15 @@ pub async fn probe(input: ProbeInput<'_>, client: &Client) -> KeyProfile {
             }
         };
         let template = crate::http::template_of(&url);
-        let req = Request {
-            method: Method::GET,
-            url: url.clone(),
-            template: template.clone(),
-            official_hosts: OFFICIAL_HOSTS,
-            auth: Auth::Header(AUTH_HEADER, input.secret),
-            headers,
-            api_version: None,
-            rates: vec![RateSpec {
-                bucket: bucket(&input, region, pr),
-                per_second: pr.per_second(),
-            }],
-            budget_header: None,
-            body: match pr.success_fields() {
-                Some(f) => BodyRead::Fields(f),
-                None => BodyRead::ErrorsOnly,
-            },
-            who: input.who(VENDOR),
+        let body = match pr.success_fields() {
+            Some(f) => BodyRead::Fields(f),
+            None => BodyRead::ErrorsOnly,
         };
+        let rate = RateSpec {
+            bucket: bucket(&input, region, pr),
+            per_second: pr.per_second(),
+        };
+        let req = request(&input, (url.clone(), headers), &template, rate, body);
         let answer = match client.send(req).await {
             Ok(resp) => {
                 calls.push(resp.call.clone());

@@ -14,7 +14,7 @@ use super::{API_VERSION, Shopify};
 use crate::http::Client;
 use crate::run::{CallSummary, Observation};
 use crate::vendors::ProbeInput;
-use crate::vendors::webhooks::{self as w, Listing, Seen};
+use crate::vendors::webhooks::{self as w, Hook, Listing, Page};
 
 /// The observation's `call`.
 pub const CALL: &str = "GET /admin/api/{version}/webhooks.json";
@@ -46,40 +46,28 @@ pub fn next_page_info(link: &str) -> Option<String> {
     })
 }
 
-/// What one page says.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Page {
-    /// `(id, origin)` of each subscription.
-    Items(Vec<(String, Option<String>)>),
-    Denied,
-    Failed(&'static str),
-}
-
-/// Reads one answer (the projected body).
-pub fn interpret(status: u16, body: Option<&serde_json::Value>) -> Page {
-    match status {
-        200 => {}
-        403 => return Page::Denied,
-        s => return Page::Failed(w::vendor_failure(s).unwrap_or("unexpected_response")),
+/// Reads one answer (the projected body and the `Link` header): the subscriptions, and the
+/// `page_info` of the next page.
+pub fn interpret(
+    status: u16,
+    body: Option<&serde_json::Value>,
+    link: Option<&str>,
+) -> Page<String> {
+    if status != 200 {
+        return Page::refused(status);
     }
-    let Some(list) = body.and_then(|b| b.get("webhooks")?.as_array()) else {
-        return Page::Failed("unexpected_response");
-    };
-    let mut out = vec![];
-    for x in list {
-        let id = match x.get("id") {
-            Some(serde_json::Value::Number(n)) => n.to_string(),
-            Some(serde_json::Value::String(s)) => s.clone(),
-            _ => return Page::Failed("unexpected_response"),
-        };
-        out.push((
-            id,
-            x.get("address")
-                .and_then(|a| a.as_str())
-                .map(str::to_string),
-        ));
+    let hooks = body
+        .and_then(|b| b.get("webhooks")?.as_array())
+        .and_then(|l| Hook::all(l, "address", ""));
+    match hooks {
+        // Each subscription is one topic.
+        Some(mut hooks) => {
+            hooks.iter_mut().for_each(|h| h.topics = Some(1));
+            let next = link.and_then(next_page_info).filter(|_| !hooks.is_empty());
+            Page::Items(hooks, next)
+        }
+        None => Page::Failed("unexpected_response".into()),
     }
-    Page::Items(out)
 }
 
 /// Lists the app's subscriptions page by page; every call goes to `calls`.
@@ -91,47 +79,30 @@ pub(super) async fn list(
     calls: &mut Vec<CallSummary>,
 ) -> Observation {
     let path = format!("/admin/api/{API_VERSION}/webhooks.json");
+    let path = path.as_str();
     let mut listing = Listing::new(CALL);
-    let mut page_info: Option<String> = None;
-    for _ in 0..w::MAX_PAGES {
-        let mut query = vec![("limit", PAGE_LIMIT), ("fields", QUERY_FIELDS)];
-        if let Some(p) = &page_info {
-            query.push(("page_info", p.as_str()));
-        }
-        let Some(req) = shopify.request(input, base, &path, &query, FIELDS) else {
-            return w::inconclusive(CALL, "bad_url");
-        };
-        let (url, template) = (req.url.clone(), req.template.clone());
-        let r = match client.send(req).await {
-            Ok(r) => r,
-            Err(e) => {
-                if !e.refused_before_sending() {
-                    calls.push(crate::vendors::failed_call("GET", &url, &template));
-                }
-                return w::inconclusive(CALL, e.reason());
+    let read = w::read_pages(
+        &mut listing,
+        calls,
+        |page_info: Option<String>| async move {
+            let mut query = vec![("limit", PAGE_LIMIT), ("fields", QUERY_FIELDS)];
+            if let Some(p) = &page_info {
+                query.push(("page_info", p.as_str()));
             }
-        };
-        calls.push(r.call.clone());
-        match interpret(r.status, r.json().as_ref()) {
-            Page::Items(items) => {
-                for (id, address) in &items {
-                    listing.add(Seen {
-                        id,
-                        url: address.as_deref().unwrap_or(""),
-                        active: None,
-                        topics: Some(1),
-                    });
-                }
-                match r.header("link").and_then(next_page_info) {
-                    Some(next) if !items.is_empty() => page_info = Some(next),
-                    _ => return listing.finish(false),
-                }
-            }
-            Page::Denied => return w::unverifiable(CALL, MISSING),
-            Page::Failed(reason) => return w::inconclusive(CALL, reason),
-        }
-    }
-    listing.finish(true)
+            let Some(req) = shopify.request(input, base, path, &query, FIELDS) else {
+                return (Page::Failed("bad_url".into()), vec![]);
+            };
+            let (url, template) = (req.url.clone(), req.template.clone());
+            let mut made = vec![];
+            let page = match w::answered(&url, &template, client.send(req).await, &mut made) {
+                Ok(r) => interpret(r.status, r.json().as_ref(), r.header("link")),
+                Err(reason) => Page::Failed(reason),
+            };
+            (page, made)
+        },
+    )
+    .await;
+    listing.conclude(read, MISSING)
 }
 
 #[cfg(test)]
@@ -155,15 +126,29 @@ mod tests {
     #[test]
     fn pages() {
         let b = json!({"webhooks": [{"id": 1, "address": "https://a.example", "topic": "orders/create"}]});
+        let link = r#"<https://a.myshopify.com/x.json?page_info=p2>; rel="next""#;
+        let hook = Hook {
+            id: "1".into(),
+            url: Some("https://a.example".into()),
+            active: None,
+            topics: Some(1),
+        };
         assert_eq!(
-            interpret(200, Some(&b)),
-            Page::Items(vec![("1".into(), Some("https://a.example".into()))])
+            interpret(200, Some(&b), Some(link)),
+            Page::Items(vec![hook.clone()], Some("p2".into()))
         );
-        assert_eq!(interpret(403, None), Page::Denied);
-        assert_eq!(interpret(429, None), Page::Failed("rate_limited"));
         assert_eq!(
-            interpret(200, Some(&json!({}))),
-            Page::Failed("unexpected_response")
+            interpret(200, Some(&b), None),
+            Page::Items(vec![hook], None)
+        );
+        assert_eq!(interpret(403, None, None), Page::Denied);
+        assert_eq!(
+            interpret(429, None, None),
+            Page::Failed("rate_limited".into())
+        );
+        assert_eq!(
+            interpret(200, Some(&json!({})), None),
+            Page::Failed("unexpected_response".into())
         );
     }
 }

@@ -12,7 +12,7 @@
 use super::{Ctx, rate_limited};
 use crate::http::BodyRead;
 use crate::run::{CallSummary, Observation};
-use crate::vendors::webhooks::{self as w, Listing, Seen};
+use crate::vendors::webhooks::{self as w, Hook, Listing, Page};
 
 pub const PATH: &str = "/v1/webhook_endpoints";
 /// The observation's `call`.
@@ -45,108 +45,61 @@ pub fn query(starting_after: Option<&str>) -> String {
     }
 }
 
-/// What one page says.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Page {
-    /// The endpoints on it, and the id to continue after when the list goes on.
-    Items(
-        Vec<(String, Option<String>, Option<bool>, Option<usize>)>,
-        Option<String>,
-    ),
-    /// 403: the key may not list them.
-    Denied,
-    /// `rate_limited`, `server_error`, `unexpected_response`.
-    Failed(&'static str),
-}
-
-/// Reads one answer (the projected body).
-pub fn interpret(status: u16, body: Option<&serde_json::Value>) -> Page {
+/// Reads one answer (the projected body): the endpoints, and the id to continue after.
+pub fn interpret(status: u16, body: Option<&serde_json::Value>) -> Page<String> {
     if rate_limited(status, body) {
-        return Page::Failed("rate_limited");
+        return Page::Failed("rate_limited".into());
     }
-    match status {
-        200 => {}
-        403 => return Page::Denied,
-        s => return Page::Failed(w::vendor_failure(s).unwrap_or("unexpected_response")),
+    if status != 200 {
+        return Page::refused(status);
     }
+    let unexpected = || Page::Failed("unexpected_response".into());
     let Some(b) = body.filter(|b| b.get("object").and_then(|o| o.as_str()) == Some("list")) else {
-        return Page::Failed("unexpected_response");
+        return unexpected();
     };
     let (Some(data), Some(more)) = (
         b.get("data").and_then(|d| d.as_array()),
         b.get("has_more").and_then(|m| m.as_bool()),
     ) else {
-        return Page::Failed("unexpected_response");
+        return unexpected();
     };
-    let mut items = vec![];
-    for e in data {
-        let Some(id) = e.get("id").and_then(|i| i.as_str()) else {
-            return Page::Failed("unexpected_response");
-        };
-        items.push((
-            id.to_string(),
-            e.get("url").and_then(|u| u.as_str()).map(str::to_string),
-            e.get("status")
-                .and_then(|s| s.as_str())
-                .map(|s| s == "enabled"),
-            e.get("enabled_events")
-                .and_then(|x| x.as_array())
-                .map(Vec::len),
-        ));
+    let Some(mut hooks) = Hook::all(data, "url", "") else {
+        return unexpected();
+    };
+    for (h, e) in hooks.iter_mut().zip(data) {
+        h.active = e
+            .get("status")
+            .and_then(|s| s.as_str())
+            .map(|s| s == "enabled");
+        h.topics = e
+            .get("enabled_events")
+            .and_then(|x| x.as_array())
+            .map(Vec::len);
     }
-    let next = if more {
-        match items.last() {
-            Some((id, ..)) => Some(id.clone()),
-            None => return Page::Failed("unexpected_response"),
-        }
-    } else {
-        None
+    let next = match (more, hooks.last()) {
+        (false, _) => None,
+        (true, Some(last)) => Some(last.id.clone()),
+        (true, None) => return unexpected(),
     };
-    Page::Items(items, next)
+    Page::Items(hooks, next)
 }
 
 /// Lists the account's webhook endpoints page by page; every call goes to `calls`.
 pub(super) async fn list(ctx: &Ctx<'_>, calls: &mut Vec<CallSummary>) -> Observation {
     let mut listing = Listing::new(CALL);
-    let mut after: Option<String> = None;
-    for _ in 0..w::MAX_PAGES {
+    let read = w::read_pages(&mut listing, calls, |after: Option<String>| async move {
         let (url, r) = ctx
             .get(PATH, &query(after.as_deref()), BodyRead::Fields(FIELDS))
             .await;
-        let r = match r {
-            Ok(r) => r,
-            Err(e) => {
-                if !e.refused_before_sending() {
-                    calls.push(crate::vendors::failed_call(
-                        "GET",
-                        &url,
-                        &crate::http::template_of(&url),
-                    ));
-                }
-                return w::inconclusive(CALL, e.reason());
-            }
+        let mut made = vec![];
+        let page = match w::answered(&url, &crate::http::template_of(&url), r, &mut made) {
+            Ok(r) => interpret(r.status, r.json().as_ref()),
+            Err(reason) => Page::Failed(reason),
         };
-        calls.push(r.call.clone());
-        match interpret(r.status, r.json().as_ref()) {
-            Page::Items(items, next) => {
-                for (id, url, active, topics) in &items {
-                    listing.add(Seen {
-                        id,
-                        url: url.as_deref().unwrap_or(""),
-                        active: *active,
-                        topics: *topics,
-                    });
-                }
-                match next {
-                    None => return listing.finish(false),
-                    Some(n) => after = Some(n),
-                }
-            }
-            Page::Denied => return w::unverifiable(CALL, MISSING),
-            Page::Failed(reason) => return w::inconclusive(CALL, reason),
-        }
-    }
-    listing.finish(true)
+        (page, made)
+    })
+    .await;
+    listing.conclude(read, MISSING)
 }
 
 #[cfg(test)]
@@ -159,17 +112,18 @@ mod tests {
         let body = json!({"object": "list", "has_more": true, "data": [
             {"id": "we_1", "url": "https://hooks.example.com", "status": "enabled", "enabled_events": ["*"]},
             {"id": "we_2", "url": null, "status": "disabled", "enabled_events": ["a", "b"]}]});
+        let hook = |id: &str, url: Option<&str>, active, topics| Hook {
+            id: id.into(),
+            url: url.map(str::to_string),
+            active: Some(active),
+            topics: Some(topics),
+        };
         assert_eq!(
             interpret(200, Some(&body)),
             Page::Items(
                 vec![
-                    (
-                        "we_1".into(),
-                        Some("https://hooks.example.com".into()),
-                        Some(true),
-                        Some(1)
-                    ),
-                    ("we_2".into(), None, Some(false), Some(2)),
+                    hook("we_1", Some("https://hooks.example.com"), true, 1),
+                    hook("we_2", None, false, 2),
                 ],
                 Some("we_2".into())
             )
@@ -177,11 +131,11 @@ mod tests {
         let empty_more = json!({"object": "list", "has_more": true, "data": []});
         assert_eq!(
             interpret(200, Some(&empty_more)),
-            Page::Failed("unexpected_response")
+            Page::Failed("unexpected_response".into())
         );
         assert_eq!(interpret(403, None), Page::Denied);
-        assert_eq!(interpret(429, None), Page::Failed("rate_limited"));
-        assert_eq!(interpret(503, None), Page::Failed("server_error"));
+        assert_eq!(interpret(429, None), Page::Failed("rate_limited".into()));
+        assert_eq!(interpret(503, None), Page::Failed("server_error".into()));
         assert_eq!(
             query(Some("we_1&x=y")),
             "limit=100&starting_after=we_1%26x%3Dy"
