@@ -84,24 +84,23 @@ impl<C> Page<C> {
     }
 }
 
-/// The response of one list call, or why there is none; the call goes to `calls` unless it was
-/// refused before it was sent.
-pub fn answered(
+/// The page a list call answered, read by `read`, or why there is none; with the call made
+/// (none when it was refused before it was sent).
+pub fn page_of<C>(
     url: &Url,
     template: &str,
     r: Result<Response, HttpError>,
-    calls: &mut Vec<CallSummary>,
-) -> Result<Response, String> {
+    read: impl FnOnce(&Response) -> Page<C>,
+) -> (Page<C>, Vec<CallSummary>) {
     match r {
-        Ok(r) => {
-            calls.push(r.call.clone());
-            Ok(r)
-        }
+        Ok(r) => (read(&r), vec![r.call.clone()]),
         Err(e) => {
-            if !e.refused_before_sending() {
-                calls.push(super::failed_call("GET", url, template));
-            }
-            Err(e.reason().to_string())
+            let made = if e.refused_before_sending() {
+                vec![]
+            } else {
+                vec![super::failed_call("GET", url, template)]
+            };
+            (Page::Failed(e.reason().to_string()), made)
         }
     }
 }

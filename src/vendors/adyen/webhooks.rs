@@ -128,12 +128,9 @@ pub async fn observe(
                 Err(e) => return (Page::Failed(e.reason().into()), vec![]),
             };
             let url = req.url.clone();
-            let mut made = vec![];
-            let answer = match w::answered(&url, &template, client.send(req).await, &mut made) {
-                Ok(r) => interpret(r.status, r.json().as_ref(), page),
-                Err(reason) => Page::Failed(reason),
-            };
-            (answer, made)
+            w::page_of(&url, &template, client.send(req).await, |r| {
+                interpret(r.status, r.json().as_ref(), page)
+            })
         })
         .await;
         if read != w::Read::Done {

@@ -98,15 +98,10 @@ pub async fn observe(
                 per_second: PER_SECOND,
             };
             let req = super::request(input, target, PATH, rate, BodyRead::Fields(FIELDS));
-            let mut made = vec![];
-            let page = match w::answered(&url, PATH, client.send(req).await, &mut made) {
-                Ok(r) => {
-                    let body = r.body.as_deref().map(String::from_utf8_lossy);
-                    read(r.status, body.as_deref())
-                }
-                Err(reason) => Page::Failed(reason),
-            };
-            (page, made)
+            w::page_of(&url, PATH, client.send(req).await, |r| {
+                let body = r.body.as_deref().map(String::from_utf8_lossy);
+                read(r.status, body.as_deref())
+            })
         }
     })
     .await;

@@ -353,18 +353,29 @@ fn full_shop(st: &EmuState, a: &Authed) -> serde_json::Map<String, serde_json::V
     }
 }
 
+/// A versioned endpoint's caller and query (`allowed` parameters only), or the answer refusing
+/// them.
+#[allow(clippy::result_large_err)] // an axum Response is the natural error here
+fn versioned(
+    st: &EmuState,
+    headers: &HeaderMap,
+    version: &str,
+    query: Option<&str>,
+    allowed: &[&str],
+) -> Result<(Authed, BTreeMap<String, String>), Response> {
+    let a = authenticate(st, headers, Some(version))?;
+    let q = params(query, allowed)?;
+    Ok((a, q))
+}
+
 async fn shop(
     State(st): State<EmuState>,
     Path(version): Path<String>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Response {
-    let a = match authenticate(&st, &headers, Some(&version)) {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
-    let q = match params(query.as_deref(), &["fields"]) {
-        Ok(q) => q,
+    let (a, q) = match versioned(&st, &headers, &version, query.as_deref(), &["fields"]) {
+        Ok(x) => x,
         Err(r) => return r,
     };
     let mut shop = full_shop(&st, &a);
@@ -383,15 +394,9 @@ async fn webhooks(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Response {
-    let a = match authenticate(&st, &headers, Some(&version)) {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
-    let q = match params(
-        query.as_deref(),
-        &["fields", "limit", "page_info", "since_id"],
-    ) {
-        Ok(q) => q,
+    let allowed = ["fields", "limit", "page_info", "since_id"];
+    let (a, q) = match versioned(&st, &headers, &version, query.as_deref(), &allowed) {
+        Ok(x) => x,
         Err(r) => return r,
     };
     if q.contains_key("page_info") && q.contains_key("since_id") {

@@ -93,12 +93,9 @@ pub(super) async fn list(
                 return (Page::Failed("bad_url".into()), vec![]);
             };
             let (url, template) = (req.url.clone(), req.template.clone());
-            let mut made = vec![];
-            let page = match w::answered(&url, &template, client.send(req).await, &mut made) {
-                Ok(r) => interpret(r.status, r.json().as_ref(), r.header("link")),
-                Err(reason) => Page::Failed(reason),
-            };
-            (page, made)
+            w::page_of(&url, &template, client.send(req).await, |r| {
+                interpret(r.status, r.json().as_ref(), r.header("link"))
+            })
         },
     )
     .await;

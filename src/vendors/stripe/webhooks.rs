@@ -91,12 +91,9 @@ pub(super) async fn list(ctx: &Ctx<'_>, calls: &mut Vec<CallSummary>) -> Observa
         let (url, r) = ctx
             .get(PATH, &query(after.as_deref()), BodyRead::Fields(FIELDS))
             .await;
-        let mut made = vec![];
-        let page = match w::answered(&url, &crate::http::template_of(&url), r, &mut made) {
-            Ok(r) => interpret(r.status, r.json().as_ref()),
-            Err(reason) => Page::Failed(reason),
-        };
-        (page, made)
+        w::page_of(&url, &crate::http::template_of(&url), r, |r| {
+            interpret(r.status, r.json().as_ref())
+        })
     })
     .await;
     listing.conclude(read, MISSING)
