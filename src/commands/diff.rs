@@ -315,6 +315,50 @@ mod tests {
     }
 
     #[test]
+    fn observed_changes_compare_what_both_runs_observed() {
+        use crate::run::{KeyProfile, KeyRecord, Observation, ObservationStatus, ObservedItem};
+        let record = |hooks: &[(&str, &str)], status: ObservationStatus| -> KeyRecord {
+            let mut o = Observation::observed("GET /v1/webhook_endpoints", None, vec![]);
+            o.status = status;
+            o.items = hooks
+                .iter()
+                .map(|(id, d)| ObservedItem {
+                    id: id.to_string(),
+                    attributes: [("destination".to_string(), vec![d.to_string()])].into(),
+                })
+                .collect();
+            let mut p: KeyProfile =
+                crate::vendors::profile("stripe", crate::run::KeyStatus::Active);
+            p.observations.insert("webhooks".into(), o);
+            serde_json::from_value(serde_json::json!({
+                "id": "k", "vendor": "stripe", "secret_source": "env", "profile": p,
+            }))
+            .expect("record")
+        };
+        let mut a = Run::new("audit", "check:1");
+        let mut b = Run::new("audit", "check:1");
+        a.keys = vec![record(
+            &[("we_1", "https://a.example")],
+            ObservationStatus::Observed,
+        )];
+        b.keys = vec![record(
+            &[("we_2", "https://b.example")],
+            ObservationStatus::Observed,
+        )];
+        let d = diff(&a, &b);
+        assert_eq!(d.observed.len(), 1);
+        assert_eq!(d.observed[0].key, "stripe/k");
+        assert_eq!(d.observed[0].added, vec!["we_2 \u{2192} https://b.example"]);
+        assert_eq!(
+            d.observed[0].removed,
+            vec!["we_1 \u{2192} https://a.example"]
+        );
+        // Not observed in one run: nothing to compare.
+        b.keys = vec![record(&[], ObservationStatus::Inconclusive)];
+        assert!(diff(&a, &b).observed.is_empty());
+    }
+
+    #[test]
     fn different_fingerprint_keys_are_refused() {
         let a = Run::new("audit", "check:1");
         let b = Run::new("audit", "check:2");
