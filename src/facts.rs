@@ -28,6 +28,9 @@ pub struct Provenance {
     pub source: Source,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub at: Option<String>,
+    /// The vendor call that observed it (`GET /v1/webhook_endpoints`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub call: Option<String>,
 }
 
 impl Provenance {
@@ -35,12 +38,20 @@ impl Provenance {
         Provenance {
             source: Source::Declared,
             at: None,
+            call: None,
         }
     }
     fn observed(at: Option<String>) -> Self {
         Provenance {
             source: Source::Observed,
             at,
+            call: None,
+        }
+    }
+    fn observed_by(at: Option<String>, call: &str) -> Self {
+        Provenance {
+            call: Some(call.to_string()),
+            ..Self::observed(at)
         }
     }
 }
@@ -133,11 +144,49 @@ pub struct VendorFacts {
     /// The vendor's field names behind each observed category (the evidence).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub observed_fields: BTreeMap<String, Vec<String>>,
+    /// Hosts the inventory says may receive this vendor's webhook events (declared
+    /// `webhook_destinations`); absent when the inventory does not say.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook_destinations: Option<Vec<String>>,
+    /// The webhook endpoints the vendor shows (observed): id, destination, active, topics.
+    /// Absent when no key of this run could list them; then `webhooks_reason` says why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_webhooks: Option<Vec<WebhookFacts>>,
+    /// Their destinations, `scheme://host[:port]` (never a path or query), sorted and unique.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_webhook_destinations: Option<Vec<String>>,
+    /// Observed destinations no `webhook_destinations` pattern covers: data flows nobody
+    /// assessed. Absent unless both the observation and the declaration exist.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub undeclared_webhook_destinations: Option<Vec<String>>,
+    /// Observed destinations that are not `https://` (events sent in clear text).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plain_http_webhook_destinations: Option<Vec<String>>,
+    /// Why `observed_webhooks` is absent (`unverifiable: …` naming the missing permission,
+    /// `inconclusive: …`, `no key of this vendor was probed`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhooks_reason: Option<String>,
     pub provenance: BTreeMap<String, Provenance>,
+}
+
+/// One webhook endpoint at a vendor (observed).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct WebhookFacts {
+    /// The vendor's id of the endpoint.
+    pub id: String,
+    /// `scheme://host[:port]` of its URL.
+    pub destination: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub active: Option<bool>,
+    /// How many event types it receives, when the vendor says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub topics: Option<u64>,
 }
 
 /// The key-profile observation that shows a vendor's user-profile schema.
 pub const PROFILE_FIELDS: &str = "profile_fields";
+/// The key-profile observation that lists a vendor's webhook endpoints.
+pub const WEBHOOKS: &str = "webhooks";
 
 /// Facts about one inventory key: declared fields plus what the probe observed.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -430,6 +479,7 @@ pub fn build(
                 &records,
                 &crate::pii::FieldMap::new(&inv.field_categories),
             );
+            observe_webhooks(&mut vf, &records);
             facts.vendors.push(vf);
             for k in &v.keys {
                 let rec = keys.iter().find(|r| r.id == k.id && r.vendor == v.id);
@@ -558,6 +608,45 @@ fn observe_data(vf: &mut VendorFacts, records: &[&KeyRecord], map: &crate::pii::
         .insert("observed_data".into(), Provenance::observed(seen.at));
 }
 
+/// Fills the webhook facts from the vendor's webhook endpoints ([`WEBHOOKS`]).
+fn observe_webhooks(vf: &mut VendorFacts, records: &[&KeyRecord]) {
+    use crate::vendors::webhooks as w;
+    let o = vendor_observation(vf.connector.as_deref(), records, WEBHOOKS);
+    let Some(seen) = o.observed else {
+        vf.webhooks_reason = o.reason;
+        return;
+    };
+    let attr = |i: &crate::run::ObservedItem, n: &str| i.attributes.get(n)?.first().cloned();
+    vf.observed_webhooks = Some(
+        seen.items
+            .iter()
+            .map(|i| WebhookFacts {
+                id: i.id.clone(),
+                destination: attr(i, "destination").unwrap_or_else(|| w::NOT_A_URL.into()),
+                active: attr(i, "active").map(|a| a == "true"),
+                topics: attr(i, "topics").and_then(|t| t.parse().ok()),
+            })
+            .collect(),
+    );
+    vf.undeclared_webhook_destinations = vf
+        .webhook_destinations
+        .as_ref()
+        .map(|d| w::undeclared(&seen.values, d));
+    vf.plain_http_webhook_destinations = Some(w::not_https(&seen.values));
+    vf.observed_webhook_destinations = Some(seen.values);
+    for f in [
+        "observed_webhooks",
+        "observed_webhook_destinations",
+        "undeclared_webhook_destinations",
+        "plain_http_webhook_destinations",
+    ] {
+        vf.provenance.insert(
+            f.into(),
+            Provenance::observed_by(seen.at.clone(), &seen.call),
+        );
+    }
+}
+
 fn vendor_facts(v: &Vendor) -> VendorFacts {
     let mut prov = BTreeMap::new();
     for f in [
@@ -572,6 +661,7 @@ fn vendor_facts(v: &Vendor) -> VendorFacts {
         "retention",
         "admin_accounts",
         "subprocessors",
+        "webhook_destinations",
     ] {
         prov.insert(f.to_string(), Provenance::declared());
     }
@@ -616,6 +706,12 @@ fn vendor_facts(v: &Vendor) -> VendorFacts {
         observed_data: None,
         observed_data_reason: None,
         observed_fields: BTreeMap::new(),
+        webhook_destinations: v.webhook_destinations.clone(),
+        observed_webhooks: None,
+        observed_webhook_destinations: None,
+        undeclared_webhook_destinations: None,
+        plain_http_webhook_destinations: None,
+        webhooks_reason: None,
         provenance: prov,
     }
 }
@@ -770,6 +866,7 @@ fn observe_key(
                 Provenance {
                     source: Source::Unverifiable,
                     at: None,
+                    call: None,
                 },
             );
         }

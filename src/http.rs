@@ -293,8 +293,10 @@ pub enum BodyRead {
     /// Keep only these members of a 2xx JSON body: dotted paths (`shop.myshopify_domain`,
     /// `_links.company.href`); a path through an array applies to each element
     /// (`access_scopes.handle`); a last segment [`NAMES_ONLY`] keeps an object's member names
-    /// with null values (`fields.[names]`: a schema's field names, never its values). Every
-    /// other member is skipped without being built. A 2xx body that is not JSON is dropped.
+    /// with null values (`fields.[names]`: a schema's field names, never its values); a last
+    /// segment [`ORIGIN_ONLY`] keeps only the scheme and host of a URL string
+    /// (`data.url.[origin]`: a webhook URL's path and query, often its secret, are never built).
+    /// Every other member is skipped without being built. A 2xx body that is not JSON is dropped.
     Fields(&'static [&'static str]),
     /// Read only non-2xx bodies (error messages); a 2xx body of a data endpoint is dropped unread.
     ErrorsOnly,
@@ -319,6 +321,10 @@ pub fn project_fields(body: &[u8], fields: &[&str]) -> Option<Vec<u8>> {
 
 /// The path segment of [`BodyRead::Fields`] that keeps member names only.
 pub const NAMES_ONLY: &str = "[names]";
+
+/// The path segment of [`BodyRead::Fields`] that keeps a URL's `scheme://host[:port]` only
+/// (through [`crate::guard::url::destination`]).
+pub const ORIGIN_ONLY: &str = "[origin]";
 
 /// A tree of kept member names; an empty node keeps its whole subtree.
 #[derive(Default)]
@@ -381,7 +387,11 @@ impl<'de> serde::de::Visitor<'de> for &Projection {
     fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
         Ok(serde_json::Value::Null)
     }
-    fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+        if self.0.contains_key(ORIGIN_ONLY) {
+            return Ok(crate::guard::url::destination(v)
+                .map_or(serde_json::Value::Null, serde_json::Value::String));
+        }
         Ok(serde_json::Value::Null)
     }
     fn visit_unit<E>(self) -> Result<Self::Value, E> {
@@ -1358,6 +1368,17 @@ mod tests {
         );
         assert_eq!(project_fields(b"<html>", &["id"]), None);
         assert_eq!(project_fields(br#"{"id":1} trailing"#, &["id"]), None);
+        // A URL's scheme and host only: its path and query are never built.
+        let origin = project_fields(
+            br#"{"data":[{"id":"we_1","url":"https://u:p@Hooks.example.com/T0/s3cr3t?token=t0k","secret":"whsec_x"},{"url":7}]}"#,
+            &["data.id", "data.url.[origin]"],
+        );
+        assert_eq!(
+            origin.as_deref(),
+            Some(
+                &br#"{"data":[{"id":"we_1","url":"https://hooks.example.com"},{"url":null}]}"#[..]
+            )
+        );
     }
 
     #[test]

@@ -456,8 +456,8 @@ pub struct Observation {
     pub truncated: bool,
 }
 
-/// One thing an [`Observation`] saw at the vendor: an id (credential id, `https://host` of a
-/// webhook) and attributes (`roles`, `allowed_ips`, `active`, `merchants`, …).
+/// One thing an [`Observation`] saw at the vendor: an id (credential id, webhook id) and
+/// attributes (`roles`, `allowed_ips`, `active`, `merchants`, a webhook's `destination`, …).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct ObservedItem {
     pub id: String,

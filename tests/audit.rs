@@ -93,6 +93,7 @@ const EXPECTED_FAILURES: &[&str] = &[
     "VKS-KEY-006 key:shopify-admin",
     "VKS-KEY-008 key:iterable-web",
     "VKS-KEY-008 key:shopify-admin",
+    "VKS-FLOW-001 vendor:shopify",
     "VKS-PII-001 vendor:iterable",
     "VKS-PII-002 vendor:shopify",
     "VKS-PII-004 vendor:iterable",

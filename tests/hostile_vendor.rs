@@ -115,7 +115,10 @@ fn targets() -> Vec<Target> {
             emulator_key: EmulatorKey::new(
                 &adyen,
                 "adyen",
-                &["Management API—Accounts read"],
+                &[
+                    "Management API—Accounts read",
+                    "Management API—Webhooks read",
+                ],
                 "HostileCo",
             ),
             key: adyen,
@@ -541,6 +544,21 @@ fn no_planted_personal_data_reaches_any_output() {
         planted_runs >= 5 * (4 + 2 + FORMATS.len()),
         "{planted_runs}"
     );
+    // The webhook lists (issue 16), whose URLs carry the planted data, were read in them.
+    for (target, call) in [
+        ("stripe/", "/v1/webhook_endpoints?"),
+        ("stripe-restricted/", "/v1/webhook_endpoints?"),
+        ("shopify/", "/webhooks.json"),
+        ("iterable/", "/api/webhooks"),
+        ("adyen/", "/webhooks?"),
+    ] {
+        assert!(
+            m.texts.iter().any(|(n, t)| n.starts_with(target)
+                && n.contains("/PlantedPii probe json stdout")
+                && t.contains(call)),
+            "{target}: no {call} call under planted-pii"
+        );
+    }
     let mut found = vec![];
     for (name, text) in &m.texts {
         for (field, value) in PLANTED_PII
@@ -702,6 +720,35 @@ fn planted_pii_is_in_what_the_emulators_send() {
         assert!(
             body.contains(PLANTED_PII[0].1) && body.contains("17 Planted Lane"),
             "{}: {body}",
+            t.name
+        );
+        // The webhook lists carry it in the URLs themselves (path and query).
+        let hooks = match t.vendor {
+            "stripe" => "/v1/webhook_endpoints?limit=100",
+            "shopify" => "/admin/api/2026-10/webhooks.json",
+            "iterable" => "/api/webhooks",
+            _ => "/v3/companies/HostileCo/webhooks",
+        };
+        let value = if t.vendor == "stripe" {
+            format!("Bearer {}", t.key)
+        } else {
+            t.key.clone()
+        };
+        let body = rt.block_on(async {
+            reqwest::Client::new()
+                .get(format!("{}{hooks}", emu.base_url))
+                .header(header, value)
+                .header("host", SHOP)
+                .send()
+                .await
+                .expect("response")
+                .text()
+                .await
+                .expect("body")
+        });
+        assert!(
+            body.contains(&format!("/{}?email=", PLANTED_PII[0].1)),
+            "{} webhooks: {body}",
             t.name
         );
     }

@@ -743,3 +743,50 @@ fn policy_capabilities_lists_meanings_and_vendor_grants() {
     let o = run(&["policy", "capabilities", "--format", "sarif"]);
     assert_eq!(o.code, 2, "{}", o.all());
 }
+
+/// `webhook_destinations` takes host patterns; a URL, a path, credentials or a bad port are
+/// errors at their position (exit 2), the schema documents the field.
+#[test]
+fn webhook_destinations_are_host_patterns() {
+    let o = check_bytes(
+        b"version: 1
+organization: T
+vendors:
+  - id: stripe
+    connector: stripe
+    category: psp
+    tier: 1
+    webhook_destinations: [hooks.example.com, \"*.erp.example\", \"127.0.0.1:8080\"]
+  - id: shopify
+    connector: shopify
+    category: ecommerce
+    tier: 1
+    webhook_destinations:
+      - https://hooks.example.com/in
+      - hooks.example.com/path
+      - \"user@hooks.example.com\"
+      - \"hooks.example.com:99999\"
+",
+    );
+    assert_eq!(o.code, 2, "{}", o.stderr);
+    for (pos, text) in [
+        ("14:9", "is a URL"),
+        ("15:9", "has a path"),
+        ("16:9", "has a path, query, credentials"),
+        ("17:9", "port"),
+    ] {
+        assert!(
+            o.stderr.contains(&format!(":{pos}: error: ")) && o.stderr.contains(text),
+            "missing {pos} {text}:\n{}",
+            o.stderr
+        );
+    }
+    assert!(o.stderr.contains("4 errors in"), "{}", o.stderr);
+    let schema = run(&["inventory", "schema"]);
+    assert!(schema.stdout.contains("webhook_destinations"));
+    assert!(
+        schema
+            .stdout
+            .contains("Hosts that may receive this vendor's webhook events")
+    );
+}

@@ -321,6 +321,37 @@ fn cases() -> Vec<Case> {
             vec![Remove("undeclared_script_origins")],
         ),
         (
+            "VKS-FLOW-001",
+            "vendors",
+            "shopify",
+            vec![Set(
+                "undeclared_webhook_destinations",
+                json!(["https://orders-export.unknown-broker.example"]),
+            )],
+            vec![
+                Remove("observed_webhook_destinations"),
+                Set(
+                    "webhooks_reason",
+                    json!(
+                        "unverifiable: the token may not list the app's webhook subscriptions (403)"
+                    ),
+                ),
+            ],
+        ),
+        (
+            "VKS-FLOW-002",
+            "vendors",
+            "shopify",
+            vec![Set(
+                "plain_http_webhook_destinations",
+                json!(["http://sync.erp.example"]),
+            )],
+            vec![
+                Remove("plain_http_webhook_destinations"),
+                Set("webhooks_reason", json!("inconclusive: server_error")),
+            ],
+        ),
+        (
             "VKS-PII-002",
             "vendors",
             "shopify",
@@ -714,6 +745,36 @@ fn mutation_table() -> Vec<Mutation> {
             "run",
             Remove("undeclared_script_origins"),
             vec!["VKS-SUP-005"],
+        ),
+        (
+            v,
+            "shopify",
+            Set(
+                "undeclared_webhook_destinations",
+                json!(["https://orders-export.unknown-broker.example"]),
+            ),
+            vec!["VKS-FLOW-001"],
+        ),
+        (
+            v,
+            "shopify",
+            Set(
+                "plain_http_webhook_destinations",
+                json!(["http://sync.erp.example"]),
+            ),
+            vec!["VKS-FLOW-002"],
+        ),
+        (
+            v,
+            "shopify",
+            Remove("webhook_destinations"),
+            vec!["VKS-FLOW-001"],
+        ),
+        (
+            v,
+            "shopify",
+            Remove("observed_webhook_destinations"),
+            vec!["VKS-FLOW-001", "VKS-FLOW-002"],
         ),
     ]
 }

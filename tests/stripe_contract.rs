@@ -281,7 +281,8 @@ async fn every_call_pins_the_api_version_and_reads_no_record() {
     assert_eq!(p.status, KeyStatus::Active, "{p:?}");
     assert_eq!(p.api_version.as_deref(), Some(API_VERSION));
     assert_eq!(p.account.as_deref(), Some(ACCOUNT));
-    assert_eq!(p.calls.len(), 1 + READ_PROBES.len());
+    // `/v1/account`, every scope probe, and the webhook list (its own call).
+    assert_eq!(p.calls.len(), 1 + READ_PROBES.len() + 1);
     for c in [
         "connected_accounts.read",
         "issuing.read",
@@ -302,6 +303,10 @@ async fn every_call_pins_the_api_version_and_reads_no_record() {
     );
     // Every list was asked for an empty page; every by-id GET for an id that cannot exist.
     for r in env.emu.state.requests() {
+        if r.path == vendorscope::vendors::stripe::webhooks::PATH {
+            assert_eq!(r.query.as_deref(), Some("limit=100"));
+            continue;
+        }
         let probe = READ_PROBES.iter().find(|p| p.target().0 == r.path);
         match probe.map(|p| p.ask) {
             Some(Ask::EmptyList) => assert_eq!(
@@ -476,7 +481,9 @@ fn stripe_mock_rejects_no_request() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (mut sent, mut rejected) = (0, Vec::new());
     for (key, expected) in [
-        ("sk_test_51MockSecret000000000000000000000000000000000", 1),
+        // The secret key also lists the webhook endpoints; the restricted one does not, as
+        // stripe-mock answers a by-id GET with a record, so `rak_webhook_read` stays unproven.
+        ("sk_test_51MockSecret000000000000000000000000000000000", 2),
         (
             "rk_test_51MockRestricted0000000000000000000000000000000",
             1 + READ_PROBES.len(),

@@ -116,7 +116,8 @@ async fn shopify_key_types_and_verdicts() {
     ] {
         assert!(p.capabilities.iter().any(|x| x == c), "{c} missing");
     }
-    assert_eq!(p.calls.len(), 2);
+    // access_scopes, shop.json and the webhook list.
+    assert_eq!(p.calls.len(), 3);
     assert!(p.calls[0].url.ends_with("/admin/oauth/access_scopes.json"));
 
     let p = env.probe("shopify", SHP_PRODUCTS).await;
@@ -164,6 +165,10 @@ async fn shopify_shop_json_asks_for_the_domain_only() {
                 (
                     "/admin/api/2026-10/shop.json",
                     Some("fields=myshopify_domain")
+                ),
+                (
+                    "/admin/api/2026-10/webhooks.json",
+                    Some("limit=250&fields=id%2Caddress%2Ctopic")
                 ),
             ]
         );
@@ -403,7 +408,8 @@ async fn stripe_key_types() {
     assert_eq!(p.key_type.as_deref(), Some("secret"));
     assert_eq!(p.account.as_deref(), Some("acct_1DemoAcct0000001"));
     assert!(p.capabilities.iter().any(|c| c == "admin.full"));
-    assert_eq!(p.calls.len(), 1);
+    // `/v1/account` and the webhook list.
+    assert_eq!(p.calls.len(), 2);
 
     let p = env.probe("stripe", &stripe_key("rk_test_", 2)).await;
     assert_eq!(p.status, KeyStatus::Active, "{p:?}");
@@ -558,7 +564,8 @@ async fn negative_retry_after_falls_back_to_backoff() {
     let p = env.probe("shopify", SHP_ACTIVE).await;
     assert_eq!(p.status, KeyStatus::Active);
     assert!(t.elapsed() >= Duration::from_millis(200), "no backoff");
-    assert!(t.elapsed() < Duration::from_secs(3));
+    // Four requests (the retried one, shop.json, webhooks.json) through the shop's bucket.
+    assert!(t.elapsed() < Duration::from_secs(4), "{:?}", t.elapsed());
     assert!(
         env.client
             .ledger()

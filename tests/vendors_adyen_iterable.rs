@@ -154,10 +154,16 @@ async fn adyen_test_key_with_management_roles() {
     }
     assert_eq!(p.restrictions["allowed_ips"], Vec::<String>::new());
     assert_eq!(p.restrictions["any_ip"], s(&["true"]));
-    assert_eq!(p.calls.len(), 1);
-    assert_eq!(e.hosts(), s(&["management-test.adyen.com"]));
+    // `/v3/me`, then the company's webhooks (the key holds "Webhooks read and write").
+    assert_eq!(p.calls.len(), 2);
+    assert_eq!(
+        e.hosts(),
+        s(&["management-test.adyen.com", "management-test.adyen.com"])
+    );
     let r = &e.emu.state.requests()[0];
     assert_eq!((r.path.as_str(), r.query.as_deref()), ("/v3/me", None));
+    let r = &e.emu.state.requests()[1];
+    assert!(r.path.ends_with("/webhooks"), "{}", r.path);
 }
 
 #[tokio::test]
@@ -480,10 +486,17 @@ async fn adyen_dry_run_lists_test_then_live() {
         &e.settings,
     )
     .expect("plan");
-    assert_eq!(plan.len(), 2);
+    // `/v3/me` on test and live, then the company and merchant webhook lists.
+    assert_eq!(plan.len(), 4);
     assert!(
-        plan.iter()
+        plan[..2]
+            .iter()
             .all(|c| c.method == "GET" && c.url.ends_with("/v3/me"))
+    );
+    assert!(
+        plan[2..]
+            .iter()
+            .all(|c| c.method == "GET" && c.url.contains("/webhooks?"))
     );
     assert!(e.emu.state.requests().is_empty());
 }
@@ -507,8 +520,10 @@ async fn iterable_server_side_key_us_one_call() {
     assert!(p.capabilities.contains(&"customers.export".to_string()));
     assert!(p.unverifiable.contains(&"key_type".to_string()));
     assert!(p.unverifiable.contains(&"customers.write".to_string()));
-    assert_eq!(e.hosts(), s(&["api.iterable.com"]));
+    // getFields, then the webhook list in the same region.
+    assert_eq!(e.hosts(), s(&["api.iterable.com", "api.iterable.com"]));
     assert_eq!(e.emu.state.requests()[0].path, "/api/users/getFields");
+    assert_eq!(e.emu.state.requests()[1].path, "/api/webhooks");
     // A project name cannot be compared with a region: no verdict rather than a false one.
     let p = e
         .probe(
@@ -587,7 +602,15 @@ async fn iterable_eu_key_found_on_eu_host() {
         .await;
     assert_eq!(p.status, KeyStatus::Active);
     assert_eq!(p.account.as_deref(), Some("eu"));
-    assert_eq!(e.hosts(), s(&["api.iterable.com", "api.eu.iterable.com"]));
+    // The webhook list goes to the region that accepted the key.
+    assert_eq!(
+        e.hosts(),
+        s(&[
+            "api.iterable.com",
+            "api.eu.iterable.com",
+            "api.eu.iterable.com"
+        ])
+    );
 }
 
 #[tokio::test]
@@ -654,7 +677,8 @@ async fn iterable_server_key_with_bulk_probe_exports() {
         .await;
     assert_eq!(p.key_type.as_deref(), Some("server_side"));
     assert!(p.capabilities.contains(&"customers.export".to_string()));
-    assert_eq!(p.calls.len(), 2);
+    // getFields, the export, the webhook list.
+    assert_eq!(p.calls.len(), 3);
     // The export query passes the emulator's contract checks (a 400 would be refused).
     assert!(
         p.calls.iter().all(|c| c.status == Some(200)),

@@ -86,8 +86,14 @@ STRIPE_OBJECTS = [
     "/v1/mandates/{mandate}",
     "/v1/tax/transactions/{transaction}",
 ]
+# Lists read page by page with `limit` and `starting_after` (no `created` filter).
+STRIPE_PAGED = ["/v1/webhook_endpoints"]
 # Response members the Stripe connector reads (every other 2xx body is dropped unread).
-STRIPE_READS = {"/v1/account": ["id", "object"]}
+STRIPE_READS = {
+    "/v1/account": ["id", "object"],
+    "/v1/webhook_endpoints": ["object", "has_more", "data.id", "data.url", "data.status",
+                              "data.enabled_events"],
+}
 STRIPE_ERROR_READS = ["error.type", "error.code", "error.message"]
 
 ADYEN_SPEC = "adyen-ManagementService-v3.json"
@@ -107,6 +113,11 @@ ADYEN_ENDPOINTS = [
             "_links.merchant.href",
         ],
     ),
+    # Webhooks (issue 16 point 3): the URL is cut to scheme and host while parsing.
+    ("/companies/{companyId}/webhooks",
+     ["itemsTotal", "pagesTotal", "data.id", "data.url", "data.active", "data.type"]),
+    ("/merchants/{merchantId}/webhooks",
+     ["itemsTotal", "pagesTotal", "data.id", "data.url", "data.active", "data.type"]),
 ]
 ADYEN_ERROR = "RestServiceError"
 ADYEN_ERROR_READS = ["errorCode", "title", "status"]
@@ -118,6 +129,7 @@ ITERABLE_ENDPOINTS = [
     ("/api/inApp/getMessages", ["inAppMessages.messageId"]),
     ("/api/inApp/web/getMessages", ["inAppMessages.messageId"]),
     ("/api/export/data.json", []),
+    ("/api/webhooks", ["webhooks.id", "webhooks.endpoint", "webhooks.enabled"]),
 ]
 ITERABLE_ERROR = "IterableApiResponse"
 ITERABLE_ERROR_READS = ["code"]
@@ -405,13 +417,15 @@ def openapi_contract(specs, vendor, file, version, items, error, error_reads, fi
 
 
 def stripe(specs):
-    items = [(p, STRIPE_READS.get(p, [])) for p in STRIPE_OBJECTS + STRIPE_LISTS]
+    items = [(p, STRIPE_READS.get(p, [])) for p in STRIPE_OBJECTS + STRIPE_LISTS + STRIPE_PAGED]
     c = openapi_contract(
         specs, "stripe", STRIPE_SPEC, lambda d: d["info"]["version"], items,
         lambda s: s.doc["components"]["schemas"]["error"], STRIPE_ERROR_READS, "/v1/account")
     for e in c["endpoints"]:
         if e["path"] in STRIPE_LISTS and not {"limit", "created[gte]"} <= set(e["query"]):
             raise ContractError(f"{STRIPE_SPEC}: {e['path']} takes no `limit`/`created[gte]`")
+        if e["path"] in STRIPE_PAGED and not {"limit", "starting_after"} <= set(e["query"]):
+            raise ContractError(f"{STRIPE_SPEC}: {e['path']} takes no `limit`/`starting_after`")
     return c
 
 
@@ -479,6 +493,26 @@ def shopify(specs):
                     "properties": {"shop": {"type": "object", "properties": {
                         "domain": {"type": "string"},
                         "myshopify_domain": {"type": "string"}}}}}},
+                "errors": errors,
+            },
+            {
+                # UNCONFIRMED (not in the reference documents; shopify.dev REST `Webhook`
+                # resource): lists the calling app's webhook subscriptions; `fields=`, `limit`
+                # (1-250) and cursor pagination with `page_info` from the `Link` header.
+                "method": "GET",
+                "path": "/admin/api/{version}/webhooks.json",
+                "path_params": {"version": {"type": "string",
+                                            "pattern": "^[0-9]{4}-(01|04|07|10)$"}},
+                "query": {"fields": {"type": "string"},
+                          "limit": {"type": "integer", "minimum": 1, "maximum": 250},
+                          "page_info": {"type": "string"}},
+                "response": {"status": 200, "content_type": "application/json", "schema": {
+                    "type": "object", "required": ["webhooks"],
+                    "properties": {"webhooks": {"type": "array", "items": {
+                        "type": "object", "required": ["id", "address", "topic"],
+                        "properties": {"id": {"type": "integer"},
+                                       "address": {"type": "string"},
+                                       "topic": {"type": "string"}}}}}}},
                 "errors": errors,
             },
         ],

@@ -21,6 +21,10 @@ const SHOP_DOMAIN: &str = "example-shop.myshopify.com";
 const STRIPE_ACCOUNT: &str = "acct_1ExampleShop01";
 const ADYEN_COMPANY: &str = "ExampleShopECOM";
 const ITERABLE_PROJECT: &str = "example-shop";
+/// The 2020 scenario's data flow nobody declared: the shop platform sends order events to a
+/// host the inventory does not know (its path and query carry the receiver's token).
+pub const UNDECLARED_WEBHOOK: &str =
+    "https://orders-export.unknown-broker.example/in/7f3a9c?key=ex9Tq2Lw";
 
 /// The running scenario. Dropping it stops the servers.
 pub struct Scenario {
@@ -89,7 +93,7 @@ impl Keys {
                 None => k,
             }
         };
-        vec![
+        let mut keys = vec![
             key(
                 &self.iterable,
                 "iterable",
@@ -111,19 +115,37 @@ impl Keys {
                 SHOP_DOMAIN,
                 None,
             ),
-            key(&self.stripe, "stripe", &[], STRIPE_ACCOUNT, None),
+            {
+                let mut k = key(&self.stripe, "stripe", &[], STRIPE_ACCOUNT, None);
+                k.extra.insert(
+                    "webhooks".into(),
+                    vec![crate::vendors::webhooks::DEFAULT_WEBHOOK.into()],
+                );
+                k
+            },
             key(
                 &self.adyen,
                 "adyen",
                 &[
                     "Management API\u{2014}Account read",
+                    "Management API\u{2014}Webhooks read",
                     "Checkout webservice role",
                     "Merchant Report Download role",
                 ],
                 ADYEN_COMPANY,
                 Some("api_key"),
             ),
-        ]
+        ];
+        if let Some(k) = keys.iter_mut().find(|k| k.vendor == "shopify") {
+            k.extra.insert(
+                "webhooks".into(),
+                vec![
+                    crate::vendors::webhooks::DEFAULT_WEBHOOK.into(),
+                    UNDECLARED_WEBHOOK.into(),
+                ],
+            );
+        }
+        keys
     }
 }
 

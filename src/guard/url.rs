@@ -1,6 +1,8 @@
 //! The one URL-redaction function. Every URL the run keeps or prints passes here (through
 //! [`super::Clean`]): userinfo is never kept, and a query or fragment value that holds a secret
 //! the output filter knows is replaced by `REDACTED`; scheme, host and path stay.
+//! [`destination`] is its strict form for URLs whose path and query are themselves secrets
+//! (webhook endpoints, chat hooks, signed URLs): only `scheme://host[:port]` is kept.
 
 use crate::guard::Redactor;
 
@@ -41,6 +43,26 @@ pub fn redact_url(u: &str, redactor: &Redactor) -> String {
         parsed.set_fragment(Some(REDACTED));
     }
     parsed.to_string()
+}
+
+/// Only the scheme and host (with a non-default port) of `u`, lower case: `https://hooks.example.com`.
+/// Userinfo, path, query and fragment are dropped, as a webhook URL's path or query often is
+/// its secret. `None` when `u` is not an absolute URL with a host.
+pub fn destination(u: &str) -> Option<String> {
+    let parsed = url::Url::parse(u.trim()).ok()?;
+    let host = match parsed.host()? {
+        url::Host::Domain(d) => d.trim_end_matches('.').to_ascii_lowercase(),
+        url::Host::Ipv4(ip) => ip.to_string(),
+        url::Host::Ipv6(ip) => format!("[{ip}]"),
+    };
+    if host.is_empty() {
+        return None;
+    }
+    let scheme = parsed.scheme().to_ascii_lowercase();
+    Some(match parsed.port() {
+        Some(p) => format!("{scheme}://{host}:{p}"),
+        None => format!("{scheme}://{host}"),
+    })
 }
 
 /// Redacts every URL in a text: the whole text when it is one URL, otherwise userinfo is
@@ -147,6 +169,25 @@ mod tests {
             redact_in_text("fetch https://bob:s3cr3t@x.test/p failed", &r),
             "fetch https://x.test/p failed"
         );
+    }
+
+    #[test]
+    fn destination_keeps_scheme_and_host_only() {
+        assert_eq!(
+            destination("https://user:pw@Hooks.Slack.com/services/T0/B0/XyZsecret?token=abc#f")
+                .as_deref(),
+            Some("https://hooks.slack.com")
+        );
+        assert_eq!(
+            destination("http://10.0.0.7:8080/hook").as_deref(),
+            Some("http://10.0.0.7:8080")
+        );
+        assert_eq!(
+            destination("https://[::1]:443/x").as_deref(),
+            Some("https://[::1]")
+        );
+        assert_eq!(destination("not a url"), None);
+        assert_eq!(destination("mailto:someone@example.com"), None);
     }
 
     #[test]

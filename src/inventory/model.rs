@@ -134,6 +134,12 @@ pub struct Vendor {
     /// vendor.
     #[serde(default)]
     pub script_origins: Vec<String>,
+    /// Hosts that may receive this vendor's webhook events (`hooks.example.com`,
+    /// `*.example.com`, `127.0.0.1:8080`): every webhook endpoint the vendor shows is checked
+    /// against them, and one to any other host is an undeclared data flow. Absent: not
+    /// declared (the webhook rule is unknown); `[]`: no webhook may exist.
+    #[serde(default)]
+    pub webhook_destinations: Option<Vec<String>>,
     /// Reviewer-facing facts for the reassessment report.
     #[serde(default)]
     pub assessment: Option<Assessment>,

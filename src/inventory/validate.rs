@@ -629,6 +629,23 @@ impl<'a> Validator<'a> {
                 self.unique(id, &mut vendor_ids, "vendor id");
             }
             self.connector(v);
+            for d in v
+                .get("webhook_destinations")
+                .map(Node::items)
+                .unwrap_or(&[])
+            {
+                if let Some(Scalar::Str(t)) = d.scalar()
+                    && let Err(why) = host_pattern(t)
+                {
+                    self.err(
+                        d,
+                        format!(
+                            "`webhook_destinations` entry {} {why}: write a host (`hooks.example.com`), `*.example.com` or `host:port`",
+                            quote(t)
+                        ),
+                    );
+                }
+            }
             for k in v.get("keys").map(Node::items).unwrap_or(&[]) {
                 if let Some(id) = k.get("id") {
                     self.unique(id, &mut key_ids, "key id");
@@ -885,6 +902,38 @@ fn list<S: AsRef<str>>(items: &[S]) -> String {
         .map(|s| format!("`{}`", s.as_ref()))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// Whether `s` is a host pattern: `host`, `host:port` or `*.domain` (no scheme, path, query,
+/// credentials or spaces). `Err` says what is wrong.
+pub fn host_pattern(s: &str) -> Result<(), &'static str> {
+    let t = s.trim();
+    if t.is_empty() {
+        return Err("is empty");
+    }
+    if t.contains("://") {
+        return Err("is a URL (the scheme is checked on its own: plain http is always a finding)");
+    }
+    if t.contains(['/', '?', '#', '@']) || t.contains(char::is_whitespace) {
+        return Err("has a path, query, credentials or spaces");
+    }
+    let host = t.strip_prefix("*.").unwrap_or(t);
+    let (host, port) = match host.rsplit_once(':') {
+        Some((h, p)) if !h.contains(':') => (h, Some(p)),
+        _ => (host, None),
+    };
+    if port.is_some_and(|p| p.parse::<u16>().is_err()) {
+        return Err("has a port that is not a number from 0 to 65535");
+    }
+    let ok = !host.is_empty()
+        && host
+            .split('.')
+            .all(|l| !l.is_empty() && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'));
+    if ok {
+        Ok(())
+    } else {
+        Err("is not a host name")
+    }
 }
 
 fn is_env_name(s: &str) -> bool {

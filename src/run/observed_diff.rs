@@ -60,9 +60,8 @@ pub fn observed_changes(old: &Run, new: &Run) -> Vec<ObservedChange> {
         };
         match (old_obs.get(k), new_obs.get(k)) {
             (Some(a), Some(b)) => compare(a, b, &mut push),
-            // An observation that appears or disappears with its key (a key added to or
-            // removed from the inventory) is the key's change, not the vendor's; only a
-            // status worth a look is reported.
+            // A new observation (a new key, or a new kind of call): what it saw is new; one
+            // that is no longer made says what it was.
             (None, Some(b)) if b.status != ObservationStatus::Observed => {
                 push(ObservedChangeKind::Status, format!("now {}", status(b)))
             }
@@ -70,10 +69,12 @@ pub fn observed_changes(old: &Run, new: &Run) -> Vec<ObservedChange> {
                 ObservedChangeKind::Status,
                 format!("was {}, no longer observed", status(a)),
             ),
-            (None, Some(b)) => {
+            (None, Some(b)) if b.items.is_empty() => {
                 for v in &b.values {
                     push(ObservedChangeKind::Added, v.clone());
                 }
+            }
+            (None, Some(b)) => {
                 for i in &b.items {
                     push(ObservedChangeKind::Added, item(i));
                 }
@@ -177,13 +178,17 @@ fn compare(a: &Observation, b: &Observation, push: &mut impl FnMut(ObservedChang
     if a.status != ObservationStatus::Observed || b.status != ObservationStatus::Observed {
         return;
     }
-    let (va, vb): (BTreeSet<&String>, BTreeSet<&String>) =
-        (a.values.iter().collect(), b.values.iter().collect());
-    for v in vb.difference(&va) {
-        push(ObservedChangeKind::Added, (*v).clone());
-    }
-    for v in va.difference(&vb) {
-        push(ObservedChangeKind::Removed, (*v).clone());
+    // Where an observation has items, its values summarise them (a webhook list's
+    // destinations): the items are the change, once.
+    if a.items.is_empty() && b.items.is_empty() {
+        let (va, vb): (BTreeSet<&String>, BTreeSet<&String>) =
+            (a.values.iter().collect(), b.values.iter().collect());
+        for v in vb.difference(&va) {
+            push(ObservedChangeKind::Added, (*v).clone());
+        }
+        for v in va.difference(&vb) {
+            push(ObservedChangeKind::Removed, (*v).clone());
+        }
     }
     let by_id = |o: &Observation| -> BTreeMap<String, ObservedItem> {
         o.items.iter().map(|i| (i.id.clone(), i.clone())).collect()

@@ -7,6 +7,7 @@ pub mod adyen;
 pub mod iterable;
 pub mod shopify;
 pub mod stripe;
+pub mod webhooks;
 
 use std::sync::Arc;
 

@@ -24,6 +24,11 @@
 //! (403 `00_403`), `ip_refused: [true]` (401 `010`), `merchant_id: [M]` (a merchant-level
 //! credential of merchant account M), `company_name`, `username` (default
 //! `ws@Company.<account>`), `basic_password` (Basic auth accepted with username + password).
+//! `GET /v3/companies/{companyId}/webhooks` and `/v3/merchants/{merchantId}/webhooks` list the
+//! account's webhooks (`extra.webhooks`, see [`crate::vendors::webhooks::emulated`]) for a key
+//! with a "Management API—Webhooks read" role and its own company or merchant id (403 `00_403`
+//! otherwise), paged with `pageNumber`/`pageSize`; variant `webhooks_error: <status>` answers
+//! that error instead.
 //! Vendor-wide or per-key variants: `unauthorized_body: rest_service_error | classic |
 //! plain_text | empty` and `ip_refusal_body: rest_service_error | classic | plain_text`; the
 //! shapes other than `rest_service_error` are OBSERVED on Adyen's Checkout/Classic APIs, not in
@@ -438,7 +443,8 @@ pub fn respond(
     auth: &Auth,
 ) -> (u16, &'static str, String) {
     let (env, path) = environment_of(host, path);
-    if path != super::ME_PATH {
+    let webhooks = webhook_path(&path);
+    if path != super::ME_PATH && webhooks.is_none() {
         return (404, JSON, fixtures::NOT_FOUND_404.into());
     }
     let Some(k) = find(st, auth) else {
@@ -462,6 +468,9 @@ pub fn respond(
             Some("plain_text") => (401, TEXT, fixtures::IP_NOT_ALLOWED_PLAIN_401.into()),
             _ => (401, JSON, fixtures::IP_NOT_ALLOWED_REST_401.into()),
         };
+    }
+    if let Some((level, id)) = webhooks {
+        return webhook_list(st, &k, level, &id, query);
     }
     if let Some((name, _)) = url::form_urlencoded::parse(query.unwrap_or("").as_bytes()).next() {
         let detail = format!("Unrecognized query parameter: {name}");
@@ -501,6 +510,118 @@ pub fn respond(
         active: k.state == KeyState::Active,
     });
     (200, JSON, body)
+}
+
+/// `("companies" | "merchants", id)` of a webhook list path.
+fn webhook_path(path: &str) -> Option<(&'static str, String)> {
+    let rest = path.strip_prefix("/v3/")?;
+    let (level, rest) = rest.split_once('/')?;
+    let (id, tail) = rest.split_once('/')?;
+    let level = match level {
+        "companies" => "companies",
+        "merchants" => "merchants",
+        _ => return None,
+    };
+    (tail == "webhooks" && !id.is_empty()).then(|| {
+        let id: String = url::form_urlencoded::parse(id.as_bytes())
+            .map(|(k, _)| k.into_owned())
+            .collect();
+        (level, id)
+    })
+}
+
+/// One page of a `ListWebhooksResponse` (CONFIRMED shape).
+fn webhook_list(
+    st: &EmuState,
+    k: &EmulatorKey,
+    level: &str,
+    id: &str,
+    query: Option<&str>,
+) -> (u16, &'static str, String) {
+    let bad = |detail: String| {
+        (
+            400,
+            JSON,
+            rest_error(400, "general/bad-request", "Bad request", &detail, "00_400"),
+        )
+    };
+    let (mut number, mut size) = (1usize, 10usize);
+    for (name, value) in url::form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
+        let n = value.parse::<usize>().ok().filter(|n| *n >= 1);
+        match (name.as_ref(), n) {
+            ("pageNumber", Some(n)) => number = n,
+            ("pageSize", Some(n)) => size = n.min(100),
+            ("pageNumber" | "pageSize", None) => {
+                return bad(format!("Invalid value for {name}: {value}"));
+            }
+            _ => return bad(format!("Unrecognized query parameter: {name}")),
+        }
+    }
+    let roles = super::capabilities_for(&k.grants);
+    let may = roles.iter().any(|c| {
+        c == crate::vendors::capability::WEBHOOKS_READ
+            || c == crate::vendors::capability::WEBHOOKS_MANAGE
+    });
+    // A merchant-level credential sees its own merchant account; a company-level one its
+    // company and (as Adyen's company credentials do) the company's merchant accounts, whose
+    // webhooks are `extra.merchant_webhooks` (none by default).
+    let merchant_key = first_extra(k, "merchant_id");
+    let own = match (level, &merchant_key) {
+        ("merchants", Some(m)) => m == id,
+        ("merchants", None) => true,
+        (_, Some(_)) => false,
+        _ => k.account.as_deref() == Some(id),
+    };
+    if first_extra(k, "management_api").as_deref() == Some("none") || !may || !own {
+        return (403, JSON, fixtures::FORBIDDEN_403.into());
+    }
+    if let Some(status) = st
+        .variant(Some(k), "webhooks_error")
+        .and_then(|v| v.parse::<u16>().ok())
+    {
+        let body = match status {
+            429 => fixtures::TOO_MANY_429.to_string(),
+            _ => rest_error(
+                status,
+                "general/internal",
+                "An internal error happened",
+                "Unexpected error.",
+                &format!("00_{status}"),
+            ),
+        };
+        return (status, JSON, body);
+    }
+    let listed = if level == "merchants" && merchant_key.is_none() {
+        let mut company_view = k.clone();
+        let hooks = k.extra.get("merchant_webhooks").cloned();
+        company_view.extra.insert(
+            "webhooks".into(),
+            hooks.unwrap_or_else(|| vec!["none".into()]),
+        );
+        crate::vendors::webhooks::emulated(st, &company_view)
+    } else {
+        crate::vendors::webhooks::emulated(st, k)
+    };
+    let all: Vec<serde_json::Value> = listed
+        .into_iter()
+        .map(|w| {
+            serde_json::json!({
+                "id": format!("S2-{}", w.id), "type": "standard", "url": w.url,
+                "active": w.active, "communicationFormat": "json", "hasPassword": true,
+                "username": "vendorscope-webhook", "description": "order events",
+            })
+        })
+        .collect();
+    let (data, _) = crate::vendors::webhooks::page(&all, number, size);
+    let pages = all.len().div_ceil(size).max(1);
+    let base = format!("/v3/{level}/{id}/webhooks");
+    let body = serde_json::json!({
+        "_links": {"self": {"href": format!("{base}?pageNumber={number}&pageSize={size}")}},
+        "itemsTotal": all.len(),
+        "pagesTotal": pages,
+        "data": data,
+    });
+    (200, JSON, body.to_string())
 }
 
 #[cfg(test)]

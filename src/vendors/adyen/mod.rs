@@ -1,6 +1,7 @@
 //! Adyen connector: offline key classification, `GET /v3/me` interpretation, role → capability mapping.
 
 pub mod emulator;
+pub mod webhooks;
 
 use std::sync::LazyLock;
 
@@ -526,24 +527,56 @@ pub const ASSUMED_RATE_PER_SECOND: f64 = 10.0;
 /// The Adyen connector.
 pub struct Adyen;
 
-/// URL and extra headers for `/v3/me` on `env`: the official host, or the override base with
-/// a `Host` header naming the official host (so one emulator can play both).
+/// URL and extra headers for `path` (and query) on `env`: the official host, or the override
+/// base with a `Host` header naming the official host (so one emulator can play both).
 fn target(
     env: Environment,
     base: Option<&Url>,
+    path: &str,
 ) -> Result<(Url, Vec<(HeaderName, HeaderValue)>), HttpError> {
     match base {
-        None => Url::parse(&format!("https://{}{ME_PATH}", host(env)))
+        None => Url::parse(&format!("https://{}{path}", host(env)))
             .map(|u| (u, vec![]))
             .map_err(|e| HttpError::BadUrl(e.to_string())),
         Some(b) => Ok((
-            super::join(b, ME_PATH)?,
+            super::join(b, path)?,
             vec![(HOST, HeaderValue::from_static(host(env)))],
         )),
     }
 }
 
+/// The GET of `path` (and query) on `env` with the key, reading only `fields`.
+fn request<'a>(
+    input: &'a ProbeInput<'a>,
+    env: Environment,
+    path: &str,
+    template: &str,
+    fields: &'static [&'static str],
+) -> Result<Request<'a>, HttpError> {
+    let (url, headers) = target(env, input.base.as_ref(), path)?;
+    Ok(Request {
+        method: Method::GET,
+        url,
+        template: template.into(),
+        official_hosts: OFFICIAL_HOSTS,
+        auth: Auth::Header(AUTH_HEADER, input.secret),
+        headers,
+        api_version: None,
+        rates: vec![RateSpec {
+            bucket: format!("{VENDOR}:{}", host(env)),
+            per_second: ASSUMED_RATE_PER_SECOND,
+        }],
+        budget_header: None,
+        body: BodyRead::Fields(fields),
+        who: input.who(VENDOR),
+    })
+}
+
 impl Connector for Adyen {
+    fn observations(&self) -> &'static [&'static str] {
+        &[super::webhooks::OBSERVATION]
+    }
+
     fn grants(&self) -> Vec<super::Grant> {
         let mut out: Vec<super::Grant> = ROLES
             .iter()
@@ -591,7 +624,7 @@ impl Connector for Adyen {
         [Environment::Test, Environment::Live]
             .into_iter()
             .filter_map(|env| {
-                let (url, headers) = target(env, input.base.as_ref()).ok()?;
+                let (url, headers) = target(env, input.base.as_ref(), ME_PATH).ok()?;
                 let mut notes = vec![];
                 if env == Environment::Live {
                     notes.push("only if the test host answers 401 or fails".to_string());
@@ -605,6 +638,23 @@ impl Connector for Adyen {
                     note: (!notes.is_empty()).then(|| notes.join("; ")),
                 })
             })
+            .chain(
+                [webhooks::COMPANY_PATH, webhooks::MERCHANT_PATH]
+                    .into_iter()
+                    .filter_map(|t| {
+                        let (url, _) =
+                            target(Environment::Test, input.base.as_ref(), ME_PATH).ok()?;
+                        let url = crate::http::display_url(&url, "");
+                        Some(PlannedCall {
+                            method: "GET".into(),
+                            url: format!("{url}{t}?pageNumber&pageSize"),
+                            note: Some(
+                                "only with the role Management API\u{2014}Webhooks read, for the account /v3/me links to (on the environment that answered)"
+                                    .into(),
+                            ),
+                        })
+                    }),
+            )
             .collect()
     }
 
@@ -627,30 +677,15 @@ pub async fn probe(input: ProbeInput<'_>, client: &Client) -> KeyProfile {
     let mut calls = vec![];
     let mut env = Environment::Test;
     loop {
-        let (url, headers) = match target(env, input.base.as_ref()) {
-            Ok(t) => t,
+        let req = match request(&input, env, ME_PATH, ME_PATH, ME_FIELDS) {
+            Ok(r) => r,
             Err(e) => {
                 let mut p = empty_profile(super::status_for_error(&e));
                 p.calls = calls;
                 return p;
             }
         };
-        let req = Request {
-            method: Method::GET,
-            url: url.clone(),
-            template: ME_PATH.into(),
-            official_hosts: OFFICIAL_HOSTS,
-            auth: Auth::Header(AUTH_HEADER, input.secret),
-            headers,
-            api_version: None,
-            rates: vec![RateSpec {
-                bucket: format!("{VENDOR}:{}", host(env)),
-                per_second: ASSUMED_RATE_PER_SECOND,
-            }],
-            budget_header: None,
-            body: BodyRead::Fields(ME_FIELDS),
-            who: input.who(VENDOR),
-        };
+        let url = req.url.clone();
         let outcome = match client.send(req).await {
             Ok(resp) => {
                 calls.push(resp.call.clone());
@@ -679,6 +714,11 @@ pub async fn probe(input: ProbeInput<'_>, client: &Client) -> KeyProfile {
         }
     }
     let mut p = conclude(&outcomes, input.expected_account.as_deref());
+    if p.status == KeyStatus::Active {
+        let o = webhooks::observe(&input, client, &p, &mut calls).await;
+        p.observations
+            .insert(super::webhooks::OBSERVATION.into(), o);
+    }
     p.calls = calls;
     p
 }

@@ -16,6 +16,9 @@
 //! - `bad_api_key_params: ip | null`;
 //! - `read_only_export: refused | allowed` (whether read-only keys may export: UNCONFIRMED);
 //! - `retry_after: <seconds> | none` on the emulator's own 429s (default `60`, the fixture's);
+//! - `read_only_webhooks: allowed | refused` (whether read-only keys may list webhooks:
+//!   UNCONFIRMED; default allowed); `webhooks_error: <status>` — `GET /api/webhooks` answers
+//!   that error;
 //! - `ignores_filters: true` (and every answer under `--hostile planted-pii`) — a project that
 //!   answers as if the probes' empty-result filters matched: in-app messages for the probe
 //!   address and export rows carry a person's data (the values of
@@ -535,6 +538,7 @@ pub fn respond(
         "/api/inApp/getMessages",
         "/api/inApp/web/getMessages",
         "/api/export/data.json",
+        super::webhooks::PATH,
     ];
     if !known.contains(&path.as_str()) {
         return Answer {
@@ -569,6 +573,9 @@ pub fn respond(
         ("/api/users/getFields" | "/api/lists", "read_only") => true,
         ("/api/export/data.json", "read_only") => {
             st.variant(Some(&k), "read_only_export").as_deref() == Some("allowed")
+        }
+        ("/api/webhooks", "read_only") => {
+            st.variant(Some(&k), "read_only_webhooks").as_deref() != Some("refused")
         }
         ("/api/inApp/getMessages", "client_side" | "mobile") => true,
         ("/api/inApp/web/getMessages", "client_side") => true,
@@ -617,6 +624,33 @@ pub fn respond(
     }
     let planted = st.hostile(Hostile::PlantedPii)
         || st.variant(Some(&k), "ignores_filters").as_deref() == Some("true");
+    if path == super::webhooks::PATH {
+        if let Some(status) = st
+            .variant(Some(&k), "webhooks_error")
+            .and_then(|v| v.parse::<u16>().ok())
+        {
+            return Answer {
+                status,
+                content_type: "application/json",
+                body: serde_json::json!({"msg": "Internal error", "code": "GenericError", "params": {}})
+                    .to_string(),
+                retry_after: None,
+            };
+        }
+        // CONFIRMED shape: GetWebhooksResponse {webhooks: [ApiWebhookResponse]}.
+        let hooks: Vec<serde_json::Value> = crate::vendors::webhooks::emulated(st, &k)
+            .into_iter()
+            .enumerate()
+            .map(|(i, w)| {
+                serde_json::json!({
+                    "id": w.id.parse::<i64>().unwrap_or(9000 + i as i64), "endpoint": w.url,
+                    "enabled": w.active, "authType": "NoAuth", "blastSendEnabled": true,
+                    "triggeredSendEnabled": true, "channelIds": [], "messageTypeIds": [],
+                })
+            })
+            .collect();
+        return json(200, serde_json::json!({ "webhooks": hooks }).to_string());
+    }
     match path.as_str() {
         "/api/users/getFields" if st.hostile(Hostile::Text) => json(
             200,

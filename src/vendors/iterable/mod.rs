@@ -1,6 +1,7 @@
 //! Iterable connector: offline classification, region and key-type discovery from GET probes, profiles.
 
 pub mod emulator;
+pub mod webhooks;
 
 use std::collections::BTreeMap;
 
@@ -632,7 +633,7 @@ fn options(input: &ProbeInput<'_>) -> Options {
 
 impl Connector for Iterable {
     fn observations(&self) -> &'static [&'static str] {
-        &[PROFILE_FIELDS]
+        &[PROFILE_FIELDS, super::webhooks::OBSERVATION]
     }
 
     fn grants(&self) -> Vec<super::Grant> {
@@ -702,6 +703,18 @@ impl Connector for Iterable {
                 );
             }
         }
+        if let Ok(mut url) = target(regions[0], Probe::GetFields, input.base.as_ref()).map(|t| t.0)
+        {
+            url.set_path(webhooks::PATH);
+            out.push(PlannedCall {
+                method: "GET".into(),
+                url: crate::http::display_url(&url, webhooks::PATH),
+                note: Some(
+                    "server-side and read-only keys, in the region that accepted getFields: webhook endpoints (scheme and host kept)"
+                        .into(),
+                ),
+            });
+        }
         out
     }
 
@@ -723,6 +736,29 @@ impl Connector for Iterable {
     }
 }
 
+/// A GET with the key: `target` from [`target`], counted against `rate`, reading `body`.
+fn request<'a>(
+    input: &'a ProbeInput<'a>,
+    target: (Url, Vec<(HeaderName, HeaderValue)>),
+    template: &str,
+    rate: RateSpec,
+    body: BodyRead,
+) -> Request<'a> {
+    Request {
+        method: Method::GET,
+        url: target.0,
+        template: template.into(),
+        official_hosts: OFFICIAL_HOSTS,
+        auth: Auth::Header(AUTH_HEADER, input.secret),
+        headers: target.1,
+        api_version: None,
+        rates: vec![rate],
+        budget_header: None,
+        body,
+        who: input.who(VENDOR),
+    }
+}
+
 /// Runs the [`Discovery`] sequence through the guarded client. The inventory's declared type
 /// is kept where read-only and server-side cannot be told apart.
 pub async fn probe(input: ProbeInput<'_>, client: &Client) -> KeyProfile {
@@ -738,25 +774,15 @@ pub async fn probe(input: ProbeInput<'_>, client: &Client) -> KeyProfile {
             }
         };
         let template = crate::http::template_of(&url);
-        let req = Request {
-            method: Method::GET,
-            url: url.clone(),
-            template: template.clone(),
-            official_hosts: OFFICIAL_HOSTS,
-            auth: Auth::Header(AUTH_HEADER, input.secret),
-            headers,
-            api_version: None,
-            rates: vec![RateSpec {
-                bucket: bucket(&input, region, pr),
-                per_second: pr.per_second(),
-            }],
-            budget_header: None,
-            body: match pr.success_fields() {
-                Some(f) => BodyRead::Fields(f),
-                None => BodyRead::ErrorsOnly,
-            },
-            who: input.who(VENDOR),
+        let body = match pr.success_fields() {
+            Some(f) => BodyRead::Fields(f),
+            None => BodyRead::ErrorsOnly,
         };
+        let rate = RateSpec {
+            bucket: bucket(&input, region, pr),
+            per_second: pr.per_second(),
+        };
+        let req = request(&input, (url.clone(), headers), &template, rate, body);
         let answer = match client.send(req).await {
             Ok(resp) => {
                 calls.push(resp.call.clone());
@@ -780,6 +806,11 @@ pub async fn probe(input: ProbeInput<'_>, client: &Client) -> KeyProfile {
         d.record(region, pr, answer);
     }
     let mut p = d.conclude(input.declared_type, input.expected_account.as_deref());
+    if p.status == KeyStatus::Active {
+        let o = webhooks::observe(&input, client, &p, &mut calls).await;
+        p.observations
+            .insert(super::webhooks::OBSERVATION.into(), o);
+    }
     p.calls = calls;
     p
 }

@@ -28,6 +28,13 @@
 //! - `scopes_body`: `documented` (default) | `graphql_like` (an undocumented shape).
 //! - `shop_fields`: `honoured` (default) | `ignored` (a shop that sends the whole object
 //!   whatever `fields=` says: the connector must still keep only the domain).
+//! - `webhooks_access`: `open` (default: an app lists its own subscriptions without a scope) |
+//!   `refused` (403) — UNCONFIRMED; `webhooks_error: <status>` answers that error.
+//!
+//! `webhooks.json` (UNCONFIRMED shape, shopify.dev REST `Webhook`) lists the app's webhook
+//! subscriptions (`extra.webhooks` of the key, see [`crate::vendors::webhooks::emulated`]),
+//! honours `fields=` and `limit` (default 50) and pages with a `Link: <…page_info=…>;
+//! rel="next"` header; with `page_info` only `limit` and `fields` are accepted.
 
 use std::collections::BTreeMap;
 
@@ -186,6 +193,7 @@ pub fn router(st: EmuState) -> Router {
     Router::new()
         .route("/admin/oauth/access_scopes.json", get(access_scopes))
         .route("/admin/api/{version}/shop.json", get(shop))
+        .route("/admin/api/{version}/webhooks.json", get(webhooks))
         .route("/admin/api/{version}/{resource}", get(resource))
         .with_state(st)
 }
@@ -345,18 +353,29 @@ fn full_shop(st: &EmuState, a: &Authed) -> serde_json::Map<String, serde_json::V
     }
 }
 
+/// A versioned endpoint's caller and query (`allowed` parameters only), or the answer refusing
+/// them.
+#[allow(clippy::result_large_err)] // an axum Response is the natural error here
+fn versioned(
+    st: &EmuState,
+    headers: &HeaderMap,
+    version: &str,
+    query: Option<&str>,
+    allowed: &[&str],
+) -> Result<(Authed, BTreeMap<String, String>), Response> {
+    let a = authenticate(st, headers, Some(version))?;
+    let q = params(query, allowed)?;
+    Ok((a, q))
+}
+
 async fn shop(
     State(st): State<EmuState>,
     Path(version): Path<String>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Response {
-    let a = match authenticate(&st, &headers, Some(&version)) {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
-    let q = match params(query.as_deref(), &["fields"]) {
-        Ok(q) => q,
+    let (a, q) = match versioned(&st, &headers, &version, query.as_deref(), &["fields"]) {
+        Ok(x) => x,
         Err(r) => return r,
     };
     let mut shop = full_shop(&st, &a);
@@ -367,6 +386,84 @@ async fn shop(
         shop.retain(|k, _| wanted.contains(&k.as_str()));
     }
     a.answer(200, json!({ "shop": shop }))
+}
+
+async fn webhooks(
+    State(st): State<EmuState>,
+    Path(version): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    let allowed = ["fields", "limit", "page_info", "since_id"];
+    let (a, q) = match versioned(&st, &headers, &version, query.as_deref(), &allowed) {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    if q.contains_key("page_info") && q.contains_key("since_id") {
+        return a.answer(
+            400,
+            json!({"errors": {"page_info": "only limit and fields may be sent with page_info"}}),
+        );
+    }
+    if st.variant(Some(&a.key), "webhooks_access").as_deref() == Some("refused") {
+        return a.answer(
+            403,
+            json!({"errors": "[API] This action requires merchant approval for read_webhooks scope."}),
+        );
+    }
+    if let Some(status) = st
+        .variant(Some(&a.key), "webhooks_error")
+        .and_then(|v| v.parse::<u16>().ok())
+    {
+        return with_limit(error(status), a.level);
+    }
+    let limit: usize = q.get("limit").and_then(|l| l.parse().ok()).unwrap_or(50);
+    let start: usize = match q.get("page_info") {
+        None => 0,
+        Some(c) => match c.strip_prefix("cursor-").and_then(|n| n.parse().ok()) {
+            Some(n) => n,
+            None => {
+                return a.answer(400, json!({"errors": {"page_info": "Invalid value."}}));
+            }
+        },
+    };
+    let all = crate::vendors::webhooks::emulated(&st, &a.key);
+    let wanted: Option<Vec<String>> = q
+        .get("fields")
+        .map(|f| f.split(',').map(|x| x.trim().to_string()).collect());
+    let page: Vec<serde_json::Value> = all
+        .iter()
+        .enumerate()
+        .skip(start)
+        .take(limit)
+        .map(|(i, w)| {
+            let mut o = json!({
+                "id": w.id.parse::<i64>().unwrap_or(9000 + i as i64), "address": w.url,
+                "topic": "orders/create", "format": "json", "fields": [],
+                "metafield_namespaces": [], "api_version": version,
+                "created_at": "2025-01-01T00:00:00-05:00", "updated_at": "2025-01-01T00:00:00-05:00",
+            });
+            if let (Some(w), Some(m)) = (&wanted, o.as_object_mut()) {
+                m.retain(|k, _| w.contains(k));
+            }
+            o
+        })
+        .collect();
+    let mut r = a.answer(200, json!({ "webhooks": page }));
+    if start + limit < all.len() {
+        let mut next = format!(
+            "https://{}/admin/api/{version}/webhooks.json?limit={limit}&page_info=cursor-{}",
+            a.shop,
+            start + limit
+        );
+        if let Some(f) = q.get("fields") {
+            next.push_str(&format!("&fields={}", f.replace(',', "%2C")));
+        }
+        if let Ok(v) = format!("<{next}>; rel=\"next\"").parse() {
+            r.headers_mut().insert("link", v);
+        }
+    }
+    r
 }
 
 async fn resource(

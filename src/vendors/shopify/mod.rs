@@ -5,6 +5,7 @@
 //! it is reported as `invalid`.
 
 pub mod emulator;
+pub mod webhooks;
 
 use futures::FutureExt;
 use futures::future::BoxFuture;
@@ -272,6 +273,12 @@ impl Shopify {
                     Some(d) => p.account = Some(d),
                     None => p.status = super::inconclusive("unexpected_response"),
                 }
+                if p.status == KeyStatus::Active {
+                    // 3. Where shop events go: the app's webhook subscriptions.
+                    let o = webhooks::list(self, &input, &base, client, &mut p.calls).await;
+                    p.observations
+                        .insert(super::webhooks::OBSERVATION.into(), o);
+                }
             }
             Err(e) => {
                 if !e.refused_before_sending() {
@@ -362,9 +369,24 @@ impl Connector for Shopify {
             PlannedCall {
                 method: "GET".into(),
                 url: format!("{base}/admin/api/{API_VERSION}/shop.json?fields={SHOP_QUERY_FIELDS}"),
-                note,
+                note: note.clone(),
+            },
+            PlannedCall {
+                method: "GET".into(),
+                url: format!(
+                    "{base}/admin/api/{API_VERSION}/webhooks.json?limit={}&fields={}",
+                    webhooks::PAGE_LIMIT,
+                    webhooks::QUERY_FIELDS
+                ),
+                note: Some(note.unwrap_or_else(|| {
+                    "the app's webhook subscriptions (scheme and host kept); more pages with page_info".into()
+                })),
             },
         ]
+    }
+
+    fn observations(&self) -> &'static [&'static str] {
+        &[super::webhooks::OBSERVATION]
     }
 
     fn probe<'a>(&'a self, input: ProbeInput<'a>, client: &'a Client) -> BoxFuture<'a, KeyProfile> {

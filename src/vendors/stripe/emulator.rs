@@ -24,6 +24,11 @@
 //!   SDKs read both as a rate limit)
 //! - `rate_limited`: `always` | a path (`/v1/customers`) — every request (to that path) is
 //!   over the account's limit (tests the handling without racing the buckets)
+//! - `webhooks_error`: a status (`500`) — `GET /v1/webhook_endpoints` answers that error
+//!
+//! `GET /v1/webhook_endpoints` lists the account's webhook endpoints (`extra.webhooks` of the
+//! key, see [`crate::vendors::webhooks::emulated`]) with `limit` and `starting_after`; a
+//! restricted key needs `rak_webhook_read`.
 //!
 //! Like the real API (stripe/openapi spec3 2023-09-12, API 2023-08-16): HTTP Basic auth with
 //! the key as user name is accepted besides Bearer; a `Stripe-Version` other than 2023-08-16
@@ -792,6 +797,21 @@ fn respond(st: &EmuState, req: &Request) -> Response {
         }
         return json(200, account_body(st, &account, &raw, live));
     }
+    if path == super::webhooks::PATH {
+        if let Err(e) = check_query(&path, query) {
+            return e.response();
+        }
+        if restricted && !has(super::webhooks::PERMISSION) {
+            return forbidden(st, &key, super::webhooks::PERMISSION);
+        }
+        if let Some(status) = st
+            .variant(Some(&key), "webhooks_error")
+            .and_then(|v| v.parse::<u16>().ok())
+        {
+            return error(status);
+        }
+        return webhook_list(st, &key, query, live);
+    }
     let Some(route) = route(&path) else {
         return json(
             404,
@@ -842,6 +862,52 @@ fn respond(st: &EmuState, req: &Request) -> Response {
             json!({"object": "balance", "available": [{"amount": 125000, "currency": "usd", "source_types": {"card": 125000}}], "pending": [], "livemode": live}),
         ),
     }
+}
+
+/// One page of `GET /v1/webhook_endpoints` (CONFIRMED list envelope and `webhook_endpoint`
+/// object, spec 2023-08-16): `limit` (default 10) records after `starting_after`.
+fn webhook_list(st: &EmuState, key: &EmulatorKey, query: Option<&str>, live: bool) -> Response {
+    let mut limit = 10usize;
+    let mut after = None;
+    for (k, v) in url::form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
+        match k.as_ref() {
+            "limit" => limit = v.parse().unwrap_or(10),
+            "starting_after" => after = Some(v.into_owned()),
+            _ => {}
+        }
+    }
+    let all: Vec<Value> = crate::vendors::webhooks::emulated(st, key)
+        .into_iter()
+        .map(|w| {
+            json!({
+                "id": format!("we_{}", w.id), "object": "webhook_endpoint", "api_version": null,
+                "application": null, "created": PLANTED_CREATED, "description": null,
+                "enabled_events": ["charge.succeeded", "customer.created"], "livemode": live,
+                "metadata": {}, "status": if w.active { "enabled" } else { "disabled" },
+                "url": w.url,
+            })
+        })
+        .collect();
+    let start = match after {
+        Some(a) => match all.iter().position(|w| w["id"] == a.as_str()) {
+            Some(i) => i + 1,
+            None => {
+                return invalid(
+                    "starting_after",
+                    Some("resource_missing"),
+                    format!("No such webhook_endpoint: '{a}'"),
+                )
+                .response();
+            }
+        },
+        None => 0,
+    };
+    let data: Vec<Value> = all.iter().skip(start).take(limit).cloned().collect();
+    let has_more = start + data.len() < all.len();
+    json(
+        200,
+        json!({"object": "list", "url": super::webhooks::PATH, "has_more": has_more, "data": data}),
+    )
 }
 
 /// What a path (other than `/v1/account`) asks for.

@@ -5,6 +5,7 @@
 //! read": a 403 on the read rules the write out).
 
 pub mod emulator;
+pub mod webhooks;
 
 use futures::FutureExt;
 use futures::future::BoxFuture;
@@ -767,6 +768,9 @@ impl Stripe {
                 .collect();
             p.granted = vec!["unrestricted".into()];
             p.capabilities = super::sorted(std::mem::take(&mut p.capabilities));
+            let o = webhooks::list(&ctx, &mut p.calls).await;
+            p.observations
+                .insert(super::webhooks::OBSERVATION.into(), o);
             return p;
         }
 
@@ -812,6 +816,18 @@ impl Stripe {
                 }
             }
         }
+        if p.status == KeyStatus::Active {
+            // Webhook endpoints: their own call, only when the scope probe granted the read.
+            let o = if p.granted.iter().any(|g| g == webhooks::PERMISSION) {
+                webhooks::list(&ctx, &mut p.calls).await
+            } else if let Some(reason) = &problem {
+                super::webhooks::inconclusive(webhooks::CALL, reason)
+            } else {
+                super::webhooks::unverifiable(webhooks::CALL, webhooks::MISSING)
+            };
+            p.observations
+                .insert(super::webhooks::OBSERVATION.into(), o);
+        }
         p.granted = super::sorted(std::mem::take(&mut p.granted));
         p.capabilities = super::sorted(caps);
         unverifiable.retain(|w| !p.capabilities.contains(w));
@@ -836,6 +852,10 @@ fn fail(mut p: KeyProfile, url: &Url, e: HttpError) -> KeyProfile {
 }
 
 impl Connector for Stripe {
+    fn observations(&self) -> &'static [&'static str] {
+        &[super::webhooks::OBSERVATION]
+    }
+
     fn grants(&self) -> Vec<super::Grant> {
         let mut out = vec![
             super::Grant::new("key_type", "secret key (sk_)", SECRET_KEY_CAPABILITIES),
@@ -938,11 +958,20 @@ impl Connector for Stripe {
                 &empty_list_query(),
                 Some("expects the publishable-key refusal"),
             )],
-            "secret" => vec![call(
-                "/v1/account",
-                "",
-                Some("identity; sk_ keys are unrestricted"),
-            )],
+            "secret" => vec![
+                call(
+                    "/v1/account",
+                    "",
+                    Some("identity; sk_ keys are unrestricted"),
+                ),
+                call(
+                    webhooks::PATH,
+                    &webhooks::query(None),
+                    Some(
+                        "webhook endpoints (scheme and host kept); more pages with starting_after",
+                    ),
+                ),
+            ],
             _ => {
                 let mut v = vec![call("/v1/account", "", Some("identity and validity"))];
                 v.extend(READ_PROBES.iter().map(|p| {
@@ -951,6 +980,11 @@ impl Connector for Stripe {
                         .then_some("an id that cannot exist: expects 404 resource_missing");
                     call(&path, &query, note)
                 }));
+                v.push(call(
+                    webhooks::PATH,
+                    &webhooks::query(None),
+                    Some("only with rak_webhook_read: webhook endpoints (scheme and host kept)"),
+                ));
                 v
             }
         }
@@ -1216,6 +1250,8 @@ mod tests {
             ("/v1/charges".into(), empty_list_query()),
         ];
         requests.extend(READ_PROBES.iter().map(ReadProbe::target));
+        requests.push((webhooks::PATH.into(), webhooks::query(None)));
+        requests.push((webhooks::PATH.into(), webhooks::query(Some("we_1Abc"))));
         for (path, query) in &requests {
             let (op, values) =
                 operation(&spec, path).unwrap_or_else(|| panic!("{path}: no GET in the contract"));
@@ -1240,6 +1276,10 @@ mod tests {
                     .iter()
                     .find(|(n, _)| n == name)
                     .unwrap_or_else(|| panic!("{path}: `{name}` is not a parameter in 2023-08-16"));
+                if (name, sub) == ("starting_after", None) {
+                    assert_eq!(p["schema"]["type"], "string", "{path}");
+                    continue;
+                }
                 let n: i64 = value.parse().expect("integer value");
                 match (name, sub) {
                     ("limit", None) => {
