@@ -340,6 +340,82 @@ fn cases() -> Vec<Case> {
             )],
             vec![Set("retention", json!({"order_pii_after_shipment": "P3M"}))],
         ),
+        (
+            "VKS-ACC-001",
+            "vendors",
+            "adyen",
+            vec![Set("undeclared_credentials", json!(["S2-ROGUE"]))],
+            vec![
+                Remove("observed_credentials"),
+                Set(
+                    "credentials_reason",
+                    json!("unverifiable: no key of this vendor is declared `role: audit`"),
+                ),
+            ],
+        ),
+        (
+            "VKS-ACC-002",
+            "vendors",
+            "adyen",
+            vec![Set("inactive_declared_keys", json!(["adyen-api"]))],
+            vec![
+                Remove("observed_credentials"),
+                Set("credentials_reason", json!("inconclusive: server_error")),
+            ],
+        ),
+        (
+            "VKS-ACC-003",
+            "vendors",
+            "adyen",
+            vec![Set("open_payment_credentials", json!(["S2-ROGUE"]))],
+            vec![
+                Remove("observed_credentials"),
+                Set("credentials_reason", json!("inconclusive: truncated")),
+            ],
+        ),
+        (
+            "VKS-ACC-004",
+            "keys",
+            "adyen-audit",
+            vec![Set("audit_excess", json!(["Checkout webservice role"]))],
+            vec![Remove("audit_excess")],
+        ),
+        (
+            "VKS-ACC-005",
+            "keys",
+            "adyen-audit",
+            vec![Set(
+                "audit_missing",
+                json!(["Management API\u{2014}Users read and write"]),
+            )],
+            vec![Remove("audit_missing")],
+        ),
+        (
+            "VKS-ACC-006",
+            "keys",
+            "adyen-audit",
+            vec![Set(
+                "restrictions",
+                json!({"allowed_ips": [], "any_ip": ["true"]}),
+            )],
+            vec![Remove("restrictions")],
+        ),
+        (
+            "VKS-ACC-007",
+            "vendors",
+            "shopify",
+            vec![Set(
+                "staff_with_order_access",
+                json!(["548380001", "548380002", "548380004"]),
+            )],
+            vec![
+                Remove("observed_staff"),
+                Set(
+                    "staff_reason",
+                    json!("unverifiable: the store has no staff API (404)"),
+                ),
+            ],
+        ),
     ]
 }
 
@@ -478,6 +554,66 @@ fn mutation_table() -> Vec<Mutation> {
         "VKS-KEY-010",
     ];
     vec![
+        (
+            v,
+            "adyen",
+            Set("undeclared_credentials", json!(["S2-ROGUE"])),
+            vec!["VKS-ACC-001"],
+        ),
+        (
+            v,
+            "adyen",
+            Set("unmatched_keys", json!(["adyen-api"])),
+            vec![],
+        ),
+        (
+            v,
+            "adyen",
+            Set("inactive_declared_keys", json!(["adyen-api"])),
+            vec!["VKS-ACC-002"],
+        ),
+        (
+            v,
+            "adyen",
+            Set("open_payment_credentials", json!(["S2-ROGUE"])),
+            vec!["VKS-ACC-003"],
+        ),
+        (
+            v,
+            "adyen",
+            Remove("observed_credentials"),
+            vec!["VKS-ACC-001", "VKS-ACC-002", "VKS-ACC-003"],
+        ),
+        (
+            k,
+            "adyen-audit",
+            Set("audit_excess", json!(["Merchant Report Download role"])),
+            vec!["VKS-ACC-004"],
+        ),
+        (
+            k,
+            "adyen-audit",
+            Set("audit_missing", json!(["read_users"])),
+            vec!["VKS-ACC-005"],
+        ),
+        (
+            k,
+            "adyen-audit",
+            Set("audit", json!(false)),
+            vec!["VKS-ACC-004", "VKS-ACC-005", "VKS-ACC-006"],
+        ),
+        (
+            v,
+            "shopify",
+            Set("staff_with_order_access", json!(["1", "2", "3"])),
+            vec!["VKS-ACC-007"],
+        ),
+        (
+            v,
+            "shopify",
+            Set("admin_accounts", json!({"mfa_enforced": true})),
+            vec!["VKS-ACC-007"],
+        ),
         (k, "shopify-admin", Remove("connector"), vec!["VKS-KEY-006"]),
         (k, "shopify-admin", Remove("category"), vec!["VKS-KEY-003"]),
         (k, "shopify-admin", Remove("type"), vec![]),

@@ -108,6 +108,25 @@ ADYEN_ENDPOINTS = [
         ],
     ),
 ]
+# The audit key's lists (issue 16): credentials and users, page by page; no name, username or
+# e-mail is read.
+ADYEN_CREDENTIAL_READS = [
+    "data.id",
+    "data.roles",
+    "data.allowedIpAddresses",
+    "data.allowedOrigins.domain",
+    "data.active",
+    "data.associatedMerchantAccounts",
+    "pagesTotal",
+    "itemsTotal",
+]
+ADYEN_ENDPOINTS += [
+    ("/companies/{companyId}/apiCredentials", ADYEN_CREDENTIAL_READS),
+    ("/merchants/{merchantId}/apiCredentials",
+     [r for r in ADYEN_CREDENTIAL_READS if r != "data.associatedMerchantAccounts"]),
+    ("/companies/{companyId}/users",
+     ["data.id", "data.roles", "data.active", "pagesTotal", "itemsTotal"]),
+]
 ADYEN_ERROR = "RestServiceError"
 ADYEN_ERROR_READS = ["errorCode", "title", "status"]
 

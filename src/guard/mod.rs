@@ -22,3 +22,4 @@ pub mod url;
 
 pub use filter::{Matcher, Redactor, encoded_forms};
 pub use sanitize::{Clean, sanitize_line, sanitize_text};
+pub use url::url_origin;

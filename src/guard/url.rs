@@ -43,6 +43,17 @@ pub fn redact_url(u: &str, redactor: &Redactor) -> String {
     parsed.to_string()
 }
 
+/// The origin of a URL, `scheme://host[:port]`, for what is kept of a URL that may carry its
+/// own secret in its path or query (script tags, webhook destinations): userinfo, path, query
+/// and fragment are never kept. `None` unless an absolute http(s) URL with a host.
+pub fn url_origin(u: &str) -> Option<String> {
+    let parsed = url::Url::parse(u.trim()).ok()?;
+    if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
+        return None;
+    }
+    Some(parsed.origin().ascii_serialization())
+}
+
 /// Redacts every URL in a text: the whole text when it is one URL, otherwise userinfo is
 /// removed wherever a `scheme://user@host` appears.
 pub fn redact_in_text(s: &str, redactor: &Redactor) -> String {

@@ -139,6 +139,10 @@ pub const BUILTIN: &[(&str, &str)] = &[
         "iso27001/privacy.yaml",
         include_str!("../../policies/iso27001/privacy.yaml"),
     ),
+    (
+        "iso27001/access.yaml",
+        include_str!("../../policies/iso27001/access.yaml"),
+    ),
 ];
 
 pub use crate::diag::{Diagnostic, Diagnostics};

@@ -79,6 +79,8 @@ pub const OFF_CONTRACT_VARIANTS: &[(&str, &str)] = &[
 /// One credential as `/me` describes it.
 pub struct Me<'a> {
     pub env: Environment,
+    /// The credential id (`S2-…`).
+    pub id: &'a str,
     pub username: &'a str,
     /// Company account id (`_links.company` of a company-level credential) and `companyName`.
     pub company: &'a str,
@@ -116,7 +118,7 @@ pub fn me_body(me: &Me<'_>) -> String {
     links[level.0] = serde_json::json!({ "href": level.1 });
     let (holder, email) = (planted("name"), planted("email"));
     serde_json::json!({
-        "id": "S2-6262224667",
+        "id": me.id,
         "username": me.username,
         "clientKey": "test_EMULATOREMULATOREMULATOREMULAT",
         "allowedIpAddresses": me.allowed_ips,
@@ -230,6 +232,7 @@ pub fn default_keys() -> Vec<EmulatorKey> {
             &[
                 "Management API\u{2014}Account read",
                 "Management API\u{2014}API credentials read and write",
+                "Management API\u{2014}Users read and write",
                 "Management API\u{2014}Webhooks read and write",
                 "Checkout webservice role",
                 "Merchant Report Download role",
@@ -438,7 +441,8 @@ pub fn respond(
     auth: &Auth,
 ) -> (u16, &'static str, String) {
     let (env, path) = environment_of(host, path);
-    if path != super::ME_PATH {
+    let list = super::credentials_emulator::route(&path);
+    if path != super::ME_PATH && list.is_none() {
         return (404, JSON, fixtures::NOT_FOUND_404.into());
     }
     let Some(k) = find(st, auth) else {
@@ -462,6 +466,9 @@ pub fn respond(
             Some("plain_text") => (401, TEXT, fixtures::IP_NOT_ALLOWED_PLAIN_401.into()),
             _ => (401, JSON, fixtures::IP_NOT_ALLOWED_REST_401.into()),
         };
+    }
+    if let Some(route) = &list {
+        return super::credentials_emulator::answer(st, &k, env, route, query);
     }
     if let Some((name, _)) = url::form_urlencoded::parse(query.unwrap_or("").as_bytes()).next() {
         let detail = format!("Unrecognized query parameter: {name}");
@@ -489,8 +496,10 @@ pub fn respond(
     let company_name = first_extra(&k, "company_name").unwrap_or_else(|| account.clone());
     let merchant = first_extra(&k, "merchant_id").map(|m| st.field(&m, &k.key));
     let username = username_of(&k);
+    let id = super::credentials_emulator::credential_id(&k);
     let body = me_body(&Me {
         env,
+        id: &id,
         username: &username,
         company: &company,
         company_name: &company_name,
@@ -562,6 +571,10 @@ mod tests {
         assert_eq!(r(T, "/v3/me", key(keys::TEST_REVOKED)).0, 401);
         assert_eq!(r(T, "/v3/me", Auth::None).0, 401);
         assert_eq!(r(T, "/v3/companies", key(keys::TEST_FULL)).0, 404);
+        assert_eq!(
+            r(T, "/v3/companies/VendorscopeDemo/apiCredentials", key(keys::TEST_FULL)).0,
+            200
+        );
     }
 
     #[test]

@@ -1,5 +1,7 @@
 //! Adyen connector: offline key classification, `GET /v3/me` interpretation, role → capability mapping.
 
+pub mod credentials;
+pub mod credentials_emulator;
 pub mod emulator;
 
 use std::sync::LazyLock;
@@ -306,7 +308,7 @@ pub fn next_environment(env: Environment, outcome: &MeOutcome) -> Option<Environ
 }
 
 /// Role strings use an em dash (U+2014); tolerate en dashes and spaced hyphens too.
-fn normalise_role(role: &str) -> String {
+pub(crate) fn normalise_role(role: &str) -> String {
     role.replace(['\u{2014}', '\u{2013}'], "-")
         .replace(" - ", "-")
         .replace(" -", "-")
@@ -474,6 +476,7 @@ pub fn conclude(
             if !c.active {
                 p.status = KeyStatus::Revoked;
             }
+            p.credential_id = Some(c.id.clone());
             p.account = c.company.clone();
             let ids = [("company", &c.company_id), ("merchant", &c.merchant_id)];
             for (kind, id) in ids {
@@ -532,18 +535,35 @@ fn target(
     env: Environment,
     base: Option<&Url>,
 ) -> Result<(Url, Vec<(HeaderName, HeaderValue)>), HttpError> {
+    target_path(env, base, ME_PATH)
+}
+
+/// URL and extra headers for `path_and_query` on `env` (see [`target`]).
+pub(crate) fn target_path(
+    env: Environment,
+    base: Option<&Url>,
+    path_and_query: &str,
+) -> Result<(Url, Vec<(HeaderName, HeaderValue)>), HttpError> {
     match base {
-        None => Url::parse(&format!("https://{}{ME_PATH}", host(env)))
+        None => Url::parse(&format!("https://{}{path_and_query}", host(env)))
             .map(|u| (u, vec![]))
             .map_err(|e| HttpError::BadUrl(e.to_string())),
         Some(b) => Ok((
-            super::join(b, ME_PATH)?,
+            super::join(b, path_and_query)?,
             vec![(HOST, HeaderValue::from_static(host(env)))],
         )),
     }
 }
 
 impl Connector for Adyen {
+    fn observations(&self) -> &'static [&'static str] {
+        &[credentials::CREDENTIALS, credentials::USERS]
+    }
+
+    fn audit_needs(&self) -> &'static [super::least_privilege::AuditNeed] {
+        credentials::AUDIT_NEEDS
+    }
+
     fn grants(&self) -> Vec<super::Grant> {
         let mut out: Vec<super::Grant> = ROLES
             .iter()
@@ -605,6 +625,7 @@ impl Connector for Adyen {
                     note: (!notes.is_empty()).then(|| notes.join("; ")),
                 })
             })
+            .chain(credentials::plan(input))
             .collect()
     }
 
@@ -679,8 +700,56 @@ pub async fn probe(input: ProbeInput<'_>, client: &Client) -> KeyProfile {
         }
     }
     let mut p = conclude(&outcomes, input.expected_account.as_deref());
+    if input.audit {
+        let observations = match outcomes.iter().find_map(|(env, o)| match o {
+            MeOutcome::Credential(c) => Some((*env, c)),
+            _ => None,
+        }) {
+            Some((env, c)) if c.active => {
+                credentials::observe(&input, client, env, c, &mut calls).await
+            }
+            Some(_) => credentials::not_observed("the audit key is inactive at Adyen", false),
+            None => audit_not_observed(&outcomes),
+        };
+        for (name, o) in observations {
+            p.observations.insert(name.into(), o);
+        }
+    }
     p.calls = calls;
     p
+}
+
+/// Why an audit key whose `/me` showed no credential observed nothing.
+fn audit_not_observed(outcomes: &[(Environment, MeOutcome)]) -> Vec<(&'static str, crate::run::Observation)> {
+    let roles = format!(
+        "`{}` and `{}`",
+        credentials::ROLE_CREDENTIALS,
+        credentials::ROLE_USERS
+    );
+    let decisive = outcomes
+        .iter()
+        .map(|(_, o)| o)
+        .find(|o| !matches!(o, MeOutcome::Unauthorized | MeOutcome::Inconclusive(_)));
+    match decisive {
+        Some(MeOutcome::NoManagementRole) => credentials::not_observed(
+            &format!("the audit key has no Management API role (needs {roles})"),
+            true,
+        ),
+        Some(MeOutcome::IpRestricted) => credentials::not_observed(
+            "ip_restricted: the audit key's IP allowlist refuses this host",
+            false,
+        ),
+        _ => {
+            let why = outcomes
+                .iter()
+                .find_map(|(_, o)| match o {
+                    MeOutcome::Inconclusive(r) => Some(r.clone()),
+                    _ => None,
+                })
+                .unwrap_or_else(|| "the audit key was refused (401)".into());
+            credentials::not_observed(&why, false)
+        }
+    }
 }
 
 #[cfg(test)]
@@ -725,6 +794,7 @@ mod tests {
         ];
         let me = emulator::Me {
             env: Environment::Test,
+            id: "S2-6262224667",
             username: "ws_1@Company.YourCompany",
             company: "YourCompany",
             company_name: "Your Company Ltd",

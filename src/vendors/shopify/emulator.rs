@@ -379,12 +379,13 @@ async fn resource(
         Ok(a) => a,
         Err(r) => return r,
     };
-    if let Err(r) = params(
+    let q = match params(
         query.as_deref(),
         &["limit", "fields", "since_id", "page_info"],
     ) {
-        return r;
-    }
+        Ok(q) => q,
+        Err(r) => return r,
+    };
     let name = resource.trim_end_matches(".json");
     let scope = format!("read_{name}");
     let write = format!("write_{name}");
@@ -403,6 +404,11 @@ async fn resource(
             403,
             json!({"errors": "[API] This app is not approved to access REST endpoints with protected customer data. See https://partners.shopify.com/1/apps/1/customer_data for more details."}),
         );
+    }
+    if let Some((status, body)) =
+        super::audit_emulator::answer(&st, &a.key, name, q.get("limit").map(String::as_str))
+    {
+        return a.answer(status, body);
     }
     a.answer(200, json!({ name: [] })).into_response()
 }
