@@ -773,7 +773,12 @@ fn mutation_table() -> Vec<Mutation> {
             Remove("retention"),
             vec!["VKS-PII-002", "VKS-PII-003"],
         ),
-        (v, "shopify", Remove("admin_accounts"), vec!["VKS-SUP-004"]),
+        (
+            v,
+            "shopify",
+            Remove("admin_accounts"),
+            vec!["VKS-SUP-004", "VKS-ACC-007"],
+        ),
         (v, "shopify", Remove("owner"), vec![]),
         (v, "shopify", Remove("subprocessors"), vec![]),
         (v, "shopify", Remove("connector"), vec![]),
@@ -799,7 +804,7 @@ fn mutation_table() -> Vec<Mutation> {
         (
             v,
             "shopify",
-            Set("admin_accounts", json!({"mfa_enforced": false})),
+            Set("admin_accounts", json!({"mfa_enforced": false, "count": 2})),
             vec!["VKS-SUP-004"],
         ),
         (
@@ -1055,7 +1060,8 @@ fn findings_coverage_and_messages() {
         );
     }
     let c = &ev.controls["ISO27001:2022/A.5.22"];
-    assert_eq!(c.get("pass"), Some(&5));
+    // VKS-SUP-001/002 ×2 vendors… plus VKS-ACC-002/005/007 on the observed-access facts.
+    assert_eq!(c.get("pass"), Some(&8));
     assert!(ev.controls["ISO27001:2022/A.5.17"].contains_key("fail"));
     assert!(ev.controls.contains_key("ISO27001:2013/A.15.2.1"));
     let ev2 = evaluate_json(&set, &f, &Exceptions::none(), now(), "chk");
