@@ -32,10 +32,13 @@ pub const ROLE_USERS: &str = "Management API\u{2014}Users read and write";
 pub const COMPANY_CREDENTIALS: &str = "/v3/companies/{companyId}/apiCredentials";
 pub const MERCHANT_CREDENTIALS: &str = "/v3/merchants/{merchantId}/apiCredentials";
 pub const COMPANY_USERS: &str = "/v3/companies/{companyId}/users";
-/// The contract's maximum page size.
-pub const PAGE_SIZE: u32 = 100;
-/// Pages read per list; a longer list is `truncated` and the observation `inconclusive`.
-pub const MAX_PAGES: u32 = 10;
+/// Items asked per page (the contract allows 100): a page of credentials, each with its roles
+/// and links, must fit the client's body limit ([`crate::http::MAX_BODY_BYTES`]) whole, or the
+/// projection cannot parse it.
+pub const PAGE_SIZE: u32 = 25;
+/// Pages read per list (1,000 items); a longer list is `truncated` and the observation
+/// `inconclusive`.
+pub const MAX_PAGES: u32 = 40;
 /// Merchant accounts whose own credentials are listed (from the company credentials'
 /// associated merchant accounts and the audit key's own merchant); more are `truncated`.
 pub const MAX_MERCHANTS: usize = 20;

@@ -29,8 +29,10 @@ pub const STAFF: &str = "staff";
 pub const SCRIPT_TAGS: &str = "script_tags";
 pub const SCOPE_USERS: &str = "read_users";
 pub const SCOPE_SCRIPT_TAGS: &str = "read_script_tags";
-/// The page size asked for (Shopify's REST maximum).
-pub const LIMIT: usize = 250;
+/// The page size asked for (Shopify allows 250): a page of staff accounts, each with its
+/// name, e-mail and permissions, must fit the client's body limit
+/// ([`crate::http::MAX_BODY_BYTES`]) whole. A full page is `truncated`.
+pub const LIMIT: usize = 50;
 /// Staff members kept (UNCONFIRMED member names: `account_type` as issue 16 names it and
 /// `user_type` as the REST User resource has been documented).
 pub const USER_FIELDS: &[&str] = &[
