@@ -248,7 +248,10 @@ pub fn answer(
             (items, format!("{base}/apiCredentials"))
         }
         Route::MerchantCredentials(m) => {
-            let known = all.iter().any(|k| {
+            let company_keys = st.keys_where(|k| {
+                k.vendor == super::VENDOR && k.account.as_deref() == Some(company.as_str())
+            });
+            let known = company_keys.iter().any(|k| {
                 merchant_of(k).as_deref() == Some(m.as_str())
                     || extra(k, "associated_merchants").contains(m)
             });

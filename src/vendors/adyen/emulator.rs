@@ -240,6 +240,9 @@ pub fn default_keys() -> Vec<EmulatorKey> {
             &[
                 ("username", &[keys::TEST_FULL_USERNAME]),
                 ("basic_password", &[keys::TEST_FULL_PASSWORD]),
+                // A company credential limited to the merchant account of `LIVE_CHECKOUT`: the
+                // audit lists that merchant's own credentials too.
+                ("associated_merchants", &[keys::LIVE_MERCHANT]),
                 ("company_name", &["Vendorscope Demo B.V."]),
             ],
             KeyState::Active,

@@ -8,6 +8,8 @@
 //! - `shpca_00000000000000000000000000000a02` — active; read_products
 //! - `shppa_00000000000000000000000000000a03` — revoked
 //! - `shpat_00000000000000000000000000000a04` — expired
+//! - `shpat_00000000000000000000000000000a05` — active; read_users, read_script_tags (an audit
+//!   key: staff accounts and script tags, see [`super::audit_emulator`])
 //!
 //! As the real API (specs README, vendor-apis.md §1.4):
 //! - `shop.json` carries the owner's name, e-mail, phone and address (the values of
@@ -89,6 +91,11 @@ pub fn default_keys() -> Vec<EmulatorKey> {
             "shpat_00000000000000000000000000000a04",
             &["read_orders"],
             KeyState::Expired,
+        ),
+        k(
+            "shpat_00000000000000000000000000000a05",
+            &["read_users", "read_script_tags"],
+            KeyState::Active,
         ),
     ]
 }
