@@ -830,7 +830,8 @@ fn cli_audit_dry_run_sends_nothing_and_offline_exits_3() {
     let keys = plan["keys"].as_array().expect("keys");
     assert_eq!(keys.len(), 6);
     assert!(
-        plan.to_string().contains("/v3/companies/{companyId}/apiCredentials?pageNumber=1"),
+        plan.to_string()
+            .contains("/v3/companies/{companyId}/apiCredentials?pageNumber=1"),
         "the audit key's plan lists its calls"
     );
     assert!(

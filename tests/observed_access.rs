@@ -58,10 +58,7 @@ async fn start(spec: EmulatorSpec, mut keys: Vec<EmulatorKey>, builtin: bool) ->
 }
 
 fn key(id: &str, audit: bool) -> vendorscope::inventory::model::Key {
-    let mut k = vendors::cli_key(
-        vendorscope::secret::SecretRef::Env("UNUSED".into()),
-        None,
-    );
+    let mut k = vendors::cli_key(vendorscope::secret::SecretRef::Env("UNUSED".into()), None);
     k.id = id.into();
     k.role = audit.then_some(KeyRole::Audit);
     k
@@ -70,8 +67,8 @@ fn key(id: &str, audit: bool) -> vendorscope::inventory::model::Key {
 impl Env {
     async fn probe(&self, vendor: &str, raw: &str, audit: bool) -> KeyProfile {
         let k = key("k", audit);
-        let p = vendors::probe_key(vendor, &Secret::new(raw), &k, &self.settings, &self.client)
-            .await;
+        let p =
+            vendors::probe_key(vendor, &Secret::new(raw), &k, &self.settings, &self.client).await;
         let st = &self.emu.state;
         assert_eq!(st.writes(), 0, "emulator saw a write");
         assert!(st.requests().iter().all(|r| r.method == "GET"));
@@ -103,7 +100,9 @@ fn adyen_key(raw: &str, roles: &[&str], company: &str, ips: &[&str]) -> Emulator
 }
 
 fn raw_adyen(tag: &str) -> String {
-    format!("AQEvendorscopeACCESStest{tag:0<16}Bw==-EMULATORemulatorEMULATORemulatorEMULATOR77=-vsAcc:{tag}")
+    format!(
+        "AQEvendorscopeACCESStest{tag:0<16}Bw==-EMULATORemulatorEMULATORemulatorEMULATOR77=-vsAcc:{tag}"
+    )
 }
 
 // ---------------------------------------------------------------- Adyen observations
@@ -118,7 +117,11 @@ async fn adyen_audit_key_lists_credentials_and_users_without_personal_data() {
     assert!(creds.at.is_some());
     assert_eq!(creds.values, vec!["companies/VendorscopeDemo"]);
     let mine = creds.items.iter().find(|i| i.id == own).expect("own");
-    assert!(mine.attributes["roles"].iter().any(|r| r.contains("Users read")));
+    assert!(
+        mine.attributes["roles"]
+            .iter()
+            .any(|r| r.contains("Users read"))
+    );
     assert_eq!(mine.attributes["active"], vec!["true"]);
     // The revoked built-in key is an inactive credential of the same company.
     assert!(
@@ -156,7 +159,12 @@ async fn adyen_audit_key_without_a_role_is_unverifiable_naming_it() {
     let raw = raw_adyen("noUsers");
     let e = start(
         adyen_emu::spec(),
-        vec![adyen_key(&raw, &[ROLE_CREDENTIALS], "AuditCo", &["192.0.2.9"])],
+        vec![adyen_key(
+            &raw,
+            &[ROLE_CREDENTIALS],
+            "AuditCo",
+            &["192.0.2.9"],
+        )],
         false,
     )
     .await;
@@ -164,14 +172,21 @@ async fn adyen_audit_key_without_a_role_is_unverifiable_naming_it() {
     assert_eq!(p.observations[CREDENTIALS].status, S::Observed);
     let u = &p.observations[USERS];
     assert_eq!(u.status, S::Unverifiable);
-    assert!(u.reason.as_deref().is_some_and(|r| r.contains(ROLE_USERS)), "{u:?}");
+    assert!(
+        u.reason.as_deref().is_some_and(|r| r.contains(ROLE_USERS)),
+        "{u:?}"
+    );
     // No Management API role at all: /me is a 403, both lists unverifiable.
     let e = start(adyen_emu::spec(), vec![], true).await;
     let p = e.probe("adyen", ak::TEST_NO_MANAGEMENT, true).await;
     for name in [CREDENTIALS, USERS] {
         let o = &p.observations[name];
         assert_eq!(o.status, S::Unverifiable, "{name}");
-        assert!(o.reason.as_deref().is_some_and(|r| r.contains(ROLE_CREDENTIALS)));
+        assert!(
+            o.reason
+                .as_deref()
+                .is_some_and(|r| r.contains(ROLE_CREDENTIALS))
+        );
     }
 }
 
@@ -183,10 +198,19 @@ async fn adyen_vendor_error_is_inconclusive_and_a_long_list_truncated() {
     let c = &p.observations[CREDENTIALS];
     assert_eq!(c.status, S::Inconclusive);
     assert_eq!(c.reason.as_deref(), Some("server_error"));
-    assert_eq!(p.observations[USERS].status, S::Observed, "the other list stands");
+    assert_eq!(
+        p.observations[USERS].status,
+        S::Observed,
+        "the other list stands"
+    );
 
     let raw = raw_adyen("long");
-    let mut k = adyen_key(&raw, &[ROLE_CREDENTIALS, ROLE_USERS], "LongCo", &["192.0.2.9"]);
+    let mut k = adyen_key(
+        &raw,
+        &[ROLE_CREDENTIALS, ROLE_USERS],
+        "LongCo",
+        &["192.0.2.9"],
+    );
     k.extra
         .insert("generated_credentials".into(), vec!["1001".into()]);
     let e = start(adyen_emu::spec(), vec![k], false).await;
@@ -225,7 +249,13 @@ vendors:
 
 fn outcome(facts: &Facts, rule: &str, subject: &str) -> (Outcome, Option<String>, String) {
     let set = PolicySet::load_builtin().expect("pack");
-    let ev = evaluate(&set, facts, &Exceptions::none(), jiff::Timestamp::now(), "t");
+    let ev = evaluate(
+        &set,
+        facts,
+        &Exceptions::none(),
+        jiff::Timestamp::now(),
+        "t",
+    );
     let r = ev
         .results
         .iter()
@@ -264,14 +294,22 @@ async fn adyen_rules_pass_fail_and_go_unknown() {
         adyen_emu::spec(),
         vec![
             adyen_key(&audit, &both, "AuditCo", &["192.0.2.9"]),
-            adyen_key(&api, &["Checkout webservice role"], "AuditCo", &["192.0.2.10"]),
+            adyen_key(
+                &api,
+                &["Checkout webservice role"],
+                "AuditCo",
+                &["192.0.2.10"],
+            ),
         ],
         false,
     )
     .await;
     let pa = e.probe("adyen", &audit, true).await;
     let pi = e.probe("adyen", &api, false).await;
-    let f = facts_of(ADYEN_INVENTORY, &[("adyen-audit", pa), ("adyen-api", pi.clone())]);
+    let f = facts_of(
+        ADYEN_INVENTORY,
+        &[("adyen-audit", pa), ("adyen-api", pi.clone())],
+    );
     for rule in ["VKS-ACC-001", "VKS-ACC-002", "VKS-ACC-003"] {
         assert_eq!(outcome(&f, rule, "adyen").0, Outcome::Pass, "{rule}");
     }
@@ -283,23 +321,41 @@ async fn adyen_rules_pass_fail_and_go_unknown() {
     assert!(v.provenance["observed_credentials"].at.is_some());
 
     // An undeclared payment credential that any IP may use appears at the vendor.
-    e.emu
-        .state
-        .put_key(adyen_key(&rogue, &["Checkout webservice role"], "AuditCo", &[]));
+    e.emu.state.put_key(adyen_key(
+        &rogue,
+        &["Checkout webservice role"],
+        "AuditCo",
+        &[],
+    ));
     let pa = e.probe("adyen", &audit, true).await;
-    let f = facts_of(ADYEN_INVENTORY, &[("adyen-audit", pa.clone()), ("adyen-api", pi.clone())]);
+    let f = facts_of(
+        ADYEN_INVENTORY,
+        &[("adyen-audit", pa.clone()), ("adyen-api", pi.clone())],
+    );
     let (o, _, msg) = outcome(&f, "VKS-ACC-001", "adyen");
     assert_eq!(o, Outcome::Fail);
-    let rogue_id = f.vendors[0].undeclared_credentials.clone().expect("observed");
+    let rogue_id = f.vendors[0]
+        .undeclared_credentials
+        .clone()
+        .expect("observed");
     assert_eq!(rogue_id.len(), 1);
-    assert!(msg.contains(&rogue_id[0]) && msg.contains("allowed IPs: any"), "{msg}");
-    assert!(msg.contains("adyen-api = "), "declared side of the evidence: {msg}");
+    assert!(
+        msg.contains(&rogue_id[0]) && msg.contains("allowed IPs: any"),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("adyen-api = "),
+        "declared side of the evidence: {msg}"
+    );
     assert_eq!(outcome(&f, "VKS-ACC-003", "adyen").0, Outcome::Fail);
 
     // The integration key's credential deactivated at the vendor.
     let mut gone = pi.clone();
     gone.credential_id = Some("S2-0000000000".into());
-    let f = facts_of(ADYEN_INVENTORY, &[("adyen-audit", pa.clone()), ("adyen-api", gone)]);
+    let f = facts_of(
+        ADYEN_INVENTORY,
+        &[("adyen-audit", pa.clone()), ("adyen-api", gone)],
+    );
     assert_eq!(outcome(&f, "VKS-ACC-002", "adyen").0, Outcome::Fail);
 
     // An inventory key whose credential id is unknown: the undeclared one may be it.
@@ -310,7 +366,10 @@ async fn adyen_rules_pass_fail_and_go_unknown() {
     // A vendor error on the list: unknown, never pass.
     e.emu.state.set_variant("api_credentials", "server_error");
     let pa = e.probe("adyen", &audit, true).await;
-    let f = facts_of(ADYEN_INVENTORY, &[("adyen-audit", pa), ("adyen-api", pi.clone())]);
+    let f = facts_of(
+        ADYEN_INVENTORY,
+        &[("adyen-audit", pa), ("adyen-api", pi.clone())],
+    );
     let (o, reason, _) = outcome(&f, "VKS-ACC-001", "adyen");
     assert_eq!(o, Outcome::Unknown);
     assert!(reason.is_some_and(|r| r.contains("server_error")));
@@ -329,7 +388,12 @@ async fn adyen_rules_pass_fail_and_go_unknown() {
 async fn adyen_audit_key_with_more_than_the_audit_or_any_ip_fails() {
     let raw = raw_adyen("wide");
     let roles = [ROLE_CREDENTIALS, ROLE_USERS, "Checkout webservice role"];
-    let e = start(adyen_emu::spec(), vec![adyen_key(&raw, &roles, "WideCo", &[])], false).await;
+    let e = start(
+        adyen_emu::spec(),
+        vec![adyen_key(&raw, &roles, "WideCo", &[])],
+        false,
+    )
+    .await;
     let p = e.probe("adyen", &raw, true).await;
     let f = facts_of(ADYEN_INVENTORY, &[("adyen-audit", p)]);
     let (o, _, msg) = outcome(&f, "VKS-ACC-004", "adyen-audit");
@@ -351,7 +415,10 @@ const SHOPIFY_AUDIT: &str = "shpat_000000000000000000000000000a0d17";
 async fn shopify_audit_key_reads_staff_and_script_tags_without_personal_data() {
     let e = start(
         vendorscope::vendors::shopify::emulator::spec(),
-        vec![shopify_key(SHOPIFY_AUDIT, &["read_users", "read_script_tags"])],
+        vec![shopify_key(
+            SHOPIFY_AUDIT,
+            &["read_users", "read_script_tags"],
+        )],
         false,
     )
     .await;
@@ -379,11 +446,20 @@ async fn shopify_missing_scope_not_plus_vendor_error_and_truncation() {
     let mut long = shopify_key(SHOPIFY_AUDIT, &["read_users", "write_script_tags"]);
     long.extra
         .insert("generated_users".into(), vec!["60".into()]);
-    let e = start(vendorscope::vendors::shopify::emulator::spec(), vec![long], false).await;
+    let e = start(
+        vendorscope::vendors::shopify::emulator::spec(),
+        vec![long],
+        false,
+    )
+    .await;
     let p = e.probe("shopify", SHOPIFY_AUDIT, true).await;
     let s = &p.observations[STAFF];
     assert_eq!((s.status, s.truncated), (S::Inconclusive, true), "{s:?}");
-    assert_eq!(p.observations[SCRIPT_TAGS].status, S::Observed, "write_ includes read_");
+    assert_eq!(
+        p.observations[SCRIPT_TAGS].status,
+        S::Observed,
+        "write_ includes read_"
+    );
     e.emu.state.set_variant("users_endpoint", "not_plus_404");
     e.emu.state.set_variant("script_tags", "server_error");
     let p = e.probe("shopify", SHOPIFY_AUDIT, true).await;
@@ -391,7 +467,10 @@ async fn shopify_missing_scope_not_plus_vendor_error_and_truncation() {
     assert_eq!(s.status, S::Unverifiable);
     assert!(s.reason.as_deref().is_some_and(|r| r.contains("Plus")));
     let t = &p.observations[SCRIPT_TAGS];
-    assert_eq!((t.status, t.reason.as_deref()), (S::Inconclusive, Some("server_error")));
+    assert_eq!(
+        (t.status, t.reason.as_deref()),
+        (S::Inconclusive, Some("server_error"))
+    );
 
     let e = start(
         vendorscope::vendors::shopify::emulator::spec(),
@@ -403,10 +482,16 @@ async fn shopify_missing_scope_not_plus_vendor_error_and_truncation() {
     for (name, scope) in [(STAFF, "read_users"), (SCRIPT_TAGS, "read_script_tags")] {
         let o = &p.observations[name];
         assert_eq!(o.status, S::Unverifiable, "{name}");
-        assert!(o.reason.as_deref().is_some_and(|r| r.contains(scope)), "{o:?}");
+        assert!(
+            o.reason.as_deref().is_some_and(|r| r.contains(scope)),
+            "{o:?}"
+        );
     }
     assert!(
-        e.client.ledger().iter().all(|l| !l.path.contains("users.json")),
+        e.client
+            .ledger()
+            .iter()
+            .all(|l| !l.path.contains("users.json")),
         "no call without the scope"
     );
 }
@@ -430,7 +515,10 @@ vendors:
 async fn shopify_rules_on_staff_and_script_tag_origins() {
     let e = start(
         vendorscope::vendors::shopify::emulator::spec(),
-        vec![shopify_key(SHOPIFY_AUDIT, &["read_users", "read_script_tags"])],
+        vec![shopify_key(
+            SHOPIFY_AUDIT,
+            &["read_users", "read_script_tags"],
+        )],
         false,
     )
     .await;
@@ -456,7 +544,10 @@ async fn shopify_rules_on_staff_and_script_tag_origins() {
     let f = facts_of(&owned, &[("shop-audit", p.clone())]);
     assert_eq!(outcome(&f, "VKS-SUP-005", "run").0, Outcome::Pass);
     // More staff with order access than declared admin accounts.
-    let f = facts_of(&SHOPIFY_INVENTORY.replace("count: 2", "count: 1"), &[("shop-audit", p)]);
+    let f = facts_of(
+        &SHOPIFY_INVENTORY.replace("count: 2", "count: 1"),
+        &[("shop-audit", p)],
+    );
     assert_eq!(outcome(&f, "VKS-ACC-007", "shopify").0, Outcome::Fail);
 }
 

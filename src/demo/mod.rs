@@ -137,7 +137,13 @@ impl Keys {
             k
         };
         keys.push(extra(
-            key(&self.adyen_audit, "adyen", ADYEN_AUDIT_ROLES, ADYEN_COMPANY, Some("api_key")),
+            key(
+                &self.adyen_audit,
+                "adyen",
+                ADYEN_AUDIT_ROLES,
+                ADYEN_COMPANY,
+                Some("api_key"),
+            ),
             &[("allowed_ips", "203.0.113.50")],
         ));
         // 2020: a credential someone created at the PSP and nobody declared.

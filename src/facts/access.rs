@@ -147,12 +147,14 @@ fn credentials(
         })
         .collect();
     let listed = |p: &crate::run::KeyProfile| {
-        p.account_ids
-            .iter()
-            .any(|(kind, id)| {
-                let list = if kind == "company" { "companies" } else { "merchants" };
-                seen.values.contains(&format!("{list}/{id}"))
-            })
+        p.account_ids.iter().any(|(kind, id)| {
+            let list = if kind == "company" {
+                "companies"
+            } else {
+                "merchants"
+            };
+            seen.values.contains(&format!("{list}/{id}"))
+        })
     };
     let mut inactive = vec![];
     let mut unmatched = vec![];

@@ -761,7 +761,10 @@ impl<'a> Validator<'a> {
             return;
         }
         if let Some(t) = k.get("type").and_then(Node::text)
-            && matches!(t, "client_side" | "mobile" | "publishable" | "signing_secret")
+            && matches!(
+                t,
+                "client_side" | "mobile" | "publishable" | "signing_secret"
+            )
         {
             self.err(
                 r,

@@ -108,7 +108,8 @@ pub fn for_rule(text: &str) -> Vec<&'static AuditNeed> {
 
 /// The table as Markdown (README section "What the audit key needs").
 pub fn markdown() -> String {
-    let mut s = String::from("| Vendor | Observation | Call | Needs | Facts |\n|---|---|---|---|---|\n");
+    let mut s =
+        String::from("| Vendor | Observation | Call | Needs | Facts |\n|---|---|---|---|---|\n");
     for n in table() {
         s.push_str(&format!(
             "| {} | `{}` | `{}` | {} `{}` | {} |\n",

@@ -14,7 +14,7 @@ use reqwest::Method;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
-use super::{AUTH_HEADER, ASSUMED_RATE_PER_SECOND, MeCredential, OFFICIAL_HOSTS, VENDOR};
+use super::{ASSUMED_RATE_PER_SECOND, AUTH_HEADER, MeCredential, OFFICIAL_HOSTS, VENDOR};
 use crate::http::{Auth, BodyRead, Client, RateSpec, Request};
 use crate::inventory::model::Environment;
 use crate::run::{CallSummary, Observation, ObservationStatus as S, ObservedItem};
@@ -132,7 +132,10 @@ pub struct UserWire {
 /// What one page answer means.
 #[derive(Debug, PartialEq, Eq)]
 pub enum PageOutcome<T> {
-    Page { data: Vec<T>, pages_total: u32 },
+    Page {
+        data: Vec<T>,
+        pages_total: u32,
+    },
     /// 403: the key lacks the list's role.
     Forbidden,
     Inconclusive(String),
@@ -243,10 +246,7 @@ fn strs(v: &[String]) -> Vec<String> {
 /// One credential as an observed item.
 pub fn credential_item(c: &CredentialWire, level: &str, account: &str) -> ObservedItem {
     let mut a = std::collections::BTreeMap::new();
-    a.insert(
-        "active".into(),
-        vec![c.active.unwrap_or(false).to_string()],
-    );
+    a.insert("active".into(), vec![c.active.unwrap_or(false).to_string()]);
     a.insert("roles".into(), strs(&c.roles));
     a.insert("capabilities".into(), super::capabilities_for(&c.roles));
     a.insert("allowed_ips".into(), strs(&c.allowed_ip_addresses));
@@ -256,10 +256,7 @@ pub fn credential_item(c: &CredentialWire, level: &str, account: &str) -> Observ
         .filter_map(|o| o.domain.clone())
         .collect();
     a.insert("allowed_origins".into(), strs(&origins));
-    a.insert(
-        "merchants".into(),
-        strs(&c.associated_merchant_accounts),
-    );
+    a.insert("merchants".into(), strs(&c.associated_merchant_accounts));
     a.insert("level".into(), vec![level.to_string()]);
     a.insert("account".into(), vec![account.to_string()]);
     ObservedItem {
@@ -271,10 +268,7 @@ pub fn credential_item(c: &CredentialWire, level: &str, account: &str) -> Observ
 /// One user as an observed item: id, roles, active; nothing that names a person.
 pub fn user_item(u: &UserWire) -> ObservedItem {
     let mut a = std::collections::BTreeMap::new();
-    a.insert(
-        "active".into(),
-        vec![u.active.unwrap_or(false).to_string()],
-    );
+    a.insert("active".into(), vec![u.active.unwrap_or(false).to_string()]);
     a.insert("roles".into(), strs(&u.roles));
     ObservedItem {
         id: u.id.clone(),

@@ -79,7 +79,12 @@ fn merchant_of(k: &EmulatorKey) -> Option<String> {
 }
 
 fn env_of(k: &EmulatorKey) -> Environment {
-    match k.extra.get("environment").and_then(|v| v.first()).map(String::as_str) {
+    match k
+        .extra
+        .get("environment")
+        .and_then(|v| v.first())
+        .map(String::as_str)
+    {
         Some("live") => Environment::Live,
         _ => Environment::Test,
     }
@@ -140,7 +145,9 @@ fn users(caller: &EmulatorKey) -> Vec<serde_json::Value> {
         person(2, &["Merchant view", "View payments"], true),
         person(3, &["Merchant admin"], false),
     ];
-    out.extend((0..count(caller, "generated_users")).map(|i| person(100 + i, &["Merchant view"], true)));
+    out.extend(
+        (0..count(caller, "generated_users")).map(|i| person(100 + i, &["Merchant view"], true)),
+    );
     out
 }
 
@@ -159,7 +166,10 @@ fn json(status: u16, body: String) -> (u16, &'static str, String) {
 }
 
 /// Page number and size from the query, or the 400 the contract's types call for.
-fn paging(query: Option<&str>, extra_params: &[&str]) -> Result<(usize, usize), (u16, &'static str, String)> {
+fn paging(
+    query: Option<&str>,
+    extra_params: &[&str],
+) -> Result<(usize, usize), (u16, &'static str, String)> {
     let (mut number, mut size) = (1usize, 10usize);
     for (name, value) in url::form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
         let int = || -> Result<usize, (u16, &'static str, String)> {
@@ -188,9 +198,14 @@ fn paging(query: Option<&str>, extra_params: &[&str]) -> Result<(usize, usize), 
 fn page(items: Vec<serde_json::Value>, number: usize, size: usize, self_href: &str) -> String {
     let total = items.len();
     let pages = total.div_ceil(size).max(1);
-    let data: Vec<serde_json::Value> = items.into_iter().skip((number - 1) * size).take(size).collect();
+    let data: Vec<serde_json::Value> = items
+        .into_iter()
+        .skip((number - 1) * size)
+        .take(size)
+        .collect();
     let href = |n: usize| serde_json::json!({"href": format!("{self_href}?pageNumber={n}&pageSize={size}")});
-    let mut links = serde_json::json!({"self": href(number), "first": href(1), "last": href(pages)});
+    let mut links =
+        serde_json::json!({"self": href(number), "first": href(1), "last": href(pages)});
     if number < pages {
         links["next"] = href(number + 1);
     }
@@ -230,7 +245,9 @@ pub fn answer(
     let company = caller.account.clone().unwrap_or_default();
     let base = format!("https://{}/v3", super::host(env));
     let same_company = |k: &EmulatorKey| {
-        k.vendor == super::VENDOR && k.account.as_deref() == Some(company.as_str()) && env_of(k) == env
+        k.vendor == super::VENDOR
+            && k.account.as_deref() == Some(company.as_str())
+            && env_of(k) == env
     };
     let all = st.keys_where(same_company);
     let (items, self_href) = match route {
@@ -295,31 +312,64 @@ mod tests {
 
     fn get(st: &EmuState, path: &str, query: Option<&str>, key: &str) -> (u16, serde_json::Value) {
         let (s, _, b) = respond(st, T, path, query, &Auth::ApiKey(key.into()));
-        (s, serde_json::from_str(&b).unwrap_or(serde_json::Value::Null))
+        (
+            s,
+            serde_json::from_str(&b).unwrap_or(serde_json::Value::Null),
+        )
     }
 
     #[test]
     fn lists_need_their_roles_and_page() {
         let st = state();
-        let (s, v) = get(&st, "/v3/companies/VendorscopeDemo/apiCredentials", None, keys::TEST_FULL);
+        let (s, v) = get(
+            &st,
+            "/v3/companies/VendorscopeDemo/apiCredentials",
+            None,
+            keys::TEST_FULL,
+        );
         assert_eq!(s, 200, "{v}");
         assert!(v["itemsTotal"].as_u64().is_some_and(|n| n >= 1));
         assert!(v["_links"]["self"].is_object());
-        let (s, _) = get(&st, "/v3/companies/VendorscopeDemo/apiCredentials", None, keys::TEST_NO_MANAGEMENT);
+        let (s, _) = get(
+            &st,
+            "/v3/companies/VendorscopeDemo/apiCredentials",
+            None,
+            keys::TEST_NO_MANAGEMENT,
+        );
         assert_eq!(s, 403);
-        let (s, v) = get(&st, "/v3/companies/VendorscopeDemo/users", Some("pageNumber=1&pageSize=2"), keys::TEST_FULL);
+        let (s, v) = get(
+            &st,
+            "/v3/companies/VendorscopeDemo/users",
+            Some("pageNumber=1&pageSize=2"),
+            keys::TEST_FULL,
+        );
         assert_eq!(s, 200, "{v}");
         assert_eq!(v["pagesTotal"], 2);
         assert_eq!(v["data"].as_array().map(Vec::len), Some(2));
         assert!(v["data"][0]["email"].as_str() == Some(planted("email")));
-        let (s, _) = get(&st, "/v3/companies/VendorscopeDemo/users", Some("pageSize=101"), keys::TEST_FULL);
+        let (s, _) = get(
+            &st,
+            "/v3/companies/VendorscopeDemo/users",
+            Some("pageSize=101"),
+            keys::TEST_FULL,
+        );
         assert_eq!(s, 400);
-        let (s, _) = get(&st, "/v3/companies/VendorscopeDemo/users", Some("nope=1"), keys::TEST_FULL);
+        let (s, _) = get(
+            &st,
+            "/v3/companies/VendorscopeDemo/users",
+            Some("nope=1"),
+            keys::TEST_FULL,
+        );
         assert_eq!(s, 400);
         let (s, _) = get(&st, "/v3/companies/Other/users", None, keys::TEST_FULL);
         assert_eq!(s, 403);
         st.set_variant("users", "server_error");
-        let (s, _) = get(&st, "/v3/companies/VendorscopeDemo/users", None, keys::TEST_FULL);
+        let (s, _) = get(
+            &st,
+            "/v3/companies/VendorscopeDemo/users",
+            None,
+            keys::TEST_FULL,
+        );
         assert_eq!(s, 500);
     }
 

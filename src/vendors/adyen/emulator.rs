@@ -575,7 +575,12 @@ mod tests {
         assert_eq!(r(T, "/v3/me", Auth::None).0, 401);
         assert_eq!(r(T, "/v3/companies", key(keys::TEST_FULL)).0, 404);
         assert_eq!(
-            r(T, "/v3/companies/VendorscopeDemo/apiCredentials", key(keys::TEST_FULL)).0,
+            r(
+                T,
+                "/v3/companies/VendorscopeDemo/apiCredentials",
+                key(keys::TEST_FULL)
+            )
+            .0,
             200
         );
     }

@@ -720,7 +720,9 @@ pub async fn probe(input: ProbeInput<'_>, client: &Client) -> KeyProfile {
 }
 
 /// Why an audit key whose `/me` showed no credential observed nothing.
-fn audit_not_observed(outcomes: &[(Environment, MeOutcome)]) -> Vec<(&'static str, crate::run::Observation)> {
+fn audit_not_observed(
+    outcomes: &[(Environment, MeOutcome)],
+) -> Vec<(&'static str, crate::run::Observation)> {
     let roles = format!(
         "`{}` and `{}`",
         credentials::ROLE_CREDENTIALS,

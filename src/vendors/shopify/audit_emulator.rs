@@ -46,10 +46,18 @@ fn staff(k: &EmulatorKey) -> Vec<serde_json::Value> {
     };
     let mut out = vec![
         person(548380001, "regular", true, &["full"]),
-        person(548380002, "regular", false, &["orders", "customers", "products"]),
+        person(
+            548380002,
+            "regular",
+            false,
+            &["orders", "customers", "products"],
+        ),
         person(548380003, "collaborator", false, &["products", "themes"]),
     ];
-    out.extend((0..count(k, "generated_users")).map(|i| person(600000000 + i as u64, "regular", false, &["products"])));
+    out.extend(
+        (0..count(k, "generated_users"))
+            .map(|i| person(600000000 + i as u64, "regular", false, &["products"])),
+    );
     out
 }
 
@@ -70,10 +78,12 @@ fn script_tags(k: &EmulatorKey) -> Vec<serde_json::Value> {
         .enumerate()
         .map(|(i, s)| tag(421379493 + i as u64, s))
         .collect();
-    out.extend(
-        (0..count(k, "generated_script_tags"))
-            .map(|i| tag(700000000 + i as u64, "https://static.generated.example/s.js")),
-    );
+    out.extend((0..count(k, "generated_script_tags")).map(|i| {
+        tag(
+            700000000 + i as u64,
+            "https://static.generated.example/s.js",
+        )
+    }));
     out
 }
 
@@ -89,7 +99,10 @@ pub fn answer(
             // UNCONFIRMED: how a store without Plus refuses the staff API.
             match st.variant(Some(k), "users_endpoint").as_deref() {
                 Some("not_plus_403") => {
-                    return Some((403, json!({"errors": "[API] This action requires a Shopify Plus store."})));
+                    return Some((
+                        403,
+                        json!({"errors": "[API] This action requires a Shopify Plus store."}),
+                    ));
                 }
                 Some("not_plus_404") => return Some((404, json!({"errors": "Not Found"}))),
                 _ => {}
@@ -123,7 +136,8 @@ mod tests {
         assert!(v.to_string().contains(planted("email")));
         let (_, v) = answer(&st, &k, "script_tags", None).expect("tags");
         assert!(v.to_string().contains("EMULATOR-TAG-TOKEN"));
-        k.variants.insert("users_endpoint".into(), "not_plus_404".into());
+        k.variants
+            .insert("users_endpoint".into(), "not_plus_404".into());
         assert_eq!(answer(&st, &k, "users", None).map(|a| a.0), Some(404));
         assert!(answer(&st, &k, "orders", None).is_none());
     }

@@ -82,22 +82,30 @@ fn interpret(
     member: &str,
     call: &str,
     scope: &str,
-) -> Result<Vec<serde_json::Value>, Observation> {
-    let not = |s, r: &str| Err(Observation::not_known(s, call, r));
+) -> Result<Vec<serde_json::Value>, Box<Observation>> {
+    let not = |s, r: &str| Err(Box::new(Observation::not_known(s, call, r)));
     match status {
-        200 => match body.as_ref().and_then(|b| b.get(member)?.as_array().cloned()) {
+        200 => match body
+            .as_ref()
+            .and_then(|b| b.get(member)?.as_array().cloned())
+        {
             Some(items) => Ok(items),
             None => not(S::Inconclusive, "unexpected_response"),
         },
         403 if member == "users" => not(
             S::Unverifiable,
-            &format!("the store refuses staff accounts to this key (403): it lacks `{scope}` or the store is not on Shopify Plus"),
+            &format!(
+                "the store refuses staff accounts to this key (403): it lacks `{scope}` or the store is not on Shopify Plus"
+            ),
         ),
         404 if member == "users" => not(
             S::Unverifiable,
             "the store has no staff API (404): staff accounts are readable on Shopify Plus stores only",
         ),
-        403 => not(S::Unverifiable, &format!("the audit key lacks the scope `{scope}` (403)")),
+        403 => not(
+            S::Unverifiable,
+            &format!("the audit key lacks the scope `{scope}` (403)"),
+        ),
         401 => not(S::Inconclusive, "unauthorized"),
         429 => not(S::Inconclusive, "rate_limited"),
         500..=599 => not(S::Inconclusive, "server_error"),
@@ -128,7 +136,9 @@ pub fn staff_item(u: &serde_json::Value) -> Option<ObservedItem> {
     let mut perms = u.get("permissions").map(strings).unwrap_or_default();
     perms.sort();
     perms.dedup();
-    let orders = perms.iter().any(|p| ORDER_PERMISSIONS.contains(&p.as_str()));
+    let orders = perms
+        .iter()
+        .any(|p| ORDER_PERMISSIONS.contains(&p.as_str()));
     a.insert("order_access".to_string(), vec![orders.to_string()]);
     a.insert("permissions".to_string(), perms);
     if let Some(o) = u.get("account_owner") {
@@ -157,6 +167,16 @@ fn holds(granted: &[String], scope: &str) -> bool {
     granted.iter().any(|g| *g == scope || *g == write)
 }
 
+/// The list member, the fields kept and the item reader of one observation.
+type Reader = fn(&serde_json::Value) -> Option<ObservedItem>;
+
+fn list_of(observation: &str) -> (&'static str, &'static [&'static str], Reader) {
+    match observation {
+        STAFF => ("users", USER_FIELDS, staff_item),
+        _ => ("script_tags", SCRIPT_TAG_FIELDS, script_tag_item),
+    }
+}
+
 /// Reads one list with the audit key; the call is added to `calls`.
 async fn read(
     shopify: &super::Shopify,
@@ -164,15 +184,19 @@ async fn read(
     client: &Client,
     base: &Url,
     calls: &mut Vec<CallSummary>,
-    resource: &str,
-    fields: &'static [&'static str],
-    scope: &str,
-) -> Result<Vec<serde_json::Value>, Observation> {
+    need: &AuditNeed,
+) -> Result<Vec<serde_json::Value>, Box<Observation>> {
+    let (resource, fields, _) = list_of(need.observation);
+    let scope = need.grant;
     let call = format!("GET /admin/api/{{version}}/{resource}.json");
     let p = path(resource);
     let limit = LIMIT.to_string();
     let Some(req) = shopify.request(input, base, &p, &[("limit", limit.as_str())], fields) else {
-        return Err(Observation::not_known(S::Inconclusive, &call, "bad_url"));
+        return Err(Box::new(Observation::not_known(
+            S::Inconclusive,
+            &call,
+            "bad_url",
+        )));
     };
     let url = req.url.clone();
     let template = req.template.clone();
@@ -185,7 +209,11 @@ async fn read(
             if !e.refused_before_sending() {
                 calls.push(crate::vendors::failed_call("GET", &url, &template));
             }
-            Err(Observation::not_known(S::Inconclusive, &call, e.reason()))
+            Err(Box::new(Observation::not_known(
+                S::Inconclusive,
+                &call,
+                e.reason(),
+            )))
         }
     }
 }
@@ -197,7 +225,9 @@ fn observed(call: &str, items: Vec<ObservedItem>, read: usize) -> Observation {
     if read >= LIMIT {
         o.status = S::Inconclusive;
         o.truncated = true;
-        o.reason = Some(format!("truncated: a full page of {LIMIT}; the list may be longer"));
+        o.reason = Some(format!(
+            "truncated: a full page of {LIMIT}; the list may be longer"
+        ));
     }
     o
 }
@@ -213,16 +243,12 @@ pub async fn observe(
 ) -> Vec<(&'static str, Observation)> {
     let mut out = vec![];
     for need in AUDIT_NEEDS {
-        let (member, fields, item): (&str, _, fn(&serde_json::Value) -> Option<ObservedItem>) =
-            match need.observation {
-                STAFF => ("users", USER_FIELDS, staff_item),
-                _ => ("script_tags", SCRIPT_TAG_FIELDS, script_tag_item),
-            };
+        let (member, _, item) = list_of(need.observation);
         let call = format!("GET /admin/api/{{version}}/{member}.json");
         let o = if !holds(granted, need.grant) {
             Observation::not_known(S::Unverifiable, &call, &need.missing_reason())
         } else {
-            match read(shopify, input, client, base, calls, member, fields, need.grant).await {
+            match read(shopify, input, client, base, calls, need).await {
                 Ok(list) => {
                     let items: Vec<ObservedItem> = list.iter().filter_map(item).collect();
                     if items.len() != list.len() {
@@ -231,7 +257,7 @@ pub async fn observe(
                         observed(&call, items, list.len())
                     }
                 }
-                Err(o) => o,
+                Err(o) => *o,
             }
         };
         out.push((need.observation, o));
@@ -260,7 +286,11 @@ pub fn plan(base: &str) -> Vec<crate::vendors::PlannedCall> {
             method: "GET".into(),
             url: format!(
                 "{base}{}?limit={LIMIT}",
-                path(if n.observation == STAFF { "users" } else { "script_tags" })
+                path(if n.observation == STAFF {
+                    "users"
+                } else {
+                    "script_tags"
+                })
             ),
             note: Some(format!("audit key only; needs `{}`", n.grant)),
         })
@@ -290,20 +320,29 @@ mod tests {
         let t = serde_json::json!({"id": 1, "src": "https://user:pw@cdn.tags.example:8443/x/t.js?token=s3cr3t#f",
             "event": "onload", "display_scope": "all"});
         let it = script_tag_item(&t).expect("item");
-        assert_eq!(it.attributes["origin"], vec!["https://cdn.tags.example:8443"]);
+        assert_eq!(
+            it.attributes["origin"],
+            vec!["https://cdn.tags.example:8443"]
+        );
         assert!(!format!("{it:?}").contains("s3cr3t"));
-        assert!(script_tag_item(&serde_json::json!({"id": 2, "src": "javascript:alert(1)"})).is_none());
+        assert!(
+            script_tag_item(&serde_json::json!({"id": 2, "src": "javascript:alert(1)"})).is_none()
+        );
     }
 
     #[test]
     fn answers() {
         let c = "GET /x";
         assert_eq!(
-            interpret(404, None, "users", c, SCOPE_USERS).expect_err("404").status,
+            interpret(404, None, "users", c, SCOPE_USERS)
+                .expect_err("404")
+                .status,
             S::Unverifiable
         );
         assert_eq!(
-            interpret(503, None, "script_tags", c, SCOPE_SCRIPT_TAGS).expect_err("503").status,
+            interpret(503, None, "script_tags", c, SCOPE_SCRIPT_TAGS)
+                .expect_err("503")
+                .status,
             S::Inconclusive
         );
         assert!(holds(&["write_script_tags".to_string()], SCOPE_SCRIPT_TAGS));
