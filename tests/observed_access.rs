@@ -115,7 +115,11 @@ async fn adyen_audit_key_lists_credentials_and_users_without_personal_data() {
     let creds = &p.observations[CREDENTIALS];
     assert_eq!(creds.status, S::Observed, "{creds:?}");
     assert!(creds.at.is_some());
-    assert_eq!(creds.values, vec!["companies/VendorscopeDemo"]);
+    // The company's list, then the merchant account its credentials name.
+    assert_eq!(
+        creds.values,
+        vec!["companies/VendorscopeDemo", "merchants/VendorscopeDemoECOM"]
+    );
     let mine = creds.items.iter().find(|i| i.id == own).expect("own");
     assert!(
         mine.attributes["roles"]
@@ -596,4 +600,35 @@ fn inventory_refuses_an_audit_role_that_cannot_audit() {
     let stripe = "version: 1\norganization: T\nvendors:\n  - id: s\n    connector: stripe\n    category: psp\n    tier: 1\n    keys:\n      - id: k\n        type: server_side\n        secret: { env: A }\n        role: audit\n";
     let shown = check(stripe);
     assert!(shown.contains("makes no audit observations"), "{shown}");
+}
+
+#[test]
+fn policy_explain_names_what_the_audit_key_needs() {
+    let run = |rule: &str| {
+        let out = assert_cmd::Command::cargo_bin("vendorscope")
+            .expect("binary")
+            .args(["policy", "explain", rule])
+            .env("NO_COLOR", "1")
+            .output()
+            .expect("run");
+        assert!(out.status.success(), "{rule}");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let acc = run("VKS-ACC-001");
+    assert!(
+        acc.contains("needs at the vendor") && acc.contains(ROLE_CREDENTIALS),
+        "{acc}"
+    );
+    assert!(!acc.contains("read_users"), "only the rows the rule uses");
+    let audit = run("VKS-ACC-004");
+    for g in [
+        ROLE_CREDENTIALS,
+        ROLE_USERS,
+        "read_users",
+        "read_script_tags",
+    ] {
+        assert!(audit.contains(g), "{g}: {audit}");
+    }
+    assert!(run("VKS-SUP-005").contains("read_script_tags"));
+    assert!(!run("VKS-KEY-004").contains("needs at the vendor"));
 }

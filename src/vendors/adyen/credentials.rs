@@ -10,12 +10,11 @@
 //! write", "Users read and write"); a key without it gets 403 `00_403`. Pages are 1-based,
 //! `pageSize` at most 100, and every answer carries `pagesTotal` and `itemsTotal`.
 
-use reqwest::Method;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
-use super::{ASSUMED_RATE_PER_SECOND, AUTH_HEADER, MeCredential, OFFICIAL_HOSTS, VENDOR};
-use crate::http::{Auth, BodyRead, Client, RateSpec, Request};
+use super::{MeCredential, VENDOR};
+use crate::http::Client;
 use crate::inventory::model::Environment;
 use crate::run::{CallSummary, Observation, ObservationStatus as S, ObservedItem};
 use crate::vendors::ProbeInput;
@@ -188,22 +187,7 @@ async fn list<T: DeserializeOwned>(
         let (url, headers) = super::target_path(env, input.base.as_ref(), &pq)
             .map_err(|e| ListError::Inconclusive(e.reason().into()))?;
         let template = format!("{template}?pageNumber&pageSize");
-        let req = Request {
-            method: Method::GET,
-            url: url.clone(),
-            template: template.clone(),
-            official_hosts: OFFICIAL_HOSTS,
-            auth: Auth::Header(AUTH_HEADER, input.secret),
-            headers,
-            api_version: None,
-            rates: vec![RateSpec {
-                bucket: format!("{VENDOR}:{}", super::host(env)),
-                per_second: ASSUMED_RATE_PER_SECOND,
-            }],
-            budget_header: None,
-            body: BodyRead::Fields(fields),
-            who: input.who(VENDOR),
-        };
+        let req = super::request(input, env, url.clone(), template.clone(), headers, fields);
         let resp = match client.send(req).await {
             Ok(r) => r,
             Err(e) => {
@@ -214,12 +198,7 @@ async fn list<T: DeserializeOwned>(
             }
         };
         calls.push(resp.call.clone());
-        let body = resp
-            .body
-            .as_deref()
-            .map(String::from_utf8_lossy)
-            .unwrap_or_default();
-        match interpret_page::<T>(resp.status, &body) {
+        match interpret_page::<T>(resp.status, &super::body_text(&resp)) {
             PageOutcome::Page { data, pages_total } => {
                 items.extend(data);
                 if page >= pages_total {
@@ -327,60 +306,59 @@ pub async fn observe(
         let mut items: Vec<ObservedItem> = vec![];
         let mut lists = vec![];
         let mut truncated = false;
-        let mut merchants: Vec<String> = me.merchant_id.iter().cloned().collect();
         let mut failure = None;
-        if let Some(company) = &me.company_id {
-            let path = format!("/v3/companies/{company}/apiCredentials");
-            match list::<CredentialWire>(
-                input,
-                client,
-                env,
-                calls,
-                &path,
-                COMPANY_CREDENTIALS,
-                CREDENTIAL_FIELDS,
-            )
-            .await
-            {
-                Ok((cs, t)) => {
-                    truncated |= t;
-                    lists.push(format!("companies/{company}"));
-                    for c in &cs {
-                        merchants.extend(c.associated_merchant_accounts.iter().cloned());
-                        items.push(credential_item(c, "company", company));
-                    }
+        // The company's list first; then each merchant account /me or the company's
+        // credentials name.
+        let mut targets: Vec<(&str, String)> = me
+            .company_id
+            .iter()
+            .map(|c| ("company", c.clone()))
+            .collect();
+        let mut merchants: Vec<String> = me.merchant_id.iter().cloned().collect();
+        let mut merchants_queued = false;
+        let mut next = 0;
+        while failure.is_none() {
+            if next == targets.len() {
+                if merchants_queued {
+                    break;
                 }
-                Err(e) => failure = Some(e),
+                merchants_queued = true;
+                merchants.sort();
+                merchants.dedup();
+                if merchants.len() > MAX_MERCHANTS {
+                    truncated = true;
+                    merchants.truncate(MAX_MERCHANTS);
+                }
+                targets.extend(merchants.iter().map(|m| ("merchant", m.clone())));
+                continue;
             }
-        }
-        merchants.sort();
-        merchants.dedup();
-        if merchants.len() > MAX_MERCHANTS {
-            truncated = true;
-            merchants.truncate(MAX_MERCHANTS);
-        }
-        for m in &merchants {
-            if failure.is_some() {
-                break;
-            }
-            let path = format!("/v3/merchants/{m}/apiCredentials");
-            match list::<CredentialWire>(
+            let (level, account) = targets[next].clone();
+            next += 1;
+            let (collection, template) = match level {
+                "company" => ("companies", COMPANY_CREDENTIALS),
+                _ => ("merchants", MERCHANT_CREDENTIALS),
+            };
+            let path = format!("/v3/{collection}/{account}/apiCredentials");
+            let read = list::<CredentialWire>(
                 input,
                 client,
                 env,
                 calls,
                 &path,
-                MERCHANT_CREDENTIALS,
+                template,
                 CREDENTIAL_FIELDS,
             )
-            .await
-            {
+            .await;
+            match read {
                 Ok((cs, t)) => {
                     truncated |= t;
-                    lists.push(format!("merchants/{m}"));
+                    lists.push(format!("{collection}/{account}"));
                     for c in &cs {
+                        if level == "company" {
+                            merchants.extend(c.associated_merchant_accounts.iter().cloned());
+                        }
                         if !items.iter().any(|i| i.id == c.id) {
-                            items.push(credential_item(c, "merchant", m));
+                            items.push(credential_item(c, level, &account));
                         }
                     }
                 }

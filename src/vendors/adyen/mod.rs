@@ -642,6 +642,42 @@ impl Connector for Adyen {
     }
 }
 
+/// A Management API GET of `input`'s key on `env`, reading only `fields` of a 2xx body.
+pub(crate) fn request<'a>(
+    input: &ProbeInput<'a>,
+    env: Environment,
+    url: Url,
+    template: String,
+    headers: Vec<(HeaderName, HeaderValue)>,
+    fields: &'static [&'static str],
+) -> Request<'a> {
+    Request {
+        method: Method::GET,
+        url,
+        template,
+        official_hosts: OFFICIAL_HOSTS,
+        auth: Auth::Header(AUTH_HEADER, input.secret),
+        headers,
+        api_version: None,
+        rates: vec![RateSpec {
+            bucket: format!("{VENDOR}:{}", host(env)),
+            per_second: ASSUMED_RATE_PER_SECOND,
+        }],
+        budget_header: None,
+        body: BodyRead::Fields(fields),
+        who: input.who(VENDOR),
+    }
+}
+
+/// The (projected) body of an answer as text.
+pub(crate) fn body_text(resp: &crate::http::Response) -> String {
+    resp.body
+        .as_deref()
+        .map(String::from_utf8_lossy)
+        .unwrap_or_default()
+        .into_owned()
+}
+
 /// `GET /v3/me` on test, then on live when test refuses; never anything else.
 pub async fn probe(input: ProbeInput<'_>, client: &Client) -> KeyProfile {
     let mut outcomes = vec![];
@@ -656,31 +692,11 @@ pub async fn probe(input: ProbeInput<'_>, client: &Client) -> KeyProfile {
                 return p;
             }
         };
-        let req = Request {
-            method: Method::GET,
-            url: url.clone(),
-            template: ME_PATH.into(),
-            official_hosts: OFFICIAL_HOSTS,
-            auth: Auth::Header(AUTH_HEADER, input.secret),
-            headers,
-            api_version: None,
-            rates: vec![RateSpec {
-                bucket: format!("{VENDOR}:{}", host(env)),
-                per_second: ASSUMED_RATE_PER_SECOND,
-            }],
-            budget_header: None,
-            body: BodyRead::Fields(ME_FIELDS),
-            who: input.who(VENDOR),
-        };
+        let req = request(&input, env, url.clone(), ME_PATH.into(), headers, ME_FIELDS);
         let outcome = match client.send(req).await {
             Ok(resp) => {
                 calls.push(resp.call.clone());
-                let body = resp
-                    .body
-                    .as_deref()
-                    .map(String::from_utf8_lossy)
-                    .unwrap_or_default();
-                interpret_me(resp.status, &body)
+                interpret_me(resp.status, &body_text(&resp))
             }
             Err(e) => {
                 calls.push(super::failed_call("GET", &url, ME_PATH));
