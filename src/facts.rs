@@ -248,8 +248,8 @@ pub struct KeyFacts {
     /// The vendor's id of the credential (Adyen `/me` `id`), matched against the vendor's list.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub credential_id: Option<String>,
-    /// The inventory declares it `role: audit`.
-    #[serde(default)]
+    /// The inventory declares it `role: audit` (absent for integration keys).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub audit: bool,
     /// An audit key's grants the audit does not use (least-privilege table); absent unless
     /// its grants were observed.
