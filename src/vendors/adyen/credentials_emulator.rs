@@ -296,17 +296,9 @@ pub fn answer(
 
 #[cfg(test)]
 mod tests {
-    use super::super::emulator::{Auth, default_keys, keys, respond, spec};
+    use super::super::emulator::tests::state;
+    use super::super::emulator::{Auth, default_keys, keys, respond};
     use super::*;
-    use crate::emulator::EmulatorConfig;
-
-    fn state() -> EmuState {
-        let cfg = EmulatorConfig {
-            keys: default_keys(),
-            ..Default::default()
-        };
-        EmuState::new(&spec(), &cfg)
-    }
 
     const T: &str = super::super::TEST_HOST;
 

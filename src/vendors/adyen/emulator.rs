@@ -516,11 +516,12 @@ pub fn respond(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::emulator::EmulatorConfig;
 
-    fn state() -> EmuState {
+    /// An emulator state with the built-in keys (also for the list emulator's tests).
+    pub(crate) fn state() -> EmuState {
         let cfg = EmulatorConfig {
             keys: default_keys(),
             ..Default::default()
