@@ -10,6 +10,10 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+mod access;
+
+pub use access::{CredentialFacts, StaffFacts, UserFacts};
+
 use crate::inventory::model::{Inventory, Key, Vendor};
 use crate::run::{Exposure, KeyRecord, KeyStatus};
 
@@ -99,6 +103,9 @@ pub struct AdminFacts {
     pub mfa_enforced: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sso: Option<bool>,
+    /// Declared number of admin accounts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub count: Option<u32>,
 }
 
 /// Facts about one vendor (all declared).
@@ -166,6 +173,43 @@ pub struct VendorFacts {
     /// `inconclusive: …`, `no key of this vendor was probed`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub webhooks_reason: Option<String>,
+    /// Every API credential the vendor holds for the account, listed by the audit key (Adyen);
+    /// absent when not observed, then `credentials_reason` says why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_credentials: Option<Vec<CredentialFacts>>,
+    /// Active credentials at the vendor that no inventory key is (by credential id).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub undeclared_credentials: Option<Vec<String>>,
+    /// Inventory keys the vendor shows inactive, or missing from the lists that hold their
+    /// account (or whose probe found them invalid or revoked).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inactive_declared_keys: Option<Vec<String>>,
+    /// Inventory keys whose credential id is unknown (not probed, inconclusive, or of an
+    /// account no list covered): an undeclared credential may be one of them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unmatched_keys: Option<Vec<String>>,
+    /// Active credentials no inventory key is, with payment or report roles and no IP
+    /// allow-list (judged like an inventory key by VKS-KEY-005).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub open_payment_credentials: Option<Vec<String>>,
+    /// Why `observed_credentials` is absent (`unverifiable: …` names the missing role).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credentials_reason: Option<String>,
+    /// The vendor's user accounts (id, roles, active), listed by the audit key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_users: Option<Vec<UserFacts>>,
+    /// Why `observed_users` is absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub users_reason: Option<String>,
+    /// The shop's staff accounts (Shopify Plus, `read_users`), listed by the audit key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_staff: Option<Vec<StaffFacts>>,
+    /// Ids of the staff accounts with order access (the 2020 insider export).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub staff_with_order_access: Option<Vec<String>>,
+    /// Why `observed_staff` is absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub staff_reason: Option<String>,
     pub provenance: BTreeMap<String, Provenance>,
 }
 
@@ -250,6 +294,19 @@ pub struct KeyFacts {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exposed: Option<bool>,
     pub exposure_ids: Vec<String>,
+    /// The vendor's id of the credential (Adyen `/me` `id`), matched against the vendor's list.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credential_id: Option<String>,
+    /// The inventory declares it `role: audit` (absent for integration keys).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub audit: bool,
+    /// An audit key's grants the audit does not use (least-privilege table); absent unless
+    /// its grants were observed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audit_excess: Option<Vec<String>>,
+    /// The grants the audit uses that an audit key lacks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audit_missing: Option<Vec<String>>,
     pub provenance: BTreeMap<String, Provenance>,
 }
 
@@ -323,6 +380,13 @@ pub struct RunFacts {
     /// suppliers that run code on the site and were never assessed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub undeclared_script_origins: Option<Vec<String>>,
+    /// Script origins the shop platform injects (Shopify script tags seen by an audit key):
+    /// they join `script_origins` (absent when no script tags were observed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub script_tag_origins: Option<Vec<String>>,
+    /// Why `script_tag_origins` is absent (`unverifiable: …` names the missing scope).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub script_tags_reason: Option<String>,
 }
 
 /// One third-party script origin the crawl saw (observed).
@@ -335,6 +399,9 @@ pub struct ScriptOriginFacts {
     pub owner: Option<String>,
     /// Pages that load it (scheme, host and path; at most five).
     pub pages: Vec<String>,
+    /// Platform script tags that inject it (`shopify script tag 421379493`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub injected_by: Vec<String>,
 }
 
 /// Whether `pattern` (`host`, `host:port` or `*.domain`) covers `origin` (`scheme://host[:port]`).
@@ -386,6 +453,7 @@ fn script_origin_facts(
             origin: origin.clone(),
             owner,
             pages: pages.iter().cloned().collect(),
+            injected_by: vec![],
         });
     }
     (all, undeclared)
@@ -461,11 +529,30 @@ pub fn build(
             attribution_available: inv.is_some() || keys.iter().any(|k| k.fingerprint.is_some()),
             script_origins: None,
             undeclared_script_origins: None,
+            script_tag_origins: None,
+            script_tags_reason: None,
         },
         ..Default::default()
     };
-    if let Some(seen) = &ctx.script_origins {
-        let (all, undeclared) = script_origin_facts(inv, seen);
+    // The crawl's script origins and the platform's script tags, judged together.
+    let (tags, tags_reason) = inv.map_or((None, None), |inv| access::script_tags(inv, keys));
+    facts.run.script_tags_reason = tags_reason;
+    let mut seen = ctx.script_origins.clone();
+    if let Some(tags) = &tags {
+        let all = seen.get_or_insert_with(BTreeMap::new);
+        for origin in tags.keys() {
+            all.entry(origin.clone()).or_default();
+        }
+        facts.run.script_tag_origins = Some(tags.keys().cloned().collect());
+    }
+    if let Some(seen) = &seen {
+        let (mut all, undeclared) = script_origin_facts(inv, seen);
+        for s in &mut all {
+            s.injected_by = tags
+                .as_ref()
+                .and_then(|t| t.get(&s.origin).cloned())
+                .unwrap_or_default();
+        }
         facts.run.script_origins = Some(all);
         facts.run.undeclared_script_origins = Some(undeclared);
     }
@@ -480,12 +567,14 @@ pub fn build(
                 &crate::pii::FieldMap::new(&inv.field_categories),
             );
             observe_webhooks(&mut vf, &records);
+            access::observe(&mut vf, v, &records);
+            access::observe_staff(&mut vf, v, &records);
             facts.vendors.push(vf);
             for k in &v.keys {
                 let rec = keys.iter().find(|r| r.id == k.id && r.vendor == v.id);
-                facts
-                    .keys
-                    .push(key_facts(v, k, rec, exposures, scanned, ctx.offline));
+                let mut kf = key_facts(v, k, rec, exposures, scanned, ctx.offline);
+                access::audit_key(&mut kf, k);
+                facts.keys.push(kf);
             }
         }
     }
@@ -695,6 +784,7 @@ fn vendor_facts(v: &Vendor) -> VendorFacts {
         admin_accounts: v.admin_accounts.as_ref().map(|a| AdminFacts {
             mfa_enforced: a.mfa_enforced,
             sso: a.sso,
+            count: a.count,
         }),
         subprocessors: v.subprocessors.clone(),
         assessment: v.assessment.clone(),
@@ -712,6 +802,17 @@ fn vendor_facts(v: &Vendor) -> VendorFacts {
         undeclared_webhook_destinations: None,
         plain_http_webhook_destinations: None,
         webhooks_reason: None,
+        observed_credentials: None,
+        undeclared_credentials: None,
+        inactive_declared_keys: None,
+        unmatched_keys: None,
+        open_payment_credentials: None,
+        credentials_reason: None,
+        observed_users: None,
+        users_reason: None,
+        observed_staff: None,
+        staff_with_order_access: None,
+        staff_reason: None,
         provenance: prov,
     }
 }
@@ -779,6 +880,10 @@ fn key_facts(
         restrictions: None,
         exposed: None,
         exposure_ids: vec![],
+        credential_id: None,
+        audit: false,
+        audit_excess: None,
+        audit_missing: None,
         provenance: prov,
     };
     observe_key(declared, rec, exposures, scanned, offline)
@@ -810,6 +915,7 @@ pub fn known_key_facts(
     k.restrictions = None;
     k.exposed = None;
     k.exposure_ids.clear();
+    k.credential_id = None;
     observe_key(k, rec, exposures, scanned, false)
 }
 
@@ -907,6 +1013,7 @@ fn observe_key(
         restrictions: observed.map(|p| p.restrictions.clone()),
         exposed,
         exposure_ids,
+        credential_id: observed.and_then(|p| p.credential_id.clone()),
         ..kf
     }
 }

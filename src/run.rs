@@ -423,6 +423,10 @@ pub struct KeyProfile {
     /// record.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub observations: BTreeMap<String, Observation>,
+    /// The vendor's own id of the credential the key belongs to (Adyen `/v3/me` `id`): how
+    /// the vendor's credential list is matched to inventory keys.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credential_id: Option<String>,
     /// The vendor API version every call of the probe pinned (Stripe `Stripe-Version`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub api_version: Option<String>,

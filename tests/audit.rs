@@ -83,6 +83,7 @@ const EXPECTED_FAILURES: &[&str] = &[
     "VKS-EXP-001 key:iterable-web",
     "VKS-EXP-002 key:iterable-web",
     "VKS-EXP-004 exposure",
+    "VKS-ACC-001 vendor:adyen",
     "VKS-KEY-001 key:adyen-api",
     "VKS-KEY-001 key:iterable-web",
     "VKS-KEY-001 key:shopify-admin",
@@ -171,7 +172,7 @@ fn demo_scenario_yields_the_2020_findings_and_exit_1() {
 
     // No key in any rendering.
     let secrets = d.secrets();
-    assert_eq!(secrets.len(), 4);
+    assert_eq!(secrets.len(), 6, "four integration keys and two audit keys");
     for f in [
         Format::Json,
         Format::Table,
@@ -191,6 +192,51 @@ fn demo_scenario_yields_the_2020_findings_and_exit_1() {
                 "{f:?} leaks a key prefix"
             );
         }
+    }
+}
+
+/// Issue 16: the undeclared Adyen credential the audit key saw is one finding, with the
+/// declared keys and the observed credential side by side, in the table, SARIF and HTML.
+#[test]
+fn demo_undeclared_adyen_credential_is_one_finding_with_evidence() {
+    let d = demo();
+    let res = run_audit(&d.options());
+    let run = &res.run;
+    let acc: Vec<_> = run
+        .findings
+        .iter()
+        .filter(|f| f.rule.starts_with("VKS-ACC-") && f.status == Outcome::Fail)
+        .collect();
+    assert_eq!(acc.len(), 1, "{acc:?}");
+    let m = &acc[0].message;
+    assert!(
+        m.contains("1 active API credential")
+            && m.contains("allowed IPs: 198.51.100.77")
+            && m.contains("Merchant Recurring role")
+            && m.contains("adyen-api = S2-")
+            && m.contains("adyen-audit = S2-"),
+        "{m}"
+    );
+    // The audit calls are GETs in the ledger, by template.
+    for t in [
+        "/v3/companies/{companyId}/apiCredentials?pageNumber&pageSize",
+        "/v3/companies/{companyId}/users?pageNumber&pageSize",
+        "/admin/api/2026-10/users.json?limit",
+        "/admin/api/2026-10/script_tags.json?limit",
+    ] {
+        assert!(
+            run.ledger.iter().any(|l| l.method == "GET" && l.path == t),
+            "{t}: {:?}",
+            run.ledger.iter().map(|l| &l.path).collect::<Vec<_>>()
+        );
+    }
+    for f in [Format::Table, Format::Sarif, Format::Html] {
+        let clean = Clean::new(run, &Redactor::new()).expect("clean");
+        let text = render(&clean, f, RenderOptions::default()).expect("renders");
+        assert!(
+            text.contains("VKS-ACC-001") && text.contains("198.51.100.77"),
+            "{f:?} shows the finding and its evidence"
+        );
     }
 }
 
@@ -788,7 +834,12 @@ fn cli_audit_dry_run_sends_nothing_and_offline_exits_3() {
     assert_eq!(code, 0, "{stderr}");
     let plan: serde_json::Value = serde_json::from_str(&stdout).expect("plan is JSON");
     let keys = plan["keys"].as_array().expect("keys");
-    assert_eq!(keys.len(), 4);
+    assert_eq!(keys.len(), 6);
+    assert!(
+        plan.to_string()
+            .contains("/v3/companies/{companyId}/apiCredentials?pageNumber=1"),
+        "the audit key's plan lists its calls"
+    );
     assert!(
         keys.iter()
             .all(|k| k["plan"]["calls"].as_array().is_some_and(|c| !c.is_empty())),

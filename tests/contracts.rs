@@ -386,9 +386,13 @@ fn planned(vendor: &str) -> BTreeSet<Req> {
         for ep in [None, Some(&endpoint)] {
             for shop in [None, Some(SHOP)] {
                 for s in settings_branches(ep, shop) {
-                    let plan = vendors::dry_run(vendor, &Secret::new(&raw), &inventory_key(0), &s);
-                    for call in plan.unwrap_or_default() {
-                        out.insert(planned_req(&call.method, &call.url));
+                    let mut key = inventory_key(0);
+                    for role in [None, Some(vendorscope::inventory::model::KeyRole::Audit)] {
+                        key.role = role;
+                        let plan = vendors::dry_run(vendor, &Secret::new(&raw), &key, &s);
+                        for call in plan.unwrap_or_default() {
+                            out.insert(planned_req(&call.method, &call.url));
+                        }
                     }
                 }
             }
@@ -416,7 +420,10 @@ async fn logged(vendor: &str) -> BTreeSet<Req> {
             s.endpoint = Some(Url::parse(&emu.base_url).expect("url"));
             let client = client_for(&s);
             for (n, raw) in raw_keys(vendor).iter().enumerate() {
-                let key = inventory_key(i * 100 + n);
+                let mut key = inventory_key(i * 100 + n);
+                vendors::probe_key(vendor, &Secret::new(raw), &key, &s, &client).await;
+                // As an audit key too: its governance lists are held to the contract.
+                key.role = Some(vendorscope::inventory::model::KeyRole::Audit);
                 vendors::probe_key(vendor, &Secret::new(raw), &key, &s, &client).await;
             }
             assert_eq!(emu.state.writes(), 0, "{vendor}: a probe wrote");

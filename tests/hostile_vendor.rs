@@ -99,7 +99,13 @@ fn targets() -> Vec<Target> {
         Target {
             name: "shopify",
             vendor: "shopify",
-            emulator_key: EmulatorKey::new(&shopify, "shopify", &["read_orders"], SHOP),
+            // The audit key's scopes too: staff accounts and script tags go through every form.
+            emulator_key: EmulatorKey::new(
+                &shopify,
+                "shopify",
+                &["read_orders", "read_users", "read_script_tags"],
+                SHOP,
+            ),
             key: shopify,
         },
         Target {
@@ -115,8 +121,11 @@ fn targets() -> Vec<Target> {
             emulator_key: EmulatorKey::new(
                 &adyen,
                 "adyen",
+                // The audit roles: credential, user and webhook lists go through every form.
                 &[
                     "Management API—Accounts read",
+                    "Management API—API credentials read and write",
+                    "Management API—Users read and write",
                     "Management API—Webhooks read",
                 ],
                 "HostileCo",
@@ -235,11 +244,16 @@ fn probe(t: &Target, emu: &RunningEmulator, format: &str, record: Option<&str>) 
 }
 
 fn inventory(t: &Target, emu: &RunningEmulator) -> String {
-    let shop = if t.vendor == "shopify" {
+    let mut shop = if t.vendor == "shopify" {
         format!("        shop_domain: {SHOP}\n")
     } else {
         String::new()
     };
+    // Adyen and Shopify keys are declared audit keys: the audit makes the governance calls
+    // (credentials, users, staff, script tags) through every hostile form.
+    if matches!(t.vendor, "adyen" | "shopify") {
+        shop.push_str("        role: audit\n");
+    }
     format!(
         "version: 1
 organization: Hostile vendor test

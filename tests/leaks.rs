@@ -279,6 +279,7 @@ fn vendor_echoed_account_is_sanitised_and_masked() {
         restrictions: Default::default(),
         calls: vec![],
         observations: Default::default(),
+        credential_id: None,
         api_version: None,
         probed_at: None,
     };

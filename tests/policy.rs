@@ -371,6 +371,82 @@ fn cases() -> Vec<Case> {
             )],
             vec![Set("retention", json!({"order_pii_after_shipment": "P3M"}))],
         ),
+        (
+            "VKS-ACC-001",
+            "vendors",
+            "adyen",
+            vec![Set("undeclared_credentials", json!(["S2-ROGUE"]))],
+            vec![
+                Remove("observed_credentials"),
+                Set(
+                    "credentials_reason",
+                    json!("unverifiable: no key of this vendor is declared `role: audit`"),
+                ),
+            ],
+        ),
+        (
+            "VKS-ACC-002",
+            "vendors",
+            "adyen",
+            vec![Set("inactive_declared_keys", json!(["adyen-api"]))],
+            vec![
+                Remove("observed_credentials"),
+                Set("credentials_reason", json!("inconclusive: server_error")),
+            ],
+        ),
+        (
+            "VKS-ACC-003",
+            "vendors",
+            "adyen",
+            vec![Set("open_payment_credentials", json!(["S2-ROGUE"]))],
+            vec![
+                Remove("observed_credentials"),
+                Set("credentials_reason", json!("inconclusive: truncated")),
+            ],
+        ),
+        (
+            "VKS-ACC-004",
+            "keys",
+            "adyen-audit",
+            vec![Set("audit_excess", json!(["Checkout webservice role"]))],
+            vec![Remove("audit_excess")],
+        ),
+        (
+            "VKS-ACC-005",
+            "keys",
+            "adyen-audit",
+            vec![Set(
+                "audit_missing",
+                json!(["Management API\u{2014}Users read and write"]),
+            )],
+            vec![Remove("audit_missing")],
+        ),
+        (
+            "VKS-ACC-006",
+            "keys",
+            "adyen-audit",
+            vec![Set(
+                "restrictions",
+                json!({"allowed_ips": [], "any_ip": ["true"]}),
+            )],
+            vec![Remove("restrictions")],
+        ),
+        (
+            "VKS-ACC-007",
+            "vendors",
+            "shopify",
+            vec![Set(
+                "staff_with_order_access",
+                json!(["548380001", "548380002", "548380004"]),
+            )],
+            vec![
+                Remove("observed_staff"),
+                Set(
+                    "staff_reason",
+                    json!("unverifiable: the store has no staff API (404)"),
+                ),
+            ],
+        ),
     ]
 }
 
@@ -509,6 +585,66 @@ fn mutation_table() -> Vec<Mutation> {
         "VKS-KEY-010",
     ];
     vec![
+        (
+            v,
+            "adyen",
+            Set("undeclared_credentials", json!(["S2-ROGUE"])),
+            vec!["VKS-ACC-001"],
+        ),
+        (
+            v,
+            "adyen",
+            Set("unmatched_keys", json!(["adyen-api"])),
+            vec![],
+        ),
+        (
+            v,
+            "adyen",
+            Set("inactive_declared_keys", json!(["adyen-api"])),
+            vec!["VKS-ACC-002"],
+        ),
+        (
+            v,
+            "adyen",
+            Set("open_payment_credentials", json!(["S2-ROGUE"])),
+            vec!["VKS-ACC-003"],
+        ),
+        (
+            v,
+            "adyen",
+            Remove("observed_credentials"),
+            vec!["VKS-ACC-001", "VKS-ACC-002", "VKS-ACC-003"],
+        ),
+        (
+            k,
+            "adyen-audit",
+            Set("audit_excess", json!(["Merchant Report Download role"])),
+            vec!["VKS-ACC-004"],
+        ),
+        (
+            k,
+            "adyen-audit",
+            Set("audit_missing", json!(["read_users"])),
+            vec!["VKS-ACC-005"],
+        ),
+        (
+            k,
+            "adyen-audit",
+            Set("audit", json!(false)),
+            vec!["VKS-ACC-004", "VKS-ACC-005", "VKS-ACC-006"],
+        ),
+        (
+            v,
+            "shopify",
+            Set("staff_with_order_access", json!(["1", "2", "3"])),
+            vec!["VKS-ACC-007"],
+        ),
+        (
+            v,
+            "shopify",
+            Set("admin_accounts", json!({"mfa_enforced": true})),
+            vec!["VKS-ACC-007"],
+        ),
         (k, "shopify-admin", Remove("connector"), vec!["VKS-KEY-006"]),
         (k, "shopify-admin", Remove("category"), vec!["VKS-KEY-003"]),
         (k, "shopify-admin", Remove("type"), vec![]),
@@ -668,7 +804,12 @@ fn mutation_table() -> Vec<Mutation> {
             Remove("retention"),
             vec!["VKS-PII-002", "VKS-PII-003"],
         ),
-        (v, "shopify", Remove("admin_accounts"), vec!["VKS-SUP-004"]),
+        (
+            v,
+            "shopify",
+            Remove("admin_accounts"),
+            vec!["VKS-SUP-004", "VKS-ACC-007"],
+        ),
         (v, "shopify", Remove("owner"), vec![]),
         (v, "shopify", Remove("subprocessors"), vec![]),
         (v, "shopify", Remove("connector"), vec![]),
@@ -694,7 +835,7 @@ fn mutation_table() -> Vec<Mutation> {
         (
             v,
             "shopify",
-            Set("admin_accounts", json!({"mfa_enforced": false})),
+            Set("admin_accounts", json!({"mfa_enforced": false, "count": 2})),
             vec!["VKS-SUP-004"],
         ),
         (
@@ -1000,7 +1141,8 @@ fn findings_coverage_and_messages() {
         );
     }
     let c = &ev.controls["ISO27001:2022/A.5.22"];
-    assert_eq!(c.get("pass"), Some(&5));
+    // VKS-SUP-001/002 ×2 vendors… plus VKS-ACC-002/005/007 on the observed-access facts.
+    assert_eq!(c.get("pass"), Some(&8));
     assert!(ev.controls["ISO27001:2022/A.5.17"].contains_key("fail"));
     assert!(ev.controls.contains_key("ISO27001:2013/A.15.2.1"));
     let ev2 = evaluate_json(&set, &f, &Exceptions::none(), now(), "chk");

@@ -595,7 +595,8 @@ fn demo_finding_and_diff_of_a_new_webhook() {
         vendorscope::run::observed_diff::ObservedChangeKind::Added
     );
     assert!(
-        c.detail.starts_with("we_1002 [") && c.detail.contains("destination=https://exfil.example.net"),
+        c.detail.starts_with("we_1002 [")
+            && c.detail.contains("destination=https://exfil.example.net"),
         "{}",
         c.detail
     );

@@ -325,6 +325,22 @@ pub fn explain(r: &crate::policy::Rule) -> String {
         s.push_str(&format!("where:   {}\n", w.source));
     }
     s.push_str(&format!("require: {}\n\n", r.require.source));
+    let condition = format!(
+        "{} {}",
+        r.where_.as_ref().map_or("", |w| w.source.as_str()),
+        r.require.source
+    );
+    let needs = crate::vendors::least_privilege::for_rule(&condition);
+    if !needs.is_empty() {
+        s.push_str("## What the audit key (`role: audit`) needs at the vendor\n");
+        for n in needs {
+            s.push_str(&format!(
+                "{}: {} `{}` for {} ({})\n",
+                n.vendor, n.kind, n.grant, n.observation, n.call
+            ));
+        }
+        s.push('\n');
+    }
     s.push_str("## Controls\n");
     for c in &r.controls_2022 {
         s.push_str(&format!("{c}  {}\n", cw.title(c).unwrap_or("")));

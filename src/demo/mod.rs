@@ -51,6 +51,12 @@ pub struct Keys {
     shopify: String,
     stripe: String,
     adyen: String,
+    /// The Adyen audit credential (`role: audit`): lists the company's credentials and users.
+    adyen_audit: String,
+    /// An active Adyen credential of the company that the inventory does not declare.
+    adyen_undeclared: String,
+    /// The Shopify audit token (`read_users`, `read_script_tags`).
+    shopify_audit: String,
 }
 
 fn random_alnum(n: usize) -> String {
@@ -60,18 +66,31 @@ fn random_alnum(n: usize) -> String {
     b.iter().map(|x| A[*x as usize % A.len()] as char).collect()
 }
 
+fn adyen_key() -> String {
+    format!(
+        "AQE{}Bw==-{}=-vsDemo:{}",
+        random_alnum(36),
+        random_alnum(44),
+        random_alnum(6)
+    )
+}
+
+/// The Adyen audit roles (the least-privilege table's).
+const ADYEN_AUDIT_ROLES: &[&str] = &[
+    crate::vendors::adyen::credentials::ROLE_CREDENTIALS,
+    crate::vendors::adyen::credentials::ROLE_USERS,
+];
+
 impl Keys {
     pub fn generate() -> Self {
         Keys {
             iterable: DemoConfig::random_iterable_key(),
             shopify: format!("shpat_{}", &hex::encode(random_alnum(16).as_bytes())[..32]),
             stripe: format!("sk_live_51Demo{}", random_alnum(60)),
-            adyen: format!(
-                "AQE{}Bw==-{}=-vsDemo:{}",
-                random_alnum(36),
-                random_alnum(44),
-                random_alnum(6)
-            ),
+            adyen: adyen_key(),
+            adyen_audit: adyen_key(),
+            adyen_undeclared: adyen_key(),
+            shopify_audit: format!("shpat_{}", &hex::encode(random_alnum(16).as_bytes())[..32]),
         }
     }
 
@@ -145,6 +164,49 @@ impl Keys {
                 ],
             );
         }
+        let extra = |mut k: EmulatorKey, extra: &[(&str, &str)]| {
+            for (name, value) in extra {
+                k.extra.insert(name.to_string(), vec![value.to_string()]);
+            }
+            k
+        };
+        keys.push(extra(
+            key(
+                &self.adyen_audit,
+                "adyen",
+                ADYEN_AUDIT_ROLES,
+                ADYEN_COMPANY,
+                Some("api_key"),
+            ),
+            &[("allowed_ips", "203.0.113.50")],
+        ));
+        // 2020: a credential someone created at the PSP and nobody declared.
+        keys.push(extra(
+            key(
+                &self.adyen_undeclared,
+                "adyen",
+                &["Checkout webservice role", "Merchant Recurring role"],
+                ADYEN_COMPANY,
+                Some("api_key"),
+            ),
+            &[
+                ("allowed_ips", "198.51.100.77"),
+                ("username", "ws_legacy_export@Company.ExampleShopECOM"),
+            ],
+        ));
+        keys.push(extra(
+            key(
+                &self.shopify_audit,
+                "shopify",
+                &["read_users", "read_script_tags"],
+                SHOP_DOMAIN,
+                None,
+            ),
+            &[(
+                "script_tags",
+                "https://cdn.shopify.com/s/files/1/0001/order-status.js?shop=example-shop",
+            )],
+        ));
         keys
     }
 }
@@ -297,6 +359,8 @@ impl Scenario {
             ("shopify-admin", &keys.shopify),
             ("stripe-secret", &keys.stripe),
             ("adyen-api", &keys.adyen),
+            ("adyen-audit", &keys.adyen_audit),
+            ("shopify-audit", &keys.shopify_audit),
         ] {
             write_private(&dir.join("secrets").join(format!("{name}.key")), value)?;
         }
@@ -376,6 +440,9 @@ mod tests {
             ("shopify", &k.shopify),
             ("stripe", &k.stripe),
             ("adyen", &k.adyen),
+            ("adyen", &k.adyen_audit),
+            ("adyen", &k.adyen_undeclared),
+            ("shopify", &k.shopify_audit),
         ] {
             let c = crate::vendors::connector(vendor).expect("connector");
             let class = c

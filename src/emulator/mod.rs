@@ -419,6 +419,14 @@ impl EmuState {
         self.key_where(f).is_some()
     }
 
+    /// Every configured key that satisfies `f` (the credentials of one company).
+    pub fn keys_where(&self, f: impl Fn(&EmulatorKey) -> bool) -> Vec<EmulatorKey> {
+        self.keys
+            .read()
+            .map(|ks| ks.iter().filter(|k| f(k)).cloned().collect())
+            .unwrap_or_default()
+    }
+
     /// The first configured key that satisfies `f` (e.g. a credential's username and password).
     pub fn key_where(&self, f: impl Fn(&EmulatorKey) -> bool) -> Option<EmulatorKey> {
         self.keys

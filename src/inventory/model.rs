@@ -402,6 +402,29 @@ pub struct Key {
     pub shop_domain: Option<String>,
     #[serde(default)]
     pub owner: Option<String>,
+    /// `audit`: a separate credential held only for vendorscope's read-only governance
+    /// observations (Adyen API credentials and users, Shopify staff and script tags). Only an
+    /// audit key makes those calls, and it is judged against the least-privilege table
+    /// (`vendorscope policy audit-permissions`). Absent: an integration key.
+    #[serde(default)]
+    pub role: Option<KeyRole>,
+}
+
+/// What a key is held for (see [`Key::role`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum KeyRole {
+    /// An integration's key (the default).
+    Integration,
+    /// vendorscope's own read-only audit credential.
+    Audit,
+}
+
+impl Key {
+    /// Whether the inventory declares this key as the vendor's audit credential.
+    pub fn is_audit(&self) -> bool {
+        self.role == Some(KeyRole::Audit)
+    }
 }
 
 /// A public place to crawl.

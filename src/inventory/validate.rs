@@ -668,6 +668,7 @@ impl<'a> Validator<'a> {
                 if let Some(s) = k.get("secret") {
                     self.secret_ref(s);
                 }
+                self.audit_role(v, k);
             }
         }
         for s in root.get("surfaces").map(Node::items).unwrap_or(&[]) {
@@ -762,6 +763,51 @@ impl<'a> Validator<'a> {
                 r,
                 format!(
                     "`connector_reason` is only for `connector: none`; this vendor's keys are probed by `{name}`"
+                ),
+            );
+        }
+    }
+
+    /// `role: audit` is for a server-side credential of a vendor whose connector makes audit
+    /// observations (the least-privilege table).
+    fn audit_role(&mut self, v: &Node, k: &Node) {
+        let Some(r) = k.get("role") else {
+            return;
+        };
+        if r.text() != Some("audit") {
+            return;
+        }
+        if let Some(t) = k.get("type").and_then(Node::text)
+            && matches!(
+                t,
+                "client_side" | "mobile" | "publishable" | "signing_secret"
+            )
+        {
+            self.err(
+                r,
+                format!(
+                    "`role: audit` needs a server-side API credential; a key of type `{t}` cannot list credentials, users or staff"
+                ),
+            );
+            return;
+        }
+        let Some(c) = v.get("connector").and_then(Node::text) else {
+            return;
+        };
+        if known_connectors().contains(&c)
+            && crate::vendors::least_privilege::needs_of(c).is_empty()
+        {
+            let with: Vec<&str> = crate::vendors::least_privilege::table()
+                .iter()
+                .map(|n| n.vendor)
+                .collect::<std::collections::BTreeSet<_>>()
+                .into_iter()
+                .collect();
+            self.err(
+                r,
+                format!(
+                    "connector `{c}` makes no audit observations, so an audit key has nothing to do; `role: audit` is for {}",
+                    list(&with)
                 ),
             );
         }

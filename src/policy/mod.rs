@@ -143,6 +143,10 @@ pub const BUILTIN: &[(&str, &str)] = &[
         "iso27001/dataflows.yaml",
         include_str!("../../policies/iso27001/dataflows.yaml"),
     ),
+    (
+        "iso27001/access.yaml",
+        include_str!("../../policies/iso27001/access.yaml"),
+    ),
 ];
 
 pub use crate::diag::{Diagnostic, Diagnostics};

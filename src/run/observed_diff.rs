@@ -238,6 +238,7 @@ mod tests {
                     origin: o.into(),
                     owner: w.map(str::to_string),
                     pages: vec![],
+                    injected_by: vec![],
                 })
                 .collect()
         });

@@ -5,6 +5,7 @@
 
 pub mod adyen;
 pub mod iterable;
+pub mod least_privilege;
 pub mod shopify;
 pub mod stripe;
 pub mod webhooks;
@@ -300,6 +301,9 @@ pub struct ProbeInput<'a> {
     /// Shopify shop domain (validated), from `--shop`, the key's `shop_domain` or `expected_account`.
     pub shop_domain: Option<String>,
     pub settings: &'a ProbeSettings,
+    /// The inventory declares this key `role: audit`: it also makes the governance
+    /// observations of [`least_privilege::AuditNeed`] (credentials, users, staff, script tags).
+    pub audit: bool,
 }
 
 impl ProbeInput<'_> {
@@ -346,6 +350,11 @@ pub trait Connector: Send + Sync {
     /// `KeyProfile::observations` (e.g. `profile_fields`), so a run can tell "not observed"
     /// from "this connector cannot observe it".
     fn observations(&self) -> &'static [&'static str] {
+        &[]
+    }
+    /// What each governance observation of an audit key (`role: audit`) needs at the vendor:
+    /// this connector's rows of the least-privilege table ([`least_privilege::table`]).
+    fn audit_needs(&self) -> &'static [least_privilege::AuditNeed] {
         &[]
     }
     /// Whether the observed `account` is the declared `expected_account`; `None` when they
@@ -414,6 +423,7 @@ pub fn profile(vendor: &str, status: KeyStatus) -> KeyProfile {
         restrictions: Default::default(),
         calls: vec![],
         observations: Default::default(),
+        credential_id: None,
         api_version: None,
         probed_at: Some(crate::run::now_rfc3339()),
     }
@@ -497,6 +507,7 @@ pub fn prepare<'a>(
         declared_type: Some(key.key_type),
         shop_domain,
         settings,
+        audit: key.is_audit(),
     })
 }
 
@@ -559,6 +570,7 @@ pub fn cli_key(secret_ref: crate::secret::SecretRef, shop: Option<String>) -> Ke
         endpoint: None,
         shop_domain: shop,
         owner: None,
+        role: None,
     }
 }
 

@@ -84,6 +84,8 @@ pub const OFF_CONTRACT_VARIANTS: &[(&str, &str)] = &[
 /// One credential as `/me` describes it.
 pub struct Me<'a> {
     pub env: Environment,
+    /// The credential id (`S2-…`).
+    pub id: &'a str,
     pub username: &'a str,
     /// Company account id (`_links.company` of a company-level credential) and `companyName`.
     pub company: &'a str,
@@ -121,7 +123,7 @@ pub fn me_body(me: &Me<'_>) -> String {
     links[level.0] = serde_json::json!({ "href": level.1 });
     let (holder, email) = (planted("name"), planted("email"));
     serde_json::json!({
-        "id": "S2-6262224667",
+        "id": me.id,
         "username": me.username,
         "clientKey": "test_EMULATOREMULATOREMULATOREMULAT",
         "allowedIpAddresses": me.allowed_ips,
@@ -235,6 +237,7 @@ pub fn default_keys() -> Vec<EmulatorKey> {
             &[
                 "Management API\u{2014}Account read",
                 "Management API\u{2014}API credentials read and write",
+                "Management API\u{2014}Users read and write",
                 "Management API\u{2014}Webhooks read and write",
                 "Checkout webservice role",
                 "Merchant Report Download role",
@@ -242,6 +245,9 @@ pub fn default_keys() -> Vec<EmulatorKey> {
             &[
                 ("username", &[keys::TEST_FULL_USERNAME]),
                 ("basic_password", &[keys::TEST_FULL_PASSWORD]),
+                // A company credential limited to the merchant account of `LIVE_CHECKOUT`: the
+                // audit lists that merchant's own credentials too.
+                ("associated_merchants", &[keys::LIVE_MERCHANT]),
                 ("company_name", &["Vendorscope Demo B.V."]),
             ],
             KeyState::Active,
@@ -444,7 +450,8 @@ pub fn respond(
 ) -> (u16, &'static str, String) {
     let (env, path) = environment_of(host, path);
     let webhooks = webhook_path(&path);
-    if path != super::ME_PATH && webhooks.is_none() {
+    let list = super::credentials_emulator::route(&path);
+    if path != super::ME_PATH && webhooks.is_none() && list.is_none() {
         return (404, JSON, fixtures::NOT_FOUND_404.into());
     }
     let Some(k) = find(st, auth) else {
@@ -472,6 +479,9 @@ pub fn respond(
     if let Some((level, id)) = webhooks {
         return webhook_list(st, &k, level, &id, query);
     }
+    if let Some(route) = &list {
+        return super::credentials_emulator::answer(st, &k, env, route, query);
+    }
     if let Some((name, _)) = url::form_urlencoded::parse(query.unwrap_or("").as_bytes()).next() {
         let detail = format!("Unrecognized query parameter: {name}");
         return (
@@ -498,8 +508,10 @@ pub fn respond(
     let company_name = first_extra(&k, "company_name").unwrap_or_else(|| account.clone());
     let merchant = first_extra(&k, "merchant_id").map(|m| st.field(&m, &k.key));
     let username = username_of(&k);
+    let id = super::credentials_emulator::credential_id(&k);
     let body = me_body(&Me {
         env,
+        id: &id,
         username: &username,
         company: &company,
         company_name: &company_name,
@@ -625,11 +637,12 @@ fn webhook_list(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::emulator::EmulatorConfig;
 
-    fn state() -> EmuState {
+    /// An emulator state with the built-in keys (also for the list emulator's tests).
+    pub(crate) fn state() -> EmuState {
         let cfg = EmulatorConfig {
             keys: default_keys(),
             ..Default::default()
@@ -683,6 +696,15 @@ mod tests {
         assert_eq!(r(T, "/v3/me", key(keys::TEST_REVOKED)).0, 401);
         assert_eq!(r(T, "/v3/me", Auth::None).0, 401);
         assert_eq!(r(T, "/v3/companies", key(keys::TEST_FULL)).0, 404);
+        assert_eq!(
+            r(
+                T,
+                "/v3/companies/VendorscopeDemo/apiCredentials",
+                key(keys::TEST_FULL)
+            )
+            .0,
+            200
+        );
     }
 
     #[test]

@@ -1,5 +1,7 @@
 //! Adyen connector: offline key classification, `GET /v3/me` interpretation, role → capability mapping.
 
+pub mod credentials;
+pub mod credentials_emulator;
 pub mod emulator;
 pub mod webhooks;
 
@@ -307,7 +309,7 @@ pub fn next_environment(env: Environment, outcome: &MeOutcome) -> Option<Environ
 }
 
 /// Role strings use an em dash (U+2014); tolerate en dashes and spaced hyphens too.
-fn normalise_role(role: &str) -> String {
+pub(crate) fn normalise_role(role: &str) -> String {
     role.replace(['\u{2014}', '\u{2013}'], "-")
         .replace(" - ", "-")
         .replace(" -", "-")
@@ -475,6 +477,7 @@ pub fn conclude(
             if !c.active {
                 p.status = KeyStatus::Revoked;
             }
+            p.credential_id = Some(c.id.clone());
             p.account = c.company.clone();
             let ids = [("company", &c.company_id), ("merchant", &c.merchant_id)];
             for (kind, id) in ids {
@@ -529,7 +532,7 @@ pub struct Adyen;
 
 /// URL and extra headers for `path` (and query) on `env`: the official host, or the override
 /// base with a `Host` header naming the official host (so one emulator can play both).
-fn target(
+pub(crate) fn target(
     env: Environment,
     base: Option<&Url>,
     path: &str,
@@ -546,7 +549,7 @@ fn target(
 }
 
 /// The GET of `path` (and query) on `env` with the key, reading only `fields`.
-fn request<'a>(
+pub(crate) fn request<'a>(
     input: &'a ProbeInput<'a>,
     env: Environment,
     path: &str,
@@ -574,7 +577,15 @@ fn request<'a>(
 
 impl Connector for Adyen {
     fn observations(&self) -> &'static [&'static str] {
-        &[super::webhooks::OBSERVATION]
+        &[
+            super::webhooks::OBSERVATION,
+            credentials::CREDENTIALS,
+            credentials::USERS,
+        ]
+    }
+
+    fn audit_needs(&self) -> &'static [super::least_privilege::AuditNeed] {
+        credentials::AUDIT_NEEDS
     }
 
     fn grants(&self) -> Vec<super::Grant> {
@@ -655,6 +666,7 @@ impl Connector for Adyen {
                         })
                     }),
             )
+            .chain(credentials::plan(input))
             .collect()
     }
 
@@ -669,6 +681,15 @@ impl Connector for Adyen {
     fn account_matches(&self, expected: &str, account: &str) -> Option<bool> {
         account_matches(Some(expected), Some(account))
     }
+}
+
+/// The (projected) body of an answer as text.
+pub(crate) fn body_text(resp: &crate::http::Response) -> String {
+    resp.body
+        .as_deref()
+        .map(String::from_utf8_lossy)
+        .unwrap_or_default()
+        .into_owned()
 }
 
 /// `GET /v3/me` on test, then on live when test refuses; never anything else.
@@ -689,12 +710,7 @@ pub async fn probe(input: ProbeInput<'_>, client: &Client) -> KeyProfile {
         let outcome = match client.send(req).await {
             Ok(resp) => {
                 calls.push(resp.call.clone());
-                let body = resp
-                    .body
-                    .as_deref()
-                    .map(String::from_utf8_lossy)
-                    .unwrap_or_default();
-                interpret_me(resp.status, &body)
+                interpret_me(resp.status, &body_text(&resp))
             }
             Err(e) => {
                 calls.push(super::failed_call("GET", &url, ME_PATH));
@@ -719,8 +735,58 @@ pub async fn probe(input: ProbeInput<'_>, client: &Client) -> KeyProfile {
         p.observations
             .insert(super::webhooks::OBSERVATION.into(), o);
     }
+    if input.audit {
+        let observations = match outcomes.iter().find_map(|(env, o)| match o {
+            MeOutcome::Credential(c) => Some((*env, c)),
+            _ => None,
+        }) {
+            Some((env, c)) if c.active => {
+                credentials::observe(&input, client, env, c, &mut calls).await
+            }
+            Some(_) => credentials::not_observed("the audit key is inactive at Adyen", false),
+            None => audit_not_observed(&outcomes),
+        };
+        for (name, o) in observations {
+            p.observations.insert(name.into(), o);
+        }
+    }
     p.calls = calls;
     p
+}
+
+/// Why an audit key whose `/me` showed no credential observed nothing.
+fn audit_not_observed(
+    outcomes: &[(Environment, MeOutcome)],
+) -> Vec<(&'static str, crate::run::Observation)> {
+    let roles = format!(
+        "`{}` and `{}`",
+        credentials::ROLE_CREDENTIALS,
+        credentials::ROLE_USERS
+    );
+    let decisive = outcomes
+        .iter()
+        .map(|(_, o)| o)
+        .find(|o| !matches!(o, MeOutcome::Unauthorized | MeOutcome::Inconclusive(_)));
+    match decisive {
+        Some(MeOutcome::NoManagementRole) => credentials::not_observed(
+            &format!("the audit key has no Management API role (needs {roles})"),
+            true,
+        ),
+        Some(MeOutcome::IpRestricted) => credentials::not_observed(
+            "ip_restricted: the audit key's IP allowlist refuses this host",
+            false,
+        ),
+        _ => {
+            let why = outcomes
+                .iter()
+                .find_map(|(_, o)| match o {
+                    MeOutcome::Inconclusive(r) => Some(r.clone()),
+                    _ => None,
+                })
+                .unwrap_or_else(|| "the audit key was refused (401)".into());
+            credentials::not_observed(&why, false)
+        }
+    }
 }
 
 #[cfg(test)]
@@ -765,6 +831,7 @@ mod tests {
         ];
         let me = emulator::Me {
             env: Environment::Test,
+            id: "S2-6262224667",
             username: "ws_1@Company.YourCompany",
             company: "YourCompany",
             company_name: "Your Company Ltd",

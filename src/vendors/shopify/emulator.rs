@@ -8,6 +8,8 @@
 //! - `shpca_00000000000000000000000000000a02` — active; read_products
 //! - `shppa_00000000000000000000000000000a03` — revoked
 //! - `shpat_00000000000000000000000000000a04` — expired
+//! - `shpat_00000000000000000000000000000a05` — active; read_users, read_script_tags (an audit
+//!   key: staff accounts and script tags, see [`super::audit_emulator`])
 //!
 //! As the real API (specs README, vendor-apis.md §1.4):
 //! - `shop.json` carries the owner's name, e-mail, phone and address (the values of
@@ -96,6 +98,11 @@ pub fn default_keys() -> Vec<EmulatorKey> {
             "shpat_00000000000000000000000000000a04",
             &["read_orders"],
             KeyState::Expired,
+        ),
+        k(
+            "shpat_00000000000000000000000000000a05",
+            &["read_users", "read_script_tags"],
+            KeyState::Active,
         ),
     ]
 }
@@ -476,12 +483,13 @@ async fn resource(
         Ok(a) => a,
         Err(r) => return r,
     };
-    if let Err(r) = params(
+    let q = match params(
         query.as_deref(),
         &["limit", "fields", "since_id", "page_info"],
     ) {
-        return r;
-    }
+        Ok(q) => q,
+        Err(r) => return r,
+    };
     let name = resource.trim_end_matches(".json");
     let scope = format!("read_{name}");
     let write = format!("write_{name}");
@@ -500,6 +508,11 @@ async fn resource(
             403,
             json!({"errors": "[API] This app is not approved to access REST endpoints with protected customer data. See https://partners.shopify.com/1/apps/1/customer_data for more details."}),
         );
+    }
+    if let Some((status, body)) =
+        super::audit_emulator::answer(&st, &a.key, name, q.get("limit").map(String::as_str))
+    {
+        return a.answer(status, body);
     }
     a.answer(200, json!({ name: [] })).into_response()
 }

@@ -4,7 +4,9 @@
 //! domain; a 401 cannot tell invalid from revoked or expired (tokens may be short-lived), so
 //! it is reported as `invalid`.
 
+pub mod audit_emulator;
 pub mod emulator;
+pub mod staff;
 pub mod webhooks;
 
 use futures::FutureExt;
@@ -186,22 +188,36 @@ impl Shopify {
         })
     }
 
-    async fn run_probe(&self, input: ProbeInput<'_>, client: &Client) -> KeyProfile {
+    /// The audit key's observations (staff, script tags), after its scopes were read.
+    async fn audit(&self, input: &ProbeInput<'_>, client: &Client, p: &mut KeyProfile) {
+        let observations = match (&p.status, self.base(input)) {
+            (KeyStatus::Active, Some(base)) => {
+                let granted = p.granted.clone();
+                staff::observe(self, input, client, &base, &granted, &mut p.calls).await
+            }
+            (status, _) => staff::not_observed(&format!("the audit key is {}", status.label())),
+        };
+        for (name, o) in observations {
+            p.observations.insert(name.into(), o);
+        }
+    }
+
+    async fn run_probe(&self, input: &ProbeInput<'_>, client: &Client) -> KeyProfile {
         let mut p = super::profile("shopify", KeyStatus::Active);
         p.key_type = Some(input.class.key_type.clone());
         p.environment = input.class.environment;
-        if let Some(problem) = self.shop_problem(&input) {
+        if let Some(problem) = self.shop_problem(input) {
             p.status = super::inconclusive(problem);
             return p;
         }
         p.account = input.shop_domain.clone();
-        let Some(base) = self.base(&input) else {
+        let Some(base) = self.base(input) else {
             p.status = super::inconclusive("shop_domain_invalid");
             return p;
         };
         // 1. Grants.
         let scopes_path = "/admin/oauth/access_scopes.json";
-        let Some(req) = self.request(&input, &base, scopes_path, &[], SCOPES_FIELDS) else {
+        let Some(req) = self.request(input, &base, scopes_path, &[], SCOPES_FIELDS) else {
             p.status = super::inconclusive("bad_url");
             return p;
         };
@@ -245,7 +261,7 @@ impl Shopify {
         // 2. Identity: only the myshopify domain is asked for (`fields=`) and kept.
         let shop_path = format!("/admin/api/{API_VERSION}/shop.json");
         let query = [("fields", SHOP_QUERY_FIELDS)];
-        let Some(req) = self.request(&input, &base, &shop_path, &query, SHOP_FIELDS) else {
+        let Some(req) = self.request(input, &base, &shop_path, &query, SHOP_FIELDS) else {
             return p;
         };
         let url = req.url.clone();
@@ -360,7 +376,7 @@ impl Connector for Shopify {
             .map(|b| b.as_str().trim_end_matches('/').to_string())
             .unwrap_or_else(|| "https://<shop>.myshopify.com".into());
         let note = self.shop_problem(input).map(|p| format!("not sent: {p}"));
-        vec![
+        let mut calls = vec![
             PlannedCall {
                 method: "GET".into(),
                 url: format!("{base}/admin/oauth/access_scopes.json"),
@@ -382,15 +398,34 @@ impl Connector for Shopify {
                     "the app's webhook subscriptions (scheme and host kept); more pages with page_info".into()
                 })),
             },
-        ]
-    }
-
-    fn observations(&self) -> &'static [&'static str] {
-        &[super::webhooks::OBSERVATION]
+        ];
+        if input.audit {
+            calls.extend(staff::plan(&base));
+        }
+        calls
     }
 
     fn probe<'a>(&'a self, input: ProbeInput<'a>, client: &'a Client) -> BoxFuture<'a, KeyProfile> {
-        self.run_probe(input, client).boxed()
+        async move {
+            let mut p = self.run_probe(&input, client).await;
+            if input.audit {
+                self.audit(&input, client, &mut p).await;
+            }
+            p
+        }
+        .boxed()
+    }
+
+    fn observations(&self) -> &'static [&'static str] {
+        &[
+            super::webhooks::OBSERVATION,
+            staff::STAFF,
+            staff::SCRIPT_TAGS,
+        ]
+    }
+
+    fn audit_needs(&self) -> &'static [super::least_privilege::AuditNeed] {
+        staff::AUDIT_NEEDS
     }
 
     fn emulator(&self) -> Option<crate::emulator::EmulatorSpec> {
