@@ -93,6 +93,9 @@ pub struct Spec {
     pub unit: Unit,
     pub total_items: Option<u64>,
     pub total_bytes: Option<u64>,
+    /// When the phase's work began, if before the phase could be shown (the scan's file listing
+    /// comes before its totals are known).
+    pub started: Option<Instant>,
 }
 
 impl Spec {
@@ -102,6 +105,7 @@ impl Spec {
             unit,
             total_items: None,
             total_bytes: None,
+            started: None,
         }
     }
 
@@ -112,6 +116,11 @@ impl Spec {
 
     pub fn bytes(mut self, n: u64) -> Spec {
         self.total_bytes = Some(n);
+        self
+    }
+
+    pub fn started(mut self, at: Instant) -> Spec {
+        self.started = Some(at);
         self
     }
 }
@@ -149,7 +158,7 @@ impl Phase {
             bar,
             items: AtomicU64::new(0),
             bytes: AtomicU64::new(0),
-            started: Instant::now(),
+            started: spec.started.unwrap_or_else(Instant::now),
             last_draw: AtomicU64::new(0),
             active: Mutex::new(BTreeMap::new()),
             detail: Mutex::new(None),

@@ -144,6 +144,7 @@ impl MapSource for FsMaps {
 /// Walks and scans every root. Symlinks follow [`permitted`]; loops and broken links are
 /// noted, not errors (nothing readable was missed).
 pub fn scan_paths(roots: &[PathBuf], exclude: &GlobSet, scanner: &Scanner) -> ArtifactScan {
+    let started = std::time::Instant::now();
     let files: Mutex<Vec<(PathBuf, PathBuf, u64)>> = Mutex::new(vec![]);
     let errors: Mutex<Vec<(String, String)>> = Mutex::new(vec![]);
     let not_followed: Arc<Mutex<Vec<(String, String)>>> = Arc::new(Mutex::new(vec![]));
@@ -234,7 +235,8 @@ pub fn scan_paths(roots: &[PathBuf], exclude: &GlobSet, scanner: &Scanner) -> Ar
     let phase = Phase::start(
         Spec::new("scan", Unit::FILES)
             .items(files.len() as u64)
-            .bytes(total_bytes),
+            .bytes(total_bytes)
+            .started(started),
         scanner.progress,
         &scanner.redactor,
     );
