@@ -58,15 +58,18 @@ in_root --version
 mkdir -p "$work/site"
 echo '<html><body><p>nothing to see</p></body></html>' > "$work/site/index.html"
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-python3 -m http.server "$port" --bind 127.0.0.1 --directory "$work/site" >/dev/null 2>&1 &
+# The server's access log shows each page fetched.
+python3 -u -m http.server "$port" --bind 127.0.0.1 --directory "$work/site" > "$work/access.log" 2>&1 &
 server=$!
 for _ in $(seq 50); do python3 -c "import socket; socket.create_connection(('127.0.0.1', $port), 1)" 2>/dev/null && break; sleep 0.1; done
 for name in localhost vendorscope-dns-check.test; do
+  before=$(grep -c '"GET / HTTP' "$work/access.log" || true)
   out=$(in_root scan "http://$name:$port/" --allow-private-addresses --ignore-robots --format json --quiet) || [ $? -eq 1 ]
-  pages=$(python3 -c 'import json,sys; r=json.load(sys.stdin); print(sum(s.get("pages",0) for s in [r.get("crawl") or {}]) if r.get("crawl") else "?")' <<< "$out" 2>/dev/null || echo "?")
   echo "$out" | python3 -c "import json,sys; r=json.load(sys.stdin); errs=[e for e in r.get('errors',[]) if e.get('stage') in ('surface','crawl')]; assert not errs, errs" \
     || { echo "crawl of http://$name:$port/ failed in the static root: $out" | head -c 2000; exit 1; }
-  echo "static binary in an empty root: http://$name:$port/ resolved and crawled (pages: $pages)"
+  after=$(grep -c '"GET / HTTP' "$work/access.log" || true)
+  [ "$after" -gt "$before" ] || { echo "the page was not fetched through $name"; exit 1; }
+  echo "static binary in an empty root: http://$name:$port/ resolved and the page fetched"
 done
 # An unknown name fails cleanly (no resolver answers: nothing but /etc/hosts and a dead DNS).
 out=$(in_root scan "http://vendorscope-no-such-name.test:$port/" --allow-private-addresses --format json --quiet 2>&1) && rc=0 || rc=$?
@@ -92,12 +95,19 @@ buildah "${store[@]}" build --isolation chroot --layers=false \
 buildah "${store[@]}" inspect --format '{{.OCIv1.Config.User}} {{.OCIv1.Config.Entrypoint}} {{.OCIv1.Config.Env}}' localhost/vendorscope:ci
 user=$(buildah "${store[@]}" inspect --format '{{.OCIv1.Config.User}}' localhost/vendorscope:ci)
 [ "$user" = "65532:65532" ] || { echo "image user is $user"; exit 1; }
-ctr=$(buildah "${store[@]}" from localhost/vendorscope:ci)
+# The runtime provides /etc/hosts (with --add-host) and /etc/resolv.conf, as Docker would.
+ctr=$(buildah "${store[@]}" from --add-host vendorscope-dns-check.test:127.0.0.1 localhost/vendorscope:ci)
 files=$(cd "$(buildah "${store[@]}" mount "$ctr")" && find . -mindepth 1 | sort | tr '\n' ' ')
 echo "image files: $files"
 version=$(buildah "${store[@]}" run --isolation chroot "$ctr" -- /usr/local/bin/vendorscope --version)
 echo "in the image: $version"
 [ "$version" = "vendorscope $(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)" ] || { echo "unexpected version output"; exit 1; }
+before=$(grep -c '"GET / HTTP' "$work/access.log" || true)
+buildah "${store[@]}" run --isolation chroot --network host -e VENDORSCOPE_FINGERPRINT_KEY=ci-image-check "$ctr" -- \
+  /usr/local/bin/vendorscope scan "http://vendorscope-dns-check.test:$port/" --allow-private-addresses --ignore-robots --quiet --format json > "$work/image-scan.json"
+after=$(grep -c '"GET / HTTP' "$work/access.log" || true)
+[ "$after" -gt "$before" ] || { echo "the image did not fetch the page through the runtime's /etc/hosts"; exit 1; }
+echo "in the image: a name from the runtime's /etc/hosts resolved and the page fetched"
 buildah "${store[@]}" rm "$ctr" >/dev/null
 
 if [ "${VENDORSCOPE_SKIP_PRECOMMIT:-}" != 1 ]; then
