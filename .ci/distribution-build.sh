@@ -11,7 +11,8 @@
 #     no Docker daemon runs); then `vendorscope --version` in a container of it.
 #  3. The pre-commit hook (.pre-commit-hooks.yaml) as a user installs it: pre-commit builds it
 #     with cargo and runs it on a repository's files.
-# Set VENDORSCOPE_SKIP_PRECOMMIT=1 to leave out 3.
+# Set VENDORSCOPE_SKIP_PRECOMMIT=1 to leave out 3, VENDORSCOPE_STATIC_BIN=PATH to check a static
+# binary built before instead of building one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -26,10 +27,15 @@ trap cleanup EXIT
 host=$(rustc -vV | sed -n 's/^host: //p')
 static_target=${VENDORSCOPE_STATIC_TARGET:-$root/target/static}
 
-echo "-- 1. static build ($host, crt-static, --locked --release)"
-RUSTFLAGS='-C target-feature=+crt-static' CARGO_TARGET_DIR="$static_target" \
-  cargo build --locked --release --target "$host" --bin vendorscope
-bin="$static_target/$host/release/vendorscope"
+if [ -n "${VENDORSCOPE_STATIC_BIN:-}" ]; then
+  echo "-- 1. static binary given: $VENDORSCOPE_STATIC_BIN (not built here)"
+  bin=$VENDORSCOPE_STATIC_BIN
+else
+  echo "-- 1. static build ($host, crt-static, --locked --release), as the Dockerfile's builder stage"
+  RUSTFLAGS='-C target-feature=+crt-static' CARGO_TARGET_DIR="$static_target" \
+    cargo build --locked --release --target "$host" --bin vendorscope
+  bin="$static_target/$host/release/vendorscope"
+fi
 file "$bin"
 file "$bin" | grep -Eq 'static(-pie)? linked|statically linked' || { echo "not a static binary"; exit 1; }
 ldd_out=$(ldd "$bin" 2>&1 || true)
@@ -46,10 +52,11 @@ chown 65532:65532 "$rootfs/home/vendorscope"
 # What a container runtime mounts: only /etc/hosts knows vendorscope-dns-check.test.
 printf '127.0.0.1 localhost\n127.0.0.1 vendorscope-dns-check.test\n' > "$rootfs/etc/hosts"
 printf 'nameserver 127.0.0.1\noptions timeout:1 attempts:1\n' > "$rootfs/etc/resolv.conf"
-ls -la "$rootfs" "$rootfs/etc"
+(cd "$rootfs" && find . -mindepth 1 | sort | tr '\n' ' ' && echo)
+chroot_bin=$(command -v chroot)
 in_root() {
   env -i HOME=/home/vendorscope SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt \
-    VENDORSCOPE_FINGERPRINT_KEY=ci-image-check chroot --userspec=65532:65532 "$rootfs" \
+    VENDORSCOPE_FINGERPRINT_KEY=ci-image-check "$chroot_bin" --userspec=65532:65532 "$rootfs" \
     /usr/local/bin/vendorscope "$@"
 }
 in_root --version
@@ -121,6 +128,10 @@ if [ "${VENDORSCOPE_SKIP_PRECOMMIT:-}" != 1 ]; then
   printf 'repos:\n  - repo: %s\n    rev: %s\n    hooks:\n      - id: vendorscope-scan\n' "$root" "$rev" > "$repo/.pre-commit-config.yaml"
   echo "just text" > "$repo/clean.txt"
   gitc add .
+  # pre-commit runs `cargo install --path .` (without --locked); the static build's flags and
+  # target folder let it reuse the dependencies compiled in step 1.
+  (cd "$repo" && PRE_COMMIT_HOME="$work/pre-commit" RUSTFLAGS='-C target-feature=+crt-static' \
+    CARGO_BUILD_TARGET="$host" CARGO_TARGET_DIR="$static_target" pre-commit install-hooks)
   (cd "$repo" && PRE_COMMIT_HOME="$work/pre-commit" VENDORSCOPE_FINGERPRINT_KEY=ci pre-commit run --all-files)
   echo "pre-commit: a clean repository passes"
   # A synthetic Stripe test key in a staged file: the hook fails the commit.
