@@ -72,6 +72,8 @@ for i, st in enumerate(steps):
         n += 1
     if st.get("id") == "run":
         open(f"{work}/run-step.sh", "w").write(st["run"])
+    if st.get("id") == "key":
+        open(f"{work}/key-step.sh", "w").write(st["run"])
     if st.get("name") == "vendorscope result":
         open(f"{work}/result-step.sh", "w").write(st["run"])
 print(f"action.yml: schema ok; {n} run scripts extracted")
@@ -89,7 +91,17 @@ PY
 shellcheck -S style "$work"/step*.sh
 echo "shellcheck: action.yml scripts ok"
 
-echo "-- action.yml: the run and result steps with the debug binary"
+echo "-- action.yml: the build key, run and result steps with the debug binary"
+# The cache key: stable for the same sources, another for a changed source file.
+key() { env VS_SRC="$1" GITHUB_OUTPUT="$work/key.out" RUNNER_OS=Linux RUNNER_ARCH=X64 \
+  bash --noprofile --norc -eo pipefail "$work/key-step.sh"; sed -n 's/^key=//p' "$work/key.out" | tail -1; }
+k1=$(key "$root"); k2=$(key "$root")
+mkdir -p "$work/src-copy" && cp -r Cargo.toml Cargo.lock src policies "$work/src-copy/"
+echo "// changed" >> "$work/src-copy/src/main.rs"
+k3=$(key "$work/src-copy")
+[[ "$k1" =~ ^vendorscope-Linux-X64-[0-9a-f]{20}$ ]] || { echo "bad cache key $k1"; exit 1; }
+[ "$k1" = "$k2" ] && [ "$k1" != "$k3" ] || { echo "cache key not tied to the sources: $k1 $k2 $k3"; exit 1; }
+echo "build key: $k1 (changes with the sources)"
 cargo build --quiet
 mkdir -p "$work/bin" "$work/tmp"
 ln -sf "$root/target/debug/vendorscope" "$work/bin/vendorscope"
