@@ -19,6 +19,7 @@ use crate::guard::Redactor;
 use crate::http::{AllowedEndpoints, Client};
 use crate::inventory::Loaded;
 use crate::policy::{Exceptions, PolicySet};
+use crate::progress::{Phase, Spec, Unit};
 use crate::run::{
     Evidence, Exposure, InputFile, KeyProfile, KeyRecord, KeyStatus, Location, OutcomeRecord, Run,
     RunError, SubjectKind,
@@ -385,13 +386,30 @@ pub fn audit(opts: &AuditOptions, redactor: &Redactor) -> Result<AuditResult, Co
             }
         }
         probed = !jobs.is_empty();
+        let phase = probed.then(|| {
+            Phase::start(
+                Spec::new("probe", Unit::KEYS).items(jobs.len() as u64),
+                opts.progress,
+                redactor,
+            )
+        });
         let profiles: Vec<(String, String, KeyProfile)> = rt.block_on(async {
             let futs = jobs.iter().map(|(vid, key, secret, connector, s)| async {
+                if let Some(ph) = &phase {
+                    ph.begin(vid);
+                }
                 let p = vendors::probe_key(connector, secret, key, s, &client).await;
+                if let Some(ph) = &phase {
+                    ph.end(vid);
+                    ph.add(1, 0);
+                }
                 (vid.clone(), key.id.clone(), p)
             });
             futures::future::join_all(futs).await
         });
+        if let Some(ph) = phase {
+            ph.finish();
+        }
         for (vid, kid, p) in profiles {
             if let KeyStatus::Inconclusive(r) = &p.status {
                 run.errors.push(RunError {
@@ -417,9 +435,10 @@ pub fn audit(opts: &AuditOptions, redactor: &Redactor) -> Result<AuditResult, Co
                 KnownKey::by_value(KnownIdentity::from_inventory(v, k), secret)
             })
             .collect();
-        let scanner = Scanner::new(Arc::clone(&detectors))
+        let mut scanner = Scanner::new(Arc::clone(&detectors))
             .with_redactor(redactor)
             .with_known(KnownKeys::new(by_value, Arc::clone(&fp)));
+        scanner.progress = opts.progress;
         let at = crate::run::now_rfc3339();
         // Artifacts, relative to the inventory's folder.
         if !artifacts.is_empty() {

@@ -21,6 +21,7 @@ pub mod http;
 pub mod inventory;
 pub mod pii;
 pub mod policy;
+pub mod progress;
 pub mod report;
 pub mod run;
 pub mod secret;

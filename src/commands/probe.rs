@@ -8,6 +8,7 @@ use url::Url;
 use crate::cli::ProbeArgs;
 use crate::gate::{EXIT_CONFIG, EXIT_FAIL, EXIT_INCOMPLETE, EXIT_OK};
 use crate::http::Client;
+use crate::progress::{Phase, Spec, Unit};
 use crate::report::Format;
 use crate::run::{KeyProfile, KeyStatus};
 use crate::secret::{Fingerprinter, Secret, SecretRef, SourceOptions};
@@ -106,6 +107,12 @@ pub fn run(ctx: &Ctx, args: &ProbeArgs) -> anyhow::Result<u8> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
+    let phase = Phase::start(
+        Spec::new("probe", Unit::KEYS).items(1),
+        !ctx.global.quiet,
+        &ctx.out.redactor,
+    );
+    phase.begin(&args.vendor);
     let profile = rt.block_on(vendors::probe_key(
         &args.vendor,
         &secret,
@@ -113,6 +120,9 @@ pub fn run(ctx: &Ctx, args: &ProbeArgs) -> anyhow::Result<u8> {
         &settings,
         &client,
     ));
+    phase.end(&args.vendor);
+    phase.add(1, 0);
+    phase.finish();
 
     for w in client.take_warnings() {
         ctx.out.warn(&w);

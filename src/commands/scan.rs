@@ -244,6 +244,7 @@ pub fn run(ctx: &Ctx, args: &ScanArgs) -> anyhow::Result<u8> {
     scanner.limits.max_per_item = n(args.max_exposures_per_file);
     scanner.cap = Arc::new(crate::exposure::scan::RunCap::new(n(args.max_exposures)));
     scanner.follow_symlinks = args.follow_symlinks;
+    scanner.progress = !ctx.global.quiet;
     let started = std::time::Instant::now();
     let phase = |name: &str| {
         tracing::debug!(

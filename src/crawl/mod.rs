@@ -5,7 +5,6 @@ pub mod extract;
 pub mod fetch;
 
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::io::IsTerminal;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -14,6 +13,9 @@ use futures::StreamExt;
 use futures::stream::FuturesUnordered;
 use tokio::sync::{Mutex, Semaphore};
 use url::Url;
+
+use crate::guard::Redactor;
+use crate::progress::{self, Mode, Phase, Spec, Unit};
 
 pub use extract::Role;
 pub use fetch::{AddressPolicy, AnonymousClient, FetchError, init_tls};
@@ -351,7 +353,11 @@ pub async fn crawl_async(
         Ok(c) => c,
         Err(e) => return fatal(seeds, &e.to_string()),
     };
-    let progress = progress_bar(settings.progress);
+    let progress = Phase::start(
+        Spec::new("crawl", Unit::RESPONSES),
+        settings.progress,
+        &Redactor::new(),
+    );
 
     let mut seed_origins: Vec<url::Origin> = Vec::new();
     let mut seen: HashSet<String> = HashSet::new();
@@ -620,19 +626,13 @@ pub async fn crawl_async(
                 );
             }
         }
-        if let Some(pb) = &progress {
-            pb.set_message(format!(
-                "{} pages, {} assets, {:.1} MiB, {} errors",
-                report.stats.pages,
-                report.stats.assets,
-                report.stats.bytes as f64 / (1024.0 * 1024.0),
-                report.errors.len()
-            ));
-            pb.tick();
+        if progress.mode() == Mode::Bar {
+            progress.set_detail(crawl_progress(&report));
         }
     }
-    if let Some(pb) = progress {
-        pb.finish_and_clear();
+    if progress.mode() != Mode::Off {
+        progress.set_detail(crawl_progress(&report));
+        progress.finish();
     }
     // Time that ran out is an incomplete surface, never a silent pass.
     let seed = seeds.first().map(Url::to_string).unwrap_or_default();
@@ -863,16 +863,13 @@ fn handle_response(
     });
 }
 
-fn progress_bar(wanted: bool) -> Option<indicatif::ProgressBar> {
-    if !wanted || !std::io::stderr().is_terminal() {
-        return None;
-    }
-    let pb = indicatif::ProgressBar::new_spinner();
-    if let Ok(style) =
-        indicatif::ProgressStyle::with_template("{spinner} crawling: {msg} [{elapsed}]")
-    {
-        pb.set_style(style);
-    }
-    pb.enable_steady_tick(Duration::from_millis(120));
-    Some(pb)
+/// The crawl's progress: its own statistics (numbers only, no URL).
+fn crawl_progress(report: &CrawlReport) -> String {
+    format!(
+        "{} pages, {} assets, {}, {} errors",
+        progress::thousands(report.stats.pages as u64),
+        progress::thousands(report.stats.assets as u64),
+        progress::human_bytes(report.stats.bytes),
+        report.errors.len()
+    )
 }

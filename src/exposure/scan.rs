@@ -201,6 +201,8 @@ pub struct Scanner {
     pub follow_symlinks: bool,
     /// The inventory keys searched for by value or fingerprint, whatever the text around them.
     pub known: Option<Arc<KnownKeys>>,
+    /// Show the artifact scan's progress (`!--quiet`; see [`crate::progress`]).
+    pub progress: bool,
 }
 
 /// What one top-level item's scan carries down into its members.
@@ -224,6 +226,7 @@ impl Scanner {
             cap: Arc::new(RunCap::new(DEFAULT_MAX_PER_RUN)),
             follow_symlinks: false,
             known: None,
+            progress: false,
         }
     }
 

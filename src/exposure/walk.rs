@@ -7,6 +7,8 @@ use std::sync::{Arc, Mutex};
 use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 use rayon::prelude::*;
 
+use crate::progress::{Phase, Spec, Unit};
+
 use super::scan::{Hit, MapBytes, MapSource, ScanOutput, Scanner};
 
 /// Files below this size are read into memory; larger ones are memory-mapped.
@@ -142,6 +144,7 @@ impl MapSource for FsMaps {
 /// Walks and scans every root. Symlinks follow [`permitted`]; loops and broken links are
 /// noted, not errors (nothing readable was missed).
 pub fn scan_paths(roots: &[PathBuf], exclude: &GlobSet, scanner: &Scanner) -> ArtifactScan {
+    let started = std::time::Instant::now();
     let files: Mutex<Vec<(PathBuf, PathBuf, u64)>> = Mutex::new(vec![]);
     let errors: Mutex<Vec<(String, String)>> = Mutex::new(vec![]);
     let not_followed: Arc<Mutex<Vec<(String, String)>>> = Arc::new(Mutex::new(vec![]));
@@ -228,10 +231,24 @@ pub fn scan_paths(roots: &[PathBuf], exclude: &GlobSet, scanner: &Scanner) -> Ar
         .unwrap_or_default();
     // Largest first: keeps both cores busy until the end.
     files.sort_by(|a, b| b.2.cmp(&a.2).then_with(|| a.0.cmp(&b.0)));
+    let total_bytes = files.iter().map(|f| f.2).sum();
+    let phase = Phase::start(
+        Spec::new("scan", Unit::FILES)
+            .items(files.len() as u64)
+            .bytes(total_bytes)
+            .started(started),
+        scanner.progress,
+        &scanner.redactor,
+    );
     let outputs: Vec<ScanOutput> = files
         .par_iter()
-        .map(|(path, root, _)| scan_file(path, root, scanner))
+        .map(|(path, root, len)| {
+            let out = scan_file(path, root, scanner);
+            phase.add(1, *len);
+            out
+        })
         .collect();
+    phase.finish();
     let mut res = ArtifactScan {
         files: files.len() as u64,
         ..Default::default()
