@@ -128,7 +128,7 @@ artifacts:
     let lines = phase_lines(&stderr, "probe");
     assert_eq!(lines.len(), 1, "{stderr}");
     assert!(
-        lines[0].starts_with("probe: 4 keys in ") && lines[0].ends_with(" s"),
+        lines[0].starts_with("probe: 6 keys in ") && lines[0].ends_with(" s"),
         "{}",
         lines[0]
     );
