@@ -255,6 +255,90 @@ fn contract_text(start: Option<jiff::civil::Date>, end: Option<jiff::civil::Date
     }
 }
 
+/// One "declared / observed" row of a vendor's relationship profile: what the inventory says,
+/// what the vendor's own API showed, and what of the observed the inventory does not cover.
+fn declared_vs_observed(
+    label: &str,
+    declared: Option<String>,
+    observed: Option<Vec<String>>,
+    beyond: &[String],
+    reason: Option<&String>,
+) -> Value {
+    json!({
+        "label": label,
+        "declared": declared.unwrap_or_else(|| "not declared".into()),
+        "observed": observed.map(|o| if o.is_empty() { "none".to_string() } else { o.join(", ") }),
+        "beyond": beyond,
+        "reason": reason,
+    })
+}
+
+/// The vendor's observed facts beside their declared counterparts (the observations a run
+/// made or tried; none when no key of the vendor could make them).
+fn observed_rows(v: &VendorFacts) -> Vec<Value> {
+    let mut rows = vec![];
+    if v.observed_data.is_some() || v.observed_data_reason.is_some() {
+        let beyond: Vec<String> = v
+            .observed_data
+            .iter()
+            .flatten()
+            .filter(|c| !v.data_shared.contains(c))
+            .cloned()
+            .collect();
+        rows.push(declared_vs_observed(
+            "Personal data held (profile schema)",
+            Some(v.data_shared.join(", ")).filter(|s| !s.is_empty()),
+            v.observed_data.clone(),
+            &beyond,
+            v.observed_data_reason.as_ref(),
+        ));
+    }
+    if v.observed_webhooks.is_some() || v.webhooks_reason.is_some() {
+        rows.push(declared_vs_observed(
+            "Webhook destinations",
+            v.webhook_destinations.as_ref().map(|d| {
+                if d.is_empty() {
+                    "none allowed".to_string()
+                } else {
+                    d.join(", ")
+                }
+            }),
+            v.observed_webhook_destinations.clone(),
+            v.undeclared_webhook_destinations.as_deref().unwrap_or_default(),
+            v.webhooks_reason.as_ref(),
+        ));
+    }
+    if v.observed_credentials.is_some() || v.credentials_reason.is_some() {
+        rows.push(declared_vs_observed(
+            "API credentials (declared keys / active at the vendor)",
+            Some(v.key_ids.join(", ")).filter(|s| !s.is_empty()),
+            v.observed_credentials.as_ref().map(|c| {
+                c.iter()
+                    .filter(|c| c.active)
+                    .map(|c| c.id.clone())
+                    .collect()
+            }),
+            v.undeclared_credentials.as_deref().unwrap_or_default(),
+            v.credentials_reason.as_ref(),
+        ));
+    }
+    if v.observed_staff.is_some() || v.staff_reason.is_some() {
+        rows.push(declared_vs_observed(
+            "Staff with order access (admin accounts declared / observed)",
+            v.admin_accounts
+                .as_ref()
+                .and_then(|a| a.count)
+                .map(|n| n.to_string()),
+            v.staff_with_order_access
+                .as_ref()
+                .map(|s| vec![format!("{} account(s): {}", s.len(), s.join(", "))]),
+            &[],
+            v.staff_reason.as_ref(),
+        ));
+    }
+    rows
+}
+
 fn vendor_value(run: &Run, v: &VendorFacts, findings: &[&Finding]) -> Value {
     let a = v.assessment.clone().unwrap_or_default();
     let (privacy, privacy_evaluated) = privacy_checks(run, &v.id, findings);
@@ -291,6 +375,7 @@ fn vendor_value(run: &Run, v: &VendorFacts, findings: &[&Finding]) -> Value {
         "observed_data": v.observed_data,
         "observed_data_reason": v.observed_data_reason,
         "observed_beyond": observed_beyond,
+        "observed_rows": observed_rows(v),
         "privacy": privacy,
         "privacy_evaluated": privacy_evaluated,
         "dpa": v.dpa.as_ref().map(|d| json!({"signed": d.signed, "signed_on": d.signed_on, "reference": d.reference})),
