@@ -50,14 +50,36 @@ impl Ctx<'_> {
     /// Returns false (after reporting) if a report file could not be written.
     pub fn emit(&self, run: &Run, default: Format) -> bool {
         let started = std::time::Instant::now();
-        let clean = match self.out.clean(run) {
-            Ok(c) => c,
+        match self.out.clean(run) {
+            Ok(c) => self.emit_clean(&c, default, started),
             Err(e) => {
                 self.out.error(&e.to_string());
-                return false;
+                false
             }
-        };
-        let run = &clean;
+        }
+    }
+
+    /// [`Ctx::emit`] for a run the caller is done with: it is dropped once sanitised, so a
+    /// large run is not held twice while the reports are rendered and filtered.
+    pub fn emit_owned(&self, run: Run, default: Format) -> bool {
+        let started = std::time::Instant::now();
+        let clean = self.out.clean(&run);
+        drop(run);
+        match clean {
+            Ok(c) => self.emit_clean(&c, default, started),
+            Err(e) => {
+                self.out.error(&e.to_string());
+                false
+            }
+        }
+    }
+
+    fn emit_clean(
+        &self,
+        run: &crate::guard::Clean<Run>,
+        default: Format,
+        started: std::time::Instant,
+    ) -> bool {
         tracing::debug!(
             elapsed_ms = started.elapsed().as_millis() as u64,
             "output: sanitised"
