@@ -59,12 +59,13 @@ impl Ctx<'_> {
         }
     }
 
-    /// [`Ctx::emit`] for a run the caller is done with: it is dropped once sanitised, so a
-    /// large run is not held twice while the reports are rendered and filtered.
+    /// [`Ctx::emit`] for a run the caller is done with: its long lists are sanitised in
+    /// parallel, and it is dropped once sanitised, so a large run is not held twice while the
+    /// reports are rendered and filtered.
     pub fn emit_owned(&self, run: Run, default: Format) -> bool {
         let started = std::time::Instant::now();
-        let clean = self.out.clean(&run);
-        drop(run);
+        let clean = crate::guard::Clean::of_run(run, &self.out.redactor)
+            .map_err(|e| crate::report::RenderError(e.to_string()));
         match clean {
             Ok(c) => self.emit_clean(&c, default, started),
             Err(e) => {
