@@ -170,8 +170,8 @@ pub fn finish(
         ctx.out.warn(w);
     }
     warn_weakened(ctx, &run.weakened_rules);
-    let written = ctx.emit(&run, Format::Table);
     let mut code = crate::gate::exit_code(run.findings.iter().filter(|f| !in_baseline(f)), gate);
+    let written = ctx.emit_owned(run, Format::Table);
     if deny_unused {
         code = EXIT_CONFIG;
     }

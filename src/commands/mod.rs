@@ -54,14 +54,37 @@ impl Ctx<'_> {
     /// Returns false (after reporting) if a report file could not be written.
     pub fn emit(&self, run: &Run, default: Format) -> bool {
         let started = std::time::Instant::now();
-        let clean = match self.out.clean(run) {
-            Ok(c) => c,
+        match self.out.clean(run) {
+            Ok(c) => self.emit_clean(&c, default, started),
             Err(e) => {
                 self.out.error(&e.to_string());
-                return false;
+                false
             }
-        };
-        let run = &clean;
+        }
+    }
+
+    /// [`Ctx::emit`] for a run the caller is done with: its long lists are sanitised in
+    /// parallel, and it is dropped once sanitised, so a large run is not held twice while the
+    /// reports are rendered and filtered.
+    pub fn emit_owned(&self, run: Run, default: Format) -> bool {
+        let started = std::time::Instant::now();
+        let clean = crate::guard::Clean::of_run(run, &self.out.redactor)
+            .map_err(|e| crate::report::RenderError(e.to_string()));
+        match clean {
+            Ok(c) => self.emit_clean(&c, default, started),
+            Err(e) => {
+                self.out.error(&e.to_string());
+                false
+            }
+        }
+    }
+
+    fn emit_clean(
+        &self,
+        run: &crate::guard::Clean<Run>,
+        default: Format,
+        started: std::time::Instant,
+    ) -> bool {
         tracing::debug!(
             elapsed_ms = started.elapsed().as_millis() as u64,
             "output: sanitised"

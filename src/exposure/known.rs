@@ -183,8 +183,10 @@ impl KnownKeys {
         if anchors.is_empty() {
             return None;
         }
+        // Leftmost-first (not overlapping) semantics, so the packed SIMD searcher runs;
+        // `find` restarts one byte after each match start instead (see there).
         let ac = AhoCorasick::builder()
-            .match_kind(MatchKind::Standard)
+            .match_kind(MatchKind::LeftmostFirst)
             .build(&anchors)
             .ok()?;
         Some(KnownKeys {
@@ -211,7 +213,15 @@ impl KnownKeys {
     /// Every occurrence of a known key in `hay` as (key, start, end), by start.
     pub fn find(&self, hay: &[u8]) -> Vec<(usize, usize, usize)> {
         let mut out = vec![];
-        for m in self.ac.find_overlapping_iter(hay) {
+        // Every anchor is 4 bytes long and they are distinct, so at most one ends at any
+        // position: restarting one byte after each match start finds every occurrence, the
+        // overlapping ones included, as an overlapping search would.
+        let mut at = 0;
+        while let Some(m) = self
+            .ac
+            .find(aho_corasick::Input::new(hay).range(at..hay.len()))
+        {
+            at = m.start() + 1;
             for &k in &self.by_anchor[m.pattern().as_usize()] {
                 match &self.keys[k].probe {
                     Probe::Value(secret) => {

@@ -518,11 +518,28 @@ pub fn encoded_forms(raw: &str) -> Vec<String> {
 }
 
 /// The decoded view of a text, and where each of its bytes came from.
+///
+/// The map is kept by segments, not per byte: most of a report is copied through unchanged
+/// (only line breaks and escapes differ), so the view costs about the text's own size and one
+/// pass of bulk copies, and a match is mapped back by a binary search.
 struct View {
     bytes: Vec<u8>,
-    /// For each view byte, the original byte range it was decoded from.
-    start: Vec<u32>,
-    end: Vec<u32>,
+    /// In view order; every view byte lies in exactly one segment (tokens that yield nothing,
+    /// such as line breaks, have none).
+    segs: Vec<Seg>,
+    /// For a second decoding layer: the first, which this layer's offsets index into.
+    inner: Option<Box<View>>,
+}
+
+/// A run of view bytes starting at `view`, decoded from the original bytes `orig..orig + len`.
+/// When `copy` is set the run is those bytes one for one; otherwise every view byte of it came
+/// from the whole range (one escape or entity).
+#[derive(Clone, Copy)]
+struct Seg {
+    view: u32,
+    orig: u32,
+    len: u32,
+    copy: bool,
 }
 
 impl View {
@@ -531,23 +548,43 @@ impl View {
         if !has_trigger(&one.bytes) {
             return one;
         }
-        // A second layer (an escape that was itself escaped), composed onto the first.
+        // A second layer (an escape that was itself escaped), mapped through the first.
         let mut two = decode_layer(&one.bytes);
-        for s in &mut two.start {
-            *s = one.start[*s as usize];
-        }
-        for e in &mut two.end {
-            *e = one.end[*e as usize - 1];
-        }
+        two.inner = Some(Box::new(one));
         two
     }
 
-    fn orig_start(&self, i: usize) -> usize {
-        self.start[i] as usize
+    fn seg(&self, i: usize) -> &Seg {
+        let at = self.segs.partition_point(|s| s.view as usize <= i);
+        &self.segs[at.saturating_sub(1)]
     }
 
+    /// The first original byte that view byte `i` came from.
+    fn orig_start(&self, i: usize) -> usize {
+        let s = self.seg(i);
+        let here = if s.copy {
+            s.orig as usize + (i - s.view as usize)
+        } else {
+            s.orig as usize
+        };
+        match &self.inner {
+            Some(inner) => inner.orig_start(here),
+            None => here,
+        }
+    }
+
+    /// The end (exclusive) of the original bytes that view byte `i` came from.
     fn orig_end(&self, i: usize) -> usize {
-        self.end[i] as usize
+        let s = self.seg(i);
+        let here = if s.copy {
+            s.orig as usize + (i - s.view as usize) + 1
+        } else {
+            (s.orig + s.len) as usize
+        };
+        match &self.inner {
+            Some(inner) => inner.orig_end(here - 1),
+            None => here,
+        }
     }
 }
 
@@ -681,12 +718,49 @@ fn entity(b: &[u8], i: usize) -> Option<(u32, usize)> {
         .map(|(n, c)| (*c, n.len() + 1))
 }
 
+/// Bytes that may start a decoding token (everything else is copied through).
+const fn token_starts() -> [bool; 256] {
+    let mut t = [false; 256];
+    t[b'\r' as usize] = true;
+    t[b'\n' as usize] = true;
+    t[b'%' as usize] = true;
+    t[b'&' as usize] = true;
+    t[b'\\' as usize] = true;
+    t
+}
+static TOKEN_START: [bool; 256] = token_starts();
+
 fn decode_layer(b: &[u8]) -> View {
     let mut bytes = Vec::with_capacity(b.len());
-    let mut start = Vec::with_capacity(b.len());
-    let mut end = Vec::with_capacity(b.len());
+    let mut segs: Vec<Seg> = Vec::new();
     let mut i = 0;
     while i < b.len() {
+        // A run copied through, in one piece.
+        let run = b[i..]
+            .iter()
+            .position(|&c| TOKEN_START[c as usize])
+            .unwrap_or(b.len() - i);
+        if run > 0 {
+            match segs.last_mut() {
+                // Contiguous in both the view and the text (a `%` or `\\` left as it was).
+                Some(s)
+                    if s.copy
+                        && (s.orig + s.len) as usize == i
+                        && (s.view + s.len) as usize == bytes.len() =>
+                {
+                    s.len += run as u32;
+                }
+                _ => segs.push(Seg {
+                    view: bytes.len() as u32,
+                    orig: i as u32,
+                    len: run as u32,
+                    copy: true,
+                }),
+            }
+            bytes.extend_from_slice(&b[i..i + run]);
+            i += run;
+            continue;
+        }
         let before = bytes.len();
         let used = decode_token(b, i, &mut bytes).max(1);
         // `\n` escapes and line breaks yield nothing: `used` is 0 for them in decode_token's
@@ -695,16 +769,35 @@ fn decode_layer(b: &[u8]) -> View {
             b'\\' if matches!(b.get(i + 1), Some(b'n') | Some(b'r')) => 2,
             _ => used,
         };
-        for _ in before..bytes.len() {
-            start.push(i as u32);
-            end.push((i + used) as u32);
+        let yielded = bytes.len() - before;
+        if yielded > 0 {
+            // A token that yields its own single byte (a lone `%`, `&` or `\\`) is a copy.
+            let copy = used == 1 && yielded == 1;
+            match segs.last_mut() {
+                Some(s)
+                    if copy
+                        && s.copy
+                        && (s.orig + s.len) as usize == i
+                        && (s.view + s.len) as usize == before =>
+                {
+                    s.len += 1;
+                }
+                _ => segs.push(Seg {
+                    view: before as u32,
+                    orig: i as u32,
+                    len: used as u32,
+                    copy,
+                }),
+            }
         }
         i += used;
     }
-    for c in &mut bytes {
-        c.make_ascii_lowercase();
+    bytes.make_ascii_lowercase();
+    View {
+        bytes,
+        segs,
+        inner: None,
     }
-    View { bytes, start, end }
 }
 
 #[cfg(test)]
@@ -851,6 +944,54 @@ mod tests {
             !out.contains(&enc[30..80]),
             "encoded key survived a chunk boundary"
         );
+    }
+
+    /// The per-byte map the view used to keep, as the reference for its segment map.
+    fn byte_map(b: &[u8]) -> (Vec<u8>, Vec<usize>, Vec<usize>) {
+        let (mut bytes, mut start, mut end) = (vec![], vec![], vec![]);
+        let mut i = 0;
+        while i < b.len() {
+            let before = bytes.len();
+            let used = match b[i] {
+                b'\\' if matches!(b.get(i + 1), Some(b'n') | Some(b'r')) => 2,
+                _ => decode_token(b, i, &mut bytes).max(1),
+            };
+            for _ in before..bytes.len() {
+                start.push(i);
+                end.push(i + used);
+            }
+            i += used;
+        }
+        bytes.make_ascii_lowercase();
+        (bytes, start, end)
+    }
+
+    #[test]
+    fn the_segment_map_agrees_with_a_byte_map() {
+        for text in [
+            "",
+            "plain Text",
+            "a%41b%zz&amp;c&#x41;\\u0041\\n\\x41\\/é\r\nend",
+            "%%41&&amp;\\\\\\q\n\n%",
+            "&amp;#43;x\\\\u0041y%2541%",
+            "{\n  \"k\": \"sk_live_\\u0041b\\/c\"\n}\n",
+        ] {
+            let view = View::of(text.as_bytes());
+            let (one, s1, e1) = byte_map(text.as_bytes());
+            let (bytes, start, end) = if has_trigger(&one) {
+                let (two, s2, e2) = byte_map(&one);
+                let start = s2.iter().map(|&s| s1[s]).collect::<Vec<_>>();
+                let end = e2.iter().map(|&e| e1[e - 1]).collect::<Vec<_>>();
+                (two, start, end)
+            } else {
+                (one, s1, e1)
+            };
+            assert_eq!(view.bytes, bytes, "{text:?}");
+            for i in 0..bytes.len() {
+                assert_eq!(view.orig_start(i), start[i], "{text:?} start {i}");
+                assert_eq!(view.orig_end(i), end[i], "{text:?} end {i}");
+            }
+        }
     }
 
     #[test]

@@ -128,18 +128,76 @@ impl<T: Serialize + DeserializeOwned> Clean<T> {
     /// every string passes through, object keys included) and the document is read back from
     /// that compact JSON: one pass, and no tree of values the size of a large run.
     pub fn new(doc: &T, redactor: &Redactor) -> Result<Self, serde_json::Error> {
-        let mut json = Vec::new();
-        let mut ser = serde_json::Serializer::with_formatter(
-            &mut json,
-            Cleaning {
-                redactor,
-                string: String::new(),
-                in_string: false,
+        clean_doc(doc, redactor).map(Clean)
+    }
+}
+
+/// Items per chunk when a run's long lists are cleaned in parallel.
+const CHUNK_ITEMS: usize = 512;
+
+impl Clean<crate::run::Run> {
+    /// [`Clean::new`] for a run the caller is done with: its long lists (exposures, findings,
+    /// outcomes) are cleaned in parallel chunks, the rest of the document as one. Every string
+    /// passes the same [`Cleaning`] formatter, object keys included; the result is the one
+    /// [`Clean::new`] gives.
+    pub fn of_run(
+        mut run: crate::run::Run,
+        redactor: &Redactor,
+    ) -> Result<Self, serde_json::Error> {
+        let exposures = std::mem::take(&mut run.exposures);
+        let findings = std::mem::take(&mut run.findings);
+        let outcomes = std::mem::take(&mut run.outcomes);
+        let (shell, (exposures, (findings, outcomes))) = rayon::join(
+            || Clean::new(&run, redactor),
+            || {
+                rayon::join(
+                    || clean_list(&exposures, redactor),
+                    || {
+                        rayon::join(
+                            || clean_list(&findings, redactor),
+                            || clean_list(&outcomes, redactor),
+                        )
+                    },
+                )
             },
         );
-        doc.serialize(&mut ser)?;
-        Ok(Clean(serde_json::from_slice(&json)?))
+        let mut clean = shell?.0;
+        clean.exposures = exposures?;
+        clean.findings = findings?;
+        clean.outcomes = outcomes?;
+        Ok(Clean(clean))
     }
+}
+
+fn clean_list<T>(items: &[T], redactor: &Redactor) -> Result<Vec<T>, serde_json::Error>
+where
+    T: Serialize + DeserializeOwned + Send + Sync,
+{
+    use rayon::prelude::*;
+    let chunks: Result<Vec<Vec<T>>, _> = items
+        .par_chunks(CHUNK_ITEMS)
+        .map(|c| clean_doc::<[T], Vec<T>>(c, redactor))
+        .collect();
+    Ok(chunks?.into_iter().flatten().collect())
+}
+
+/// `doc` serialised through [`Cleaning`] and read back as `D`.
+fn clean_doc<S, D>(doc: &S, redactor: &Redactor) -> Result<D, serde_json::Error>
+where
+    S: Serialize + ?Sized,
+    D: DeserializeOwned,
+{
+    let mut json = Vec::new();
+    let mut ser = serde_json::Serializer::with_formatter(
+        &mut json,
+        Cleaning {
+            redactor,
+            string: String::new(),
+            in_string: false,
+        },
+    );
+    doc.serialize(&mut ser)?;
+    serde_json::from_slice(&json)
 }
 
 impl<T> Deref for Clean<T> {
@@ -301,6 +359,39 @@ mod tests {
                 "line break".to_string(),
                 String::new()
             ]
+        );
+    }
+
+    /// A run cleaned by parts in parallel is the run cleaned whole.
+    #[test]
+    fn a_run_cleaned_in_parallel_chunks_is_the_run_cleaned_whole() {
+        let mut run = crate::run::Run::new("scan", "check");
+        let text = serde_json::to_string(&run).expect("json");
+        let mut v: serde_json::Value = serde_json::from_str(&text).expect("value");
+        v["warnings"] = serde_json::json!(["w\u{1b}[2J::error::x"]);
+        run = serde_json::from_value(v).expect("run");
+        let exposure = |i: usize| {
+            serde_json::json!({
+                "id": format!("exp-{i}"), "rule": "stripe.secret_key", "vendor": "stripe",
+                "credential_type": "secret_key", "public_by_design": false,
+                "location": {"path": format!("dist/a{i}.js\n::set-env x"), "line": 1, "column": 1,
+                             "url": "https://u:p@example.test/x"},
+                "source": "artifact",
+                "evidence": {"fingerprint": "f", "redacted": "sk_live_…abcd"},
+                "confidence": "high", "inventory_key": null, "observed_at": "2026-01-01T00:00:00Z"
+            })
+        };
+        let exposures: Vec<crate::run::Exposure> = (0..CHUNK_ITEMS * 2 + 3)
+            .map(|i| serde_json::from_value(exposure(i)).expect("exposure"))
+            .collect();
+        run.exposures = exposures;
+        let r = Redactor::new();
+        let whole = serde_json::to_string(&*Clean::new(&run, &r).expect("whole")).expect("json");
+        let parts = serde_json::to_string(&*Clean::of_run(run, &r).expect("parts")).expect("json");
+        assert_eq!(whole, parts);
+        assert!(
+            !parts.contains("::set-env") && !parts.contains("u:p@"),
+            "{parts}"
         );
     }
 
