@@ -375,3 +375,33 @@ fn report_stays_self_contained() {
         assert!(!lower.contains(bad), "external or active content: {bad}");
     }
 }
+
+/// Issue 16: each vendor's relationship profile puts what the inventory declares beside what
+/// the vendor showed, marks what is observed but not declared, and says why a fact was not
+/// observed.
+#[test]
+fn relationship_profile_shows_declared_beside_observed() {
+    let mut run = demo();
+    let it = run
+        .facts
+        .vendors
+        .iter_mut()
+        .find(|v| v.id == "iterable")
+        .expect("iterable");
+    it.data_shared = vec!["email".into()];
+    it.observed_data = Some(vec!["email".into(), "phone".into()]);
+    it.observed_data_reason = None;
+    it.webhook_destinations = Some(vec!["hooks.example.com".into()]);
+    it.observed_webhooks = None;
+    it.webhooks_reason = Some("unverifiable: needs a server-side key".into());
+    let h = render(&run);
+    let rel = section(&h, "relationship");
+    assert!(
+        rel.contains("Personal data held (profile schema): declared / observed</td><td>email / email, phone — <span class=\"fail\">not declared: phone</span>"),
+        "{rel}"
+    );
+    assert!(
+        rel.contains("Webhook destinations: declared / observed</td><td>hooks.example.com / <span class=\"unknown\">not observed</span> (unverifiable: needs a server-side key)"),
+        "{rel}"
+    );
+}

@@ -304,13 +304,15 @@ fn observed_rows(v: &VendorFacts) -> Vec<Value> {
                 }
             }),
             v.observed_webhook_destinations.clone(),
-            v.undeclared_webhook_destinations.as_deref().unwrap_or_default(),
+            v.undeclared_webhook_destinations
+                .as_deref()
+                .unwrap_or_default(),
             v.webhooks_reason.as_ref(),
         ));
     }
     if v.observed_credentials.is_some() || v.credentials_reason.is_some() {
         rows.push(declared_vs_observed(
-            "API credentials (declared keys / active at the vendor)",
+            "API credentials (keys / active credentials)",
             Some(v.key_ids.join(", ")).filter(|s| !s.is_empty()),
             v.observed_credentials.as_ref().map(|c| {
                 c.iter()
@@ -324,11 +326,11 @@ fn observed_rows(v: &VendorFacts) -> Vec<Value> {
     }
     if v.observed_staff.is_some() || v.staff_reason.is_some() {
         rows.push(declared_vs_observed(
-            "Staff with order access (admin accounts declared / observed)",
+            "Staff with order access",
             v.admin_accounts
                 .as_ref()
                 .and_then(|a| a.count)
-                .map(|n| n.to_string()),
+                .map(|n| format!("{n} admin account(s)")),
             v.staff_with_order_access
                 .as_ref()
                 .map(|s| vec![format!("{} account(s): {}", s.len(), s.join(", "))]),
