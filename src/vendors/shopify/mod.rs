@@ -291,7 +291,7 @@ impl Shopify {
                 }
                 if p.status == KeyStatus::Active {
                     // 3. Where shop events go: the app's webhook subscriptions.
-                    let o = webhooks::list(self, &input, &base, client, &mut p.calls).await;
+                    let o = webhooks::list(self, input, &base, client, &mut p.calls).await;
                     p.observations
                         .insert(super::webhooks::OBSERVATION.into(), o);
                 }
