@@ -439,6 +439,16 @@ pub fn status_for_error(e: &HttpError) -> KeyStatus {
     inconclusive(e.reason())
 }
 
+/// The reason a vendor status leaves what was asked unknown (`inconclusive`): 429 is
+/// `rate_limited`, a 5xx `server_error`; `None` for any other status.
+pub fn vendor_failure(status: u16) -> Option<&'static str> {
+    match status {
+        429 => Some("rate_limited"),
+        500..=599 => Some("server_error"),
+        _ => None,
+    }
+}
+
 /// The call summary of a request that never got a response.
 pub fn failed_call(method: &str, url: &Url, template: &str) -> CallSummary {
     CallSummary {

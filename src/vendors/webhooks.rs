@@ -79,7 +79,11 @@ impl<C> Page<C> {
     pub fn refused(status: u16) -> Self {
         match status {
             403 => Page::Denied,
-            s => Page::Failed(vendor_failure(s).unwrap_or("unexpected_response").into()),
+            s => Page::Failed(
+                super::vendor_failure(s)
+                    .unwrap_or("unexpected_response")
+                    .into(),
+            ),
         }
     }
 }
@@ -230,15 +234,6 @@ pub fn unverifiable(call: &str, missing: &str) -> Observation {
 /// The vendor did not answer usably (`rate_limited`, `server_error`, `timeout`, …).
 pub fn inconclusive(call: &str, reason: &str) -> Observation {
     Observation::not_known(ObservationStatus::Inconclusive, call, reason)
-}
-
-/// Whether `status` is a vendor failure that leaves the list unknown (429, 5xx).
-pub fn vendor_failure(status: u16) -> Option<&'static str> {
-    match status {
-        429 => Some("rate_limited"),
-        500..=599 => Some("server_error"),
-        _ => None,
-    }
 }
 
 /// The destinations of an observation that are not declared: `declared` holds host patterns

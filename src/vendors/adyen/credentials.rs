@@ -156,9 +156,10 @@ pub fn interpret_page<T: DeserializeOwned>(status: u16, body: &str) -> PageOutco
             _ => unexpected(),
         },
         401 => PageOutcome::Inconclusive("unauthorized".into()),
-        429 => PageOutcome::Inconclusive("rate_limited".into()),
-        500..=599 => PageOutcome::Inconclusive("server_error".into()),
-        _ => unexpected(),
+        s => match crate::vendors::vendor_failure(s) {
+            Some(r) => PageOutcome::Inconclusive(r.into()),
+            None => unexpected(),
+        },
     }
 }
 

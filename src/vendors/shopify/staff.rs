@@ -107,9 +107,10 @@ fn interpret(
             &format!("the audit key lacks the scope `{scope}` (403)"),
         ),
         401 => not(S::Inconclusive, "unauthorized"),
-        429 => not(S::Inconclusive, "rate_limited"),
-        500..=599 => not(S::Inconclusive, "server_error"),
-        _ => not(S::Inconclusive, "unexpected_response"),
+        s => not(
+            S::Inconclusive,
+            crate::vendors::vendor_failure(s).unwrap_or("unexpected_response"),
+        ),
     }
 }
 
