@@ -273,23 +273,27 @@ fn declared_vs_observed(
     })
 }
 
+/// The personal-data categories observed at the vendor (a fact) that the inventory does not
+/// declare.
+fn observed_not_declared(v: &VendorFacts) -> Vec<String> {
+    v.observed_data
+        .iter()
+        .flatten()
+        .filter(|c| !v.data_shared.contains(c))
+        .cloned()
+        .collect()
+}
+
 /// The vendor's observed facts beside their declared counterparts (the observations a run
 /// made or tried; none when no key of the vendor could make them).
 fn observed_rows(v: &VendorFacts) -> Vec<Value> {
     let mut rows = vec![];
     if v.observed_data.is_some() || v.observed_data_reason.is_some() {
-        let beyond: Vec<String> = v
-            .observed_data
-            .iter()
-            .flatten()
-            .filter(|c| !v.data_shared.contains(c))
-            .cloned()
-            .collect();
         rows.push(declared_vs_observed(
             "Personal data held (profile schema)",
             Some(v.data_shared.join(", ")).filter(|s| !s.is_empty()),
             v.observed_data.clone(),
-            &beyond,
+            &observed_not_declared(v),
             v.observed_data_reason.as_ref(),
         ));
     }
@@ -344,13 +348,7 @@ fn observed_rows(v: &VendorFacts) -> Vec<Value> {
 fn vendor_value(run: &Run, v: &VendorFacts, findings: &[&Finding]) -> Value {
     let a = v.assessment.clone().unwrap_or_default();
     let (privacy, privacy_evaluated) = privacy_checks(run, &v.id, findings);
-    // Observed at the vendor (a fact), and what of it the inventory does not declare.
-    let observed_beyond: Vec<&String> = v
-        .observed_data
-        .iter()
-        .flatten()
-        .filter(|c| !v.data_shared.contains(c))
-        .collect();
+    let observed_beyond = observed_not_declared(v);
     let mut by_sev = BTreeMap::new();
     for s in SEVERITIES {
         by_sev.insert(
