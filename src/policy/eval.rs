@@ -312,18 +312,10 @@ pub fn evaluate_json(
         policy_changes: set.changes.clone(),
         ..Default::default()
     };
-    let mut root = Context::with_env(lint::env());
-    if let Err(e) = super::functions::register(&mut root, now) {
-        tracing::error!("policy functions: {e}");
-    }
-    let today = now.to_zoned(jiff::tz::TimeZone::UTC).date().to_string();
-    root.add_variable_from_value("now", now.to_string());
-    root.add_variable_from_value("today", today);
     let run_json = facts
         .get("run")
         .cloned()
         .unwrap_or(Json::Object(Default::default()));
-    root.add_variable_from_value("run", to_cel(&run_json));
 
     for r in set.rules.iter().filter(|r| r.enabled) {
         for c in r.controls() {
@@ -331,6 +323,13 @@ pub fn evaluate_json(
         }
     }
     let mut usage = exceptions.new_usage();
+    let scope = Scope {
+        set,
+        exceptions,
+        now,
+        fingerprint_check,
+        run_json: &run_json,
+    };
     for kind in [
         SubjectKind::Key,
         SubjectKind::Vendor,
@@ -351,13 +350,88 @@ pub fn evaluate_json(
             SubjectKind::Exposure => array(facts, "exposures"),
             SubjectKind::Run => vec![&run_json],
         };
+        // Subjects are independent: large sets are evaluated in parallel chunks (a scan of a
+        // large tree has thousands of exposures), each with its own CEL context, and the parts
+        // joined in subject order, so the result is the same as one pass.
+        use rayon::prelude::*;
+        let chunk = subjects
+            .len()
+            .div_ceil(rayon::current_num_threads().max(1) * 4)
+            .max(PARALLEL_CHUNK);
+        let parts: Vec<Part> = subjects
+            .par_chunks(chunk)
+            .map(|c| scope.evaluate(kind, &rules, c))
+            .collect();
+        for part in parts {
+            ev.findings.extend(part.findings);
+            ev.results.extend(part.results);
+            for (control, counts) in part.controls {
+                let into = ev.controls.entry(control).or_default();
+                for (label, n) in counts {
+                    *into.entry(label).or_insert(0) += n;
+                }
+            }
+            usage.add(&part.usage);
+        }
+    }
+    let (warnings, unused) = exceptions.report(&usage);
+    ev.exception_warnings = warnings;
+    ev.unused_exceptions = unused;
+    ev.policy_changes.extend(exceptions.as_changes());
+    ev
+}
+
+/// Subjects evaluated in one chunk at least (smaller sets are not worth a thread).
+const PARALLEL_CHUNK: usize = 128;
+
+/// What every subject's evaluation reads.
+struct Scope<'a> {
+    set: &'a PolicySet,
+    exceptions: &'a Exceptions,
+    now: jiff::Timestamp,
+    fingerprint_check: &'a str,
+    run_json: &'a Json,
+}
+
+/// One chunk's share of an [`Evaluation`].
+#[derive(Default)]
+struct Part {
+    findings: Vec<Finding>,
+    results: Vec<RuleResult>,
+    controls: ControlCoverage,
+    usage: super::exceptions::Usage,
+}
+
+impl Scope<'_> {
+    /// Every rule of `kind` over `subjects`, in order.
+    fn evaluate(&self, kind: SubjectKind, rules: &[&Rule], subjects: &[&Json]) -> Part {
+        let (set, exceptions, now, fingerprint_check, run_json) = (
+            self.set,
+            self.exceptions,
+            self.now,
+            self.fingerprint_check,
+            self.run_json,
+        );
+        let mut ev = Part {
+            usage: exceptions.new_usage(),
+            ..Part::default()
+        };
+        let usage = &mut ev.usage;
+        let mut root = Context::with_env(lint::env());
+        if let Err(e) = super::functions::register(&mut root, now) {
+            tracing::error!("policy functions: {e}");
+        }
+        let today = now.to_zoned(jiff::tz::TimeZone::UTC).date().to_string();
+        root.add_variable_from_value("now", now.to_string());
+        root.add_variable_from_value("today", today);
+        root.add_variable_from_value("run", to_cel(run_json));
         let var = var_name(kind);
-        for subject in subjects {
+        for &subject in subjects {
             let mut ctx = root.new_inner_scope();
             ctx.add_variable_from_value(var, to_cel(subject));
             let unverifiable = unverifiable_facts(subject);
             let subj = subject_of(kind, subject);
-            for rule in &rules {
+            for rule in rules {
                 let (mut outcome, mut reason) = match &rule.where_ {
                     Some(w) => match run_expr(w, &ctx, var, subject) {
                         Ok(true) => (None, None),
@@ -380,7 +454,7 @@ pub fn evaluate_json(
                 let mut exception = None;
                 if matches!(outcome, Outcome::Fail | Outcome::Unknown) {
                     if let Some((eref, live)) =
-                        exceptions.find(&rule.id, kind, subject, now, fingerprint_check, &mut usage)
+                        exceptions.find(&rule.id, kind, subject, now, fingerprint_check, usage)
                     {
                         if live {
                             outcome = Outcome::Excepted;
@@ -402,7 +476,7 @@ pub fn evaluate_json(
                     let mut mctx = serde_json::Map::new();
                     mctx.insert(var.to_string(), subject.clone());
                     if var != "run" {
-                        mctx.insert("run".into(), run_json.clone());
+                        mctx.insert("run".into(), (*run_json).clone());
                     }
                     // Templates describe the failure; an unknown says what was not established.
                     let message = if outcome == Outcome::Unknown
@@ -442,12 +516,8 @@ pub fn evaluate_json(
                 });
             }
         }
+        ev
     }
-    let (warnings, unused) = exceptions.report(&usage);
-    ev.exception_warnings = warnings;
-    ev.unused_exceptions = unused;
-    ev.policy_changes.extend(exceptions.as_changes());
-    ev
 }
 
 fn array<'a>(facts: &'a Json, k: &str) -> Vec<&'a Json> {

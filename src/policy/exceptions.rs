@@ -132,6 +132,21 @@ pub struct Usage {
     refused: Vec<u32>,
 }
 
+impl Usage {
+    /// Adds another part of the same evaluation's counts (parallel chunks).
+    pub fn add(&mut self, other: &Usage) {
+        for (mine, theirs) in [
+            (&mut self.live, &other.live),
+            (&mut self.expired, &other.expired),
+            (&mut self.refused, &other.refused),
+        ] {
+            for (a, b) in mine.iter_mut().zip(theirs) {
+                *a += b;
+            }
+        }
+    }
+}
+
 impl Exceptions {
     /// No exceptions.
     pub fn none() -> Self {
