@@ -5,8 +5,8 @@
 //!   (`A–Z a–z 0–9 + / - _`), plus up to two `=` of padding, long enough to hold a key: at
 //!   least [`MIN_RUN`] characters (the shortest key a detector finds, `sk_live_` and 20
 //!   characters, encodes to 38), or [`MIN_RUN_KNOWN`] when known keys are searched for (16
-//!   bytes and more). They are found by a skip search over windows of that length (see
-//!   [`runs`]), so text between runs is mostly not even read. `atob("…")`, `Buffer.from("…",
+//!   bytes and more). They are found 64 bytes at a time, by SIMD classification and a
+//!   bit-mask window search (see [`runs`]). `atob("…")`, `Buffer.from("…",
 //!   "base64")`, `data:…;base64,` URIs and base64 JSON config blobs are all such runs: the
 //!   container is not parsed, the run is.
 //! - **Pre-check**: before a run is decoded in full, its first [`SAMPLE`] characters are
@@ -53,6 +53,7 @@ static VALUE: [u8; 256] = {
     t
 };
 
+#[cfg(test)]
 fn is_b64(b: u8) -> bool {
     VALUE[b as usize] != NONE
 }
@@ -113,94 +114,140 @@ pub fn encoded_end(k: usize) -> usize {
     (4 * k).div_ceil(3)
 }
 
-/// Maximal runs of at least `min` (≥ 8) alphabet characters (with their `=` padding), in order.
+/// Maximal runs of at least `min` (8 to 64) alphabet characters (with up to two `=` of
+/// padding), in order.
 ///
-/// A skip search: a run must fill a window of `min` bytes, so each window is checked from
-/// its end backwards, eight bytes at a time; the last byte outside the alphabet moves the next
-/// window past it, and bytes already seen in the alphabet are not checked again. In text where
-/// punctuation comes every few bytes (minified code, source maps) most bytes are never looked
-/// at.
+/// A chunk search: every 64 bytes are classified at once into a bit mask ([`mask_at`]:
+/// 16-byte SIMD compares), and the windows of `min` set bits are found in the mask by
+/// shifting and AND-ing it with itself (doubling the window each time), the set bits at the
+/// end of the previous chunk carried over. A chunk without such a window (most of minified
+/// code, source maps and markup, where punctuation comes every few bytes) costs one
+/// classification and a dozen shifts; a chunk with one yields the run, whose end is then
+/// found a chunk at a time.
 pub fn runs(hay: &[u8], min: usize) -> Vec<(usize, usize)> {
-    let min = min.max(8);
+    // The two lengths the scanner uses get their shifts unrolled at compile time.
+    const KNOWN: u32 = MIN_RUN_KNOWN as u32;
+    const DETECT: u32 = MIN_RUN as u32;
+    match min.clamp(8, 64) as u32 {
+        KNOWN => runs_of(hay, KNOWN),
+        DETECT => runs_of(hay, DETECT),
+        m => runs_of(hay, m),
+    }
+}
+
+#[inline(always)]
+fn runs_of(hay: &[u8], min: u32) -> Vec<(usize, usize)> {
     let mut out = vec![];
     let n = hay.len();
-    // The candidate run starts at `start` (after a byte outside the alphabet, or at 0); bytes
-    // `start..known` are in the alphabet.
-    let mut start = 0;
-    let mut known = 0;
-    while start + min <= n {
-        let end = start + min;
-        let last = last_outside(hay, known.max(start), end);
-        match last {
-            Some(g) => {
-                known = end;
-                start = g + 1;
+    let mut i = 0usize;
+    // Alphabet bytes just before `i`, up to 128 (only whether a run reaches `min` matters).
+    let mut carry = 0u32;
+    while i < n {
+        let m = mask_at(hay, i);
+        let ends = window_ends(m, min);
+        let spans = carry > 0 && carry + m.trailing_ones() >= min;
+        if ends == 0 && !spans {
+            carry = if m == u64::MAX {
+                (carry + 64).min(128)
+            } else {
+                m.leading_ones()
+            };
+            i += 64;
+            continue;
+        }
+        // The run starts in the carry (before this chunk) or after the last byte outside the
+        // alphabet below the first window in this chunk. A carry of `min` or more would have
+        // been a window in the previous chunk, so here it is exact.
+        let start = if spans {
+            i - carry as usize
+        } else {
+            let first = ends.trailing_zeros() + 1 - min;
+            let outside = !m & ((1u64 << first) - 1);
+            if outside == 0 {
+                i - carry as usize
+            } else {
+                i + 64 - outside.leading_zeros() as usize
             }
-            None => {
-                let mut e = first_outside(hay, end).unwrap_or(n);
-                let mut pad = 0;
-                while pad < 2 && e < n && hay[e] == b'=' {
-                    e += 1;
-                    pad += 1;
-                }
-                out.push((start, e));
-                start = e;
-                known = e;
+        };
+        let mut e = i.max(start);
+        loop {
+            let m = mask_at(hay, e);
+            e += m.trailing_ones() as usize;
+            if m != u64::MAX {
+                break;
             }
         }
+        let mut e = e.min(n);
+        let mut pad = 0;
+        while pad < 2 && e < n && hay[e] == b'=' {
+            e += 1;
+            pad += 1;
+        }
+        out.push((start, e));
+        i = e;
+        carry = 0;
     }
     out
 }
 
-const HIGH: u64 = 0x8080_8080_8080_8080;
-const ONES: u64 = 0x0101_0101_0101_0101;
-
-/// 0x80 in each byte of `w` that is outside the alphabet, 0 elsewhere: range checks on all
-/// eight bytes at once (each byte's sums stay below 256, so no carry crosses bytes). Letters
-/// are one range once folded to lower case; `+ - /` are the odd bytes of `+`…`/`.
-fn outside(w: u64) -> u64 {
-    let x = w & !HIGH;
-    let range = |v: u64, lo: u8, hi: u8| {
-        (v + u64::from(128 - lo) * ONES) & !(v + u64::from(127 - hi) * ONES)
-    };
-    let odd = (x << 7) & HIGH;
-    let inside = range(x | 0x2020_2020_2020_2020, b'a', b'z')
-        | range(x, b'0', b'9')
-        | (range(x, b'+', b'/') & odd)
-        | range(x, b'_', b'_');
-    (!inside | w) & HIGH
-}
-
-fn word(hay: &[u8], at: usize) -> u64 {
-    let mut b = [0u8; 8];
-    b.copy_from_slice(&hay[at..at + 8]);
-    u64::from_le_bytes(b)
-}
-
-/// The last byte of `hay[lo..hi]` outside the alphabet.
-fn last_outside(hay: &[u8], lo: usize, hi: usize) -> Option<usize> {
-    let mut i = hi;
-    while i >= lo + 8 {
-        let m = outside(word(hay, i - 8));
-        if m != 0 {
-            return Some(i - 8 + (63 - m.leading_zeros() as usize) / 8);
+/// Bit `q` set when bits `q - min + 1 ..= q` of `x` are all set (bits below 0 count as clear).
+#[inline(always)]
+fn window_ends(x: u64, min: u32) -> u64 {
+    let mut acc = u64::MAX;
+    let mut shift = 0;
+    let mut p = x;
+    let mut width = 1;
+    let mut rem = min;
+    while rem > 0 {
+        if rem & 1 == 1 {
+            acc &= p << shift;
+            shift += width;
         }
-        i -= 8;
+        rem >>= 1;
+        if rem > 0 {
+            p &= p << width;
+            width *= 2;
+        }
     }
-    (lo..i).rev().find(|&j| !is_b64(hay[j]))
+    acc
 }
 
-/// The first byte of `hay[from..]` outside the alphabet.
-fn first_outside(hay: &[u8], from: usize) -> Option<usize> {
-    let mut i = from;
-    while i + 8 <= hay.len() {
-        let m = outside(word(hay, i));
-        if m != 0 {
-            return Some(i + m.trailing_zeros() as usize / 8);
+/// Bit `k` set when `hay[at + k]` is in the alphabet (bytes past the end count as outside).
+#[inline(always)]
+fn mask_at(hay: &[u8], at: usize) -> u64 {
+    match hay.get(at..at + 64) {
+        Some(c) => mask64(c),
+        None => {
+            let mut c = [0u8; 64];
+            let rest = hay.get(at..).unwrap_or_default();
+            c[..rest.len()].copy_from_slice(rest);
+            mask64(&c)
         }
-        i += 8;
     }
-    (i..hay.len()).find(|&j| !is_b64(hay[j]))
+}
+
+/// [`mask_at`] of exactly 64 bytes: letters (case folded), digits and `+ / - _`, sixteen
+/// bytes per compare.
+#[inline(always)]
+fn mask64(c: &[u8]) -> u64 {
+    use wide::u8x16;
+    let splat = u8x16::splat;
+    let mut out = 0u64;
+    for (k, block) in c.chunks_exact(16).enumerate() {
+        let mut b = [0u8; 16];
+        b.copy_from_slice(block);
+        let v = u8x16::new(b);
+        let letter = ((v | splat(0x20)) - splat(b'a')).simd_lt(splat(26));
+        let digit = (v - splat(b'0')).simd_lt(splat(10));
+        let inside = letter
+            | digit
+            | v.simd_eq(splat(b'+'))
+            | v.simd_eq(splat(b'/'))
+            | v.simd_eq(splat(b'-'))
+            | v.simd_eq(splat(b'_'));
+        out |= u64::from(inside.to_bitmask()) << (16 * k);
+    }
+    out
 }
 
 /// Decodes base64 leniently: either alphabet, padding and anything after it ignored, a last
@@ -307,20 +354,26 @@ mod tests {
     }
 
     #[test]
-    fn word_classification_matches_the_table() {
+    fn mask_classification_matches_the_table() {
         for b in 0..=255u8 {
-            let w = u64::from_le_bytes([b'a', b, b'Z', 0x80, b, b'9', b'_', b]);
-            let m = outside(w);
-            for (i, &c) in w.to_le_bytes().iter().enumerate() {
-                assert_eq!((m >> (8 * i + 7)) & 1 == 1, !is_b64(c), "{c:#x}");
+            for k in 0..64 {
+                let mut c = [b'a'; 64];
+                c[k] = b;
+                let m = mask_at(&c, 0);
+                assert_eq!(m >> k & 1 == 1, is_b64(b), "{b:#x} at {k}");
+                assert_eq!(m | 1 << k, u64::MAX, "{b:#x} at {k}");
             }
         }
+        // Past the end: outside.
+        assert_eq!(mask_at(b"abc", 0), 0b111);
+        assert_eq!(mask_at(b"abc", 3), 0);
     }
 
-    /// The skip search finds exactly the runs a byte-by-byte walk finds.
+    /// The chunk search finds exactly the runs a byte-by-byte walk finds, for runs shorter
+    /// and longer than a chunk, across chunk boundaries, at both lengths the scanner uses.
     #[test]
-    fn skip_search_matches_a_naive_walk() {
-        fn naive(hay: &[u8]) -> Vec<(usize, usize)> {
+    fn chunk_search_matches_a_naive_walk() {
+        fn naive(hay: &[u8], min: usize) -> Vec<(usize, usize)> {
             let mut out = vec![];
             let mut i = 0;
             while i < hay.len() {
@@ -332,7 +385,7 @@ mod tests {
                 while i < hay.len() && is_b64(hay[i]) {
                     i += 1;
                 }
-                if i - s >= MIN_RUN_KNOWN {
+                if i - s >= min {
                     let mut pad = 0;
                     while pad < 2 && i < hay.len() && hay[i] == b'=' {
                         i += 1;
@@ -345,28 +398,32 @@ mod tests {
         }
         let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
         let alphabet = b"aZ09+/-_=.; \"\n";
-        for _ in 0..2000 {
-            let len = (seed % 200) as usize;
+        for round in 0..6000 {
+            // Lengths past three chunks; outside bytes every ~8 or every ~30 bytes, so that
+            // runs of every length occur, some over whole chunks.
+            let len = (seed % 400) as usize;
+            let inside_percent = if round % 2 == 0 { 88 } else { 97 };
             let hay: Vec<u8> = (0..len)
                 .map(|_| {
                     seed ^= seed << 13;
                     seed ^= seed >> 7;
                     seed ^= seed << 17;
-                    // Mostly alphabet, so that runs of every length occur.
                     let r = (seed % 100) as usize;
-                    if r < 88 {
+                    if r < inside_percent {
                         alphabet[r % 6]
                     } else {
                         alphabet[6 + r % 6]
                     }
                 })
                 .collect();
-            assert_eq!(
-                runs(&hay, MIN_RUN_KNOWN),
-                naive(&hay),
-                "{}",
-                String::from_utf8_lossy(&hay)
-            );
+            for min in [MIN_RUN_KNOWN, MIN_RUN] {
+                assert_eq!(
+                    runs(&hay, min),
+                    naive(&hay, min),
+                    "{min}: {}",
+                    String::from_utf8_lossy(&hay)
+                );
+            }
         }
     }
 
