@@ -5,8 +5,8 @@
 //!   (`A–Z a–z 0–9 + / - _`), plus up to two `=` of padding, long enough to hold a key: at
 //!   least [`MIN_RUN`] characters (the shortest key a detector finds, `sk_live_` and 20
 //!   characters, encodes to 38), or [`MIN_RUN_KNOWN`] when known keys are searched for (16
-//!   bytes and more). They are found 64 bytes at a time, by SIMD classification and a
-//!   bit-mask window search (see [`runs`]). `atob("…")`, `Buffer.from("…",
+//!   bytes and more). They are found in the scanner's one classification pass over the bytes
+//!   (`layers.rs`), 64 bytes at a time. `atob("…")`, `Buffer.from("…",
 //!   "base64")`, `data:…;base64,` URIs and base64 JSON config blobs are all such runs: the
 //!   container is not parsed, the run is.
 //! - **Pre-check**: before a run is decoded in full, its first [`SAMPLE`] characters are
@@ -52,11 +52,6 @@ static VALUE: [u8; 256] = {
     t[b'_' as usize] = 63;
     t
 };
-
-#[cfg(test)]
-fn is_b64(b: u8) -> bool {
-    VALUE[b as usize] != NONE
-}
 
 /// What a run decodes as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -114,146 +109,17 @@ pub fn encoded_end(k: usize) -> usize {
     (4 * k).div_ceil(3)
 }
 
-/// Maximal runs of at least `min` (8 to 64) alphabet characters (with up to two `=` of
-/// padding), in order.
-///
-/// A chunk search: every 64 bytes are classified at once into a bit mask ([`mask_at`]:
-/// 16-byte SIMD compares), and the windows of `min` set bits are found in the mask by
-/// shifting and AND-ing it with itself (doubling the window each time), the set bits at the
-/// end of the previous chunk carried over. A chunk without such a window (most of minified
-/// code, source maps and markup, where punctuation comes every few bytes) costs one
-/// classification and a dozen shifts; a chunk with one yields the run, whose end is then
-/// found a chunk at a time.
-pub fn runs(hay: &[u8], min: usize) -> Vec<(usize, usize)> {
-    // The two lengths the scanner uses get their shifts unrolled at compile time.
-    const KNOWN: u32 = MIN_RUN_KNOWN as u32;
-    const DETECT: u32 = MIN_RUN as u32;
-    match min.clamp(8, 64) as u32 {
-        KNOWN => runs_of(hay, KNOWN),
-        DETECT => runs_of(hay, DETECT),
-        m => runs_of(hay, m),
-    }
-}
-
-#[inline(always)]
-fn runs_of(hay: &[u8], min: u32) -> Vec<(usize, usize)> {
-    let mut out = vec![];
-    let n = hay.len();
-    let mut i = 0usize;
-    // Alphabet bytes just before `i`, up to 128 (only whether a run reaches `min` matters).
-    let mut carry = 0u32;
-    while i < n {
-        let m = mask_at(hay, i);
-        let ends = window_ends(m, min);
-        let spans = carry > 0 && carry + m.trailing_ones() >= min;
-        if ends == 0 && !spans {
-            carry = if m == u64::MAX {
-                (carry + 64).min(128)
-            } else {
-                m.leading_ones()
-            };
-            i += 64;
-            continue;
-        }
-        // The run starts in the carry (before this chunk) or after the last byte outside the
-        // alphabet below the first window in this chunk. A carry of `min` or more would have
-        // been a window in the previous chunk, so here it is exact.
-        let start = if spans {
-            i - carry as usize
-        } else {
-            let first = ends.trailing_zeros() + 1 - min;
-            let outside = !m & ((1u64 << first) - 1);
-            if outside == 0 {
-                i - carry as usize
-            } else {
-                i + 64 - outside.leading_zeros() as usize
-            }
-        };
-        let mut e = i.max(start);
-        loop {
-            let m = mask_at(hay, e);
-            e += m.trailing_ones() as usize;
-            if m != u64::MAX {
-                break;
-            }
-        }
-        let mut e = e.min(n);
-        let mut pad = 0;
-        while pad < 2 && e < n && hay[e] == b'=' {
-            e += 1;
-            pad += 1;
-        }
-        out.push((start, e));
-        i = e;
-        carry = 0;
-    }
-    out
-}
-
-/// Bit `q` set when bits `q - min + 1 ..= q` of `x` are all set (bits below 0 count as clear).
-#[inline(always)]
-fn window_ends(x: u64, min: u32) -> u64 {
-    let mut acc = u64::MAX;
-    let mut shift = 0;
-    let mut p = x;
-    let mut width = 1;
-    let mut rem = min;
-    while rem > 0 {
-        if rem & 1 == 1 {
-            acc &= p << shift;
-            shift += width;
-        }
-        rem >>= 1;
-        if rem > 0 {
-            p &= p << width;
-            width *= 2;
-        }
-    }
-    acc
-}
-
-/// Bit `k` set when `hay[at + k]` is in the alphabet (bytes past the end count as outside).
-#[inline(always)]
-fn mask_at(hay: &[u8], at: usize) -> u64 {
-    match hay.get(at..at + 64) {
-        Some(c) => mask64(c),
-        None => {
-            let mut c = [0u8; 64];
-            let rest = hay.get(at..).unwrap_or_default();
-            c[..rest.len()].copy_from_slice(rest);
-            mask64(&c)
-        }
-    }
-}
-
-/// [`mask_at`] of exactly 64 bytes: letters (case folded), digits and `+ / - _`, sixteen
-/// bytes per compare.
-#[inline(always)]
-fn mask64(c: &[u8]) -> u64 {
-    use wide::u8x16;
-    let splat = u8x16::splat;
-    let mut out = 0u64;
-    for (k, block) in c.chunks_exact(16).enumerate() {
-        let mut b = [0u8; 16];
-        b.copy_from_slice(block);
-        let v = u8x16::new(b);
-        let letter = ((v | splat(0x20)) - splat(b'a')).simd_lt(splat(26));
-        let digit = (v - splat(b'0')).simd_lt(splat(10));
-        let inside = letter
-            | digit
-            | v.simd_eq(splat(b'+'))
-            | v.simd_eq(splat(b'/'))
-            | v.simd_eq(splat(b'-'))
-            | v.simd_eq(splat(b'_'));
-        out |= u64::from(inside.to_bitmask()) << (16 * k);
-    }
-    out
-}
-
 /// Decodes base64 leniently: either alphabet, padding and anything after it ignored, a last
 /// partial group decoded as far as it goes.
 pub fn decode(enc: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(enc.len() / 4 * 3 + 2);
+    decode_each(enc, |b| out.push(b));
+    out
+}
+
+/// [`decode`], each decoded byte handed to `push`.
+#[inline(always)]
+fn decode_each(enc: &[u8], mut push: impl FnMut(u8)) {
     let mut acc = 0u32;
     let mut bits = 0;
     for &c in enc {
@@ -265,11 +131,27 @@ pub fn decode(enc: &[u8]) -> Vec<u8> {
         bits += 6;
         if bits >= 8 {
             bits -= 8;
-            out.push((acc >> bits) as u8);
+            push((acc >> bits) as u8);
             acc &= (1 << bits) - 1;
         }
     }
-    out
+}
+
+/// Whether a sample of at most [`SAMPLE`] characters decodes to text ([`is_text`]), decoded
+/// on the stack: its first 16 characters first, where most runs that are not encoded text
+/// (identifiers, hashes, binary assets) already fail.
+fn sample_is_text(enc: &[u8]) -> bool {
+    let enc = &enc[..enc.len().min(SAMPLE)];
+    let mut buf = [0u8; SAMPLE / 4 * 3];
+    let mut decode = |enc: &[u8]| {
+        let mut n = 0;
+        decode_each(enc, |b| {
+            buf[n] = b;
+            n += 1;
+        });
+        is_text(&buf[..n])
+    };
+    decode(&enc[..enc.len().min(16)]) && decode(enc)
 }
 
 fn decode_hex(enc: &[u8]) -> Vec<u8> {
@@ -295,14 +177,15 @@ pub fn is_text(b: &[u8]) -> bool {
     }
 }
 
-/// The decoded text of the run `hay[s..e]` (found with [`runs`] for `min`), if it passes the
+/// The decoded text of the run `hay[s..e]` (found by [`super::layers::find`] for `min`), if it passes the
 /// pre-check (see the module documentation).
 pub fn decode_run(hay: &[u8], s: usize, e: usize, min: usize) -> Option<Decoded> {
     if e - s > MAX_RUN {
         return None;
     }
     let run = &hay[s..e];
-    let body_len = run.iter().take_while(|&&c| c != b'=').count();
+    // Padding only ends a run.
+    let body_len = run.len() - run.iter().rev().take_while(|&&c| c == b'=').count();
     if body_len >= MIN_HEX && body_len % 2 == 0 && run[..body_len].iter().all(u8::is_ascii_hexdigit)
     {
         let sample = decode_hex(&run[..body_len.min(SAMPLE)]);
@@ -324,8 +207,7 @@ pub fn decode_run(hay: &[u8], s: usize, e: usize, min: usize) -> Option<Decoded>
         if e - start < min {
             continue;
         }
-        let sample = &hay[start..e.min(start + SAMPLE)];
-        if is_text(&decode(sample)) {
+        if sample_is_text(&hay[start..e]) {
             return Some(Decoded {
                 start,
                 encoding: Encoding::Base64,
@@ -340,92 +222,6 @@ pub fn decode_run(hay: &[u8], s: usize, e: usize, min: usize) -> Option<Decoded>
 mod tests {
     use super::*;
     use base64::Engine;
-
-    #[test]
-    fn runs_are_found_whatever_their_position() {
-        let blob = base64::engine::general_purpose::STANDARD.encode("a config blob, long enough");
-        for pad in 0..45 {
-            let hay = format!("{}x(\"{blob}\");k=1", " ".repeat(pad));
-            let r = runs(hay.as_bytes(), MIN_RUN_KNOWN);
-            assert_eq!(r.len(), 1, "{hay}");
-            assert_eq!(&hay[r[0].0..r[0].1], blob, "{hay}");
-        }
-        assert!(runs(b"short a=b c=d; e.f(g,h)", MIN_RUN_KNOWN).is_empty());
-    }
-
-    #[test]
-    fn mask_classification_matches_the_table() {
-        for b in 0..=255u8 {
-            for k in 0..64 {
-                let mut c = [b'a'; 64];
-                c[k] = b;
-                let m = mask_at(&c, 0);
-                assert_eq!(m >> k & 1 == 1, is_b64(b), "{b:#x} at {k}");
-                assert_eq!(m | 1 << k, u64::MAX, "{b:#x} at {k}");
-            }
-        }
-        // Past the end: outside.
-        assert_eq!(mask_at(b"abc", 0), 0b111);
-        assert_eq!(mask_at(b"abc", 3), 0);
-    }
-
-    /// The chunk search finds exactly the runs a byte-by-byte walk finds, for runs shorter
-    /// and longer than a chunk, across chunk boundaries, at both lengths the scanner uses.
-    #[test]
-    fn chunk_search_matches_a_naive_walk() {
-        fn naive(hay: &[u8], min: usize) -> Vec<(usize, usize)> {
-            let mut out = vec![];
-            let mut i = 0;
-            while i < hay.len() {
-                if !is_b64(hay[i]) {
-                    i += 1;
-                    continue;
-                }
-                let s = i;
-                while i < hay.len() && is_b64(hay[i]) {
-                    i += 1;
-                }
-                if i - s >= min {
-                    let mut pad = 0;
-                    while pad < 2 && i < hay.len() && hay[i] == b'=' {
-                        i += 1;
-                        pad += 1;
-                    }
-                    out.push((s, i));
-                }
-            }
-            out
-        }
-        let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
-        let alphabet = b"aZ09+/-_=.; \"\n";
-        for round in 0..6000 {
-            // Lengths past three chunks; outside bytes every ~8 or every ~30 bytes, so that
-            // runs of every length occur, some over whole chunks.
-            let len = (seed % 400) as usize;
-            let inside_percent = if round % 2 == 0 { 88 } else { 97 };
-            let hay: Vec<u8> = (0..len)
-                .map(|_| {
-                    seed ^= seed << 13;
-                    seed ^= seed >> 7;
-                    seed ^= seed << 17;
-                    let r = (seed % 100) as usize;
-                    if r < inside_percent {
-                        alphabet[r % 6]
-                    } else {
-                        alphabet[6 + r % 6]
-                    }
-                })
-                .collect();
-            for min in [MIN_RUN_KNOWN, MIN_RUN] {
-                assert_eq!(
-                    runs(&hay, min),
-                    naive(&hay, min),
-                    "{min}: {}",
-                    String::from_utf8_lossy(&hay)
-                );
-            }
-        }
-    }
 
     #[test]
     fn decodes_either_alphabet_with_or_without_padding() {

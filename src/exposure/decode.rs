@@ -78,62 +78,35 @@ fn escape_at(s: &[u8]) -> Option<(usize, char)> {
     }
 }
 
-/// Where an escape that decodes to a printable ASCII character can start (a key is ASCII, so
-/// no other escape can hide part of one): `\u0`, `\x2`–`\x7`, `&#` before a digit or `x`, the
-/// named entities, `%`, and Markdown's `\_` (the escape that splits `sk_live_` and `shpat_`).
-/// The first group is one packed SIMD search over literals of three bytes or more (two-byte
-/// literals such as `\u` or `&#` slow it down by half, and stopping at every `\`, `&` or `%`
-/// costs more still: minified code is full of `\n`, `&&` and `100%`); `%` and `\_` are their
-/// own `memchr`/`memmem` passes. Other escapes inside a region (`\"`, `\+`, …) are decoded all
-/// the same.
-static OPENERS: std::sync::LazyLock<Option<aho_corasick::packed::Searcher>> =
-    std::sync::LazyLock::new(|| {
-        let mut b = aho_corasick::packed::Config::new().builder();
-        b.add("\\u0");
-        for d in 2..8 {
-            b.add(format!("\\x{d}"));
-        }
-        for d in 0..10 {
-            b.add(format!("&#{d}"));
-        }
-        for p in [
-            "&#x", "&#X", "&amp;", "&quot;", "&lt;", "&gt;", "&apos;", "&lowbar;",
-        ] {
-            b.add(p);
-        }
-        b.build()
-    });
+/// Whether an escape that decodes to a printable ASCII character can start at `s[0]` (a key
+/// is ASCII, so no other escape can hide part of one): `\u0`, `\x2`–`\x7`, `&#` before a
+/// digit or `x`, the named entities, `%`, and Markdown's `\_` (the escape that splits
+/// `sk_live_` and `shpat_`). Minified code is full of `\n`, `\"`, `&&` and `100%`: those open
+/// no region. Other escapes inside a region (`\"`, `\+`, …) are decoded all the same. The
+/// candidates (`\`, `%`, `&`) come from the scanner's one classification pass (`layers.rs`).
+#[inline]
+pub fn opens(s: &[u8]) -> bool {
+    const NAMED: [&[u8]; 6] = [b"amp;", b"quot;", b"lt;", b"gt;", b"apos;", b"lowbar;"];
+    match s {
+        [b'\\', b'u', b'0', ..] | [b'\\', b'x', b'2'..=b'7', ..] | [b'\\', b'_', ..] => true,
+        [b'&', b'#', c, ..] => c.is_ascii_digit() || matches!(c, b'x' | b'X'),
+        [b'&', rest @ ..] => NAMED.iter().any(|n| rest.starts_with(n)),
+        [b'%', ..] => true,
+        _ => false,
+    }
+}
 
 /// Byte ranges of `hay` around escapes, merged; everything outside them decodes to itself
 /// (the raw scan covers it).
 pub fn regions(hay: &[u8]) -> Vec<(usize, usize)> {
+    regions_at(hay, &super::layers::find(hay, None).escapes)
+}
+
+/// [`regions`] around the escape openers `at` (ascending) already found in `hay`.
+pub fn regions_at(hay: &[u8], at: &[usize]) -> Vec<(usize, usize)> {
     let mut r = Regions::default();
-    match &*OPENERS {
-        Some(packed) => {
-            // Three ascending streams, merged.
-            let mut pct = memchr::memchr_iter(b'%', hay).peekable();
-            let mut md = memchr::memmem::find_iter(hay, b"\\_").peekable();
-            let mut next_below = |limit: usize, r: &mut Regions| loop {
-                let p = pct.peek().copied().unwrap_or(usize::MAX);
-                let m = md.peek().copied().unwrap_or(usize::MAX);
-                let at = p.min(m);
-                if at >= limit {
-                    break;
-                }
-                if p <= m {
-                    pct.next();
-                } else {
-                    md.next();
-                }
-                r.add(hay, at);
-            };
-            for m in packed.find_iter(hay) {
-                next_below(m.start(), &mut r);
-                r.add(hay, m.start());
-            }
-            next_below(usize::MAX, &mut r);
-        }
-        None => memchr::memchr3_iter(b'\\', b'%', b'&', hay).for_each(|at| r.add(hay, at)),
+    for &p in at {
+        r.add(hay, p);
     }
     r.0
 }

@@ -6,6 +6,7 @@ pub mod decode;
 pub mod engine;
 pub mod git;
 pub mod known;
+pub mod layers;
 pub mod rules;
 pub mod scan;
 pub mod srcmap;

@@ -10,6 +10,7 @@ use super::base64;
 use super::decode;
 use super::engine::{Detectors, RawHit};
 use super::known::{KnownIdentity, KnownKeys};
+use super::layers;
 use super::srcmap::{self, MapError};
 use crate::guard::Redactor;
 use crate::inventory::model::Environment;
@@ -732,8 +733,14 @@ impl Scanner {
             .iter()
             .map(|f| (f.hit.start, f.hit.rule))
             .collect();
+        let min = match self.known {
+            Some(_) => base64::MIN_RUN_KNOWN,
+            None => base64::MIN_RUN,
+        };
+        // One pass finds both layers: escape openers and (below the last layer) base64 runs.
+        let found = layers::find(hay, (depth < MAX_LAYERS).then_some(min));
         let mut buf = Vec::new();
-        for (rs, re) in decode::regions(hay) {
+        for (rs, re) in decode::regions_at(hay, &found.escapes) {
             let region = &hay[rs..re];
             decode::decode_into(region, &mut buf);
             let mut hits = self.detectors.find(&buf);
@@ -764,14 +771,7 @@ impl Scanner {
                 });
             }
         }
-        if depth >= MAX_LAYERS {
-            return;
-        }
-        let min = match self.known {
-            Some(_) => base64::MIN_RUN_KNOWN,
-            None => base64::MIN_RUN,
-        };
-        for (s, e) in base64::runs(hay, min) {
+        for (s, e) in found.runs {
             let Some(view) = base64::decode_run(hay, s, e, min) else {
                 continue;
             };
