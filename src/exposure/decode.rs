@@ -20,6 +20,16 @@ fn hex_n(s: &[u8], n: usize) -> Option<u32> {
     Some(v)
 }
 
+/// The named HTML entities decoded (after the `&`), and their characters.
+const NAMED: [(&[u8], char); 6] = [
+    (b"amp;", '&'),
+    (b"quot;", '"'),
+    (b"lt;", '<'),
+    (b"gt;", '>'),
+    (b"apos;", '\''),
+    (b"lowbar;", '_'),
+];
+
 /// Length and decoded char of an escape at `s[0]`, if any.
 fn escape_at(s: &[u8]) -> Option<(usize, char)> {
     match s.first()? {
@@ -60,19 +70,10 @@ fn escape_at(s: &[u8]) -> Option<(usize, char)> {
                 let v = u32::from_str_radix(txt, radix).ok()?;
                 return Some((1 + skip - 1 + n + 1, char::from_u32(v)?));
             }
-            for (name, c) in [
-                ("amp;", '&'),
-                ("quot;", '"'),
-                ("lt;", '<'),
-                ("gt;", '>'),
-                ("apos;", '\''),
-                ("lowbar;", '_'),
-            ] {
-                if rest.starts_with(name.as_bytes()) {
-                    return Some((1 + name.len(), c));
-                }
-            }
-            None
+            NAMED
+                .iter()
+                .find(|(name, _)| rest.starts_with(name))
+                .map(|&(name, c)| (1 + name.len(), c))
         }
         _ => None,
     }
@@ -86,11 +87,10 @@ fn escape_at(s: &[u8]) -> Option<(usize, char)> {
 /// candidates (`\`, `%`, `&`) come from the scanner's one classification pass (`layers.rs`).
 #[inline]
 pub fn opens(s: &[u8]) -> bool {
-    const NAMED: [&[u8]; 6] = [b"amp;", b"quot;", b"lt;", b"gt;", b"apos;", b"lowbar;"];
     match s {
         [b'\\', b'u', b'0', ..] | [b'\\', b'x', b'2'..=b'7', ..] | [b'\\', b'_', ..] => true,
         [b'&', b'#', c, ..] => c.is_ascii_digit() || matches!(c, b'x' | b'X'),
-        [b'&', rest @ ..] => NAMED.iter().any(|n| rest.starts_with(n)),
+        [b'&', rest @ ..] => NAMED.iter().any(|(name, _)| rest.starts_with(name)),
         [b'%', ..] => true,
         _ => false,
     }
