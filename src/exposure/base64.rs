@@ -177,8 +177,8 @@ pub fn is_text(b: &[u8]) -> bool {
     }
 }
 
-/// The decoded text of the run `hay[s..e]` (found by [`super::layers::find`] for `min`), if it passes the
-/// pre-check (see the module documentation).
+/// The decoded text of the run `hay[s..e]` (found by [`super::layers::find`] for `min`), if
+/// it passes the pre-check (see the module documentation).
 pub fn decode_run(hay: &[u8], s: usize, e: usize, min: usize) -> Option<Decoded> {
     if e - s > MAX_RUN {
         return None;

@@ -1,8 +1,9 @@
 //! Where the decoding layers apply, found in one pass over the bytes.
 //!
-//! Every 64 bytes are classified at once (16-byte SIMD compares) into two bit masks: the
-//! base64 alphabet, whose long stretches are the runs the base64 layer decodes (`base64.rs`),
-//! and the bytes that can open an escape (`\`, `%`, `&`), each then checked in place against
+//! Every 64 bytes are classified at once (AVX2 nibble lookups where the CPU has them, 16-byte
+//! portable SIMD compares otherwise) into two bit masks: the base64 alphabet, whose long
+//! stretches are the runs the base64 layer decodes (`base64.rs`), and the bytes that can open
+//! an escape (`%`, `&`, and `\` before `u`, `x` or `_`), each then checked in place against
 //! the escapes the escape layer decodes (`decode.rs`). Most chunks of minified code, source
 //! maps and markup hold neither a run nor an escape and cost one classification and a dozen
 //! shifts; the bytes are read once for both layers instead of once per layer.
@@ -323,6 +324,7 @@ mod avx2 {
         (alphabet, masks)
     }
 }
+
 #[cfg(test)]
 mod tests {
     use super::*;
