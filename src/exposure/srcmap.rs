@@ -650,6 +650,45 @@ mod tests {
         assert_eq!(o.column, 12);
     }
 
+    /// String ends (found by quote, then the backslashes before it) agree with a byte walk,
+    /// for escaped quotes and runs of backslashes of every length.
+    #[test]
+    fn string_ends_agree_with_a_byte_walk() {
+        let naive = |s: &[u8], start: usize| {
+            let mut i = start;
+            while i < s.len() {
+                match s[i] {
+                    b'\\' => i += 2,
+                    b'"' => return Some(i),
+                    _ => i += 1,
+                }
+            }
+            None
+        };
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n as u64) as usize
+        };
+        for _ in 0..4000 {
+            let len = next(300);
+            let body: Vec<u8> = (0..len)
+                .map(|_| match next(10) {
+                    0..=2 => b'\\',
+                    3 => b'"',
+                    4 => b'n',
+                    _ => b'a',
+                })
+                .collect();
+            let text = [b"\"".as_slice(), &body].concat();
+            let mut t = Tok { s: &text, i: 0 };
+            let got = t.string().ok().map(|(_, e)| e);
+            assert_eq!(got, naive(&text, 1), "{:?}", String::from_utf8_lossy(&text));
+        }
+    }
+
     #[test]
     fn deep_nesting_is_refused() {
         let mut m = b"{\"x\":".to_vec();

@@ -151,11 +151,11 @@ impl Clean<crate::run::Run> {
             || Clean::new(&run, redactor),
             || {
                 rayon::join(
-                    || clean_list(&exposures, redactor),
+                    || clean_list(exposures, redactor),
                     || {
                         rayon::join(
-                            || clean_list(&findings, redactor),
-                            || clean_list(&outcomes, redactor),
+                            || clean_list(findings, redactor),
+                            || clean_list(outcomes, redactor),
                         )
                     },
                 )
@@ -169,16 +169,37 @@ impl Clean<crate::run::Run> {
     }
 }
 
-fn clean_list<T>(items: &[T], redactor: &Redactor) -> Result<Vec<T>, serde_json::Error>
+/// `items` with every string cleaned, chunk by chunk in parallel. A chunk in which no string
+/// changes (most of a run: paths, rule ids, fingerprints) keeps its items as they are; only a
+/// chunk with a string to rewrite is read back from its cleaned JSON.
+fn clean_list<T>(items: Vec<T>, redactor: &Redactor) -> Result<Vec<T>, serde_json::Error>
 where
     T: Serialize + DeserializeOwned + Send + Sync,
 {
     use rayon::prelude::*;
-    let chunks: Result<Vec<Vec<T>>, _> = items
+    let cleaned: Vec<Option<Vec<T>>> = items
         .par_chunks(CHUNK_ITEMS)
-        .map(|c| clean_doc::<[T], Vec<T>>(c, redactor))
-        .collect();
-    Ok(chunks?.into_iter().flatten().collect())
+        .map(|c| {
+            let (json, changed) = cleaned_json(c, redactor)?;
+            changed.then(|| serde_json::from_slice(&json)).transpose()
+        })
+        .collect::<Result<_, _>>()?;
+    if cleaned.iter().all(Option::is_none) {
+        return Ok(items);
+    }
+    let mut out = Vec::with_capacity(items.len());
+    let mut originals = items.into_iter();
+    for chunk in cleaned {
+        let original = originals.by_ref().take(CHUNK_ITEMS);
+        match chunk {
+            Some(c) => {
+                out.extend(c);
+                original.for_each(drop);
+            }
+            None => out.extend(original),
+        }
+    }
+    Ok(out)
 }
 
 /// `doc` serialised through [`Cleaning`] and read back as `D`.
@@ -187,17 +208,28 @@ where
     S: Serialize + ?Sized,
     D: DeserializeOwned,
 {
+    serde_json::from_slice(&cleaned_json(doc, redactor)?.0)
+}
+
+/// `doc`'s compact JSON with every string (object keys included) cleaned, and whether any
+/// string changed.
+fn cleaned_json<S: Serialize + ?Sized>(
+    doc: &S,
+    redactor: &Redactor,
+) -> Result<(Vec<u8>, bool), serde_json::Error> {
     let mut json = Vec::new();
+    let changed = std::cell::Cell::new(false);
     let mut ser = serde_json::Serializer::with_formatter(
         &mut json,
         Cleaning {
             redactor,
             string: String::new(),
             in_string: false,
+            changed: &changed,
         },
     );
     doc.serialize(&mut ser)?;
-    serde_json::from_slice(&json)
+    Ok((json, changed.get()))
 }
 
 impl<T> Deref for Clean<T> {
@@ -234,6 +266,8 @@ struct Cleaning<'a> {
     /// The string being written (one buffer for all of them).
     string: String,
     in_string: bool,
+    /// Set when a string's clean form differs from it.
+    changed: &'a std::cell::Cell<bool>,
 }
 
 impl serde_json::ser::Formatter for Cleaning<'_> {
@@ -281,8 +315,11 @@ impl serde_json::ser::Formatter for Cleaning<'_> {
 
     fn end_string<W: ?Sized + std::io::Write>(&mut self, writer: &mut W) -> std::io::Result<()> {
         self.in_string = false;
-        serde_json::to_writer(writer, clean_str(&self.string, self.redactor).as_ref())
-            .map_err(std::io::Error::other)
+        let clean = clean_str(&self.string, self.redactor);
+        if clean != self.string.as_str() {
+            self.changed.set(true);
+        }
+        serde_json::to_writer(writer, clean.as_ref()).map_err(std::io::Error::other)
     }
 }
 
@@ -370,12 +407,19 @@ mod tests {
         let mut v: serde_json::Value = serde_json::from_str(&text).expect("value");
         v["warnings"] = serde_json::json!(["w\u{1b}[2J::error::x"]);
         run = serde_json::from_value(v).expect("run");
+        // Only the second chunk holds strings to rewrite: the others are kept as they are.
         let exposure = |i: usize| {
+            let (path, url) = match i / CHUNK_ITEMS {
+                1 => (
+                    format!("dist/a{i}.js\n::set-env x"),
+                    "https://u:p@example.test/x",
+                ),
+                _ => (format!("dist/a{i}.js"), "https://example.test/x"),
+            };
             serde_json::json!({
                 "id": format!("exp-{i}"), "rule": "stripe.secret_key", "vendor": "stripe",
                 "credential_type": "secret_key", "public_by_design": false,
-                "location": {"path": format!("dist/a{i}.js\n::set-env x"), "line": 1, "column": 1,
-                             "url": "https://u:p@example.test/x"},
+                "location": {"path": path, "line": 1, "column": 1, "url": url},
                 "source": "artifact",
                 "evidence": {"fingerprint": "f", "redacted": "sk_live_…abcd"},
                 "confidence": "high", "inventory_key": null, "observed_at": "2026-01-01T00:00:00Z"
