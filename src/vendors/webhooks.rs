@@ -63,18 +63,19 @@ impl Hook {
     }
 }
 
-/// What one page of a vendor's list says; `C` asks for the next page.
+/// What one page of a vendor's list says; `C` asks for the next page, `T` is what it lists
+/// (webhook endpoints unless said otherwise).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Page<C> {
-    /// The endpoints on it, and how to ask for the next page when the list goes on.
-    Items(Vec<Hook>, Option<C>),
+pub enum Page<C, T = Hook> {
+    /// The items on it, and how to ask for the next page when the list goes on.
+    Items(Vec<T>, Option<C>),
     /// The key may not list them (403).
     Denied,
     /// `rate_limited`, `server_error`, `timeout`, `unexpected_response`, …
     Failed(String),
 }
 
-impl<C> Page<C> {
+impl<C, T> Page<C, T> {
     /// The page of a status other than 200 (a 403 is [`Page::Denied`]).
     pub fn refused(status: u16) -> Self {
         match status {
@@ -90,12 +91,12 @@ impl<C> Page<C> {
 
 /// The page a list call answered, read by `read`, or why there is none; with the call made
 /// (none when it was refused before it was sent).
-pub fn page_of<C>(
+pub fn page_of<C, T>(
     url: &Url,
     template: &str,
     r: Result<Response, HttpError>,
-    read: impl FnOnce(&Response) -> Page<C>,
-) -> (Page<C>, Vec<CallSummary>) {
+    read: impl FnOnce(&Response) -> Page<C, T>,
+) -> (Page<C, T>, Vec<CallSummary>) {
     match r {
         Ok(r) => (read(&r), vec![r.call.clone()]),
         Err(e) => {
@@ -113,32 +114,52 @@ pub fn page_of<C>(
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Read {
     Done,
-    /// More pages than [`MAX_PAGES`].
+    /// More pages than the reader reads.
     Truncated,
     Denied,
     Failed(String),
 }
 
-/// Reads one list page by page (at most [`MAX_PAGES`]) into `listing`: `fetch` asks for the
-/// page after a cursor (`None`: the first) and records its call in the `calls` it is given.
+/// Reads one webhook list page by page (at most [`MAX_PAGES`]) into `listing`: `fetch` asks
+/// for the page after a cursor (`None`: the first) and records its call in the `calls` it is
+/// given.
 pub async fn read_pages<C, F, Fut>(
     listing: &mut Listing,
     calls: &mut Vec<CallSummary>,
-    mut fetch: F,
+    fetch: F,
 ) -> Read
 where
     F: FnMut(Option<C>) -> Fut,
     Fut: Future<Output = (Page<C>, Vec<CallSummary>)>,
 {
+    read_list(MAX_PAGES, calls, fetch, |hooks| {
+        for h in &hooks {
+            listing.add(h);
+        }
+    })
+    .await
+}
+
+/// Reads any paged list, at most `max_pages` pages: every vendor list (webhooks, credentials,
+/// users) is read by this one loop. Each page's items go to `sink`; the calls `fetch` made, to
+/// `calls`.
+pub async fn read_list<C, T, F, Fut>(
+    max_pages: usize,
+    calls: &mut Vec<CallSummary>,
+    mut fetch: F,
+    mut sink: impl FnMut(Vec<T>),
+) -> Read
+where
+    F: FnMut(Option<C>) -> Fut,
+    Fut: Future<Output = (Page<C, T>, Vec<CallSummary>)>,
+{
     let mut cursor = None;
-    for _ in 0..MAX_PAGES {
+    for _ in 0..max_pages {
         let (page, made) = fetch(cursor.take()).await;
         calls.extend(made);
         match page {
-            Page::Items(hooks, next) => {
-                for h in &hooks {
-                    listing.add(h);
-                }
+            Page::Items(items, next) => {
+                sink(items);
                 match next {
                     None => return Read::Done,
                     Some(c) => cursor = Some(c),

@@ -19,6 +19,7 @@ use crate::inventory::model::Environment;
 use crate::run::{CallSummary, Observation, ObservationStatus as S, ObservedItem};
 use crate::vendors::ProbeInput;
 use crate::vendors::least_privilege::AuditNeed;
+use crate::vendors::webhooks::{Page, Read, read_list};
 
 /// Observation: every API credential of the company and the merchant accounts it reaches.
 pub const CREDENTIALS: &str = "api_credentials";
@@ -128,36 +129,23 @@ pub struct UserWire {
     pub active: Option<bool>,
 }
 
-/// What one page answer means.
-#[derive(Debug, PartialEq, Eq)]
-pub enum PageOutcome<T> {
-    Page {
-        data: Vec<T>,
-        pages_total: u32,
-    },
-    /// 403: the key lacks the list's role.
-    Forbidden,
-    Inconclusive(String),
-}
-
-/// Interprets one page answer (the body already projected).
-pub fn interpret_page<T: DeserializeOwned>(status: u16, body: &str) -> PageOutcome<T> {
-    let unexpected = || PageOutcome::Inconclusive("unexpected_response".into());
+/// One page answer of page `page` (the body already projected): its items, and the next page
+/// while `pagesTotal` says more follow. A 403 is [`Page::Denied`] only when Adyen says the
+/// key lacks the role; a 401 means the key itself was refused.
+pub fn interpret_page<T: DeserializeOwned>(status: u16, body: &str, page: u32) -> Page<u32, T> {
+    let unexpected = || Page::Failed("unexpected_response".into());
     match status {
         200 => match serde_json::from_str::<PageWire<T>>(body) {
-            Ok(p) => PageOutcome::Page {
-                data: p.data,
-                pages_total: p.pages_total,
-            },
+            Ok(p) => Page::Items(p.data, (page < p.pages_total).then_some(page + 1)),
             Err(_) => unexpected(),
         },
         403 => match super::interpret_me(403, body) {
-            super::MeOutcome::NoManagementRole => PageOutcome::Forbidden,
+            super::MeOutcome::NoManagementRole => Page::Denied,
             _ => unexpected(),
         },
-        401 => PageOutcome::Inconclusive("unauthorized".into()),
+        401 => Page::Failed("unauthorized".into()),
         s => match crate::vendors::vendor_failure(s) {
-            Some(r) => PageOutcome::Inconclusive(r.into()),
+            Some(r) => Page::Failed(r.into()),
             None => unexpected(),
         },
     }
@@ -182,37 +170,24 @@ async fn list<T: DeserializeOwned>(
     fields: &'static [&'static str],
 ) -> Result<(Vec<T>, bool), ListError> {
     let mut items = Vec::new();
-    let mut page = 1u32;
-    loop {
-        let pq = format!("{path}?pageNumber={page}&pageSize={PAGE_SIZE}");
-        let template = format!("{template}?pageNumber&pageSize");
-        let req = super::request(input, env, &pq, &template, fields)
-            .map_err(|e| ListError::Inconclusive(e.reason().into()))?;
-        let url = req.url.clone();
-        let resp = match client.send(req).await {
-            Ok(r) => r,
-            Err(e) => {
-                if !e.refused_before_sending() {
-                    calls.push(crate::vendors::failed_call("GET", &url, &template));
-                }
-                return Err(ListError::Inconclusive(e.reason().into()));
-            }
-        };
-        calls.push(resp.call.clone());
-        match interpret_page::<T>(resp.status, &super::body_text(&resp)) {
-            PageOutcome::Page { data, pages_total } => {
-                items.extend(data);
-                if page >= pages_total {
-                    return Ok((items, false));
-                }
-                if page >= MAX_PAGES {
-                    return Ok((items, true));
-                }
-                page += 1;
-            }
-            PageOutcome::Forbidden => return Err(ListError::Forbidden),
-            PageOutcome::Inconclusive(r) => return Err(ListError::Inconclusive(r)),
-        }
+    let fetch = |page: Option<u32>| async move {
+        let page = page.unwrap_or(1);
+        super::list_page(
+            input,
+            client,
+            env,
+            (path, template),
+            fields,
+            (page, PAGE_SIZE),
+            |r| interpret_page::<T>(r.status, &super::body_text(r), page),
+        )
+        .await
+    };
+    match read_list(MAX_PAGES as usize, calls, fetch, |data| items.extend(data)).await {
+        Read::Done => Ok((items, false)),
+        Read::Truncated => Ok((items, true)),
+        Read::Denied => Err(ListError::Forbidden),
+        Read::Failed(r) => Err(ListError::Inconclusive(r)),
     }
 }
 
@@ -474,11 +449,20 @@ mod tests {
         let kept = crate::http::project_fields(body, USER_FIELDS).expect("json");
         let kept = String::from_utf8(kept).expect("utf8");
         assert!(!kept.contains("jane") && !kept.contains("Jane") && !kept.contains("Doe"));
-        let PageOutcome::Page { data, pages_total } = interpret_page::<UserWire>(200, &kept) else {
+        let Page::Items(data, next) = interpret_page::<UserWire>(200, &kept, 1) else {
             panic!("not a page: {kept}")
         };
-        assert_eq!(pages_total, 1);
+        assert_eq!(next, None, "page 1 of 1 is the last");
         assert_eq!(data[0].id, "U1");
+        let more = kept.replace("\"pagesTotal\":1", "\"pagesTotal\":3");
+        assert!(matches!(
+            interpret_page::<UserWire>(200, &more, 2),
+            Page::Items(_, Some(3))
+        ));
+        assert!(matches!(
+            interpret_page::<UserWire>(200, &more, 3),
+            Page::Items(_, None)
+        ));
         let item = user_item(&data[0]);
         assert_eq!(item.attributes["roles"], vec!["Merchant admin"]);
         assert_eq!(item.attributes["active"], vec!["true"]);
@@ -488,25 +472,25 @@ mod tests {
     fn page_errors() {
         use super::super::emulator::fixtures as f;
         assert_eq!(
-            interpret_page::<UserWire>(403, f::FORBIDDEN_403),
-            PageOutcome::Forbidden
+            interpret_page::<UserWire>(403, f::FORBIDDEN_403, 1),
+            Page::Denied
         );
         assert_eq!(
-            interpret_page::<UserWire>(503, ""),
-            PageOutcome::Inconclusive("server_error".into())
+            interpret_page::<UserWire>(503, "", 1),
+            Page::Failed("server_error".into())
         );
         assert_eq!(
-            interpret_page::<UserWire>(429, f::TOO_MANY_429),
-            PageOutcome::Inconclusive("rate_limited".into())
+            interpret_page::<UserWire>(429, f::TOO_MANY_429, 1),
+            Page::Failed("rate_limited".into())
         );
         assert_eq!(
-            interpret_page::<UserWire>(200, r#"{"data":[]}"#),
-            PageOutcome::Inconclusive("unexpected_response".into()),
+            interpret_page::<UserWire>(200, r#"{"data":[]}"#, 1),
+            Page::Failed("unexpected_response".into()),
             "pagesTotal and itemsTotal are required"
         );
         assert_eq!(
-            interpret_page::<UserWire>(403, "nope"),
-            PageOutcome::Inconclusive("unexpected_response".into())
+            interpret_page::<UserWire>(403, "nope", 1),
+            Page::Failed("unexpected_response".into())
         );
     }
 }

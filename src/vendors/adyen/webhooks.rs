@@ -38,7 +38,7 @@ pub const FIELDS: &[&str] = &[
 /// Reads one answer (the projected body) of page `page`: the webhooks, and the next page
 /// number while `pagesTotal` says more follow. A 204 (documented for the merchant list) is
 /// empty.
-pub fn interpret(status: u16, body: Option<&serde_json::Value>, page: usize) -> Page<usize> {
+pub fn interpret(status: u16, body: Option<&serde_json::Value>, page: u32) -> Page<u32> {
     match status {
         200 => {}
         204 => return Page::Items(vec![], None),
@@ -57,7 +57,7 @@ pub fn interpret(status: u16, body: Option<&serde_json::Value>, page: usize) -> 
     let empty = vec![];
     let data = b.get("data").and_then(|d| d.as_array()).unwrap_or(&empty);
     match Hook::all(data, "url", "active") {
-        Some(hooks) => Page::Items(hooks, ((page as u64) < pages).then_some(page + 1)),
+        Some(hooks) => Page::Items(hooks, (u64::from(page) < pages).then_some(page + 1)),
         None => unexpected(),
     }
 }
@@ -119,18 +119,18 @@ pub async fn observe(
     };
     let mut listing = Listing::new(&call);
     for (template, path) in &targets {
-        let read = w::read_pages(&mut listing, calls, |page: Option<usize>| async move {
+        let read = w::read_pages(&mut listing, calls, |page: Option<u32>| async move {
             let page = page.unwrap_or(1);
-            let pq = format!("{path}?pageNumber={page}&pageSize={PAGE_SIZE}");
-            let template = format!("{template}?pageNumber&pageSize");
-            let req = match super::request(input, env, &pq, &template, FIELDS) {
-                Ok(r) => r,
-                Err(e) => return (Page::Failed(e.reason().into()), vec![]),
-            };
-            let url = req.url.clone();
-            w::page_of(&url, &template, client.send(req).await, |r| {
-                interpret(r.status, r.json().as_ref(), page)
-            })
+            super::list_page(
+                input,
+                client,
+                env,
+                (path, template),
+                FIELDS,
+                (page, PAGE_SIZE),
+                |r| interpret(r.status, r.json().as_ref(), page),
+            )
+            .await
         })
         .await;
         if read != w::Read::Done {
