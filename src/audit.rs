@@ -765,13 +765,13 @@ pub fn evaluate_into(
                 }
                 locs.extend(at_inventory(loaded.and_then(|l| l.key_path(&f.subject.id))));
                 f.locations = locs;
-                if let Some(k) = keys.get(&(vendor.as_str(), f.subject.id.as_str())) {
-                    if let (Some(fp), Some(red)) = (&k.fingerprint, &k.redacted) {
-                        f.evidence = Some(Evidence {
-                            fingerprint: fp.clone(),
-                            redacted: red.clone(),
-                        });
-                    }
+                if let Some(k) = keys.get(&(vendor.as_str(), f.subject.id.as_str()))
+                    && let (Some(fp), Some(red)) = (&k.fingerprint, &k.redacted)
+                {
+                    f.evidence = Some(Evidence {
+                        fingerprint: fp.clone(),
+                        redacted: red.clone(),
+                    });
                 }
             }
             SubjectKind::Vendor => {

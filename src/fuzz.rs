@@ -573,10 +573,10 @@ pub fn vendor_headers(data: &[u8]) {
     }
     let _ = crate::http::retry_after(&headers);
     for (_, v) in &headers {
-        if let Ok(s) = v.to_str() {
-            if let Some((_, size)) = crate::http::parse_call_limit(s) {
-                assert!(size > 0, "a call limit of size 0");
-            }
+        if let Ok(s) = v.to_str()
+            && let Some((_, size)) = crate::http::parse_call_limit(s)
+        {
+            assert!(size > 0, "a call limit of size 0");
         }
     }
 }

@@ -80,16 +80,16 @@ pub fn run(ctx: &Ctx, args: &ReportArgs) -> anyhow::Result<u8> {
         Some(p) => Some(load_run(p)?),
         None => None,
     };
-    if let Some(prev) = &previous {
-        if prev.fingerprint_check != run.fingerprint_check {
-            bail!(
-                "{} and {} were made with different fingerprint keys (check values {} and {}); their findings cannot be compared",
-                args.run.display(),
-                args.previous.as_deref().unwrap_or(Path::new("")).display(),
-                run.fingerprint_check,
-                prev.fingerprint_check
-            );
-        }
+    if let Some(prev) = &previous
+        && prev.fingerprint_check != run.fingerprint_check
+    {
+        bail!(
+            "{} and {} were made with different fingerprint keys (check values {} and {}); their findings cannot be compared",
+            args.run.display(),
+            args.previous.as_deref().unwrap_or(Path::new("")).display(),
+            run.fingerprint_check,
+            prev.fingerprint_check
+        );
     }
     if let Some(v) = &args.vendor {
         if !scope::has_vendor(&run, v) {

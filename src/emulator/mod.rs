@@ -672,11 +672,12 @@ async fn hostile_response(resp: Response, forms: &[Hostile], key: &str) -> Respo
         .await
         .unwrap_or_default()
         .to_vec();
-    if forms.contains(&Hostile::PlantedPii) && parts.status.is_success() {
-        if let Ok(mut v) = serde_json::from_slice::<serde_json::Value>(&bytes) {
-            plant_pii(&mut v);
-            bytes = serde_json::to_vec(&v).unwrap_or(bytes);
-        }
+    if forms.contains(&Hostile::PlantedPii)
+        && parts.status.is_success()
+        && let Ok(mut v) = serde_json::from_slice::<serde_json::Value>(&bytes)
+    {
+        plant_pii(&mut v);
+        bytes = serde_json::to_vec(&v).unwrap_or(bytes);
     }
     if forms.contains(&Hostile::Text) {
         let text = String::from_utf8_lossy(&bytes).replace(JSON_FORMS_MARKER, &json_forms(key));

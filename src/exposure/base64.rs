@@ -186,7 +186,9 @@ pub fn decode_run(hay: &[u8], s: usize, e: usize, min: usize) -> Option<Decoded>
     let run = &hay[s..e];
     // Padding only ends a run.
     let body_len = run.len() - run.iter().rev().take_while(|&&c| c == b'=').count();
-    if body_len >= MIN_HEX && body_len % 2 == 0 && run[..body_len].iter().all(u8::is_ascii_hexdigit)
+    if body_len >= MIN_HEX
+        && body_len.is_multiple_of(2)
+        && run[..body_len].iter().all(u8::is_ascii_hexdigit)
     {
         let sample = decode_hex(&run[..body_len.min(SAMPLE)]);
         if !is_text(&sample) {

@@ -423,7 +423,7 @@ mod tests {
                 let r = (seed % 100) as usize;
                 if r < inside_percent {
                     hay.push(alphabet[r % 6]);
-                } else if r % 3 == 0 {
+                } else if r.is_multiple_of(3) {
                     hay.extend_from_slice(escapes[(seed >> 8) as usize % escapes.len()]);
                 } else {
                     hay.push(alphabet[6 + r % 6]);

@@ -898,22 +898,22 @@ impl<'a> Validator<'a> {
                 "a random-looking secret value where a file path is expected",
             );
         }
-        if let Some(cmd) = s.get("command") {
-            if let Value::Seq(items) = &cmd.value {
-                if items.is_empty() {
-                    self.err(cmd, "`command` needs at least the program name");
-                }
-                for it in items {
-                    if let Some(t) = it.text()
-                        && live::vendor_hits(t).is_empty()
-                        && !live::random_tokens(t).is_empty()
-                    {
-                        self.live_error(
-                            it,
-                            "",
-                            "a random-looking secret value in a command argument",
-                        );
-                    }
+        if let Some(cmd) = s.get("command")
+            && let Value::Seq(items) = &cmd.value
+        {
+            if items.is_empty() {
+                self.err(cmd, "`command` needs at least the program name");
+            }
+            for it in items {
+                if let Some(t) = it.text()
+                    && live::vendor_hits(t).is_empty()
+                    && !live::random_tokens(t).is_empty()
+                {
+                    self.live_error(
+                        it,
+                        "",
+                        "a random-looking secret value in a command argument",
+                    );
                 }
             }
         }

@@ -104,17 +104,17 @@ fn reason_of(e: &ExecutionError, var: &str, subject: &Json) -> String {
         }
         other => format!("evaluation error: {other}"),
     };
-    if var == "key" {
-        if let Some(st) = subject.get("status").and_then(|s| s.as_str()) {
-            // The status explains a missing observation, once.
-            if st != "active" && !r.contains(st) {
-                let why = subject
-                    .get("status_reason")
-                    .and_then(|s| s.as_str())
-                    .map(|s| format!("({s})"))
-                    .unwrap_or_default();
-                r.push_str(&format!(" — key status {st}{why}"));
-            }
+    if var == "key"
+        && let Some(st) = subject.get("status").and_then(|s| s.as_str())
+    {
+        // The status explains a missing observation, once.
+        if st != "active" && !r.contains(st) {
+            let why = subject
+                .get("status_reason")
+                .and_then(|s| s.as_str())
+                .map(|s| format!("({s})"))
+                .unwrap_or_default();
+            r.push_str(&format!(" — key status {st}{why}"));
         }
     }
     r
@@ -452,15 +452,14 @@ impl Scope<'_> {
                 }
                 let mut outcome = outcome.unwrap_or(Outcome::Unknown);
                 let mut exception = None;
-                if matches!(outcome, Outcome::Fail | Outcome::Unknown) {
-                    if let Some((eref, live)) =
+                if matches!(outcome, Outcome::Fail | Outcome::Unknown)
+                    && let Some((eref, live)) =
                         exceptions.find(&rule.id, kind, subject, now, fingerprint_check, usage)
-                    {
-                        if live {
-                            outcome = Outcome::Excepted;
-                        }
-                        exception = Some(eref);
+                {
+                    if live {
+                        outcome = Outcome::Excepted;
                     }
+                    exception = Some(eref);
                 }
                 for c in rule.controls() {
                     *ev.controls

@@ -157,11 +157,11 @@ impl Walk<'_> {
                 bound.pop();
             }
             Ast::Select(s) => {
-                if let Ast::Ident(root) = &s.operand.expr {
-                    if !bound.contains(root) {
-                        self.root_field(root, &s.field, e.id, s.operand.id);
-                        return;
-                    }
+                if let Ast::Ident(root) = &s.operand.expr
+                    && !bound.contains(root)
+                {
+                    self.root_field(root, &s.field, e.id, s.operand.id);
+                    return;
                 }
                 self.visit(&s.operand, bound, in_comprehension);
             }
@@ -484,14 +484,15 @@ pub(super) fn build_rule(
             SubjectKind::Run
         }
     };
-    if let (Some(b), Some(s)) = (base, &rr.scope) {
-        if s.subject.value != b.subject && rr.require.is_none() {
-            diags.push(
-                file,
-                crate::yaml::position(&s.subject),
-                format!("rule {id}: changing scope.subject needs a new `require`"),
-            );
-        }
+    if let (Some(b), Some(s)) = (base, &rr.scope)
+        && s.subject.value != b.subject
+        && rr.require.is_none()
+    {
+        diags.push(
+            file,
+            crate::yaml::position(&s.subject),
+            format!("rule {id}: changing scope.subject needs a new `require`"),
+        );
     }
     let where_ = match &rr.scope {
         Some(s) => match &s.where_ {
@@ -579,18 +580,18 @@ pub(super) fn never_applies(rules: &[Rule], diags: &mut Diagnostics) {
         now.to_zoned(jiff::tz::TimeZone::UTC).date().to_string(),
     );
     for r in rules {
-        if let Some(w) = &r.where_ {
-            if w.program.execute(&ctx) == Ok(cel::Value::Bool(false)) {
-                diags.push_code(
-                    &r.source,
-                    w.pos,
-                    crate::diag::code::NEVER_APPLIES,
-                    format!(
-                        "rule {}: scope.where is always false: the rule can never apply",
-                        r.id
-                    ),
-                );
-            }
+        if let Some(w) = &r.where_
+            && w.program.execute(&ctx) == Ok(cel::Value::Bool(false))
+        {
+            diags.push_code(
+                &r.source,
+                w.pos,
+                crate::diag::code::NEVER_APPLIES,
+                format!(
+                    "rule {}: scope.where is always false: the rule can never apply",
+                    r.id
+                ),
+            );
         }
         if r.require.program.execute(&ctx) == Ok(cel::Value::Bool(true)) {
             diags.push_code(

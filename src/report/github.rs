@@ -79,10 +79,10 @@ fn annotation(f: &Finding, run: &Run) -> String {
                 .unwrap_or_default()
         );
     }
-    if let Some(u) = f.locations.iter().find_map(|l| l.url.as_deref()) {
-        if !msg.contains(u) {
-            msg.push_str(&format!(" [{}]", String::from(u)));
-        }
+    if let Some(u) = f.locations.iter().find_map(|l| l.url.as_deref())
+        && !msg.contains(u)
+    {
+        msg.push_str(&format!(" [{}]", String::from(u)));
     }
     format!(
         "::{} {}::{}\n",

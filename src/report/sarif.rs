@@ -370,26 +370,26 @@ fn locations(f: &Finding, run: &Run) -> (Vec<SarifLocation>, Vec<SarifLocation>,
                     _ => String::new(),
                 }
             ));
-            if let Some(o) = &l.original {
-                if is_relative_path(&o.path) {
-                    let loc = SarifLocation {
-                        id: None,
-                        physical_location: PhysicalLocation {
-                            artifact_location: ArtifactLocation {
-                                uri: uri_path(&o.path),
-                                uri_base_id: SRCROOT,
-                            },
-                            region: region(Some(o.line), Some(o.column), None),
+            if let Some(o) = &l.original
+                && is_relative_path(&o.path)
+            {
+                let loc = SarifLocation {
+                    id: None,
+                    physical_location: PhysicalLocation {
+                        artifact_location: ArtifactLocation {
+                            uri: uri_path(&o.path),
+                            uri_base_id: SRCROOT,
                         },
-                        message: Some(Text {
-                            text: format!("Original source of {u} (from its source map)."),
-                        }),
-                    };
-                    if primary.is_empty() {
-                        primary.push(loc);
-                    } else {
-                        related.push(loc);
-                    }
+                        region: region(Some(o.line), Some(o.column), None),
+                    },
+                    message: Some(Text {
+                        text: format!("Original source of {u} (from its source map)."),
+                    }),
+                };
+                if primary.is_empty() {
+                    primary.push(loc);
+                } else {
+                    related.push(loc);
                 }
             }
         } else if let Some(p) = &l.path {

@@ -19,10 +19,10 @@ pub fn stdout_width() -> usize {
     {
         return w;
     }
-    if std::io::IsTerminal::is_terminal(&std::io::stdout()) {
-        if let Some(w) = Table::new().width() {
-            return usize::from(w).max(20);
-        }
+    if std::io::IsTerminal::is_terminal(&std::io::stdout())
+        && let Some(w) = Table::new().width()
+    {
+        return usize::from(w).max(20);
     }
     DEFAULT_WIDTH
 }
