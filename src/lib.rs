@@ -26,5 +26,7 @@ pub mod report;
 pub mod run;
 pub mod secret;
 pub mod shard;
+#[cfg(test)]
+mod testing;
 pub mod vendors;
 pub mod yaml;

@@ -252,13 +252,8 @@ mod tests {
     #[test]
     fn anchored_prefilter_finds_every_keyword_occurrence() {
         let d = Detectors::load(&[]).expect("builtin rules");
-        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
-        let mut next = |n: usize| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            (seed % n as u64) as usize
-        };
+        let mut rng = crate::testing::Rng::new(0x2545_f491_4f6c_dd1d);
+        let mut next = |n: usize| rng.below(n);
         let mut pieces: Vec<Vec<u8>> = d.keywords.clone();
         for k in &d.keywords {
             pieces.push(k[..k.len() / 2].to_vec());

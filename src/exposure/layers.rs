@@ -406,25 +406,23 @@ mod tests {
             }
             out
         }
-        let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut rng = crate::testing::Rng::new(0x9e37_79b9_7f4a_7c15);
         let alphabet = b"aZ09+/-_=.; \"\n";
         let escapes: [&[u8]; 6] = [b"\\u0073", b"\\_", b"%41", b"&#115;", b"&amp;", b"\\n"];
         for round in 0..6000 {
             // Lengths past three chunks; outside bytes every ~8 or every ~30 bytes, so that
             // runs of every length occur, some over whole chunks; escapes (and look-alikes)
             // among them.
-            let len = (seed % 400) as usize;
+            let len = rng.below(400);
             let inside_percent = if round % 2 == 0 { 88 } else { 97 };
             let mut hay: Vec<u8> = vec![];
             while hay.len() < len {
-                seed ^= seed << 13;
-                seed ^= seed >> 7;
-                seed ^= seed << 17;
-                let r = (seed % 100) as usize;
+                let x = rng.next_u64();
+                let r = (x % 100) as usize;
                 if r < inside_percent {
                     hay.push(alphabet[r % 6]);
                 } else if r.is_multiple_of(3) {
-                    hay.extend_from_slice(escapes[(seed >> 8) as usize % escapes.len()]);
+                    hay.extend_from_slice(escapes[(x >> 8) as usize % escapes.len()]);
                 } else {
                     hay.push(alphabet[6 + r % 6]);
                 }

@@ -665,13 +665,8 @@ mod tests {
             }
             None
         };
-        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = move |n: usize| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            (seed % n as u64) as usize
-        };
+        let mut rng = crate::testing::Rng::new(0x9e37_79b9_7f4a_7c15);
+        let mut next = move |n: usize| rng.below(n);
         for _ in 0..4000 {
             let len = next(300);
             let body: Vec<u8> = (0..len)
@@ -723,13 +718,8 @@ mod tests {
     /// the line has no segment at or before the column.
     #[test]
     fn lookup_agrees_with_the_sourcemap_crate() {
-        let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
-        let mut next = |n: u32| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            (seed % u64::from(n)) as u32
-        };
+        let mut rng = crate::testing::Rng::new(0x9e37_79b9_7f4a_7c15);
+        let mut next = |n: u32| rng.below(n as usize) as u32;
         for case in 0..200 {
             let mut b = sourcemap::SourceMapBuilder::new(None);
             let sources = ["src/a.ts", "src/config/iterable.ts", "node_modules/x/y.js"];

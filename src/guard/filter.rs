@@ -1071,13 +1071,8 @@ mod tests {
     /// at any offset of a text, among many other values, are masked.
     #[test]
     fn every_fragment_of_fifteen_bytes_of_any_form_is_masked() {
-        let mut seed = 0x2545_f491_4f6c_dd1du64;
-        let mut next = move |n: usize| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            (seed % n as u64) as usize
-        };
+        let mut rng = crate::testing::Rng::new(0x2545_f491_4f6c_dd1d);
+        let mut next = move |n: usize| rng.below(n);
         const VALUE: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/_-";
         const NOISE: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789 ,.;:=(){}[]\"'<>";
         for round in 0..1500 {

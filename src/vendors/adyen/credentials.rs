@@ -170,18 +170,11 @@ async fn list<T: DeserializeOwned>(
     fields: &'static [&'static str],
 ) -> Result<(Vec<T>, bool), ListError> {
     let mut items = Vec::new();
-    let fetch = |page: Option<u32>| async move {
-        let page = page.unwrap_or(1);
-        super::list_page(
-            input,
-            client,
-            env,
-            (path, template),
-            fields,
-            (page, PAGE_SIZE),
-            |r| interpret_page::<T>(r.status, &super::body_text(r), page),
-        )
-        .await
+    let reader =
+        |r: &crate::http::Response, page| interpret_page::<T>(r.status, &super::body_text(r), page);
+    let fetch = |page| {
+        let at = (path, template);
+        super::list_page(input, client, env, at, fields, (page, PAGE_SIZE), reader)
     };
     match read_list(MAX_PAGES as usize, calls, fetch, |data| items.extend(data)).await {
         Read::Done => Ok((items, false)),

@@ -549,8 +549,9 @@ pub(crate) fn target(
 }
 
 /// One page of a Management API list: `path` (concrete; `template` its pattern) at page
-/// `page` of `size`, its body projected to `fields` and read by `read`; with the call made.
-/// The webhook, credential and user lists all page this way.
+/// `page` (`None`: the first) of `size`, its body projected to `fields` and read by `read`
+/// (which gets the page number); with the call made. The webhook, credential and user lists
+/// all page this way.
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn list_page<T>(
     input: &ProbeInput<'_>,
@@ -558,9 +559,10 @@ pub(crate) async fn list_page<T>(
     env: Environment,
     (path, template): (&str, &str),
     fields: &'static [&'static str],
-    (page, size): (u32, u32),
-    read: impl FnOnce(&crate::http::Response) -> super::webhooks::Page<u32, T>,
+    (page, size): (Option<u32>, u32),
+    read: impl FnOnce(&crate::http::Response, u32) -> super::webhooks::Page<u32, T>,
 ) -> (super::webhooks::Page<u32, T>, Vec<crate::run::CallSummary>) {
+    let page = page.unwrap_or(1);
     let pq = format!("{path}?pageNumber={page}&pageSize={size}");
     let template = format!("{template}?pageNumber&pageSize");
     let req = match request(input, env, &pq, &template, fields) {
@@ -568,7 +570,7 @@ pub(crate) async fn list_page<T>(
         Err(e) => return (super::webhooks::Page::Failed(e.reason().into()), vec![]),
     };
     let url = req.url.clone();
-    super::webhooks::page_of(&url, &template, client.send(req).await, read)
+    super::webhooks::page_of(&url, &template, client.send(req).await, |r| read(r, page))
 }
 
 /// The GET of `path` (and query) on `env` with the key, reading only `fields`.

@@ -119,20 +119,12 @@ pub async fn observe(
     };
     let mut listing = Listing::new(&call);
     for (template, path) in &targets {
-        let read = w::read_pages(&mut listing, calls, |page: Option<u32>| async move {
-            let page = page.unwrap_or(1);
-            super::list_page(
-                input,
-                client,
-                env,
-                (path, template),
-                FIELDS,
-                (page, PAGE_SIZE),
-                |r| interpret(r.status, r.json().as_ref(), page),
-            )
-            .await
-        })
-        .await;
+        let reader = |r: &crate::http::Response, page| interpret(r.status, r.json().as_ref(), page);
+        let fetch = |page| {
+            let at = (path.as_str(), *template);
+            super::list_page(input, client, env, at, FIELDS, (page, PAGE_SIZE), reader)
+        };
+        let read = w::read_pages(&mut listing, calls, fetch).await;
         if read != w::Read::Done {
             return listing.conclude(read, MISSING);
         }
