@@ -681,11 +681,10 @@ impl Scanner {
         let mut keep_positions = budget.keep_positions && !looks_map_name(lower, bytes);
         // Source maps: keys inside sourcesContent, and bundle positions through their map.
         if looks_map_name(lower, bytes) {
-            match srcmap::layout(bytes) {
-                Ok(l) => {
-                    let offsets: Vec<usize> = raw.iter().map(|h| h.start).collect();
-                    originals = l.originals_at(bytes, &offsets);
-                }
+            let offsets: Vec<usize> = raw.iter().map(|h| h.start).collect();
+            let last = offsets.iter().copied().max().unwrap_or(0);
+            match srcmap::layout_through(bytes, last) {
+                Ok(l) => originals = l.originals_at(bytes, &offsets),
                 Err(e) => out.warnings.push((subject.to_string(), e.to_string())),
             }
         } else if let Some(url) = srcmap::mapping_url(bytes) {

@@ -164,23 +164,57 @@ fn unescape(raw: &[u8]) -> String {
 
 /// Reads the layout of a map without building a tree (bounded depth, any size).
 pub fn layout(map: &[u8]) -> Result<MapLayout, MapError> {
+    layout_upto(map, None)
+}
+
+/// [`layout`] for attributing offsets up to `last`: when `sources` comes before
+/// `sourcesContent` (as bundlers write maps), the walk ends with the content string that
+/// reaches `last`. The contents after it, `names` and `mappings` (most of a large map) are not
+/// read, and what they hold cannot fail the walk.
+pub fn layout_through(map: &[u8], last: usize) -> Result<MapLayout, MapError> {
+    layout_upto(map, Some(last))
+}
+
+fn layout_upto(map: &[u8], last: Option<usize>) -> Result<MapLayout, MapError> {
+    /// Ends the walk early (never reported: [`layout_upto`] returns what it read).
+    const ENOUGH: &str = "(read as far as needed)";
     let mut t = Tok { s: map, i: 0 };
     let mut out = MapLayout::default();
-    t.members(|t, (ks, ke)| {
-        match &map[ks..ke] {
-            b"sources" => {
+    let mut seen_sources = false;
+    let walked = t.members(|t, (ks, ke)| {
+        match (&map[ks..ke], last) {
+            (b"sources", _) => {
                 out.sources = t
                     .string_array()?
                     .into_iter()
                     .map(|(s, e)| unescape(&map[s..e]))
                     .collect();
+                seen_sources = true;
             }
-            b"sourcesContent" => out.contents = t.string_array()?,
+            (b"sourcesContent", Some(last)) if seen_sources => {
+                t.elements(|t| {
+                    let span = if t.peek() == Some(b'"') {
+                        t.string()?
+                    } else {
+                        t.skip_value(2)?;
+                        (0, 0)
+                    };
+                    out.contents.push(span);
+                    match span.1 >= last {
+                        true => Err(MapError(ENOUGH.into())),
+                        false => Ok(()),
+                    }
+                })?;
+            }
+            (b"sourcesContent", _) => out.contents = t.string_array()?,
             _ => t.skip_value(1)?,
         }
         Ok(())
-    })?;
-    Ok(out)
+    });
+    match walked {
+        Err(MapError(m)) if m == ENOUGH => Ok(out),
+        r => r.map(|()| out),
+    }
 }
 
 impl MapLayout {
@@ -682,6 +716,41 @@ mod tests {
             let got = t.string().ok().map(|(_, e)| e);
             assert_eq!(got, naive(&text, 1), "{:?}", String::from_utf8_lossy(&text));
         }
+    }
+
+    /// Read through the last offset, a map gives the same attribution as read whole, and what
+    /// follows that offset is not read.
+    #[test]
+    fn layout_through_the_last_offset_attributes_the_same() {
+        let map = br#"{"version":3,"sources":["a.js","b.js","c.js"],"sourcesContent":["x\n\"k\"=1","y\ny\nKEY here","z"],"names":[],"mappings":"AAAA"}"#;
+        let at = map.windows(3).position(|w| w == b"KEY").expect("KEY");
+        let whole = layout(map).expect("whole");
+        let through = layout_through(map, at).expect("through");
+        assert_eq!(
+            through.contents.len(),
+            2,
+            "stops with the content that holds the offset"
+        );
+        assert_eq!(
+            whole.originals_at(map, &[2, at]),
+            through.originals_at(map, &[2, at])
+        );
+        assert_eq!(
+            through.original_at(map, at).map(|o| (o.path, o.line)),
+            Some(("b.js".into(), 3))
+        );
+        // Broken after the offset: still attributed; broken before it: still an error.
+        let mut cut = map[..at + 12].to_vec();
+        cut.extend_from_slice(b"\"#");
+        assert!(layout(&cut).is_err());
+        assert!(layout_through(&cut, at).is_ok());
+        assert!(layout_through(&map[..at], at).is_err());
+        // `sourcesContent` before `sources`: read whole.
+        let late = br#"{"sourcesContent":["KEY"],"sources":["a.js"]}"#;
+        assert_eq!(
+            layout_through(late, 20).expect("late").sources,
+            vec!["a.js"]
+        );
     }
 
     #[test]
