@@ -143,16 +143,27 @@ impl<'a> Tok<'a> {
     /// An array of strings-or-null; spans of the strings (null → empty span at 0).
     fn string_array(&mut self) -> Result<Vec<(usize, usize)>, MapError> {
         let mut out = vec![];
-        self.elements(|t| {
-            if t.peek() == Some(b'"') {
-                out.push(t.string()?);
-            } else {
-                t.skip_value(2)?;
-                out.push((0, 0));
-            }
+        self.each_string(|span| {
+            out.push(span);
             Ok(())
         })?;
         Ok(out)
+    }
+    /// Visits an array of strings-or-null: `f` gets each string's span (null → empty span at
+    /// 0); an error from `f` ends the walk.
+    fn each_string(
+        &mut self,
+        mut f: impl FnMut((usize, usize)) -> Result<(), MapError>,
+    ) -> Result<(), MapError> {
+        self.elements(|t| {
+            let span = if t.peek() == Some(b'"') {
+                t.string()?
+            } else {
+                t.skip_value(2)?;
+                (0, 0)
+            };
+            f(span)
+        })
     }
 }
 
@@ -192,13 +203,7 @@ fn layout_upto(map: &[u8], last: Option<usize>) -> Result<MapLayout, MapError> {
                 seen_sources = true;
             }
             (b"sourcesContent", Some(last)) if seen_sources => {
-                t.elements(|t| {
-                    let span = if t.peek() == Some(b'"') {
-                        t.string()?
-                    } else {
-                        t.skip_value(2)?;
-                        (0, 0)
-                    };
+                t.each_string(|span| {
                     out.contents.push(span);
                     match span.1 >= last {
                         true => Err(MapError(ENOUGH.into())),

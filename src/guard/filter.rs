@@ -263,55 +263,52 @@ impl Inner {
             return;
         }
         let id = self.needles.len() as u32;
-        if bytes.len() < GRAM {
-            self.short.push(id);
-        } else {
-            let step = if bytes.len() < GRAM + STRIDE - 1 {
-                1
-            } else {
-                STRIDE
-            };
-            let mut offsets: Vec<usize> = (0..=bytes.len() - GRAM).step_by(step).collect();
-            // The last window too, so a match at the very end is indexed.
-            if offsets.last() != Some(&(bytes.len() - GRAM)) {
-                offsets.push(bytes.len() - GRAM);
-            }
-            let words = self.bloom.words.len();
-            let grow = words < BLOOM_MAX_WORDS
-                && (self.entries.len() + offsets.len()) * BLOOM_BITS_PER_WINDOW > words * 64;
-            for off in offsets {
-                let Some(w) = bytes.get(off..).and_then(<[u8]>::first_chunk) else {
-                    continue;
-                };
-                let h = hash(w);
-                if !grow {
-                    self.bloom.insert(h);
-                }
-                let next = self.grams.get(&h).copied().unwrap_or(u32::MAX);
-                self.entries.push((id, off as u32, next));
-                self.grams.insert(h, (self.entries.len() - 1) as u32);
-            }
-            if grow {
-                self.rebuild_bloom(&bytes);
-            }
-        }
         self.needles.push(Needle {
             bytes: Zeroizing::new(bytes),
             secret,
         });
+        let bytes = &self.needles[id as usize].bytes;
+        if bytes.len() < GRAM {
+            self.short.push(id);
+            return;
+        }
+        let step = if bytes.len() < GRAM + STRIDE - 1 {
+            1
+        } else {
+            STRIDE
+        };
+        let mut offsets: Vec<usize> = (0..=bytes.len() - GRAM).step_by(step).collect();
+        // The last window too, so a match at the very end is indexed.
+        if offsets.last() != Some(&(bytes.len() - GRAM)) {
+            offsets.push(bytes.len() - GRAM);
+        }
+        let words = self.bloom.words.len();
+        let grow = words < BLOOM_MAX_WORDS
+            && (self.entries.len() + offsets.len()) * BLOOM_BITS_PER_WINDOW > words * 64;
+        for off in offsets {
+            let Some(w) = bytes.get(off..).and_then(<[u8]>::first_chunk) else {
+                continue;
+            };
+            let h = hash(w);
+            if !grow {
+                self.bloom.insert(h);
+            }
+            let next = self.grams.get(&h).copied().unwrap_or(u32::MAX);
+            self.entries.push((id, off as u32, next));
+            self.grams.insert(h, (self.entries.len() - 1) as u32);
+        }
+        if grow {
+            self.rebuild_bloom();
+        }
     }
 
     /// A prefilter sized for the index (twice the bits it needs, so it is rebuilt only when
-    /// the index doubles), filled from every window; `adding` is the needle being indexed,
-    /// not yet in `needles`.
-    fn rebuild_bloom(&mut self, adding: &[u8]) {
+    /// the index doubles), filled from every window.
+    fn rebuild_bloom(&mut self) {
         let mut bloom =
             Bloom::with_words((self.entries.len() * BLOOM_BITS_PER_WINDOW * 2).div_ceil(64));
         for &(n, off, _) in &self.entries {
-            let bytes = match self.needles.get(n as usize) {
-                Some(needle) => &needle.bytes[..],
-                None => adding,
-            };
+            let bytes = &self.needles[n as usize].bytes;
             if let Some(w) = bytes.get(off as usize..).and_then(<[u8]>::first_chunk) {
                 bloom.insert(hash(w));
             }
@@ -319,7 +316,6 @@ impl Inner {
         self.bloom = bloom;
     }
 
-    /// Non-overlapping byte ranges of `text` holding a secret, in order, with the secret's index.
     /// Non-overlapping byte ranges of `text` holding a secret, in order, with the secret's
     /// index. Large texts are searched in overlapping chunks so the decoded view stays small
     /// (a report of any size costs a bounded amount of memory); the overlap is wider than any

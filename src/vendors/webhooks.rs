@@ -140,9 +140,9 @@ where
     .await
 }
 
-/// Reads any paged list, at most `max_pages` pages: every vendor list (webhooks, credentials,
-/// users) is read by this one loop. Each page's items go to `sink`; the calls `fetch` made, to
-/// `calls`.
+/// Reads any paged list, at most `max_pages` pages: every vendor's webhook list and Adyen's
+/// credential and user lists are read by this one loop. Each page's items go to `sink`; the
+/// calls `fetch` made, to `calls`.
 pub async fn read_list<C, T, F, Fut>(
     max_pages: usize,
     calls: &mut Vec<CallSummary>,

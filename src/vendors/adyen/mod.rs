@@ -552,7 +552,6 @@ pub(crate) fn target(
 /// `page` (`None`: the first) of `size`, its body projected to `fields` and read by `read`
 /// (which gets the page number); with the call made. The webhook, credential and user lists
 /// all page this way.
-#[allow(clippy::too_many_arguments)]
 pub(crate) async fn list_page<T>(
     input: &ProbeInput<'_>,
     client: &Client,

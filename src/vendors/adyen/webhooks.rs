@@ -118,8 +118,8 @@ pub async fn observe(
         return w::inconclusive(&call, "no company or merchant account in /v3/me");
     };
     let mut listing = Listing::new(&call);
+    let reader = |r: &crate::http::Response, page| interpret(r.status, r.json().as_ref(), page);
     for (template, path) in &targets {
-        let reader = |r: &crate::http::Response, page| interpret(r.status, r.json().as_ref(), page);
         let fetch = |page| {
             let at = (path.as_str(), *template);
             super::list_page(input, client, env, at, FIELDS, (page, PAGE_SIZE), reader)
