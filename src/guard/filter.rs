@@ -9,7 +9,7 @@
 //! line breaks (real and escaped) removed, two layers deep (`&amp;#43;`, `\\u0041`), and ASCII
 //! case folded. In that view it looks for the key itself, its hex, and its base64 (standard and
 //! URL-safe at every alignment), by 12-byte windows sampled every 4 bytes and extended both
-//! ways: so a fragment of 15 or more characters of any of them — "most of the key", the key
+//! ways (only windows made of bytes some key form holds are hashed at all): so a fragment of 15 or more characters of any of them — "most of the key", the key
 //! body without its vendor prefix, half of a key split across lines — is found as surely as
 //! the whole key. Each match is mapped back to the original bytes it came from and replaced by
 //! the key's redacted form.
@@ -82,6 +82,62 @@ fn hash(w: &[u8; GRAM]) -> u64 {
     x ^ (x >> 29)
 }
 
+/// A set of byte values.
+#[derive(Clone, Copy)]
+struct ByteSet([bool; 256]);
+
+impl Default for ByteSet {
+    fn default() -> Self {
+        ByteSet([false; 256])
+    }
+}
+
+impl ByteSet {
+    fn insert(&mut self, b: u8) {
+        self.0[usize::from(b)] = true;
+    }
+    /// Bit `k` set when byte `k` of `chunk` (up to 64 bytes) is in the set.
+    #[inline(always)]
+    fn mask(&self, chunk: &[u8]) -> u64 {
+        let bit = |(k, &b): (usize, &u8)| u64::from(self.0[usize::from(b)]) << k;
+        match chunk.first_chunk::<64>() {
+            Some(full) => full.iter().enumerate().map(bit).fold(0, |m, b| m | b),
+            None => chunk
+                .iter()
+                .take(64)
+                .enumerate()
+                .map(bit)
+                .fold(0, |m, b| m | b),
+        }
+    }
+    /// The start of every `len`-byte window (1 to 64 bytes) of `hay` made only of bytes in the
+    /// set, in order. Membership is taken 64 bytes at a time into a bit mask without branches
+    /// (in a report, bytes in and out of the set alternate too irregularly to predict), and the
+    /// windows are the bits whose next `len - 1` bits are set too.
+    fn window_starts<'h>(&'h self, hay: &'h [u8], len: usize) -> impl Iterator<Item = usize> + 'h {
+        let member = move |chunk: usize| self.mask(hay.get(chunk * 64..).unwrap_or_default());
+        let mut next = member(0);
+        (0..hay.len().div_ceil(64)).flat_map(move |c| {
+            let this = next;
+            next = member(c + 1);
+            // Bit k: bytes k .. k + len of this chunk and the next all in the set.
+            let mut starts = this;
+            for j in 1..len.min(64) {
+                starts &= (this >> j) | (next << (64 - j));
+            }
+            std::iter::from_fn(move || {
+                let k = starts.trailing_zeros();
+                if k == 64 {
+                    return None;
+                }
+                starts &= starts - 1;
+                Some(c * 64 + k as usize)
+            })
+            .filter(move |&p| p + len <= hay.len())
+        })
+    }
+}
+
 /// The prefilter: the word that `h`'s top bits select, and three bits of that word that its low
 /// bits select (one cache line per probe).
 #[derive(Default)]
@@ -131,7 +187,11 @@ struct Inner {
     needles: Vec<Needle>,
     /// Window hash → head of a chain in `entries` (the key is already a hash: no rehashing).
     grams: HashMap<u64, u32, std::hash::BuildHasherDefault<PassThrough>>,
-    /// Most positions of a text are rejected here, without touching the map.
+    /// Every byte value some indexed window holds: a window of the text with any other byte
+    /// cannot match, so only runs of these bytes at least a window long are hashed (in a
+    /// report, most bytes are indentation, quotes and punctuation that no key form holds).
+    alphabet: ByteSet,
+    /// Most remaining positions of a text are rejected here, without touching the map.
     bloom: Bloom,
     /// (needle, offset, next entry or u32::MAX).
     entries: Vec<(u32, u32, u32)>,
@@ -282,6 +342,9 @@ impl Inner {
         if offsets.last() != Some(&(bytes.len() - GRAM)) {
             offsets.push(bytes.len() - GRAM);
         }
+        for &b in &bytes[..] {
+            self.alphabet.insert(b);
+        }
         let words = self.bloom.words.len();
         let grow = words < BLOOM_MAX_WORDS
             && (self.entries.len() + offsets.len()) * BLOOM_BITS_PER_WINDOW > words * 64;
@@ -356,8 +419,8 @@ impl Inner {
         let hay = &view.bytes;
         let mut found: Vec<(Range<usize>, u32)> = Vec::new();
         if !self.grams.is_empty() {
-            for (p, w) in hay.windows(GRAM).enumerate() {
-                let Some(w) = w.first_chunk::<GRAM>() else {
+            for p in self.alphabet.window_starts(hay, GRAM) {
+                let Some(w) = hay[p..].first_chunk::<GRAM>() else {
                     continue;
                 };
                 let h = hash(w);
@@ -767,28 +830,47 @@ fn entity(b: &[u8], i: usize) -> Option<(u32, usize)> {
         .map(|(n, c)| (*c, n.len() + 1))
 }
 
-/// Bytes that may start a decoding token (everything else is copied through).
-const fn token_starts() -> [bool; 256] {
-    let mut t = [false; 256];
-    t[b'\r' as usize] = true;
-    t[b'\n' as usize] = true;
-    t[b'%' as usize] = true;
-    t[b'&' as usize] = true;
-    t[b'\\' as usize] = true;
-    t
+/// The next position, from a given one on, where a search matches (the bytes that may start a
+/// decoding token, everything else being copied through), remembered until it is passed.
+struct NextOf<F> {
+    search: F,
+    /// The last answer (`None`: none yet) and the position it was searched from.
+    found: Option<(usize, usize)>,
 }
-static TOKEN_START: [bool; 256] = token_starts();
+
+impl<F: Fn(&[u8]) -> Option<usize>> NextOf<F> {
+    fn new(search: F) -> Self {
+        NextOf {
+            search,
+            found: None,
+        }
+    }
+    /// The first match in `b[from..]` as a position of `b`, or `b.len()`; `from` never
+    /// decreases between calls.
+    fn at(&mut self, b: &[u8], from: usize) -> usize {
+        match self.found {
+            Some((searched, at)) if searched <= from && from <= at => at,
+            _ => {
+                let at = (self.search)(&b[from..]).map_or(b.len(), |p| from + p);
+                self.found = Some((from, at));
+                at
+            }
+        }
+    }
+}
 
 fn decode_layer(b: &[u8]) -> View {
     let mut bytes = Vec::with_capacity(b.len());
     let mut segs: Vec<Seg> = Vec::new();
     let mut i = 0;
+    // The next line break and the next other token start, each searched again only once `i`
+    // has passed it (a pretty-printed report breaks its line every few dozen bytes; escapes are
+    // rare).
+    let mut breaks = NextOf::new(|h| memchr::memchr2(b'\n', b'\r', h));
+    let mut escapes = NextOf::new(|h| memchr::memchr3(b'%', b'&', b'\\', h));
     while i < b.len() {
         // A run copied through, in one piece.
-        let run = b[i..]
-            .iter()
-            .position(|&c| TOKEN_START[c as usize])
-            .unwrap_or(b.len() - i);
+        let run = breaks.at(b, i).min(escapes.at(b, i)) - i;
         if run > 0 {
             match segs.last_mut() {
                 // Contiguous in both the view and the text (a `%` or `\\` left as it was).
@@ -1114,6 +1196,29 @@ mod tests {
                 "round {round}: {} bytes of a {}-byte form at {before} not masked",
                 fragment.len(),
                 form.len()
+            );
+        }
+    }
+
+    /// The windows the search hashes are exactly those made only of bytes some needle holds.
+    #[test]
+    fn window_starts_are_the_windows_inside_the_set() {
+        let mut rng = crate::testing::Rng::new(0x9e37_79b9_7f4a_7c15);
+        for round in 0..300 {
+            let mut set = ByteSet::default();
+            for b in b"abc0_".iter().take(1 + round % 5) {
+                set.insert(*b);
+            }
+            let len = rng.below(200);
+            let hay: Vec<u8> = (0..len).map(|_| b"abc0_ x"[rng.below(7)]).collect();
+            let w = 1 + rng.below(14);
+            let naive: Vec<usize> = (0..(hay.len() + 1).saturating_sub(w))
+                .filter(|&p| hay[p..p + w].iter().all(|&b| set.0[usize::from(b)]))
+                .collect();
+            assert_eq!(
+                set.window_starts(&hay, w).collect::<Vec<_>>(),
+                naive,
+                "round {round}"
             );
         }
     }
