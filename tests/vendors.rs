@@ -4,7 +4,6 @@
 use std::time::{Duration, Instant};
 
 use url::Url;
-use vendorscope::emulator::RunningEmulator;
 use vendorscope::emulators::start_vendor;
 use vendorscope::http::{AllowedEndpoints, Client, HttpError, Request};
 use vendorscope::inventory::model::Key;
@@ -23,11 +22,8 @@ fn stripe_key(prefix: &str, n: u32) -> String {
     format!("{prefix}51DemoKey{n:046}")
 }
 
-struct Env {
-    emu: RunningEmulator,
-    settings: ProbeSettings,
-    client: Client,
-}
+mod support;
+use support::Env;
 
 async fn start(vendor: &str, timeout: Duration) -> Env {
     let emu = start_vendor(
@@ -37,20 +33,15 @@ async fn start(vendor: &str, timeout: Duration) -> Env {
     )
     .await
     .expect("emulator");
-    let settings = ProbeSettings {
-        endpoint: Some(Url::parse(&emu.base_url).expect("url")),
+    let settings = |endpoint| ProbeSettings {
+        endpoint: Some(endpoint),
         shop: Some(SHOP.into()),
         ..Default::default()
     };
-    let mut cfg = settings.client_config();
-    cfg.backoff_base = Duration::from_millis(200);
-    cfg.timeout = timeout;
-    let client = Client::new(cfg).expect("client");
-    Env {
-        emu,
-        settings,
-        client,
-    }
+    Env::new(emu, settings, |c| {
+        c.backoff_base = Duration::from_millis(200);
+        c.timeout = timeout;
+    })
 }
 
 fn key() -> Key {
@@ -60,23 +51,6 @@ fn key() -> Key {
 impl Env {
     async fn probe(&self, vendor: &str, raw: &str) -> KeyProfile {
         self.probe_with(vendor, raw, &key()).await
-    }
-
-    async fn probe_with(&self, vendor: &str, raw: &str, k: &Key) -> KeyProfile {
-        let p =
-            vendors::probe_key(vendor, &Secret::new(raw), k, &self.settings, &self.client).await;
-        self.assert_reads_only();
-        p
-    }
-
-    fn assert_reads_only(&self) {
-        let st = &self.emu.state;
-        assert_eq!(st.writes(), 0, "emulator saw a write");
-        assert!(
-            st.requests()
-                .iter()
-                .all(|r| r.method == "GET" || r.method == "HEAD")
-        );
     }
 
     fn sent(&self) -> usize {

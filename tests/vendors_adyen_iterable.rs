@@ -2,8 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use url::Url;
-use vendorscope::emulator::{EmulatorConfig, EmulatorSpec, RunningEmulator, serve};
+use vendorscope::emulator::{EmulatorConfig, EmulatorSpec, serve};
 use vendorscope::guard::Redactor;
 use vendorscope::http::Client;
 use vendorscope::inventory::model::{Key, KeyType};
@@ -14,11 +13,8 @@ use vendorscope::vendors::iterable::PROBE_EMAIL;
 use vendorscope::vendors::iterable::emulator::{self as iterable_emu, keys as ik};
 use vendorscope::vendors::{self, ProbeSettings};
 
-struct Env {
-    emu: RunningEmulator,
-    settings: ProbeSettings,
-    client: Client,
-}
+mod support;
+use support::Env;
 
 async fn start(spec: EmulatorSpec, bulk: bool, timeout: Duration) -> Env {
     let cfg = EmulatorConfig {
@@ -28,20 +24,15 @@ async fn start(spec: EmulatorSpec, bulk: bool, timeout: Duration) -> Env {
     let emu = serve(&spec, &cfg, "127.0.0.1:0".parse().expect("addr"))
         .await
         .expect("emulator");
-    let settings = ProbeSettings {
-        endpoint: Some(Url::parse(&emu.base_url).expect("url")),
+    let settings = |endpoint| ProbeSettings {
+        endpoint: Some(endpoint),
         probe_bulk_endpoints: bulk,
         ..Default::default()
     };
-    let mut ccfg = settings.client_config();
-    ccfg.backoff_base = Duration::from_millis(20);
-    ccfg.timeout = timeout;
-    let client = Client::new(ccfg).expect("client");
-    Env {
-        emu,
-        settings,
-        client,
-    }
+    Env::new(emu, settings, |c| {
+        c.backoff_base = Duration::from_millis(20);
+        c.timeout = timeout;
+    })
 }
 
 fn key(key_type: KeyType, expected: Option<&str>) -> Key {
@@ -52,25 +43,6 @@ fn key(key_type: KeyType, expected: Option<&str>) -> Key {
 }
 
 impl Env {
-    async fn probe(&self, vendor: &str, raw: &str, k: &Key) -> KeyProfile {
-        let p =
-            vendors::probe_key(vendor, &Secret::new(raw), k, &self.settings, &self.client).await;
-        self.assert_reads_only();
-        p
-    }
-
-    fn assert_reads_only(&self) {
-        let st = &self.emu.state;
-        assert_eq!(st.writes(), 0, "emulator saw a write");
-        assert!(
-            st.requests()
-                .iter()
-                .all(|r| r.method == "GET" || r.method == "HEAD"),
-            "{:?}",
-            st.requests()
-        );
-    }
-
     fn hosts(&self) -> Vec<String> {
         self.emu
             .state
@@ -117,7 +89,7 @@ fn ids(v: &[(&str, &str)]) -> std::collections::BTreeMap<String, String> {
 async fn adyen_test_key_with_management_roles() {
     let e = start(adyen(), false, T).await;
     let p = e
-        .probe(
+        .probe_with(
             "adyen",
             ak::TEST_FULL,
             &key(KeyType::ServerSide, Some("VendorscopeDemo")),
@@ -170,7 +142,7 @@ async fn adyen_test_key_with_management_roles() {
 async fn adyen_live_key_is_found_on_the_live_host() {
     let e = start(adyen(), false, T).await;
     let p = e
-        .probe("adyen", ak::LIVE_CHECKOUT, &key(KeyType::ServerSide, None))
+        .probe_with("adyen", ak::LIVE_CHECKOUT, &key(KeyType::ServerSide, None))
         .await;
     assert_eq!(p.status, KeyStatus::Active);
     assert_eq!(
@@ -212,7 +184,7 @@ async fn adyen_expected_account_is_checked_against_company_and_merchant_ids() {
         ("Company.Other", Some(false)),
     ] {
         let p = e
-            .probe(
+            .probe_with(
                 "adyen",
                 ak::LIVE_CHECKOUT,
                 &key(KeyType::ServerSide, Some(expected)),
@@ -222,7 +194,7 @@ async fn adyen_expected_account_is_checked_against_company_and_merchant_ids() {
     }
     // A company-level credential has no merchant id: a merchant account does not match it.
     let p = e
-        .probe(
+        .probe_with(
             "adyen",
             ak::TEST_FULL,
             &key(KeyType::ServerSide, Some(ak::LIVE_MERCHANT)),
@@ -278,7 +250,7 @@ async fn adyen_emulator_auth_forms_and_unknown_parameter_over_http() {
 async fn adyen_key_without_management_role_is_active_roles_unknown() {
     let e = start(adyen(), false, T).await;
     let p = e
-        .probe(
+        .probe_with(
             "adyen",
             ak::TEST_NO_MANAGEMENT,
             &key(KeyType::ServerSide, None),
@@ -296,7 +268,7 @@ async fn adyen_ip_allowlist_refusal_every_body_variant() {
     for v in ["classic", "rest_service_error", "plain_text"] {
         e.emu.state.set_variant("ip_refusal_body", v);
         let p = e
-            .probe(
+            .probe_with(
                 "adyen",
                 ak::TEST_IP_REFUSED,
                 &key(KeyType::ServerSide, None),
@@ -319,20 +291,20 @@ async fn adyen_revoked_and_unknown_keys_every_401_variant() {
         e.emu.state.set_variant("unauthorized_body", v);
         e.emu.state.clear_requests();
         let p = e
-            .probe("adyen", ak::TEST_REVOKED, &key(KeyType::ServerSide, None))
+            .probe_with("adyen", ak::TEST_REVOKED, &key(KeyType::ServerSide, None))
             .await;
         assert_eq!(p.status, KeyStatus::Invalid, "{v}");
         assert_eq!(e.emu.state.requests().len(), 2, "test then live ({v})");
     }
     let unknown = ak::TEST_FULL.replace("FULL", "NONE");
     let p = e
-        .probe("adyen", &unknown, &key(KeyType::ServerSide, None))
+        .probe_with("adyen", &unknown, &key(KeyType::ServerSide, None))
         .await;
     assert_eq!(p.status, KeyStatus::Invalid);
     // Variant: a disabled credential that still answers, with `"active": false`.
     e.emu.state.set_variant("revoked", "inactive");
     let p = e
-        .probe("adyen", ak::TEST_REVOKED, &key(KeyType::ServerSide, None))
+        .probe_with("adyen", ak::TEST_REVOKED, &key(KeyType::ServerSide, None))
         .await;
     assert_eq!(p.status, KeyStatus::Revoked);
 }
@@ -341,7 +313,7 @@ async fn adyen_revoked_and_unknown_keys_every_401_variant() {
 async fn adyen_client_key_and_wrong_format_are_never_sent() {
     let e = start(adyen(), false, T).await;
     let p = e
-        .probe(
+        .probe_with(
             "adyen",
             "test_SNY6SRDLZVGH3B2I53CCV2YK6YIOK4H7",
             &key(KeyType::Publishable, None),
@@ -349,7 +321,9 @@ async fn adyen_client_key_and_wrong_format_are_never_sent() {
         .await;
     assert_eq!(p.status, KeyStatus::NotProbed("public_by_design".into()));
     for bad in [ik::SERVER_US, "AQEshort", "sk_live_x"] {
-        let p = e.probe("adyen", bad, &key(KeyType::ServerSide, None)).await;
+        let p = e
+            .probe_with("adyen", bad, &key(KeyType::ServerSide, None))
+            .await;
         assert_eq!(p.status, KeyStatus::Inconclusive("format_mismatch".into()));
     }
     assert!(e.emu.state.requests().is_empty());
@@ -377,7 +351,7 @@ async fn adyen_429_with_and_without_retry_after() {
     });
     let t0 = Instant::now();
     let p = e
-        .probe("adyen", ak::TEST_FULL, &key(KeyType::ServerSide, None))
+        .probe_with("adyen", ak::TEST_FULL, &key(KeyType::ServerSide, None))
         .await;
     assert_eq!(p.status, KeyStatus::Active);
     assert!(
@@ -389,12 +363,12 @@ async fn adyen_429_with_and_without_retry_after() {
         f.retry_after = None;
     });
     let p = e
-        .probe("adyen", ak::TEST_FULL, &key(KeyType::ServerSide, None))
+        .probe_with("adyen", ak::TEST_FULL, &key(KeyType::ServerSide, None))
         .await;
     assert_eq!(p.status, KeyStatus::Active);
     e.emu.state.faults(|f| f.throttle_next = 100);
     let p = e
-        .probe("adyen", ak::TEST_FULL, &key(KeyType::ServerSide, None))
+        .probe_with("adyen", ak::TEST_FULL, &key(KeyType::ServerSide, None))
         .await;
     assert_eq!(p.status, KeyStatus::Inconclusive("rate_limited".into()));
 }
@@ -404,7 +378,7 @@ async fn adyen_server_errors_timeouts_and_unexpected_bodies_are_inconclusive() {
     let e = start(adyen(), false, Duration::from_millis(300)).await;
     e.emu.state.faults(|f| f.fail_next = 100);
     let p = e
-        .probe("adyen", ak::TEST_FULL, &key(KeyType::ServerSide, None))
+        .probe_with("adyen", ak::TEST_FULL, &key(KeyType::ServerSide, None))
         .await;
     assert_eq!(p.status, KeyStatus::Inconclusive("server_error".into()));
     e.emu.state.faults(|f| {
@@ -413,7 +387,7 @@ async fn adyen_server_errors_timeouts_and_unexpected_bodies_are_inconclusive() {
         f.hang = Duration::from_secs(2);
     });
     let p = e
-        .probe("adyen", ak::TEST_FULL, &key(KeyType::ServerSide, None))
+        .probe_with("adyen", ak::TEST_FULL, &key(KeyType::ServerSide, None))
         .await;
     assert_eq!(p.status, KeyStatus::Inconclusive("timeout".into()));
     e.emu.state.faults(|f| {
@@ -421,7 +395,7 @@ async fn adyen_server_errors_timeouts_and_unexpected_bodies_are_inconclusive() {
         f.unexpected_next = 100;
     });
     let p = e
-        .probe("adyen", ak::TEST_FULL, &key(KeyType::ServerSide, None))
+        .probe_with("adyen", ak::TEST_FULL, &key(KeyType::ServerSide, None))
         .await;
     assert_eq!(
         p.status,
@@ -443,7 +417,7 @@ async fn adyen_redirect_is_not_followed() {
         .state
         .faults(|f| f.redirect_to = Some(format!("{}/v3/me", other.base_url)));
     let p = e
-        .probe("adyen", ak::TEST_FULL, &key(KeyType::ServerSide, None))
+        .probe_with("adyen", ak::TEST_FULL, &key(KeyType::ServerSide, None))
         .await;
     assert_eq!(p.status, KeyStatus::Inconclusive("redirect".into()));
     assert!(
@@ -458,7 +432,7 @@ async fn adyen_error_body_echoing_the_key_never_reaches_output() {
     e.emu.state.faults(|f| f.echo_key = true);
     let raw = ak::TEST_FULL.replace("FULL", "ECHO");
     let p = e
-        .probe("adyen", &raw, &key(KeyType::ServerSide, None))
+        .probe_with("adyen", &raw, &key(KeyType::ServerSide, None))
         .await;
     assert_eq!(p.status, KeyStatus::Invalid);
     let out = format!(
@@ -507,7 +481,7 @@ async fn adyen_dry_run_lists_test_then_live() {
 async fn iterable_server_side_key_us_one_call() {
     let e = start(iterable(), false, T).await;
     let p = e
-        .probe(
+        .probe_with(
             "iterable",
             ik::SERVER_US,
             &key(KeyType::ServerSide, Some("us")),
@@ -526,7 +500,7 @@ async fn iterable_server_side_key_us_one_call() {
     assert_eq!(e.emu.state.requests()[1].path, "/api/webhooks");
     // A project name cannot be compared with a region: no verdict rather than a false one.
     let p = e
-        .probe(
+        .probe_with(
             "iterable",
             ik::SERVER_US,
             &key(KeyType::ServerSide, Some("demo-us")),
@@ -580,7 +554,7 @@ async fn iterable_emulator_rejects_what_the_contract_rejects() {
         ik::MOBILE_US,
     ] {
         let p = e
-            .probe("iterable", raw, &key(KeyType::ServerSide, None))
+            .probe_with("iterable", raw, &key(KeyType::ServerSide, None))
             .await;
         assert!(
             p.calls.iter().all(|c| c.status != Some(400)),
@@ -598,7 +572,7 @@ async fn iterable_emulator_rejects_what_the_contract_rejects() {
 async fn iterable_eu_key_found_on_eu_host() {
     let e = start(iterable(), false, T).await;
     let p = e
-        .probe("iterable", ik::SERVER_EU, &key(KeyType::ServerSide, None))
+        .probe_with("iterable", ik::SERVER_EU, &key(KeyType::ServerSide, None))
         .await;
     assert_eq!(p.status, KeyStatus::Active);
     assert_eq!(p.account.as_deref(), Some("eu"));
@@ -617,7 +591,7 @@ async fn iterable_eu_key_found_on_eu_host() {
 async fn iterable_read_only_key_declared_type_kept_and_bulk_opt_in() {
     let e = start(iterable(), false, T).await;
     let p = e
-        .probe("iterable", ik::READ_ONLY_US, &key(KeyType::ReadOnly, None))
+        .probe_with("iterable", ik::READ_ONLY_US, &key(KeyType::ReadOnly, None))
         .await;
     assert_eq!(p.status, KeyStatus::Active);
     assert_eq!(
@@ -639,7 +613,7 @@ async fn iterable_read_only_key_declared_type_kept_and_bulk_opt_in() {
         let e = start(iterable(), true, T).await;
         e.emu.state.set_variant("wrong_type", variant);
         let p = e
-            .probe(
+            .probe_with(
                 "iterable",
                 ik::READ_ONLY_US,
                 &key(KeyType::ServerSide, None),
@@ -661,7 +635,7 @@ async fn iterable_read_only_key_declared_type_kept_and_bulk_opt_in() {
     let e = start(iterable(), true, T).await;
     e.emu.state.set_variant("read_only_export", "allowed");
     let p = e
-        .probe("iterable", ik::READ_ONLY_US, &key(KeyType::ReadOnly, None))
+        .probe_with("iterable", ik::READ_ONLY_US, &key(KeyType::ReadOnly, None))
         .await;
     assert!(p.capabilities.contains(&"customers.export".to_string()));
     assert!(p.unverifiable.contains(&"key_type".to_string()));
@@ -673,7 +647,7 @@ async fn iterable_server_key_with_bulk_probe_exports() {
     // Export rows full of a person's data come back: the body is dropped unread.
     e.emu.state.set_variant("ignores_filters", "true");
     let p = e
-        .probe("iterable", ik::SERVER_US, &key(KeyType::ServerSide, None))
+        .probe_with("iterable", ik::SERVER_US, &key(KeyType::ServerSide, None))
         .await;
     assert_eq!(p.key_type.as_deref(), Some("server_side"));
     assert!(p.capabilities.contains(&"customers.export".to_string()));
@@ -698,7 +672,7 @@ async fn iterable_client_keys_both_wrong_type_variants() {
         let e = start(iterable(), false, T).await;
         e.emu.state.set_variant("wrong_type", variant);
         let p = e
-            .probe(
+            .probe_with(
                 "iterable",
                 ik::JS_NO_JWT_US,
                 &key(KeyType::ClientSide, None),
@@ -709,7 +683,7 @@ async fn iterable_client_keys_both_wrong_type_variants() {
         assert_eq!(p.restrictions["requires_jwt"], s(&["false"]));
         assert!(p.capabilities.contains(&"users.write_any".to_string()));
         let p = e
-            .probe("iterable", ik::MOBILE_US, &key(KeyType::Mobile, None))
+            .probe_with("iterable", ik::MOBILE_US, &key(KeyType::Mobile, None))
             .await;
         assert_eq!(p.key_type.as_deref(), Some("mobile"), "{variant}");
         for r in e.emu.state.requests() {
@@ -728,7 +702,7 @@ async fn iterable_jwt_enabled_client_key_every_jwt_variant() {
         let e = start(iterable(), false, T).await;
         e.emu.state.set_variant("jwt_error", variant);
         let p = e
-            .probe("iterable", ik::JS_JWT_US, &key(KeyType::ClientSide, None))
+            .probe_with("iterable", ik::JS_JWT_US, &key(KeyType::ClientSide, None))
             .await;
         assert_eq!(p.status, KeyStatus::Active, "{variant}");
         assert_eq!(p.restrictions["requires_jwt"], s(&["true"]));
@@ -746,12 +720,12 @@ async fn iterable_invalid_and_revoked_every_variant() {
         let e = start(iterable(), false, T).await;
         e.emu.state.set_variant(flag, value);
         let p = e
-            .probe("iterable", ik::REVOKED_US, &key(KeyType::ServerSide, None))
+            .probe_with("iterable", ik::REVOKED_US, &key(KeyType::ServerSide, None))
             .await;
         assert_eq!(p.status, KeyStatus::Invalid, "{flag}={value}");
         assert_eq!(p.calls.len(), 6, "both regions, server and client probes");
         let p = e
-            .probe(
+            .probe_with(
                 "iterable",
                 "0123456789abcdef0123456789abcdef",
                 &key(KeyType::ServerSide, None),
@@ -766,7 +740,7 @@ async fn iterable_wrong_format_is_never_sent() {
     let e = start(iterable(), false, T).await;
     for bad in [&ik::SERVER_US.to_uppercase(), "abc", ak::TEST_FULL] {
         let p = e
-            .probe("iterable", bad, &key(KeyType::ServerSide, None))
+            .probe_with("iterable", bad, &key(KeyType::ServerSide, None))
             .await;
         assert_eq!(p.status, KeyStatus::Inconclusive("format_mismatch".into()));
     }
@@ -782,7 +756,7 @@ async fn iterable_429_5xx_timeout_unexpected() {
     });
     let t0 = Instant::now();
     let p = e
-        .probe("iterable", ik::SERVER_US, &key(KeyType::ServerSide, None))
+        .probe_with("iterable", ik::SERVER_US, &key(KeyType::ServerSide, None))
         .await;
     assert_eq!(p.status, KeyStatus::Active);
     assert!(t0.elapsed() >= Duration::from_millis(950));
@@ -791,12 +765,12 @@ async fn iterable_429_5xx_timeout_unexpected() {
         f.retry_after = None;
     });
     let p = e
-        .probe("iterable", ik::SERVER_US, &key(KeyType::ServerSide, None))
+        .probe_with("iterable", ik::SERVER_US, &key(KeyType::ServerSide, None))
         .await;
     assert_eq!(p.status, KeyStatus::Active);
     e.emu.state.faults(|f| f.throttle_next = 1000);
     let p = e
-        .probe("iterable", ik::SERVER_US, &key(KeyType::ServerSide, None))
+        .probe_with("iterable", ik::SERVER_US, &key(KeyType::ServerSide, None))
         .await;
     assert_eq!(p.status, KeyStatus::Inconclusive("rate_limited".into()));
     e.emu.state.faults(|f| {
@@ -804,7 +778,7 @@ async fn iterable_429_5xx_timeout_unexpected() {
         f.fail_next = 1000;
     });
     let p = e
-        .probe("iterable", ik::SERVER_US, &key(KeyType::ServerSide, None))
+        .probe_with("iterable", ik::SERVER_US, &key(KeyType::ServerSide, None))
         .await;
     assert_eq!(p.status, KeyStatus::Inconclusive("server_error".into()));
     e.emu.state.faults(|f| {
@@ -813,7 +787,7 @@ async fn iterable_429_5xx_timeout_unexpected() {
         f.hang = Duration::from_secs(2);
     });
     let p = e
-        .probe("iterable", ik::SERVER_US, &key(KeyType::ServerSide, None))
+        .probe_with("iterable", ik::SERVER_US, &key(KeyType::ServerSide, None))
         .await;
     assert_eq!(p.status, KeyStatus::Inconclusive("timeout".into()));
     e.emu.state.faults(|f| {
@@ -821,7 +795,7 @@ async fn iterable_429_5xx_timeout_unexpected() {
         f.unexpected_next = 1000;
     });
     let p = e
-        .probe("iterable", ik::SERVER_US, &key(KeyType::ServerSide, None))
+        .probe_with("iterable", ik::SERVER_US, &key(KeyType::ServerSide, None))
         .await;
     assert_eq!(
         p.status,
@@ -843,7 +817,7 @@ async fn iterable_redirect_not_followed_and_echo_filtered() {
         .state
         .faults(|f| f.redirect_to = Some(format!("{}/api/users/getFields", other.base_url)));
     let p = e
-        .probe("iterable", ik::SERVER_US, &key(KeyType::ServerSide, None))
+        .probe_with("iterable", ik::SERVER_US, &key(KeyType::ServerSide, None))
         .await;
     assert_eq!(p.status, KeyStatus::Inconclusive("redirect".into()));
     assert!(other.state.requests().is_empty());
@@ -852,7 +826,7 @@ async fn iterable_redirect_not_followed_and_echo_filtered() {
     e.emu.state.faults(|f| f.echo_key = true);
     let raw = "0123456789abcdef0123456789abcdef";
     let p = e
-        .probe("iterable", raw, &key(KeyType::ServerSide, None))
+        .probe_with("iterable", raw, &key(KeyType::ServerSide, None))
         .await;
     assert_eq!(p.status, KeyStatus::Invalid);
     let out = serde_json::to_string(&(p, e.client.ledger())).expect("json");
@@ -879,7 +853,7 @@ async fn iterable_profile_schema_is_observed_by_field_name() {
     use vendorscope::run::ObservationStatus;
     let e = start(iterable(), false, T).await;
     let p = e
-        .probe("iterable", ik::SERVER_US, &key(KeyType::ServerSide, None))
+        .probe_with("iterable", ik::SERVER_US, &key(KeyType::ServerSide, None))
         .await;
     let o = &p.observations["profile_fields"];
     assert_eq!(o.status, ObservationStatus::Observed);
@@ -899,7 +873,7 @@ async fn iterable_profile_schema_is_observed_by_field_name() {
         ])
     );
     let p = e
-        .probe("iterable", ik::MOBILE_US, &key(KeyType::Mobile, None))
+        .probe_with("iterable", ik::MOBILE_US, &key(KeyType::Mobile, None))
         .await;
     let o = &p.observations["profile_fields"];
     assert_eq!(o.status, ObservationStatus::Unverifiable);
@@ -911,7 +885,7 @@ async fn iterable_profile_schema_is_observed_by_field_name() {
     let e = start(iterable(), false, T).await;
     e.emu.state.faults(|f| f.fail_next = 100);
     let p = e
-        .probe("iterable", ik::SERVER_US, &key(KeyType::ServerSide, None))
+        .probe_with("iterable", ik::SERVER_US, &key(KeyType::ServerSide, None))
         .await;
     assert_eq!(
         p.observations["profile_fields"].status,

@@ -7,14 +7,12 @@
 use std::time::Duration;
 
 use serde_json::json;
-use url::Url;
-use vendorscope::emulator::{EmulatorConfig, EmulatorKey, EmulatorSpec, RunningEmulator, serve};
-use vendorscope::http::Client;
+use vendorscope::emulator::{EmulatorConfig, EmulatorKey, EmulatorSpec, serve};
 use vendorscope::inventory::model::{Inventory, Key, KeyType};
 use vendorscope::policy::eval::evaluate_json;
 use vendorscope::policy::{Exceptions, PolicySet};
 use vendorscope::run::{KeyProfile, KeyRecord, Observation, ObservationStatus as S, Outcome};
-use vendorscope::secret::{Secret, SecretRef};
+use vendorscope::secret::SecretRef;
 use vendorscope::vendors::{self, ProbeSettings};
 
 const SHOP: &str = "acme-demo.myshopify.com";
@@ -24,11 +22,8 @@ const DECLARED: &str = "https://hooks.example.com/in/T000/B000/s3cr3tPathToken?s
 const UNDECLARED: &str =
     "http://collect.broker.example:8080/drop/s3cr3tPathToken?token=s3cr3tQuery";
 
-struct Env {
-    emu: RunningEmulator,
-    settings: ProbeSettings,
-    client: Client,
-}
+mod support;
+use support::Env;
 
 async fn start(spec: EmulatorSpec, keys: Vec<EmulatorKey>) -> Env {
     let cfg = EmulatorConfig {
@@ -38,20 +33,15 @@ async fn start(spec: EmulatorSpec, keys: Vec<EmulatorKey>) -> Env {
     let emu = serve(&spec, &cfg, "127.0.0.1:0".parse().expect("addr"))
         .await
         .expect("emulator");
-    let settings = ProbeSettings {
-        endpoint: Some(Url::parse(&emu.base_url).expect("url")),
+    let settings = |endpoint| ProbeSettings {
+        endpoint: Some(endpoint),
         ..Default::default()
     };
-    let mut ccfg = settings.client_config();
-    ccfg.backoff_base = Duration::from_millis(10);
-    ccfg.max_attempts = 1;
-    ccfg.record = true;
-    let client = Client::new(ccfg).expect("client");
-    Env {
-        emu,
-        settings,
-        client,
-    }
+    Env::new(emu, settings, |c| {
+        c.backoff_base = Duration::from_millis(10);
+        c.max_attempts = 1;
+        c.record = true;
+    })
 }
 
 fn with_hooks(mut k: EmulatorKey, hooks: &[&str]) -> EmulatorKey {
@@ -72,11 +62,8 @@ impl Env {
         let shop = (vendor == "shopify").then(|| SHOP.to_string());
         let mut k: Key = vendors::cli_key(SecretRef::Env("UNUSED".into()), shop);
         k.key_type = key_type;
-        let p =
-            vendors::probe_key(vendor, &Secret::new(raw), &k, &self.settings, &self.client).await;
-        let st = &self.emu.state;
-        assert_eq!(st.writes(), 0, "emulator saw a write");
-        assert!(st.requests().iter().all(|r| r.method == "GET"));
+        let p = self.probe_with(vendor, raw, &k).await;
+        assert!(self.emu.state.requests().iter().all(|r| r.method == "GET"));
         // Nothing of a webhook URL but scheme and host, anywhere.
         let text = format!(
             "{}{}{}",
