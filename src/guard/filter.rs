@@ -9,9 +9,9 @@
 //! line breaks (real and escaped) removed, two layers deep (`&amp;#43;`, `\\u0041`), and ASCII
 //! case folded. In that view it looks for the key itself, its hex, and its base64 (standard and
 //! URL-safe at every alignment), by 12-byte windows sampled every 4 bytes and extended both
-//! ways (only windows made of bytes some key form holds are hashed at all): so a fragment of 15 or more characters of any of them — "most of the key", the key
-//! body without its vendor prefix, half of a key split across lines — is found as surely as
-//! the whole key. Each match is mapped back to the original bytes it came from and replaced by
+//! ways (only windows made of bytes some key form holds are hashed at all): so a fragment of 15
+//! or more characters of any of them — "most of the key", the key body without its vendor
+//! prefix, half of a key split across lines — is found as surely as the whole key. Each match is mapped back to the original bytes it came from and replaced by
 //! the key's redacted form.
 //!
 //! Detector matchers (credential shapes never sourced) run afterwards on the original text.
@@ -96,24 +96,20 @@ impl ByteSet {
     fn insert(&mut self, b: u8) {
         self.0[usize::from(b)] = true;
     }
-    /// Bit `k` set when byte `k` of `chunk` (up to 64 bytes) is in the set.
+    /// Bit `k` set when byte `k` of `chunk` is in the set (its first 64 bytes).
     #[inline(always)]
     fn mask(&self, chunk: &[u8]) -> u64 {
         let bit = |(k, &b): (usize, &u8)| u64::from(self.0[usize::from(b)]) << k;
         match chunk.first_chunk::<64>() {
             Some(full) => full.iter().enumerate().map(bit).fold(0, |m, b| m | b),
-            None => chunk
-                .iter()
-                .take(64)
-                .enumerate()
-                .map(bit)
-                .fold(0, |m, b| m | b),
+            None => chunk.iter().enumerate().map(bit).fold(0, |m, b| m | b),
         }
     }
     /// The start of every `len`-byte window (1 to 64 bytes) of `hay` made only of bytes in the
     /// set, in order. Membership is taken 64 bytes at a time into a bit mask without branches
     /// (in a report, bytes in and out of the set alternate too irregularly to predict), and the
-    /// windows are the bits whose next `len - 1` bits are set too.
+    /// windows are the bits whose next `len - 1` bits are set too (bytes past the end are
+    /// outside the set, so no window runs past it).
     fn window_starts<'h>(&'h self, hay: &'h [u8], len: usize) -> impl Iterator<Item = usize> + 'h {
         let member = move |chunk: usize| self.mask(hay.get(chunk * 64..).unwrap_or_default());
         let mut next = member(0);
@@ -133,7 +129,6 @@ impl ByteSet {
                 starts &= starts - 1;
                 Some(c * 64 + k as usize)
             })
-            .filter(move |&p| p + len <= hay.len())
         })
     }
 }
