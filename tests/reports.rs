@@ -476,6 +476,43 @@ fn github_format_appends_step_summary() {
     assert!(s.contains("VKS-SUP-004"));
 }
 
+/// With stdout on the null device the report for it is not rendered (nobody can read it),
+/// while the `--output` files and the GitHub step summary are written as always, and the
+/// exit code is the same.
+#[test]
+fn stdout_on_the_null_device_is_not_rendered_but_files_are_written() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let summary = dir.path().join("summary.md");
+    let json = dir.path().join("run.json");
+    let run = |stdout: std::process::Stdio| {
+        std::fs::write(&summary, "").expect("write");
+        let _ = std::fs::remove_file(&json);
+        std::process::Command::new(assert_cmd::cargo::cargo_bin("vendorscope"))
+            .args(["report", FIXTURE, "--format", "github", "-vv"])
+            .arg("--output")
+            .arg(format!("json={}", json.display()))
+            .env("GITHUB_STEP_SUMMARY", &summary)
+            .stdout(stdout)
+            .stderr(std::process::Stdio::piped())
+            .output()
+            .expect("run")
+    };
+    let shown = run(std::process::Stdio::piped());
+    let discarded = run(std::process::Stdio::null());
+    assert_eq!(shown.status.code(), discarded.status.code());
+    assert!(String::from_utf8_lossy(&shown.stdout).contains("::error"));
+    let said = String::from_utf8_lossy(&discarded.stderr);
+    assert!(
+        said.contains("stdout is the null device; not rendered"),
+        "{said}"
+    );
+    assert!(!String::from_utf8_lossy(&shown.stderr).contains("null device"));
+    let s = std::fs::read_to_string(&summary).expect("read");
+    assert!(s.contains("VKS-SUP-004"), "{s}");
+    let j = std::fs::read_to_string(&json).expect("json written");
+    assert!(j.contains("\"outcomes\""));
+}
+
 #[test]
 fn completions_and_man_page() {
     let out = assert_cmd::Command::cargo_bin("vendorscope")

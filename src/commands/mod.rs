@@ -116,7 +116,9 @@ impl Ctx<'_> {
                     })
                 })
                 .collect();
-            let terminal = crate::report::render(run, format, term_opts);
+            let terminal = self
+                .out
+                .render_for_stdout(|| crate::report::render(run, format, term_opts));
             let written: Vec<_> = files
                 .into_iter()
                 .zip(self.file_outputs())

@@ -151,7 +151,9 @@ pub fn run(ctx: &Ctx, args: &ReportArgs) -> anyhow::Result<u8> {
         color: ctx.out.color,
         width: u16::try_from(crate::report::table::stdout_width()).ok(),
     };
-    let text = render(&run, previous.as_ref(), format, opts)?;
+    let text = ctx
+        .out
+        .render_for_stdout(|| render(&run, previous.as_ref(), format, opts))?;
     ctx.out.stdout(&text);
     if format == Format::Github {
         super::append_step_summary(ctx, &run);

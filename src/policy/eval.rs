@@ -426,7 +426,23 @@ impl Scope<'_> {
         root.add_variable_from_value("today", today);
         root.add_variable_from_value("run", to_cel(run_json));
         let var = var_name(kind);
+        // Message templates see the subject (as `var`) and the run; both are converted to
+        // template values once (the run once per chunk, a subject at its first finding).
+        let run_value = std::cell::OnceCell::new();
+        let run_value = || {
+            run_value
+                .get_or_init(|| minijinja::Value::from_serialize(run_json))
+                .clone()
+        };
         for &subject in subjects {
+            let message_ctx = std::cell::OnceCell::new();
+            let message_context = || {
+                let this = minijinja::Value::from_serialize(subject);
+                match var {
+                    "run" => minijinja::Value::from_iter([("run", this)]),
+                    _ => minijinja::Value::from_iter([(var, this), ("run", run_value())]),
+                }
+            };
             let mut ctx = root.new_inner_scope();
             ctx.add_variable_from_value(var, to_cel(subject));
             let unverifiable = unverifiable_facts(subject);
@@ -472,11 +488,6 @@ impl Scope<'_> {
                     outcome,
                     Outcome::Fail | Outcome::Unknown | Outcome::Excepted
                 ) {
-                    let mut mctx = serde_json::Map::new();
-                    mctx.insert(var.to_string(), subject.clone());
-                    if var != "run" {
-                        mctx.insert("run".into(), (*run_json).clone());
-                    }
                     // Templates describe the failure; an unknown says what was not established.
                     let message = if outcome == Outcome::Unknown
                         || exception.as_ref().is_some_and(|_| reason.is_some())
@@ -487,7 +498,7 @@ impl Scope<'_> {
                             reason.as_deref().unwrap_or("a needed fact is missing")
                         )
                     } else {
-                        set.render_message(rule, &Json::Object(mctx))
+                        set.render_message(rule, message_ctx.get_or_init(&message_context))
                     };
                     ev.findings.push(Finding {
                         rule: rule.id.clone(),

@@ -76,7 +76,7 @@ fn over_budget(e: &minijinja::Error) -> Option<String> {
 /// Renders a message template within the fuel and output limits.
 fn render_capped(
     t: &minijinja::Template<'_, '_>,
-    ctx: &serde_json::Value,
+    ctx: &impl serde::Serialize,
 ) -> Result<String, minijinja::Error> {
     let mut w = CappedWriter(Vec::new());
     t.render_captured_to(ctx, &mut w)?;
@@ -642,7 +642,9 @@ impl PolicySet {
     /// Renders a rule's message over the subject's facts (empty template → the title). The
     /// template runs within [`MESSAGE_FUEL`] steps and [`MAX_MESSAGE_BYTES`] of output; past
     /// either, the message is the title and says so.
-    pub fn render_message(&self, rule: &Rule, ctx: &serde_json::Value) -> String {
+    /// The context is any serialisable value: JSON, or template values converted once and
+    /// shared across a subject's findings.
+    pub fn render_message(&self, rule: &Rule, ctx: &impl serde::Serialize) -> String {
         match self
             .templates
             .get_template(&rule.id)

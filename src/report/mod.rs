@@ -234,6 +234,28 @@ pub fn render(
 #[error("cannot render report: {0}")]
 pub struct RenderError(pub String);
 
+/// Whether file descriptor 1 is the null character device (the same device as `/dev/null`).
+#[cfg(unix)]
+fn is_null_device_stdout() -> bool {
+    use std::os::fd::AsFd;
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+    let Ok(fd) = std::io::stdout().as_fd().try_clone_to_owned() else {
+        return false;
+    };
+    match (
+        std::fs::File::from(fd).metadata(),
+        std::fs::metadata("/dev/null"),
+    ) {
+        (Ok(out), Ok(null)) => out.file_type().is_char_device() && out.rdev() == null.rdev(),
+        _ => false,
+    }
+}
+
+#[cfg(not(unix))]
+fn is_null_device_stdout() -> bool {
+    false
+}
+
 /// The terminal and file sink. Everything printed by the program goes through one of these.
 #[derive(Clone)]
 pub struct Output {
@@ -265,6 +287,28 @@ impl Output {
         T: serde::Serialize + serde::de::DeserializeOwned,
     {
         Clean::new(doc, &self.redactor).map_err(|e| RenderError(e.to_string()))
+    }
+
+    /// Whether standard output is the null device (`> /dev/null`, or a CI step that keeps
+    /// only the `--output` files). The report for stdout is then not rendered at all, as grep
+    /// and ripgrep skip their output there: nobody can read it, and on a large run its
+    /// rendering and filtering cost as much as a report file. Checked once.
+    pub fn stdout_discarded(&self) -> bool {
+        static DISCARDED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+        *DISCARDED.get_or_init(is_null_device_stdout)
+    }
+
+    /// The report for stdout, rendered by `render` unless [`Output::stdout_discarded`] (then
+    /// empty). Every command that prints a report renders it through here.
+    pub fn render_for_stdout<E>(
+        &self,
+        render: impl FnOnce() -> Result<String, E>,
+    ) -> Result<String, E> {
+        if self.stdout_discarded() {
+            tracing::debug!("output: stdout is the null device; not rendered");
+            return Ok(String::new());
+        }
+        render()
     }
 
     /// Writes filtered text to stdout. A closed pipe ends the program quietly.
