@@ -360,8 +360,14 @@ pub fn run(ctx: &Ctx, args: &ScanArgs) -> anyhow::Result<u8> {
     // Exposures, attributed by fingerprint; the found values kept for --verify only.
     let mut seen = HashSet::new();
     let mut found: HashMap<String, Secret> = HashMap::new();
-    for (hit, source) in &hits {
-        let mut e = to_exposure(&detectors, hit, &fp, source, &at);
+    // Each record (keyed fingerprints, redaction) is built in parallel, then kept in order.
+    let records: Vec<_> = {
+        use rayon::prelude::*;
+        hits.par_iter()
+            .map(|(hit, source)| to_exposure(&detectors, hit, &fp, source, &at))
+            .collect()
+    };
+    for ((hit, _), mut e) in hits.iter().zip(records) {
         if !seen.insert(e.id.clone()) {
             continue;
         }

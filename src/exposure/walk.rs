@@ -229,6 +229,11 @@ pub fn scan_paths(roots: &[PathBuf], exclude: &GlobSet, scanner: &Scanner) -> Ar
         .lock()
         .map(|mut v| std::mem::take(&mut *v))
         .unwrap_or_default();
+    tracing::debug!(
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        files = files.len(),
+        "walk done"
+    );
     // Largest first: keeps both cores busy until the end.
     files.sort_by(|a, b| b.2.cmp(&a.2).then_with(|| a.0.cmp(&b.0)));
     let total_bytes = files.iter().map(|f| f.2).sum();
