@@ -426,6 +426,8 @@ impl Scope<'_> {
         root.add_variable_from_value("today", today);
         root.add_variable_from_value("run", to_cel(run_json));
         let var = var_name(kind);
+        // Outcomes per rule, spread over the rules' controls once at the end of the chunk.
+        let mut tally: HashMap<(usize, Outcome), u32> = HashMap::new();
         // Message templates see the subject (as `var`) and the run; both are converted to
         // template values once (the run once per chunk, a subject at its first finding).
         let run_value = std::cell::OnceCell::new();
@@ -447,7 +449,7 @@ impl Scope<'_> {
             ctx.add_variable_from_value(var, to_cel(subject));
             let unverifiable = unverifiable_facts(subject);
             let subj = subject_of(kind, subject);
-            for rule in rules {
+            for (ri, rule) in rules.iter().enumerate() {
                 let (mut outcome, mut reason) = match &rule.where_ {
                     Some(w) => match run_expr(w, &ctx, var, subject) {
                         Ok(true) => (None, None),
@@ -477,13 +479,7 @@ impl Scope<'_> {
                     }
                     exception = Some(eref);
                 }
-                for c in rule.controls() {
-                    *ev.controls
-                        .entry(c)
-                        .or_default()
-                        .entry(outcome_label(outcome).to_string())
-                        .or_insert(0) += 1;
-                }
+                *tally.entry((ri, outcome)).or_insert(0) += 1;
                 if matches!(
                     outcome,
                     Outcome::Fail | Outcome::Unknown | Outcome::Excepted
@@ -524,6 +520,15 @@ impl Scope<'_> {
                     outcome,
                     reason,
                 });
+            }
+        }
+        for ((ri, outcome), n) in tally {
+            for c in rules[ri].controls() {
+                *ev.controls
+                    .entry(c)
+                    .or_default()
+                    .entry(outcome_label(outcome).to_string())
+                    .or_insert(0) += n;
             }
         }
         ev
