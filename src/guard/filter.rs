@@ -11,8 +11,8 @@
 //! URL-safe at every alignment), by 12-byte windows sampled every 4 bytes and extended both
 //! ways (only windows made of bytes some key form holds are hashed at all): so a fragment of 15
 //! or more characters of any of them — "most of the key", the key body without its vendor
-//! prefix, half of a key split across lines — is found as surely as the whole key. Each match is mapped back to the original bytes it came from and replaced by
-//! the key's redacted form.
+//! prefix, half of a key split across lines — is found as surely as the whole key. Each match
+//! is mapped back to the original bytes it came from and replaced by the key's redacted form.
 //!
 //! Detector matchers (credential shapes never sourced) run afterwards on the original text.
 

@@ -293,7 +293,7 @@ impl Output {
     /// only the `--output` files). The report for stdout is then not rendered at all, as grep
     /// and ripgrep skip their output there: nobody can read it, and on a large run its
     /// rendering and filtering cost as much as a report file. Checked once.
-    pub fn stdout_discarded(&self) -> bool {
+    fn stdout_discarded(&self) -> bool {
         static DISCARDED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
         *DISCARDED.get_or_init(is_null_device_stdout)
     }
