@@ -85,7 +85,100 @@ pub fn choose(keywords: &[Vec<u8>]) -> Vec<Anchor> {
             }
         }
     }
-    out
+    merge_prefixes(&mut out);
+    teddy_order(out)
+}
+
+/// An anchor that starts with another anchor is served by the shorter one: both match at the
+/// same start, where a leftmost-first search reports only one of them, so the keywords of the
+/// other would go unchecked there.
+fn merge_prefixes(anchors: &mut Vec<Anchor>) {
+    let mut i = 0;
+    while i < anchors.len() {
+        let shorter = (0..anchors.len()).find(|&j| {
+            j != i
+                && anchors[j].literal.len() < anchors[i].literal.len()
+                && anchors[i].literal.starts_with(&anchors[j].literal)
+        });
+        match shorter {
+            Some(j) => {
+                let longer = anchors.remove(i);
+                let j = if j > i { j - 1 } else { j };
+                anchors[j].keywords.extend(longer.keywords);
+                i = 0;
+            }
+            None => i += 1,
+        }
+    }
+}
+
+/// Teddy's buckets: the packed searcher puts pattern `id` in bucket `7 - id % 8` (of eight),
+/// and reports a candidate wherever a window's bytes match the union of the nibbles of a
+/// bucket's patterns, position by position. With 9 to 16 anchors, some share a bucket; a pair
+/// such as `TERABLE` and `AQE` then also admits `AAE`, which source-map mappings are full of,
+/// and halves the search's speed. So the pairs are chosen (greedily, least added cost first)
+/// by an estimate of how often a bucket admits a window: its bytes' frequencies, as if
+/// independent, plus a charge for each common trigram it admits; the order then puts each
+/// pair at ids `j` and `j + 8`. Only speed depends on this, never what is found.
+fn teddy_order(anchors: Vec<Anchor>) -> Vec<Anchor> {
+    const BUCKETS: usize = 8;
+    let n = anchors.len();
+    if n <= BUCKETS || n > 2 * BUCKETS || anchors.iter().any(|a| a.literal.len() < 3) {
+        return anchors;
+    }
+    let single: Vec<f64> = anchors.iter().map(|a| admits(&[&a.literal])).collect();
+    let mut free: Vec<usize> = (0..n).collect();
+    let mut pairs = vec![];
+    for _ in 0..n - BUCKETS {
+        let mut best: Option<(f64, usize, usize)> = None;
+        for (x, &a) in free.iter().enumerate() {
+            for &b in &free[x + 1..] {
+                let added =
+                    admits(&[&anchors[a].literal, &anchors[b].literal]) - single[a] - single[b];
+                if best.is_none_or(|(c, ..)| added < c) {
+                    best = Some((added, a, b));
+                }
+            }
+        }
+        let Some((_, a, b)) = best else { break };
+        free.retain(|&k| k != a && k != b);
+        pairs.push((a, b));
+    }
+    let mut slots: Vec<Option<Anchor>> = anchors.into_iter().map(Some).collect();
+    let mut take = |k: usize| slots[k].take();
+    let mut order: Vec<Option<Anchor>> = (0..n).map(|_| None).collect();
+    for (j, &(a, b)) in pairs.iter().enumerate() {
+        order[j] = take(a);
+        order[j + BUCKETS] = take(b);
+    }
+    for (slot, k) in (pairs.len()..BUCKETS).zip(free) {
+        order[slot] = take(k);
+    }
+    order.into_iter().flatten().collect()
+}
+
+/// The estimated share of windows a bucket holding `literals` admits (see [`teddy_order`]).
+fn admits(literals: &[&[u8]]) -> f64 {
+    let fits = |i: usize, b: u8| {
+        literals.iter().any(|l| l[i] & 0xF == b & 0xF)
+            && literals.iter().any(|l| l[i] >> 4 == b >> 4)
+    };
+    let independent: f64 = (0..3)
+        .map(|i| {
+            (0..=255u8)
+                .filter(|&b| fits(i, b))
+                .map(|b| (f64::from(BYTE_RANK[b as usize]) / 16.0).exp2() - 1.0)
+                .sum::<f64>()
+                / 1e6
+        })
+        .product();
+    let common: f64 = COMMON_TRIGRAMS
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| (0..3).all(|i| fits(i, t[i])))
+        .map(|(rank, _)| 1e-3 / (rank as f64 + 8.0))
+        .sum();
+    independent + common
 }
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
@@ -217,6 +310,70 @@ mod tests {
         let served: usize = anchors.iter().map(|a| a.keywords.len()).sum();
         assert_eq!(served, k.len());
         assert!(anchors.iter().all(|a| a.literal.len() <= MAX_ANCHOR));
+    }
+
+    #[test]
+    fn an_anchor_that_starts_with_another_is_served_by_it() {
+        let mut a = vec![
+            Anchor {
+                literal: b"oken".to_vec(),
+                keywords: vec![(0, 1)],
+            },
+            Anchor {
+                literal: b"oke".to_vec(),
+                keywords: vec![(1, 2)],
+            },
+        ];
+        merge_prefixes(&mut a);
+        assert_eq!(
+            a,
+            vec![Anchor {
+                literal: b"oke".to_vec(),
+                keywords: vec![(1, 2), (0, 1)],
+            }]
+        );
+    }
+
+    /// The built-in keywords need 12 anchors for Teddy's 8 buckets: the 4 pairs sharing one
+    /// admit no common trigram (`TERABLE` with `AQE` would admit `AAE`).
+    #[test]
+    fn shared_teddy_buckets_admit_no_common_trigram() {
+        let k = kws(&[
+            "AQE",
+            "live_",
+            "test_",
+            "sandbox_",
+            "production_",
+            "access_token$",
+            "braintree",
+            "Braintree",
+            "BRAINTREE",
+            "iterable",
+            "Iterable",
+            "ITERABLE",
+            "shpat_",
+            "shpca_",
+            "sk_live_",
+            "sk_test_",
+            "sk_prod_",
+            "whsec_",
+        ]);
+        let anchors = choose(&k);
+        assert!((9..=16).contains(&anchors.len()), "{anchors:?}");
+        assert!(admits(&[b"TERABLE", b"AQE"]) > admits(&[b"TERABLE"]) + admits(&[b"AQE"]));
+        for j in 0..anchors.len() - 8 {
+            let pair = [&anchors[j].literal[..3], &anchors[j + 8].literal[..3]];
+            for t in COMMON_TRIGRAMS {
+                let fits = |i: usize| {
+                    pair.iter().any(|l| l[i] & 0xF == t[i] & 0xF)
+                        && pair.iter().any(|l| l[i] >> 4 == t[i] >> 4)
+                };
+                assert!(!(0..3).all(fits), "{pair:?} admit {t:?}");
+            }
+        }
+        // Every keyword still served once, whatever the order.
+        let served: usize = anchors.iter().map(|a| a.keywords.len()).sum();
+        assert_eq!(served, k.len());
     }
 
     #[test]

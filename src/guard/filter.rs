@@ -269,26 +269,44 @@ impl Redactor {
         let Ok(inner) = self.inner.read() else {
             return Cow::Borrowed("[output withheld: redaction filter unavailable]");
         };
-        let mut out: Cow<'a, str> = if inner.needles.is_empty() {
-            Cow::Borrowed(text)
-        } else {
-            let regions = inner.find_regions(text);
-            if regions.is_empty() {
-                Cow::Borrowed(text)
+        // On a large text (a report) the first matcher's pass over the text as written runs
+        // beside the needle search; its result stands when no needle is found (the rule), and
+        // it runs again over the masked text otherwise. Small texts (log lines) stay on the
+        // calling thread.
+        let needles = || {
+            if inner.needles.is_empty() {
+                vec![]
             } else {
-                let mut s = String::with_capacity(text.len());
-                let mut at = 0;
-                for (r, secret) in regions {
-                    s.push_str(&text[at..r.start]);
-                    s.push_str(&inner.masks[secret as usize]);
-                    at = r.end;
-                }
-                s.push_str(&text[at..]);
-                Cow::Owned(s)
+                inner.find_regions(text)
             }
         };
+        let first = || inner.matchers.first().map(|m| m(text));
+        let (regions, mut early) = if text.len() > CHUNK + 2 * OVERLAP {
+            rayon::join(needles, first)
+        } else {
+            (needles(), None)
+        };
+        if !regions.is_empty() {
+            early = None;
+        }
+        let mut out: Cow<'a, str> = if regions.is_empty() {
+            Cow::Borrowed(text)
+        } else {
+            let mut s = String::with_capacity(text.len());
+            let mut at = 0;
+            for (r, secret) in regions {
+                s.push_str(&text[at..r.start]);
+                s.push_str(&inner.masks[secret as usize]);
+                at = r.end;
+            }
+            s.push_str(&text[at..]);
+            Cow::Owned(s)
+        };
         for m in &inner.matchers {
-            let mut ranges = m(&out);
+            let mut ranges = match early.take() {
+                Some(r) => r,
+                None => m(&out),
+            };
             if ranges.is_empty() {
                 continue;
             }
@@ -1137,6 +1155,31 @@ mod tests {
         let out = r.filter("token=shpat_0123456789abcdef0123456789abcdef;");
         assert!(!out.contains("0123456789abcdef0123456789"));
         assert!(out.starts_with("token=shpat_…"));
+    }
+
+    /// On a report-sized text the first matcher runs beside the needle search: with no
+    /// needle in the text its ranges are used as found; with one, it runs again over the
+    /// masked text (its ranges on the text as written would be off by the mask's length).
+    #[test]
+    fn matchers_on_large_texts_with_and_without_needles() {
+        let r = Redactor::new();
+        r.add_matcher(Arc::new(|t: &str| {
+            t.match_indices("shpat_").map(|(i, _)| i..i + 38).collect()
+        }));
+        let shape = "shpat_0123456789abcdef0123456789abcdef";
+        let filler = "{\"path\": \"dist/app.js\", \"line\": 1},\n".repeat(20_000);
+        assert!(filler.len() > CHUNK + 2 * OVERLAP);
+        let text = format!("{filler}{shape};{filler}{shape}");
+        let out = r.filter(&text);
+        assert!(!out.contains("0123456789abcdef0123456789"));
+        assert_eq!(out.matches("shpat_…").count(), 2);
+        let secret = Secret::new(String::from("needle-value-0123456789"));
+        r.add_secret(&secret);
+        let text = format!("{}{filler}{shape};{filler}{shape}", secret.expose());
+        let out = r.filter(&text);
+        assert!(!out.contains("needle-value-0123456789"));
+        assert!(!out.contains("0123456789abcdef0123456789"));
+        assert_eq!(out.matches("shpat_…").count(), 2);
     }
 
     /// The guarantee the index and the search give together: any 15 bytes or more of any
