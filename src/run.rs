@@ -1090,6 +1090,35 @@ pub struct Run {
 }
 
 impl Run {
+    /// The run without its three long lists (exposures, findings, outcomes), the rest cloned.
+    pub fn without_lists(&self) -> Run {
+        Run {
+            schema_version: self.schema_version,
+            run_id: self.run_id.clone(),
+            tool: self.tool.clone(),
+            command: self.command.clone(),
+            started_at: self.started_at.clone(),
+            finished_at: self.finished_at.clone(),
+            operator: self.operator.clone(),
+            ci: self.ci.clone(),
+            proxy: self.proxy.clone(),
+            inputs: self.inputs.clone(),
+            fingerprint_check: self.fingerprint_check.clone(),
+            policy_set_hash: self.policy_set_hash.clone(),
+            policy_changes: self.policy_changes.clone(),
+            weakened_rules: self.weakened_rules.clone(),
+            keys: self.keys.clone(),
+            exposures: Vec::new(),
+            facts: self.facts.clone(),
+            findings: Vec::new(),
+            outcomes: Vec::new(),
+            controls: self.controls.clone(),
+            ledger: self.ledger.clone(),
+            errors: self.errors.clone(),
+            warnings: self.warnings.clone(),
+            history: self.history.clone(),
+        }
+    }
     /// A new run stamped with the tool, time, operator, CI and proxy identity.
     pub fn new(command: &str, fingerprint_check: &str) -> Self {
         let now = now_rfc3339();

@@ -207,6 +207,60 @@ pub struct RenderOptions {
     pub width: Option<u16>,
 }
 
+/// Items from which the run document's long lists are rendered in parallel.
+const PARALLEL_JSON_ITEMS: usize = 1024;
+
+/// The run document, pretty-printed: the same text as one `to_string_pretty`. For a large run
+/// the three long lists are rendered in parallel with the rest of the document and spliced
+/// into it where it holds `"exposures": []` and `"findings": []` (outcomes, skipped when
+/// empty, follow the findings). Pretty JSON breaks lines only between tokens, so a list
+/// rendered alone is moved one level in by indenting each of its line breaks, and a key at the
+/// document's first level is the only one preceded by a line break and two spaces.
+fn pretty_run(run: &Run) -> Result<String, serde_json::Error> {
+    let items = run.exposures.len() + run.findings.len() + run.outcomes.len();
+    if items < PARALLEL_JSON_ITEMS {
+        return serde_json::to_string_pretty(run);
+    }
+    let nested = |json: Result<String, serde_json::Error>| json.map(|j| j.replace('\n', "\n  "));
+    let (shell, (exposures, (findings, outcomes))) = rayon::join(
+        || serde_json::to_string_pretty(&run.without_lists()),
+        || {
+            rayon::join(
+                || nested(serde_json::to_string_pretty(&run.exposures)),
+                || {
+                    rayon::join(
+                        || nested(serde_json::to_string_pretty(&run.findings)),
+                        || nested(serde_json::to_string_pretty(&run.outcomes)),
+                    )
+                },
+            )
+        },
+    );
+    let (shell, exposures, findings, outcomes) = (shell?, exposures?, findings?, outcomes?);
+    const EXPOSURES: &str = "\n  \"exposures\": []";
+    const FINDINGS: &str = "\n  \"findings\": []";
+    let (Some(e), Some(f)) = (shell.find(EXPOSURES), shell.find(FINDINGS)) else {
+        return serde_json::to_string_pretty(run);
+    };
+    if e > f {
+        return serde_json::to_string_pretty(run);
+    }
+    let mut out =
+        String::with_capacity(shell.len() + exposures.len() + findings.len() + outcomes.len() + 64);
+    out.push_str(&shell[..e]);
+    out.push_str("\n  \"exposures\": ");
+    out.push_str(&exposures);
+    out.push_str(&shell[e + EXPOSURES.len()..f]);
+    out.push_str("\n  \"findings\": ");
+    out.push_str(&findings);
+    if !run.outcomes.is_empty() {
+        out.push_str(",\n  \"outcomes\": ");
+        out.push_str(&outcomes);
+    }
+    out.push_str(&shell[f + FINDINGS.len()..]);
+    Ok(out)
+}
+
 /// Renders a run in `format`.
 pub fn render(
     run: &Clean<Run>,
@@ -216,8 +270,7 @@ pub fn render(
     match format {
         Format::Table => Ok(table::render(run, opts)),
         Format::Json => {
-            let mut s =
-                serde_json::to_string_pretty(&**run).map_err(|e| RenderError(e.to_string()))?;
+            let mut s = pretty_run(run).map_err(|e| RenderError(e.to_string()))?;
             s.push('\n');
             Ok(s)
         }
@@ -491,6 +544,43 @@ mod tests {
 
     fn output() -> Output {
         Output::new(Redactor::new(), false, false)
+    }
+
+    /// A large run's document, its lists rendered in parallel and spliced in, is the text
+    /// one `to_string_pretty` gives; so is a run without outcomes, and a small one.
+    #[test]
+    fn large_run_json_is_the_serial_rendering() {
+        let exposure = serde_json::json!({"id": "exp-1", "rule": "stripe.webhook_secret",
+            "vendor": "stripe", "credential_type": "webhook_secret", "public_by_design": false,
+            "environment": "live", "location": {"path": "dist/\"a\"\n.js", "line": 5,
+            "column": 17, "end_column": 55, "offset": 118}, "source": "artifact",
+            "evidence": {"fingerprint": "hmac256:a47f461d18003f04", "redacted": "whsec_…H4ef"},
+            "confidence": "high", "inventory_key": null, "observed_at": "2026-12-03T16:50:46Z"});
+        let finding = serde_json::json!({"rule": "VKS-EXP-005", "title": "No key in assets",
+            "severity": "critical", "confidence": "high", "enforcement": "block",
+            "status": "fail", "subject": {"kind": "exposure", "id": "exp-1", "vendor": "stripe"},
+            "message": "line one\n  \"exposures\": []", "locations": [], "evidence": null,
+            "remediation": "Rotate.", "controls": ["ISO27001:2022/A.5.17"],
+            "fingerprint": "vsf1:47a9"});
+        let outcome = serde_json::json!({"rule": "VKS-EXP-003", "title": "No unknown key",
+            "severity": "high", "subject": {"kind": "exposure", "id": "exp-1"},
+            "status": "unknown", "controls": [], "reason": "no inventory"});
+        let mut run = Run::new("scan", "check");
+        run.warnings.push("a \"findings\": [] warning".into());
+        for n in [0, 3, 700] {
+            run.exposures = vec![serde_json::from_value(exposure.clone()).expect("exposure"); n];
+            run.findings = vec![serde_json::from_value(finding.clone()).expect("finding"); n];
+            for outcomes in [0, n] {
+                run.outcomes =
+                    vec![serde_json::from_value(outcome.clone()).expect("outcome"); outcomes];
+                let serial = serde_json::to_string_pretty(&run).expect("serial");
+                assert_eq!(
+                    pretty_run(&run).expect("parallel"),
+                    serial,
+                    "{n} {outcomes}"
+                );
+            }
+        }
     }
 
     #[cfg(unix)]
