@@ -207,30 +207,31 @@ pub struct RenderOptions {
     pub width: Option<u16>,
 }
 
-/// Items from which the run document's long lists are rendered in parallel.
+/// Items from which the run document's long lists are rendered in parallel, and items per
+/// part of a list.
 const PARALLEL_JSON_ITEMS: usize = 1024;
+const JSON_PART_ITEMS: usize = 512;
 
 /// The run document, pretty-printed: the same text as one `to_string_pretty`. For a large run
-/// the three long lists are rendered in parallel with the rest of the document and spliced
-/// into it where it holds `"exposures": []` and `"findings": []` (outcomes, skipped when
-/// empty, follow the findings). Pretty JSON breaks lines only between tokens, so a list
-/// rendered alone is moved one level in by indenting each of its line breaks, and a key at the
-/// document's first level is the only one preceded by a line break and two spaces.
+/// the three long lists are rendered in parallel parts, beside the rest of the document, and
+/// spliced into it where it holds `"exposures": []` and `"findings": []` (outcomes, skipped
+/// when empty, follow the findings). Pretty JSON breaks lines only between tokens (strings
+/// carry `\n` escaped), so a key at the document's first level is the only one preceded by a
+/// line break and two spaces.
 fn pretty_run(run: &Run) -> Result<String, serde_json::Error> {
     let items = run.exposures.len() + run.findings.len() + run.outcomes.len();
     if items < PARALLEL_JSON_ITEMS {
         return serde_json::to_string_pretty(run);
     }
-    let nested = |json: Result<String, serde_json::Error>| json.map(|j| j.replace('\n', "\n  "));
     let (shell, (exposures, (findings, outcomes))) = rayon::join(
         || serde_json::to_string_pretty(&run.without_lists()),
         || {
             rayon::join(
-                || nested(serde_json::to_string_pretty(&run.exposures)),
+                || pretty_parts(&run.exposures),
                 || {
                     rayon::join(
-                        || nested(serde_json::to_string_pretty(&run.findings)),
-                        || nested(serde_json::to_string_pretty(&run.outcomes)),
+                        || pretty_parts(&run.findings),
+                        || pretty_parts(&run.outcomes),
                     )
                 },
             )
@@ -245,20 +246,142 @@ fn pretty_run(run: &Run) -> Result<String, serde_json::Error> {
     if e > f {
         return serde_json::to_string_pretty(run);
     }
+    let size = |parts: &[Vec<u8>]| parts.iter().map(Vec::len).sum::<usize>();
     let mut out =
-        String::with_capacity(shell.len() + exposures.len() + findings.len() + outcomes.len() + 64);
-    out.push_str(&shell[..e]);
-    out.push_str("\n  \"exposures\": ");
-    out.push_str(&exposures);
-    out.push_str(&shell[e + EXPOSURES.len()..f]);
-    out.push_str("\n  \"findings\": ");
-    out.push_str(&findings);
+        Vec::with_capacity(shell.len() + size(&exposures) + size(&findings) + size(&outcomes) + 64);
+    out.extend_from_slice(&shell.as_bytes()[..e]);
+    out.extend_from_slice(b"\n  \"exposures\": ");
+    join_parts(&mut out, &exposures);
+    out.extend_from_slice(&shell.as_bytes()[e + EXPOSURES.len()..f]);
+    out.extend_from_slice(b"\n  \"findings\": ");
+    join_parts(&mut out, &findings);
     if !run.outcomes.is_empty() {
-        out.push_str(",\n  \"outcomes\": ");
-        out.push_str(&outcomes);
+        out.extend_from_slice(b",\n  \"outcomes\": ");
+        join_parts(&mut out, &outcomes);
     }
-    out.push_str(&shell[f + FINDINGS.len()..]);
-    Ok(out)
+    out.extend_from_slice(&shell.as_bytes()[f + FINDINGS.len()..]);
+    String::from_utf8(out).map_err(serde::ser::Error::custom)
+}
+
+/// `items` as pretty JSON one level in (a field of the run document), in parts rendered in
+/// parallel; [`join_parts`] makes them one list.
+fn pretty_parts<T: serde::Serialize + Sync>(
+    items: &[T],
+) -> Result<Vec<Vec<u8>>, serde_json::Error> {
+    use rayon::prelude::*;
+    items
+        .par_chunks(JSON_PART_ITEMS)
+        .map(|part| {
+            let mut out = Vec::new();
+            let nested = NestedPretty {
+                level: 1,
+                has_value: false,
+            };
+            serde::Serialize::serialize(
+                part,
+                &mut serde_json::Serializer::with_formatter(&mut out, nested),
+            )
+            .map(|()| out)
+        })
+        .collect()
+}
+
+/// Appends the parts of a list as one: every part but the first loses its `[`, every part but
+/// the last its closing line break and `]`, and a comma joins them (no part: `[]`).
+fn join_parts(out: &mut Vec<u8>, parts: &[Vec<u8>]) {
+    const CLOSE: &[u8] = b"\n  ]";
+    if parts.is_empty() {
+        out.extend_from_slice(b"[]");
+    }
+    let last = parts.len().saturating_sub(1);
+    for (k, part) in parts.iter().enumerate() {
+        let mut body = part.as_slice();
+        if k > 0 {
+            body = body.strip_prefix(b"[").unwrap_or(body);
+        }
+        if k < last {
+            body = body.strip_suffix(CLOSE).unwrap_or(body);
+        }
+        out.extend_from_slice(body);
+        if k < last {
+            out.push(b',');
+        }
+    }
+}
+
+/// serde_json's pretty formatter (two spaces) started one level in, for a field of the run
+/// document rendered on its own.
+struct NestedPretty {
+    level: usize,
+    has_value: bool,
+}
+
+impl NestedPretty {
+    fn line<W: ?Sized + std::io::Write>(&self, w: &mut W, first: bool) -> std::io::Result<()> {
+        w.write_all(if first { b"\n" } else { b",\n" })?;
+        (0..self.level).try_for_each(|_| w.write_all(b"  "))
+    }
+
+    fn close<W: ?Sized + std::io::Write>(&mut self, w: &mut W, end: &[u8]) -> std::io::Result<()> {
+        self.level -= 1;
+        if self.has_value {
+            w.write_all(b"\n")?;
+            (0..self.level).try_for_each(|_| w.write_all(b"  "))?;
+        }
+        w.write_all(end)
+    }
+}
+
+impl serde_json::ser::Formatter for NestedPretty {
+    fn begin_array<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.level += 1;
+        self.has_value = false;
+        w.write_all(b"[")
+    }
+
+    fn end_array<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.close(w, b"]")
+    }
+
+    fn begin_array_value<W: ?Sized + std::io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        self.line(w, first)
+    }
+
+    fn end_array_value<W: ?Sized + std::io::Write>(&mut self, _: &mut W) -> std::io::Result<()> {
+        self.has_value = true;
+        Ok(())
+    }
+
+    fn begin_object<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.level += 1;
+        self.has_value = false;
+        w.write_all(b"{")
+    }
+
+    fn end_object<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.close(w, b"}")
+    }
+
+    fn begin_object_key<W: ?Sized + std::io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        self.line(w, first)
+    }
+
+    fn begin_object_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        w.write_all(b": ")
+    }
+
+    fn end_object_value<W: ?Sized + std::io::Write>(&mut self, _: &mut W) -> std::io::Result<()> {
+        self.has_value = true;
+        Ok(())
+    }
 }
 
 /// Renders a run in `format`.
@@ -546,8 +669,8 @@ mod tests {
         Output::new(Redactor::new(), false, false)
     }
 
-    /// A large run's document, its lists rendered in parallel and spliced in, is the text
-    /// one `to_string_pretty` gives; so is a run without outcomes, and a small one.
+    /// A large run's document, its lists rendered in parallel parts and spliced in, is the
+    /// text one `to_string_pretty` gives; so is a run without outcomes, and a small one.
     #[test]
     fn large_run_json_is_the_serial_rendering() {
         let exposure = serde_json::json!({"id": "exp-1", "rule": "stripe.webhook_secret",
@@ -567,8 +690,10 @@ mod tests {
             "status": "unknown", "controls": [], "reason": "no inventory"});
         let mut run = Run::new("scan", "check");
         run.warnings.push("a \"findings\": [] warning".into());
-        for n in [0, 3, 700] {
-            run.exposures = vec![serde_json::from_value(exposure.clone()).expect("exposure"); n];
+        // Lists below, at and past a part's size (512), a multiple of it, and one item beside
+        // a long list.
+        for (e, n) in [(0, 0), (3, 3), (700, 700), (1, 1100), (1024, 1024)] {
+            run.exposures = vec![serde_json::from_value(exposure.clone()).expect("exposure"); e];
             run.findings = vec![serde_json::from_value(finding.clone()).expect("finding"); n];
             for outcomes in [0, n] {
                 run.outcomes =
