@@ -601,7 +601,11 @@ fn html() {
             include_bytes!("../src/crawl/demo_site/index.html"),
             b"<html><head><base href=\"/b/\"><script src=\"a.js?k=1\"></script><link rel=modulepreload href=\"c.js\"></head><body><a href=\"../x\">x</a><script id=\"__NEXT_DATA__\" type=\"application/json\">{\"buildId\":\"b1\",\"page\":\"/\"}</script></body></html>",
         ]),
-        &[],
+        // A `<base href>` that is not http(s) once made the build-manifest guesses `ttp:` URLs.
+        &[
+            b"<base href=\"ttp://[::1]:0/\"><script id=\"__NEXT_DATA__\" type=\"application/json\">{\"buildId\":\"b1\",\"page\":\"/\"}</script>",
+            b"<script id=\"__NEXT_DATA__\" type=\"application/json\">{\"buildId\":\"b1\",\"assetPrefix\":\"ttp://cdn\"}</script>",
+        ],
         HTML_DICT,
     );
 }

@@ -28,19 +28,20 @@ pub struct Ref {
 }
 
 impl Ref {
-    fn new(url: Url, role: Role) -> Self {
-        Ref {
-            url,
-            role,
-            probe: false,
-        }
+    /// A reference to fetch, or none when `url` is not http(s): whatever path built it (a
+    /// `<base href>`, a build manifest's asset prefix, a script's string), only web URLs are
+    /// crawled.
+    fn new(url: Url, role: Role) -> Option<Self> {
+        Self::make(url, role, false)
     }
-    fn probe(url: Url, role: Role) -> Self {
-        Ref {
-            url,
-            role,
-            probe: true,
-        }
+
+    /// [`Ref::new`] for a URL guessed from a build's conventions (a miss is not an error).
+    fn probe(url: Url, role: Role) -> Option<Self> {
+        Self::make(url, role, true)
+    }
+
+    fn make(url: Url, role: Role, probe: bool) -> Option<Self> {
+        matches!(url.scheme(), "http" | "https").then_some(Ref { url, role, probe })
     }
 }
 
@@ -165,12 +166,12 @@ pub fn html(bytes: &[u8], page: &Url) -> Vec<Ref> {
     let mut out = Vec::new();
     for l in &raw.links {
         if let Some(u) = resolve(&base, l) {
-            out.push(Ref::new(u, Role::Page));
+            out.extend(Ref::new(u, Role::Page));
         }
     }
     for (a, role) in &raw.assets {
         if let Some(u) = resolve(&base, a) {
-            out.push(Ref::new(u, *role));
+            out.extend(Ref::new(u, *role));
         }
     }
     for (attrs, body) in &raw.scripts {
@@ -241,7 +242,7 @@ pub fn js(bytes: &[u8], url: &Url) -> JsRefs {
                 && is_relative_module(s)
                 && let Some(u) = resolve(url, s)
             {
-                out.refs.push(Ref::new(u, Role::Script));
+                out.refs.extend(Ref::new(u, Role::Script));
             }
         }
     }
@@ -252,7 +253,7 @@ pub fn js(bytes: &[u8], url: &Url) -> JsRefs {
             && let Some(u) = resolve(url, s)
         {
             let role = role_from_path(u.path());
-            out.refs.push(Ref::new(u, role));
+            out.refs.extend(Ref::new(u, role));
         }
     }
     if url.path().ends_with("_buildManifest.js") {
@@ -264,7 +265,7 @@ pub fn js(bytes: &[u8], url: &Url) -> JsRefs {
                     .and_then(|m| std::str::from_utf8(m.as_bytes()).ok())
                     && let Some(u) = resolve(&base, s)
                 {
-                    out.refs.push(Ref::new(u, Role::Script));
+                    out.refs.extend(Ref::new(u, Role::Script));
                 }
             }
         }
@@ -276,7 +277,7 @@ pub fn js(bytes: &[u8], url: &Url) -> JsRefs {
             && let Some(u) = resolve(url, s)
             && !out.refs.iter().any(|r| r.url == u)
         {
-            out.refs.push(Ref::probe(u, Role::Script));
+            out.refs.extend(Ref::probe(u, Role::Script));
         }
     }
     out.source_map = source_map_comment(bytes).and_then(|s| resolve(url, &s));
@@ -318,7 +319,7 @@ pub fn next_data(bytes: &[u8], page: &Url) -> Vec<Ref> {
     ["_buildManifest.js", "_ssgManifest.js"]
         .iter()
         .filter_map(|f| base.join(&format!("_next/static/{build}/{f}")).ok())
-        .map(|u| Ref::probe(u, Role::Script))
+        .filter_map(|u| Ref::probe(u, Role::Script))
         .collect()
 }
 
@@ -350,7 +351,7 @@ pub fn json_manifest(bytes: &[u8], url: &Url) -> Vec<Ref> {
                     && let Some(u) = resolve(&base, s)
                     && !out.iter().any(|r: &Ref| r.url == u)
                 {
-                    out.push(Ref::new(u, Role::Script));
+                    out.extend(Ref::new(u, Role::Script));
                 }
             }
             serde_json::Value::Array(a) => stack.extend(a.iter()),
@@ -375,7 +376,7 @@ pub fn sitemap(bytes: &[u8], url: &Url) -> Vec<Ref> {
                 .map(str::to_owned)
         })
         .filter_map(|s| resolve(url, &s.replace("&amp;", "&")))
-        .map(|u| Ref::new(u, role))
+        .filter_map(|u| Ref::new(u, role))
         .collect()
 }
 
@@ -571,7 +572,30 @@ mod tests {
             b"<urlset><url><loc>https://s.example/a</loc></url></urlset>",
             &sm,
         );
-        assert_eq!(r, vec![Ref::new(u("https://s.example/a"), Role::Page)]);
+        assert_eq!(
+            r,
+            Vec::from_iter(Ref::new(u("https://s.example/a"), Role::Page))
+        );
+    }
+
+    /// Every path that builds a reference (links, assets, a `<base href>`, a build manifest's
+    /// asset prefix, script strings) yields only http(s) URLs.
+    #[test]
+    fn references_are_web_urls_whatever_built_them() {
+        let page = u("https://s.example/app/index.html");
+        for html in [
+            r#"<base href="ttp://[::1]:0/"><a href="x">x</a><script src="a.js"></script><script id="__NEXT_DATA__" type="application/json">{"buildId":"b1","page":"/"}</script>"#,
+            r#"<script id="__NEXT_DATA__" type="application/json">{"buildId":"b1","assetPrefix":"ttp://cdn"}</script>"#,
+            r#"<a href="javascript:alert(1)">x</a><img src="data:image/png;base64,AAAA"><script>import("ftp://x/a.js")</script>"#,
+        ] {
+            for r in super::html(html.as_bytes(), &page) {
+                assert!(
+                    matches!(r.url.scheme(), "http" | "https"),
+                    "{html}: {}",
+                    r.url
+                );
+            }
+        }
     }
 
     #[test]
