@@ -310,23 +310,34 @@ fn join_parts(out: &mut Vec<u8>, parts: &[Vec<u8>]) {
 }
 
 /// serde_json's pretty formatter (two spaces) started one level in, for a field of the run
-/// document rendered on its own.
+/// document rendered on its own (serde_json's own `PrettyFormatter` always starts at the left
+/// margin). Arrays and objects open, break lines and close alike; only their brackets differ.
 struct NestedPretty {
     level: usize,
     has_value: bool,
 }
 
 impl NestedPretty {
+    fn indent<W: ?Sized + std::io::Write>(&self, w: &mut W) -> std::io::Result<()> {
+        (0..self.level).try_for_each(|_| w.write_all(b"  "))
+    }
+
+    fn open<W: ?Sized + std::io::Write>(&mut self, w: &mut W, start: &[u8]) -> std::io::Result<()> {
+        self.level += 1;
+        self.has_value = false;
+        w.write_all(start)
+    }
+
     fn line<W: ?Sized + std::io::Write>(&self, w: &mut W, first: bool) -> std::io::Result<()> {
         w.write_all(if first { b"\n" } else { b",\n" })?;
-        (0..self.level).try_for_each(|_| w.write_all(b"  "))
+        self.indent(w)
     }
 
     fn close<W: ?Sized + std::io::Write>(&mut self, w: &mut W, end: &[u8]) -> std::io::Result<()> {
         self.level -= 1;
         if self.has_value {
             w.write_all(b"\n")?;
-            (0..self.level).try_for_each(|_| w.write_all(b"  "))?;
+            self.indent(w)?;
         }
         w.write_all(end)
     }
@@ -334,9 +345,7 @@ impl NestedPretty {
 
 impl serde_json::ser::Formatter for NestedPretty {
     fn begin_array<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
-        self.level += 1;
-        self.has_value = false;
-        w.write_all(b"[")
+        self.open(w, b"[")
     }
 
     fn end_array<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
@@ -357,9 +366,7 @@ impl serde_json::ser::Formatter for NestedPretty {
     }
 
     fn begin_object<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
-        self.level += 1;
-        self.has_value = false;
-        w.write_all(b"{")
+        self.open(w, b"{")
     }
 
     fn end_object<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
