@@ -14,7 +14,8 @@
 //! prefix, half of a key split across lines — is found as surely as the whole key. Each match
 //! is mapped back to the original bytes it came from and replaced by the key's redacted form.
 //!
-//! Detector matchers (credential shapes never sourced) run afterwards on the original text.
+//! Detector matchers (credential shapes never sourced) run on the text with those masked (on a
+//! large text the first one runs beside the search, and again only if something was masked).
 
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasher, Hasher};
@@ -42,6 +43,9 @@ const MAX_CHAIN: usize = 32;
 /// than any encoded form of a key, a key split across lines included).
 const CHUNK: usize = 512 << 10;
 const OVERLAP: usize = 16 << 10;
+/// Texts longer than this (reports) are searched in parallel: in overlapping chunks, with the
+/// first matcher beside; shorter ones (log lines) on the calling thread.
+const PARALLEL_ABOVE: usize = CHUNK + 2 * OVERLAP;
 
 /// Bits of the window-hash prefilter per indexed window (three of them set per window), and
 /// its smallest and largest sizes in 64-bit words. It grows with the index, so it stays sparse,
@@ -281,7 +285,7 @@ impl Redactor {
             }
         };
         let first = || inner.matchers.first().map(|m| m(text));
-        let (regions, mut early) = if text.len() > CHUNK + 2 * OVERLAP {
+        let (regions, mut early) = if text.len() > PARALLEL_ABOVE {
             rayon::join(needles, first)
         } else {
             (needles(), None)
@@ -397,7 +401,7 @@ impl Inner {
     /// (a report of any size costs a bounded amount of memory); the overlap is wider than any
     /// encoded form of a key, and regions found twice merge.
     fn find_regions(&self, text: &str) -> Vec<(Range<usize>, u32)> {
-        if text.len() <= CHUNK + 2 * OVERLAP {
+        if text.len() <= PARALLEL_ABOVE {
             return self.find_regions_in(text);
         }
         let floor = |mut i: usize| {
@@ -1168,7 +1172,7 @@ mod tests {
         }));
         let shape = "shpat_0123456789abcdef0123456789abcdef";
         let filler = "{\"path\": \"dist/app.js\", \"line\": 1},\n".repeat(20_000);
-        assert!(filler.len() > CHUNK + 2 * OVERLAP);
+        assert!(filler.len() > PARALLEL_ABOVE);
         let text = format!("{filler}{shape};{filler}{shape}");
         let out = r.filter(&text);
         assert!(!out.contains("0123456789abcdef0123456789"));
