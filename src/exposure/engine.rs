@@ -15,6 +15,8 @@ pub struct Detectors {
     pub rules: Vec<Rule>,
     /// Searches the anchors (see `anchors.rs`), not the keywords themselves.
     ac: AhoCorasick,
+    /// The longest anchor's length.
+    longest: usize,
     /// Per anchor: the keywords it serves (index, anchor offset inside the keyword).
     served: Vec<Vec<(usize, usize)>>,
     /// The distinct keywords.
@@ -84,6 +86,7 @@ impl Detectors {
             known_rule: rules.len() - 1,
             rules,
             ac,
+            longest: anchors.iter().map(|a| a.literal.len()).max().unwrap_or(0),
             served: anchors.into_iter().map(|a| a.keywords).collect(),
             keywords,
             by_pattern,
@@ -108,34 +111,53 @@ impl Detectors {
         Self::new(rules)
     }
 
-    /// Every keyword occurrence as (keyword, start), lazily: each anchor occurrence (the
-    /// search restarts one byte after each, so overlapping ones are seen) checked against the
-    /// keywords it serves. In anchor order; a keyword starts before its anchor.
-    fn keyword_hits<'h>(&'h self, hay: &'h [u8]) -> impl Iterator<Item = (usize, usize)> + 'h {
-        let mut pos = 0;
-        std::iter::from_fn(move || {
-            let m = self
-                .ac
-                .find(aho_corasick::Input::new(hay).span(pos..hay.len()))?;
-            pos = m.start() + 1;
-            Some(m)
-        })
-        .flat_map(move |m| {
-            self.served[m.pattern().as_usize()]
-                .iter()
-                .filter_map(move |&(k, off)| {
-                    let s = m.start().checked_sub(off)?;
-                    let kw = &self.keywords[k];
-                    (hay.get(s..s + kw.len()) == Some(kw.as_slice())).then_some((k, s))
-                })
-        })
+    /// The keyword occurrences, as (keyword, start), whose anchors start in `*from..end`:
+    /// each anchor occurrence (the search restarts one byte after each, so overlapping ones
+    /// are seen) checked against the keywords it serves. In anchor order; a keyword starts
+    /// before its anchor. `*from` moves to `end`, where the next call goes on, so a caller can
+    /// read a text in blocks, each block searched while it is in cache ([`Self::find`] reads
+    /// it whole).
+    pub fn keywords_upto(
+        &self,
+        hay: &[u8],
+        from: &mut usize,
+        end: usize,
+        out: &mut Vec<(usize, usize)>,
+    ) {
+        let end = end.min(hay.len());
+        // An anchor that starts before `end` ends before `limit`.
+        let limit = (end + self.longest).min(hay.len());
+        while *from < end {
+            let input = aho_corasick::Input::new(hay).span(*from..limit);
+            let Some(m) = self.ac.find(input).filter(|m| m.start() < end) else {
+                break;
+            };
+            *from = m.start() + 1;
+            for &(k, off) in &self.served[m.pattern().as_usize()] {
+                let Some(s) = m.start().checked_sub(off) else {
+                    continue;
+                };
+                let kw = &self.keywords[k];
+                if hay.get(s..s + kw.len()) == Some(kw.as_slice()) {
+                    out.push((k, s));
+                }
+            }
+        }
+        *from = (*from).max(end);
     }
 
     /// Every rule match in `hay`, sorted by start, one per span.
     pub fn find(&self, hay: &[u8]) -> Vec<RawHit> {
+        let mut found = vec![];
+        self.keywords_upto(hay, &mut 0, hay.len(), &mut found);
+        self.find_keywords(hay, found)
+    }
+
+    /// [`Self::find`] from the keyword occurrences [`Self::keywords_upto`] found in all of
+    /// `hay`.
+    pub fn find_keywords(&self, hay: &[u8], mut found: Vec<(usize, usize)>) -> Vec<RawHit> {
         let mut pending: Vec<Option<(usize, usize)>> = vec![None; self.rules.len()];
         let mut hits = vec![];
-        let mut found: Vec<(usize, usize)> = self.keyword_hits(hay).collect();
         found.sort_unstable_by_key(|&(k, s)| (s, k));
         for (k, start) in found {
             let end = start + self.keywords[k].len();
@@ -273,11 +295,25 @@ mod tests {
                     }
                 }
             }
-            let mut got: Vec<(usize, usize)> = d.keyword_hits(&hay).collect();
-            got.sort_unstable();
             want.sort_unstable();
+            let mut got = vec![];
+            d.keywords_upto(&hay, &mut 0, hay.len(), &mut got);
+            got.sort_unstable();
             assert_eq!(got, want, "{}", String::from_utf8_lossy(&hay));
-            assert_eq!(d.keyword_hits(&hay).next().is_some(), !want.is_empty());
+            // Read in blocks of every size, the same occurrences.
+            let block = 1 + next(40);
+            let (mut from, mut end, mut blocks) = (0, 0, vec![]);
+            while end < hay.len() {
+                end = (end + block).min(hay.len());
+                d.keywords_upto(&hay, &mut from, end, &mut blocks);
+            }
+            blocks.sort_unstable();
+            assert_eq!(
+                blocks,
+                want,
+                "blocks of {block}: {}",
+                String::from_utf8_lossy(&hay)
+            );
         }
     }
 

@@ -102,6 +102,9 @@ enum Probe {
     },
 }
 
+/// The length of every known key's anchor: its last 4 characters.
+const ANCHOR_LEN: usize = 4;
+
 /// One known key and how it is recognised.
 pub struct KnownKey {
     pub identity: Arc<KnownIdentity>,
@@ -117,7 +120,7 @@ impl KnownKey {
         let v = secret.expose().as_bytes();
         (v.len() >= MIN_KNOWN_LEN && v.is_ascii()).then(|| KnownKey {
             identity: Arc::new(identity),
-            anchor: v[v.len() - 4..].to_vec(),
+            anchor: v[v.len() - ANCHOR_LEN..].to_vec(),
             probe: Probe::Value(secret.clone()),
         })
     }
@@ -132,7 +135,7 @@ impl KnownKey {
     ) -> Option<Self> {
         let len = shape.length as usize;
         let (prefix, tail) = redacted.split_once('…')?;
-        if len < MIN_KNOWN_LEN || tail.len() != 4 || prefix.len() + tail.len() > len {
+        if len < MIN_KNOWN_LEN || tail.len() != ANCHOR_LEN || prefix.len() + tail.len() > len {
             return None;
         }
         if !shape.charset.admits(prefix.as_bytes()) || !shape.charset.admits(tail.as_bytes()) {
@@ -213,15 +216,37 @@ impl KnownKeys {
     /// Every occurrence of a known key in `hay` as (key, start, end), by start.
     pub fn find(&self, hay: &[u8]) -> Vec<(usize, usize, usize)> {
         let mut out = vec![];
-        // Every anchor is 4 bytes long and they are distinct, so at most one ends at any
+        self.find_upto(hay, &mut 0, hay.len(), &mut out);
+        Self::order(&mut out);
+        out
+    }
+
+    /// Puts the occurrences [`Self::find_upto`] found in the order [`Self::find`] gives.
+    pub fn order(found: &mut [(usize, usize, usize)]) {
+        found.sort_unstable_by_key(|&(k, s, _)| (s, k));
+    }
+
+    /// The occurrences whose anchors (last 4 characters) start in `*from..end`, unordered.
+    /// `*from` moves to `end`, where the next call goes on (a text read in blocks, as
+    /// [`super::Detectors::keywords_upto`] reads it).
+    pub fn find_upto(
+        &self,
+        hay: &[u8],
+        from: &mut usize,
+        end: usize,
+        out: &mut Vec<(usize, usize, usize)>,
+    ) {
+        let end = end.min(hay.len());
+        let limit = (end + ANCHOR_LEN).min(hay.len());
+        // Every anchor is `ANCHOR_LEN` bytes long and they are distinct, so at most one ends at any
         // position: restarting one byte after each match start finds every occurrence, the
         // overlapping ones included, as an overlapping search would.
-        let mut at = 0;
-        while let Some(m) = self
-            .ac
-            .find(aho_corasick::Input::new(hay).range(at..hay.len()))
-        {
-            at = m.start() + 1;
+        while *from < end {
+            let input = aho_corasick::Input::new(hay).range(*from..limit);
+            let Some(m) = self.ac.find(input).filter(|m| m.start() < end) else {
+                break;
+            };
+            *from = m.start() + 1;
             for &k in &self.by_anchor[m.pattern().as_usize()] {
                 match &self.keys[k].probe {
                     Probe::Value(secret) => {
@@ -257,8 +282,7 @@ impl KnownKeys {
                 }
             }
         }
-        out.sort_unstable_by_key(|&(k, s, _)| (s, k));
-        out
+        *from = (*from).max(end);
     }
 }
 

@@ -1,12 +1,13 @@
 //! Where the decoding layers apply, found in one pass over the bytes.
 //!
-//! Every 64 bytes are classified at once (AVX2 nibble lookups where the CPU has them, 16-byte
-//! portable SIMD compares otherwise) into two bit masks: the base64 alphabet, whose long
-//! stretches are the runs the base64 layer decodes (`base64.rs`), and the bytes that can open
-//! an escape (`%`, `&`, and `\` before `u`, `x` or `_`), each then checked in place against
-//! the escapes the escape layer decodes (`decode.rs`). Most chunks of minified code, source
-//! maps and markup hold neither a run nor an escape and cost one classification and a dozen
-//! shifts; the bytes are read once for both layers instead of once per layer.
+//! Every 64 bytes are classified at once (one AVX-512 table lookup where the CPU has AVX-512
+//! VBMI, AVX2 nibble lookups where it has AVX2, 16-byte portable SIMD compares otherwise) into
+//! two bit masks: the base64 alphabet, whose long stretches are the runs the base64 layer
+//! decodes (`base64.rs`), and the bytes that can open an escape (`%`, `&`, and `\` before `u`,
+//! `x` or `_`), each then checked in place against the escapes the escape layer decodes
+//! (`decode.rs`). Most chunks of minified code, source maps and markup hold neither a run nor
+//! an escape and cost one classification and a dozen shifts; the bytes are read once for both
+//! layers instead of once per layer.
 
 use super::base64::{MIN_RUN, MIN_RUN_KNOWN};
 use super::decode;
@@ -24,26 +25,72 @@ pub struct Layers {
 /// Runs of at least `min_run` characters (8 to 64; `None`: no runs wanted) and escape
 /// openers in `hay`.
 pub fn find(hay: &[u8], min_run: Option<usize>) -> Layers {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        #[allow(unsafe_code)]
-        // SAFETY: the CPU has AVX2 (checked just above).
-        return unsafe { avx2::find(hay, min_run) };
-    }
-    find_with::<false>(hay, min_run)
+    Walk::new(min_run).finish(hay)
 }
 
-/// [`find`] with the AVX2 classification or the portable one.
+/// The pass [`find`] makes, a block at a time: the same runs and openers, for a caller that
+/// reads a large text in blocks with its other passes (see `Scanner::passes`).
+#[derive(Debug, Default)]
+pub struct Walk {
+    min_run: Option<usize>,
+    /// Where the next 64-byte chunk starts.
+    at: usize,
+    /// Alphabet bytes just before `at`, up to 128 (only whether a run reaches its minimum
+    /// length matters).
+    carry: u32,
+    found: Layers,
+}
+
+impl Walk {
+    pub fn new(min_run: Option<usize>) -> Self {
+        Walk {
+            min_run,
+            ..Default::default()
+        }
+    }
+
+    /// Walks on through the chunks of `hay` that start before `end` (a run found there is
+    /// followed to its end, past `end` if it goes on).
+    pub fn advance(&mut self, hay: &[u8], end: usize) {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if avx512::available() {
+                #[allow(unsafe_code)]
+                // SAFETY: the CPU has AVX-512 F, BW and VBMI (checked just above).
+                return unsafe { avx512::advance(hay, self, end) };
+            }
+            if std::arch::is_x86_feature_detected!("avx2") {
+                #[allow(unsafe_code)]
+                // SAFETY: the CPU has AVX2 (checked just above).
+                return unsafe { avx2::advance(hay, self, end) };
+            }
+        }
+        advance_with::<PORTABLE>(hay, self, end);
+    }
+
+    /// Walks the rest of `hay`: what [`find`] gives.
+    pub fn finish(mut self, hay: &[u8]) -> Layers {
+        self.advance(hay, hay.len());
+        self.found
+    }
+}
+
+/// Which classification [`classify`] uses: these three values only.
+const PORTABLE: u8 = 0;
+const AVX2: u8 = 1;
+const AVX512: u8 = 2;
+
+/// [`Walk::advance`] with the classification `SIMD` names.
 #[inline(always)]
-fn find_with<const AVX2: bool>(hay: &[u8], min_run: Option<usize>) -> Layers {
+fn advance_with<const SIMD: u8>(hay: &[u8], w: &mut Walk, end: usize) {
     // The two lengths the scanner uses get their shifts unrolled at compile time.
     const KNOWN: u32 = MIN_RUN_KNOWN as u32;
     const DETECT: u32 = MIN_RUN as u32;
-    match min_run.map(|m| m.clamp(8, 64) as u32) {
-        None => walk::<false, AVX2>(hay, 64),
-        Some(KNOWN) => walk::<true, AVX2>(hay, KNOWN),
-        Some(DETECT) => walk::<true, AVX2>(hay, DETECT),
-        Some(m) => walk::<true, AVX2>(hay, m),
+    match w.min_run.map(|m| m.clamp(8, 64) as u32) {
+        None => walk::<false, SIMD>(hay, 64, w, end),
+        Some(KNOWN) => walk::<true, SIMD>(hay, KNOWN, w, end),
+        Some(DETECT) => walk::<true, SIMD>(hay, DETECT, w, end),
+        Some(m) => walk::<true, SIMD>(hay, m, w, end),
     }
 }
 
@@ -52,14 +99,14 @@ fn find_with<const AVX2: bool>(hay: &[u8], min_run: Option<usize>) -> Layers {
 /// end of the previous chunk carried over; a chunk with a window yields the run, whose end is
 /// then found a chunk at a time and the walk goes on from there (a run holds no escape).
 #[inline(always)]
-fn walk<const RUNS: bool, const AVX2: bool>(hay: &[u8], min: u32) -> Layers {
-    let mut out = Layers::default();
+fn walk<const RUNS: bool, const SIMD: u8>(hay: &[u8], min: u32, w: &mut Walk, end: usize) {
+    let out = &mut w.found;
     let n = hay.len();
-    let mut i = 0usize;
-    // Alphabet bytes just before `i`, up to 128 (only whether a run reaches `min` matters).
-    let mut carry = 0u32;
-    while i < n {
-        let (m, esc) = masks_at::<RUNS, AVX2>(hay, i);
+    let mut i = w.at;
+    // Alphabet bytes just before `i` (see `Walk::carry`).
+    let mut carry = w.carry;
+    while i < end.min(n) {
+        let (m, esc) = masks_at::<RUNS, SIMD>(hay, i);
         if !RUNS {
             openers(hay, i, esc, &mut out.escapes);
             i += 64;
@@ -97,7 +144,7 @@ fn walk<const RUNS: bool, const AVX2: bool>(hay: &[u8], min: u32) -> Layers {
         }
         let mut e = i.max(start);
         loop {
-            let m = masks_at::<true, AVX2>(hay, e).0;
+            let m = masks_at::<true, SIMD>(hay, e).0;
             e += m.trailing_ones() as usize;
             if m != u64::MAX {
                 break;
@@ -113,7 +160,7 @@ fn walk<const RUNS: bool, const AVX2: bool>(hay: &[u8], min: u32) -> Layers {
         i = e;
         carry = 0;
     }
-    out
+    (w.at, w.carry) = (i, carry);
 }
 
 /// The escape openers among the candidate bits of the chunk at `at`.
@@ -156,33 +203,38 @@ fn window_ends(x: u64, min: u32) -> u64 {
 /// `u`, `x` or `_` (minified code is full of `\n` and `\"`; the last byte's successor is in
 /// the next chunk, so a backslash there stays a candidate).
 #[inline(always)]
-fn masks_at<const RUNS: bool, const AVX2: bool>(hay: &[u8], at: usize) -> (u64, u64) {
+fn masks_at<const RUNS: bool, const SIMD: u8>(hay: &[u8], at: usize) -> (u64, u64) {
     let (alphabet, [other, backslash, after]) = match hay.get(at..).and_then(<[u8]>::first_chunk) {
-        Some(c) => classify::<RUNS, AVX2>(c),
-        None => classify_tail::<RUNS, AVX2>(hay.get(at..).unwrap_or_default()),
+        Some(c) => classify::<RUNS, SIMD>(c),
+        None => classify_tail::<RUNS, SIMD>(hay.get(at..).unwrap_or_default()),
     };
     (alphabet, other | backslash & (after >> 1 | 1 << 63))
 }
 
 /// [`classify`] of the last bytes (fewer than 64), zero-padded.
 #[cold]
-fn classify_tail<const RUNS: bool, const AVX2: bool>(rest: &[u8]) -> (u64, [u64; 3]) {
+fn classify_tail<const RUNS: bool, const SIMD: u8>(rest: &[u8]) -> (u64, [u64; 3]) {
     let mut c = [0u8; 64];
     c[..rest.len()].copy_from_slice(rest);
-    classify::<RUNS, AVX2>(&c)
+    classify::<RUNS, SIMD>(&c)
 }
 
 /// The alphabet mask (when `RUNS`) and the masks of `%`/`&`, of `\`, and of the bytes an
 /// escape continues with after a backslash (`u`, `x`, `_`; more is harmless: every candidate
 /// is checked by [`decode::opens`]).
 #[inline(always)]
-fn classify<const RUNS: bool, const AVX2: bool>(c: &[u8; 64]) -> (u64, [u64; 3]) {
+fn classify<const RUNS: bool, const SIMD: u8>(c: &[u8; 64]) -> (u64, [u64; 3]) {
     #[cfg(target_arch = "x86_64")]
-    if AVX2 {
+    match SIMD {
         #[allow(unsafe_code)]
-        // SAFETY: `AVX2` is true only inside `avx2::find`, which `find` calls after checking
-        // that the CPU has AVX2.
-        return unsafe { avx2::classify::<RUNS>(c) };
+        // SAFETY: `SIMD` is `AVX512` only inside `avx512::advance`, which `Walk::advance`
+        // calls after checking that the CPU has AVX-512 F, BW and VBMI.
+        AVX512 => return unsafe { avx512::classify::<RUNS>(c) },
+        #[allow(unsafe_code)]
+        // SAFETY: `SIMD` is `AVX2` only inside `avx2::advance`, which `Walk::advance` calls
+        // after checking that the CPU has AVX2.
+        AVX2 => return unsafe { avx2::classify::<RUNS>(c) },
+        _ => {}
     }
     portable::<RUNS>(c)
 }
@@ -226,7 +278,6 @@ fn portable<const RUNS: bool>(c: &[u8; 64]) -> (u64, [u64; 3]) {
 #[cfg(target_arch = "x86_64")]
 #[allow(unsafe_code)]
 mod avx2 {
-    use super::Layers;
     use std::arch::x86_64::*;
 
     /// Class bits: 0 `A–O a–o`, 1 `P–Z p–z`, 2 digits, 3 `+ - /`, 4 `_` (together the base64
@@ -287,8 +338,8 @@ mod avx2 {
     }
 
     #[target_feature(enable = "avx2")]
-    pub(super) fn find(hay: &[u8], min_run: Option<usize>) -> Layers {
-        super::find_with::<true>(hay, min_run)
+    pub(super) fn advance(hay: &[u8], w: &mut super::Walk, end: usize) {
+        super::advance_with::<{ super::AVX2 }>(hay, w, end)
     }
 
     #[target_feature(enable = "avx2")]
@@ -325,6 +376,68 @@ mod avx2 {
     }
 }
 
+/// The AVX-512 classification: 64 bytes at once, every class by one lookup in a 128-byte
+/// table (VBMI's two-register byte permute; bytes from 0x80 are in no class) and one test per
+/// class straight into a bit mask.
+#[cfg(target_arch = "x86_64")]
+#[allow(unsafe_code)]
+mod avx512 {
+    use std::arch::x86_64::*;
+
+    /// Class bits of each byte below 0x80: 1 the base64 alphabet (`A–Z a–z 0–9 + / - _`),
+    /// 2 `%` `&`, 4 `\\`, 8 `u x _` (what an escape continues with after a backslash).
+    static TABLE: [u8; 128] = {
+        let mut t = [0u8; 128];
+        let mut b = 0;
+        while b < 128 {
+            let c = b as u8;
+            if c.is_ascii_alphanumeric() || matches!(c, b'+' | b'/' | b'-' | b'_') {
+                t[b] |= 1;
+            }
+            if matches!(c, b'%' | b'&') {
+                t[b] |= 2;
+            }
+            if c == b'\\' {
+                t[b] |= 4;
+            }
+            if matches!(c, b'u' | b'x' | b'_') {
+                t[b] |= 8;
+            }
+            b += 1;
+        }
+        t
+    };
+
+    pub(super) fn available() -> bool {
+        std::arch::is_x86_feature_detected!("avx512f")
+            && std::arch::is_x86_feature_detected!("avx512bw")
+            && std::arch::is_x86_feature_detected!("avx512vbmi")
+    }
+
+    #[target_feature(enable = "avx512f,avx512bw,avx512vbmi")]
+    pub(super) fn advance(hay: &[u8], w: &mut super::Walk, end: usize) {
+        super::advance_with::<{ super::AVX512 }>(hay, w, end)
+    }
+
+    #[target_feature(enable = "avx512f,avx512bw,avx512vbmi")]
+    #[inline]
+    pub(super) fn classify<const RUNS: bool>(c: &[u8; 64]) -> (u64, [u64; 3]) {
+        // SAFETY: `c` is 64 bytes and `TABLE` 128, each half read unaligned.
+        let (v, low, high) = unsafe {
+            (
+                _mm512_loadu_si512(c.as_ptr().cast()),
+                _mm512_loadu_si512(TABLE.as_ptr().cast()),
+                _mm512_loadu_si512(TABLE[64..].as_ptr().cast()),
+            )
+        };
+        let ascii = !_mm512_movepi8_mask(v);
+        let class = _mm512_maskz_permutex2var_epi8(ascii, low, v, high);
+        let has = |bits: i8| _mm512_test_epi8_mask(class, _mm512_set1_epi8(bits));
+        let alphabet = if RUNS { has(1) } else { 0 };
+        (alphabet, [has(2), has(4), has(8)])
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -356,23 +469,28 @@ mod tests {
             for k in 0..64 {
                 let mut c = [b'a'; 64];
                 c[k] = b;
-                let (m, esc) = masks_at::<true, false>(&c, 0);
+                let (m, esc) = masks_at::<true, PORTABLE>(&c, 0);
                 assert_eq!(m >> k & 1 == 1, is_b64(b), "{b:#x} at {k}");
                 assert_eq!(m | 1 << k, u64::MAX, "{b:#x} at {k}");
                 // `\` before `a` opens nothing, except as the last byte (its successor unseen).
                 let opener = b"%&".contains(&b) || (b == b'\\' && k == 63);
                 assert_eq!(esc, u64::from(opener) << k, "{b:#x} at {k}");
-                assert_eq!(masks_at::<false, false>(&c, 0).1, esc, "{b:#x} at {k}");
+                assert_eq!(masks_at::<false, PORTABLE>(&c, 0).1, esc, "{b:#x} at {k}");
                 #[cfg(target_arch = "x86_64")]
                 if std::arch::is_x86_feature_detected!("avx2") {
-                    assert_eq!(masks_at::<true, true>(&c, 0), (m, esc), "{b:#x} at {k}");
-                    assert_eq!(masks_at::<false, true>(&c, 0).1, esc, "{b:#x} at {k}");
+                    assert_eq!(masks_at::<true, AVX2>(&c, 0), (m, esc), "{b:#x} at {k}");
+                    assert_eq!(masks_at::<false, AVX2>(&c, 0).1, esc, "{b:#x} at {k}");
+                }
+                #[cfg(target_arch = "x86_64")]
+                if avx512::available() {
+                    assert_eq!(masks_at::<true, AVX512>(&c, 0), (m, esc), "{b:#x} at {k}");
+                    assert_eq!(masks_at::<false, AVX512>(&c, 0).1, esc, "{b:#x} at {k}");
                 }
             }
         }
         // Past the end: outside.
-        assert_eq!(masks_at::<true, false>(b"abc", 0).0, 0b111);
-        assert_eq!(masks_at::<true, false>(b"abc", 3).0, 0);
+        assert_eq!(masks_at::<true, PORTABLE>(b"abc", 0).0, 0b111);
+        assert_eq!(masks_at::<true, PORTABLE>(b"abc", 3).0, 0);
     }
 
     /// The chunk walk finds exactly the runs and escape openers a byte-by-byte walk finds,
@@ -431,14 +549,36 @@ mod tests {
                 let text = String::from_utf8_lossy(&hay);
                 assert_eq!(find(&hay, Some(min)), naive(&hay, min), "{min}: {text}");
                 assert_eq!(find(&hay, None).escapes, naive(&hay, min).escapes, "{text}");
+                let with = |simd: u8, min: Option<usize>| {
+                    let mut w = Walk::new(min);
+                    match simd {
+                        #[cfg(target_arch = "x86_64")]
+                        #[allow(unsafe_code)]
+                        // SAFETY: called only when the CPU has AVX2 (checked below).
+                        AVX2 => unsafe { avx2::advance(&hay, &mut w, hay.len()) },
+                        _ => advance_with::<PORTABLE>(&hay, &mut w, hay.len()),
+                    }
+                    w.found
+                };
+                assert_eq!(with(PORTABLE, Some(min)), naive(&hay, min), "{text}");
+                assert_eq!(with(PORTABLE, None).escapes, naive(&hay, min).escapes);
+                // The AVX2 walk where `find` takes the AVX-512 one.
+                #[cfg(target_arch = "x86_64")]
+                if std::arch::is_x86_feature_detected!("avx2") {
+                    assert_eq!(with(AVX2, Some(min)), naive(&hay, min), "{text}");
+                }
+                // Walked in blocks of any size, what `find` gives.
+                let block = 1 + (round * 7 + min) % 150;
+                let mut w = Walk::new(Some(min));
+                let mut end = 0;
+                while end < hay.len() {
+                    end = (end + block).min(hay.len());
+                    w.advance(&hay, end);
+                }
                 assert_eq!(
-                    find_with::<false>(&hay, Some(min)),
+                    w.finish(&hay),
                     naive(&hay, min),
-                    "{text}"
-                );
-                assert_eq!(
-                    find_with::<false>(&hay, None).escapes,
-                    naive(&hay, min).escapes
+                    "blocks of {block}: {text}"
                 );
             }
         }

@@ -23,6 +23,9 @@ pub const DEFAULT_MAX_LOCATIONS: usize = 10;
 pub const DEFAULT_MAX_PER_ITEM: usize = 1_000;
 /// Base64/hex layers decoded inside one another (base64 in a base64 JSON blob is 2).
 pub const MAX_LAYERS: u32 = 2;
+/// Bytes each pass over a text reads before the next pass reads them (see `Scanner::passes`):
+/// well inside a core's L2 cache.
+const PASS_BLOCK: usize = 64 << 10;
 
 /// A hit in some text, with its value when that is not the text's own bytes (found after
 /// decoding) and the base64/hex layers it was found under.
@@ -720,11 +723,17 @@ impl Scanner {
     /// value; one the bytes as written already hold (same start and rule) is not repeated.
     fn find_all(&self, hay: &[u8], depth: u32, out: &mut Vec<Found>) {
         let first = out.len();
-        let plain = self.detectors.find(hay);
+        let min = match self.known {
+            Some(_) => base64::MIN_RUN_KNOWN,
+            None => base64::MIN_RUN,
+        };
+        // Below the last layer, the layers pass also finds base64 runs.
+        let (keywords, known, found) = self.passes(hay, (depth < MAX_LAYERS).then_some(min));
+        let plain = self.detectors.find_keywords(hay, keywords);
         let spans: HashSet<(usize, usize)> = plain.iter().map(|h| (h.start, h.end)).collect();
         out.extend(plain.into_iter().map(Found::plain));
         out.extend(
-            self.known_hits(hay)
+            self.known_raw(known)
                 .filter(|h| !spans.contains(&(h.start, h.end)))
                 .map(Found::plain),
         );
@@ -732,12 +741,6 @@ impl Scanner {
             .iter()
             .map(|f| (f.hit.start, f.hit.rule))
             .collect();
-        let min = match self.known {
-            Some(_) => base64::MIN_RUN_KNOWN,
-            None => base64::MIN_RUN,
-        };
-        // One pass finds both layers: escape openers and (below the last layer) base64 runs.
-        let found = layers::find(hay, (depth < MAX_LAYERS).then_some(min));
         let mut buf = Vec::new();
         for (rs, re) in decode::regions_at(hay, &found.escapes) {
             let region = &hay[rs..re];
@@ -799,24 +802,61 @@ impl Scanner {
         }
     }
 
+    /// The three passes over the bytes of `hay`: the detectors' keyword anchors, the known
+    /// keys' anchors and the decoding layers (escape openers, and base64 runs of `min_run`
+    /// characters). A large text is read a block of [`PASS_BLOCK`] bytes at a time by all three
+    /// while it is in cache; one pass after another, the later ones would read a large file from
+    /// memory again (each pass finds what it finds whole, see `keywords_upto`).
+    #[allow(clippy::type_complexity)]
+    fn passes(
+        &self,
+        hay: &[u8],
+        min_run: Option<usize>,
+    ) -> (
+        Vec<(usize, usize)>,
+        Vec<(usize, usize, usize)>,
+        layers::Layers,
+    ) {
+        let (mut keywords, mut known) = (vec![], vec![]);
+        let mut walk = layers::Walk::new(min_run);
+        let (mut at_keyword, mut at_known, mut end) = (0, 0, 0);
+        while end < hay.len() {
+            end = (end + PASS_BLOCK).min(hay.len());
+            self.detectors
+                .keywords_upto(hay, &mut at_keyword, end, &mut keywords);
+            if let Some(k) = &self.known {
+                k.find_upto(hay, &mut at_known, end, &mut known);
+            }
+            walk.advance(hay, end);
+        }
+        KnownKeys::order(&mut known);
+        (keywords, known, walk.finish(hay))
+    }
+
     /// The known keys' occurrences in `hay` as hits of the known-value rule.
     fn known_hits<'a>(&'a self, hay: &'a [u8]) -> impl Iterator<Item = RawHit> + 'a {
+        self.known_raw(
+            self.known
+                .as_deref()
+                .map(|k| k.find(hay))
+                .unwrap_or_default(),
+        )
+    }
+
+    /// Known-key occurrences (key, start, end) as hits of the known-value rule.
+    fn known_raw(&self, found: Vec<(usize, usize, usize)>) -> impl Iterator<Item = RawHit> + '_ {
         let known = self.known.as_deref();
-        known
-            .map(|k| k.find(hay))
-            .unwrap_or_default()
-            .into_iter()
-            .filter_map(move |(key, start, end)| {
-                let id = known?.identity(key);
-                Some(RawHit {
-                    rule: self.detectors.known_rule,
-                    start,
-                    end,
-                    environment: id.environment,
-                    confidence: Confidence::High,
-                    known: Some(key),
-                })
+        found.into_iter().filter_map(move |(key, start, end)| {
+            let id = known?.identity(key);
+            Some(RawHit {
+                rule: self.detectors.known_rule,
+                start,
+                end,
+                environment: id.environment,
+                confidence: Confidence::High,
+                known: Some(key),
             })
+        })
     }
 
     /// Groups located occurrences (sorted by start) into hits: one per value × original
