@@ -452,6 +452,61 @@ fn user_detectors_add_rules_and_bad_ones_are_refused() {
     assert!(all.contains("rules.yaml"), "{all}");
 }
 
+/// One scanning thread reads file after file into the buffer it keeps: a shorter file read
+/// after a longer one sees only its own bytes (a key at the end of the first is not reported
+/// again at the second's path), and files on both sides of the read/map bound are scanned.
+#[test]
+fn files_read_one_after_another_keep_their_own_bytes() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path().join("dist");
+    let tail = format!(";k=\"{}\"", shpat());
+    for (name, size, with_key) in [
+        ("a-mapped.min.js", 5 << 20, true),
+        ("b-read.min.js", 3 << 20, true),
+        ("c-read.min.js", 2 << 20, false),
+        ("d-read.min.js", 1 << 20, false),
+    ] {
+        let mut bytes = vec![b'a'; size];
+        if with_key {
+            bytes.extend_from_slice(tail.as_bytes());
+        }
+        write(&dir, name, &bytes);
+    }
+    let out = cmd(tmp.path())
+        .env("RAYON_NUM_THREADS", "1")
+        .args(["scan", dir.to_str().expect("utf8"), "--format", "json"])
+        .output()
+        .expect("run");
+    let v: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let mut at: Vec<(String, u64)> = v["exposures"]
+        .as_array()
+        .expect("exposures")
+        .iter()
+        .flat_map(|e| {
+            e["locations"]
+                .as_array()
+                .cloned()
+                .unwrap_or_else(|| vec![e["location"].clone()])
+        })
+        .map(|l| {
+            let path = l["path"].as_str().unwrap_or_default();
+            let name = path.rsplit('/').next().unwrap_or_default().to_string();
+            (name, l["column"].as_u64().unwrap_or(0))
+        })
+        .collect();
+    at.sort();
+    at.dedup();
+    assert_eq!(
+        at,
+        vec![
+            ("a-mapped.min.js".to_string(), (5 << 20) + 5),
+            ("b-read.min.js".to_string(), (3 << 20) + 5),
+        ],
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 #[test]
 fn hostile_inputs_complete_with_per_item_errors() {
     let tmp = tempfile::tempdir().expect("tmp");

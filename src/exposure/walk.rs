@@ -11,7 +11,7 @@ use crate::progress::{Phase, Spec, Unit};
 
 use super::scan::{Hit, MapBytes, MapSource, ScanOutput, Scanner};
 
-/// Files below this size are read into memory; larger ones are memory-mapped.
+/// Sibling source maps below this size are read into memory; larger ones are memory-mapped.
 const MMAP_THRESHOLD: u64 = 256 << 10;
 
 /// The result of scanning artifacts.
@@ -311,7 +311,7 @@ fn walk_error_path(err: &ignore::Error) -> Option<String> {
     }
 }
 
-/// Reads (or maps) and scans one file.
+/// Reads (or maps, see [`READ_MAX`]) and scans one file.
 pub fn scan_file(path: &Path, root: &Path, scanner: &Scanner) -> ScanOutput {
     let name = path.display().to_string();
     let fail = |msg: String| ScanOutput {
@@ -331,10 +331,36 @@ pub fn scan_file(path: &Path, root: &Path, scanner: &Scanner) -> ScanOutput {
         root: root.to_path_buf(),
         follow: scanner.follow_symlinks,
     };
-    match contents(&file, len) {
-        Ok(b) => scanner.scan_bytes_with(&name, (*b).as_ref(), &maps),
-        Err(e) => fail(format!("cannot read: {e}")),
+    if len > READ_MAX {
+        return match map_file(&file) {
+            Ok(m) => scanner.scan_bytes_with(&name, &m, &maps),
+            Err(e) => fail(format!("cannot read: {e}")),
+        };
     }
+    // Taken, not borrowed: a nested read on this thread (none today) would allocate its own.
+    let mut buf = READ_BUFFER.take();
+    buf.clear();
+    let out = match std::io::Read::read_to_end(&mut &file, &mut buf) {
+        Ok(_) => scanner.scan_bytes_with(&name, &buf, &maps),
+        Err(e) => fail(format!("cannot read: {e}")),
+    };
+    // A file that grew past the bound while read is not kept for the next one.
+    if buf.capacity() <= READ_MAX as usize {
+        READ_BUFFER.set(buf);
+    }
+    out
+}
+
+/// Files up to this size are read into their scanning thread's buffer, kept from file to file
+/// (at most this much per thread); larger ones are memory-mapped. A buffer allocated per file
+/// would go back to the system when freed (the allocator purges at once, see `main.rs`), and
+/// every file would pay page faults and zeroing to fill a fresh one; a map pays faults as it
+/// is read and a TLB shootdown when unmapped (1 GB tree: 455 -> 424 ms).
+const READ_MAX: u64 = 4 << 20;
+
+thread_local! {
+    /// See [`READ_MAX`].
+    static READ_BUFFER: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
 }
 
 /// A file's bytes: read into memory when small, memory-mapped when large.
