@@ -1225,10 +1225,23 @@ mod tests {
     #[test]
     fn positions_match_a_naive_count() {
         let mut rng = crate::testing::Rng::new(7);
-        let pieces = ["a", "\n", "é", "€", "😀", "xyz", "\r\n", "\n\n"];
+        let long_ascii = "a".repeat(70);
+        let long_wide = "é".repeat(35);
+        let pieces = [
+            "a",
+            "\n",
+            "é",
+            "€",
+            "😀",
+            "xyz",
+            "\r\n",
+            "\n\n",
+            &long_ascii,
+            &long_wide,
+        ];
         for _ in 0..400 {
             let mut text = String::new();
-            for _ in 0..rng.below(120) {
+            for _ in 0..rng.below(400) {
                 text.push_str(pieces[rng.below(pieces.len())]);
             }
             let bounds: Vec<usize> = (0..=text.len())
