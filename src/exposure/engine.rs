@@ -15,6 +15,8 @@ pub struct Detectors {
     pub rules: Vec<Rule>,
     /// Searches the anchors (see `anchors.rs`), not the keywords themselves.
     ac: AhoCorasick,
+    /// The anchors' literals, in pattern order.
+    anchors: Vec<Vec<u8>>,
     /// The longest anchor's length.
     longest: usize,
     /// Per anchor: the keywords it serves (index, anchor offset inside the keyword).
@@ -87,7 +89,8 @@ impl Detectors {
             rules,
             ac,
             longest: anchors.iter().map(|a| a.literal.len()).max().unwrap_or(0),
-            served: anchors.into_iter().map(|a| a.keywords).collect(),
+            served: anchors.iter().map(|a| a.keywords.clone()).collect(),
+            anchors: anchors.into_iter().map(|a| a.literal).collect(),
             keywords,
             by_pattern,
         })
@@ -133,17 +136,30 @@ impl Detectors {
                 break;
             };
             *from = m.start() + 1;
-            for &(k, off) in &self.served[m.pattern().as_usize()] {
-                let Some(s) = m.start().checked_sub(off) else {
-                    continue;
-                };
-                let kw = &self.keywords[k];
-                if hay.get(s..s + kw.len()) == Some(kw.as_slice()) {
-                    out.push((k, s));
-                }
-            }
+            self.keywords_at(hay, m.pattern().as_usize(), m.start(), out);
         }
         *from = (*from).max(end);
+    }
+
+    /// The anchors' literals, in pattern order (a joined search, `joined.rs`, searches them
+    /// with others).
+    pub fn anchors(&self) -> &[Vec<u8>] {
+        &self.anchors
+    }
+
+    /// The keywords anchor `anchor` serves that occur around its occurrence at `at`, pushed
+    /// as (keyword, start).
+    #[inline]
+    pub fn keywords_at(&self, hay: &[u8], anchor: usize, at: usize, out: &mut Vec<(usize, usize)>) {
+        for &(k, off) in &self.served[anchor] {
+            let Some(s) = at.checked_sub(off) else {
+                continue;
+            };
+            let kw = &self.keywords[k];
+            if hay.get(s..s + kw.len()) == Some(kw.as_slice()) {
+                out.push((k, s));
+            }
+        }
     }
 
     /// Every rule match in `hay`, sorted by start, one per span.

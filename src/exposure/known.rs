@@ -158,6 +158,8 @@ impl KnownKey {
 pub struct KnownKeys {
     keys: Vec<KnownKey>,
     ac: AhoCorasick,
+    /// The distinct anchors, in pattern order.
+    anchors: Vec<Vec<u8>>,
     /// Per anchor pattern: the keys it serves.
     by_anchor: Vec<Vec<usize>>,
     fingerprinter: Arc<Fingerprinter>,
@@ -172,13 +174,13 @@ impl std::fmt::Debug for KnownKeys {
 impl KnownKeys {
     /// `None` when there is nothing to search for.
     pub fn new(keys: Vec<KnownKey>, fingerprinter: Arc<Fingerprinter>) -> Option<Self> {
-        let mut anchors: Vec<&[u8]> = vec![];
+        let mut anchors: Vec<Vec<u8>> = vec![];
         let mut by_anchor: Vec<Vec<usize>> = vec![];
         for (i, k) in keys.iter().enumerate() {
-            match anchors.iter().position(|a| *a == k.anchor.as_slice()) {
+            match anchors.iter().position(|a| *a == k.anchor) {
                 Some(j) => by_anchor[j].push(i),
                 None => {
-                    anchors.push(&k.anchor);
+                    anchors.push(k.anchor.clone());
                     by_anchor.push(vec![i]);
                 }
             }
@@ -195,6 +197,7 @@ impl KnownKeys {
         Some(KnownKeys {
             keys,
             ac,
+            anchors,
             by_anchor,
             fingerprinter,
         })
@@ -247,42 +250,61 @@ impl KnownKeys {
                 break;
             };
             *from = m.start() + 1;
-            for &k in &self.by_anchor[m.pattern().as_usize()] {
-                match &self.keys[k].probe {
-                    Probe::Value(secret) => {
-                        let v = secret.expose().as_bytes();
-                        let Some(s) = m.end().checked_sub(v.len()) else {
-                            continue;
-                        };
-                        if &hay[s..m.end()] == v {
-                            out.push((k, s, m.end()));
-                        }
+            self.keys_at(hay, m.pattern().as_usize(), m.end(), out);
+        }
+        *from = (*from).max(end);
+    }
+
+    /// The distinct anchors (keys' last 4 characters), in pattern order (a joined search,
+    /// `joined.rs`, searches them with others).
+    pub fn anchors(&self) -> &[Vec<u8>] {
+        &self.anchors
+    }
+
+    /// The keys anchor `anchor` serves that occur ending at `end` (where an occurrence of the
+    /// anchor ends), pushed as (key, start, end).
+    #[inline]
+    pub fn keys_at(
+        &self,
+        hay: &[u8],
+        anchor: usize,
+        end: usize,
+        out: &mut Vec<(usize, usize, usize)>,
+    ) {
+        for &k in &self.by_anchor[anchor] {
+            match &self.keys[k].probe {
+                Probe::Value(secret) => {
+                    let v = secret.expose().as_bytes();
+                    let Some(s) = end.checked_sub(v.len()) else {
+                        continue;
+                    };
+                    if &hay[s..end] == v {
+                        out.push((k, s, end));
                     }
-                    Probe::Fingerprint {
-                        fingerprint,
-                        prefix,
-                        len,
-                        charset,
-                    } => {
-                        let Some(s) = m.end().checked_sub(*len) else {
-                            continue;
-                        };
-                        let cand = &hay[s..m.end()];
-                        if !cand.starts_with(prefix.as_bytes()) || !charset.admits(cand) {
-                            continue;
-                        }
-                        // The charsets are ASCII: the candidate is UTF-8.
-                        let Ok(text) = std::str::from_utf8(cand) else {
-                            continue;
-                        };
-                        if self.fingerprinter.fingerprint_str(text) == *fingerprint {
-                            out.push((k, s, m.end()));
-                        }
+                }
+                Probe::Fingerprint {
+                    fingerprint,
+                    prefix,
+                    len,
+                    charset,
+                } => {
+                    let Some(s) = end.checked_sub(*len) else {
+                        continue;
+                    };
+                    let cand = &hay[s..end];
+                    if !cand.starts_with(prefix.as_bytes()) || !charset.admits(cand) {
+                        continue;
+                    }
+                    // The charsets are ASCII: the candidate is UTF-8.
+                    let Ok(text) = std::str::from_utf8(cand) else {
+                        continue;
+                    };
+                    if self.fingerprinter.fingerprint_str(text) == *fingerprint {
+                        out.push((k, s, end));
                     }
                 }
             }
         }
-        *from = (*from).max(end);
     }
 }
 

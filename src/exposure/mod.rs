@@ -5,6 +5,7 @@ pub mod base64;
 pub mod decode;
 pub mod engine;
 pub mod git;
+mod joined;
 pub mod known;
 pub mod layers;
 pub mod rules;

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use super::base64;
 use super::decode;
 use super::engine::{Detectors, RawHit};
+use super::joined::JoinedAnchors;
 use super::known::{KnownIdentity, KnownKeys};
 use super::layers;
 use super::srcmap::{self, MapError};
@@ -203,8 +204,11 @@ pub struct Scanner {
     pub cap: Arc<RunCap>,
     /// Follow symlinks out of the scan root (never into `/proc`, `/sys`, `/dev`).
     pub follow_symlinks: bool,
-    /// The inventory keys searched for by value or fingerprint, whatever the text around them.
-    pub known: Option<Arc<KnownKeys>>,
+    /// The inventory keys searched for by value or fingerprint, whatever the text around them
+    /// (set with [`Scanner::with_known`], with `joined`).
+    known: Option<Arc<KnownKeys>>,
+    /// The known keys' anchors and the detectors' searched together (`joined.rs`).
+    joined: Option<Arc<JoinedAnchors>>,
     /// Show the artifact scan's progress (`!--quiet`; see [`crate::progress`]).
     pub progress: bool,
 }
@@ -230,6 +234,7 @@ impl Scanner {
             cap: Arc::new(RunCap::new(DEFAULT_MAX_PER_RUN)),
             follow_symlinks: false,
             known: None,
+            joined: None,
             progress: false,
         }
     }
@@ -237,6 +242,11 @@ impl Scanner {
     /// Searches every scanned text for these keys too (see [`Scanner::known`]).
     pub fn with_known(mut self, known: Option<KnownKeys>) -> Self {
         self.known = known.map(Arc::new);
+        self.joined = self
+            .known
+            .as_deref()
+            .and_then(|k| JoinedAnchors::new(&self.detectors, k))
+            .map(Arc::new);
         self
     }
 
@@ -822,10 +832,22 @@ impl Scanner {
         let (mut at_keyword, mut at_known, mut end) = (0, 0, 0);
         while end < hay.len() {
             end = (end + PASS_BLOCK).min(hay.len());
-            self.detectors
-                .keywords_upto(hay, &mut at_keyword, end, &mut keywords);
-            if let Some(k) = &self.known {
-                k.find_upto(hay, &mut at_known, end, &mut known);
+            match (&self.joined, &self.known) {
+                (Some(j), Some(k)) => j.find_upto(
+                    (&self.detectors, k),
+                    hay,
+                    &mut at_keyword,
+                    end,
+                    &mut keywords,
+                    &mut known,
+                ),
+                (_, k) => {
+                    self.detectors
+                        .keywords_upto(hay, &mut at_keyword, end, &mut keywords);
+                    if let Some(k) = k {
+                        k.find_upto(hay, &mut at_known, end, &mut known);
+                    }
+                }
             }
             walk.advance(hay, end);
         }
