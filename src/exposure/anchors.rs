@@ -13,6 +13,54 @@
 //! The commonness tables come from the byte and trigram counts of the published files of the
 //! npm packages pinned in `bench/npm-fp.sh` (minified bundles, source maps, JSON, HTML, CSS).
 
+/// Every occurrence of a set of short literals (anchors), searchable a block at a time. One
+/// leftmost-first Aho-Corasick automaton (so its packed SIMD searcher runs), restarted one byte
+/// after each match start: a position's occurrence is found whatever overlaps it, and a caller
+/// whose literals can be prefixes of one another checks those at the reported position (see
+/// `joined.rs`).
+#[derive(Debug)]
+pub struct Search {
+    ac: aho_corasick::AhoCorasick,
+    /// The longest literal's length: how far past a block's end an occurrence starting in it
+    /// can reach.
+    longest: usize,
+}
+
+impl Search {
+    pub fn new<L: AsRef<[u8]>>(literals: &[L]) -> Result<Self, aho_corasick::BuildError> {
+        Ok(Search {
+            ac: aho_corasick::AhoCorasick::builder()
+                .match_kind(aho_corasick::MatchKind::LeftmostFirst)
+                .build(literals)?,
+            longest: literals.iter().map(|l| l.as_ref().len()).max().unwrap_or(0),
+        })
+    }
+
+    /// Calls `found(literal, start, end)` for the occurrences that start in `*from..end`, by
+    /// start (one per start); `*from` moves to `end`, where the next call goes on.
+    #[inline]
+    pub fn upto(
+        &self,
+        hay: &[u8],
+        from: &mut usize,
+        end: usize,
+        mut found: impl FnMut(usize, usize, usize),
+    ) {
+        let end = end.min(hay.len());
+        // An occurrence that starts before `end` ends before `limit`.
+        let limit = (end + self.longest).min(hay.len());
+        while *from < end {
+            let input = aho_corasick::Input::new(hay).span(*from..limit);
+            let Some(m) = self.ac.find(input).filter(|m| m.start() < end) else {
+                break;
+            };
+            *from = m.start() + 1;
+            found(m.pattern().as_usize(), m.start(), m.end());
+        }
+        *from = (*from).max(end);
+    }
+}
+
 /// The anchor chosen for a set of keywords: the literal to search, and for each keyword it
 /// serves, the keyword's index and the anchor's offset inside it.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -3,8 +3,6 @@
 
 use std::sync::Arc;
 
-use aho_corasick::{AhoCorasick, MatchKind};
-
 use super::rules::{EnvSpec, Rule, RuleError, entropy, env_from_capture};
 use crate::inventory::model::Environment;
 use crate::run::Confidence;
@@ -14,11 +12,9 @@ use crate::run::Confidence;
 pub struct Detectors {
     pub rules: Vec<Rule>,
     /// Searches the anchors (see `anchors.rs`), not the keywords themselves.
-    ac: AhoCorasick,
+    search: super::anchors::Search,
     /// The anchors' literals, in pattern order.
     anchors: Vec<Vec<u8>>,
-    /// The longest anchor's length.
-    longest: usize,
     /// Per anchor: the keywords it serves (index, anchor offset inside the keyword).
     served: Vec<Vec<(usize, usize)>>,
     /// The distinct keywords.
@@ -76,21 +72,19 @@ impl Detectors {
         }
         let keywords: Vec<Vec<u8>> = patterns.into_iter().map(String::into_bytes).collect();
         let anchors = super::anchors::choose(&keywords);
-        let ac = AhoCorasick::builder()
-            .match_kind(MatchKind::LeftmostFirst)
-            .build(anchors.iter().map(|a| &a.literal))
-            .map_err(|e| RuleError {
-                origin: "detectors".into(),
-                message: format!("cannot build keyword prefilter: {e}"),
-            })?;
+        let (anchors, served): (Vec<Vec<u8>>, _) =
+            anchors.into_iter().map(|a| (a.literal, a.keywords)).unzip();
+        let search = super::anchors::Search::new(&anchors).map_err(|e| RuleError {
+            origin: "detectors".into(),
+            message: format!("cannot build keyword prefilter: {e}"),
+        })?;
         rules.push(Rule::known_value(KNOWN_RULE_ID));
         Ok(Detectors {
             known_rule: rules.len() - 1,
             rules,
-            ac,
-            longest: anchors.iter().map(|a| a.literal.len()).max().unwrap_or(0),
-            served: anchors.iter().map(|a| a.keywords.clone()).collect(),
-            anchors: anchors.into_iter().map(|a| a.literal).collect(),
+            search,
+            served,
+            anchors,
             keywords,
             by_pattern,
         })
@@ -127,18 +121,9 @@ impl Detectors {
         end: usize,
         out: &mut Vec<(usize, usize)>,
     ) {
-        let end = end.min(hay.len());
-        // An anchor that starts before `end` ends before `limit`.
-        let limit = (end + self.longest).min(hay.len());
-        while *from < end {
-            let input = aho_corasick::Input::new(hay).span(*from..limit);
-            let Some(m) = self.ac.find(input).filter(|m| m.start() < end) else {
-                break;
-            };
-            *from = m.start() + 1;
-            self.keywords_at(hay, m.pattern().as_usize(), m.start(), out);
-        }
-        *from = (*from).max(end);
+        self.search.upto(hay, from, end, |anchor, at, _| {
+            self.keywords_at(hay, anchor, at, out)
+        });
     }
 
     /// The anchors' literals, in pattern order (a joined search, `joined.rs`, searches them

@@ -14,22 +14,19 @@
 //! are merged so, known anchors are distinct and of one length): only literals of different
 //! sets are ever listed.
 
-use aho_corasick::{AhoCorasick, MatchKind};
-
 use super::engine::Detectors;
 use super::known::KnownKeys;
 
 /// The joined automaton over both sets of anchors.
 #[derive(Debug)]
 pub struct JoinedAnchors {
-    ac: AhoCorasick,
+    search: super::anchors::Search,
     /// Pattern `i < keyword_anchors` is the detectors' anchor `i`; pattern `keyword_anchors + j`
     /// is the known keys' anchor `j`.
     keyword_anchors: usize,
     literals: Vec<Vec<u8>>,
     /// Per pattern: the other patterns that can occur at the same position.
     overlapping: Vec<Vec<usize>>,
-    longest: usize,
 }
 
 impl JoinedAnchors {
@@ -52,14 +49,9 @@ impl JoinedAnchors {
                     .collect()
             })
             .collect();
-        let ac = AhoCorasick::builder()
-            .match_kind(MatchKind::LeftmostFirst)
-            .build(&literals)
-            .ok()?;
         Some(JoinedAnchors {
-            ac,
+            search: super::anchors::Search::new(&literals).ok()?,
             keyword_anchors: detectors.anchors().len(),
-            longest: literals.iter().map(Vec::len).max().unwrap_or(0),
             literals,
             overlapping,
         })
@@ -77,8 +69,6 @@ impl JoinedAnchors {
         keywords: &mut Vec<(usize, usize)>,
         keys: &mut Vec<(usize, usize, usize)>,
     ) {
-        let end = end.min(hay.len());
-        let limit = (end + self.longest).min(hay.len());
         let mut found = |p: usize, at: usize| {
             let len = self.literals[p].len();
             match p.checked_sub(self.keyword_anchors) {
@@ -86,21 +76,14 @@ impl JoinedAnchors {
                 Some(k) => known.keys_at(hay, k, at + len, keys),
             }
         };
-        while *from < end {
-            let input = aho_corasick::Input::new(hay).span(*from..limit);
-            let Some(m) = self.ac.find(input).filter(|m| m.start() < end) else {
-                break;
-            };
-            let (p, at) = (m.pattern().as_usize(), m.start());
-            *from = at + 1;
+        self.search.upto(hay, from, end, |p, at, _| {
             found(p, at);
             for &q in &self.overlapping[p] {
                 if hay[at..].starts_with(&self.literals[q]) {
                     found(q, at);
                 }
             }
-        }
-        *from = (*from).max(end);
+        });
     }
 }
 

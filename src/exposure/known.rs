@@ -25,8 +25,6 @@
 
 use std::sync::Arc;
 
-use aho_corasick::{AhoCorasick, MatchKind};
-
 use crate::facts::KeyFacts;
 use crate::inventory::model::{Environment, Key, Vendor};
 use crate::run::{KeyShape, ShapeCharset};
@@ -157,7 +155,7 @@ impl KnownKey {
 /// The run's known keys, searched together.
 pub struct KnownKeys {
     keys: Vec<KnownKey>,
-    ac: AhoCorasick,
+    search: super::anchors::Search,
     /// The distinct anchors, in pattern order.
     anchors: Vec<Vec<u8>>,
     /// Per anchor pattern: the keys it serves.
@@ -188,15 +186,10 @@ impl KnownKeys {
         if anchors.is_empty() {
             return None;
         }
-        // Leftmost-first (not overlapping) semantics, so the packed SIMD searcher runs;
-        // `find` restarts one byte after each match start instead (see there).
-        let ac = AhoCorasick::builder()
-            .match_kind(MatchKind::LeftmostFirst)
-            .build(&anchors)
-            .ok()?;
+        let search = super::anchors::Search::new(&anchors).ok()?;
         Some(KnownKeys {
             keys,
-            ac,
+            search,
             anchors,
             by_anchor,
             fingerprinter,
@@ -239,20 +232,11 @@ impl KnownKeys {
         end: usize,
         out: &mut Vec<(usize, usize, usize)>,
     ) {
-        let end = end.min(hay.len());
-        let limit = (end + ANCHOR_LEN).min(hay.len());
-        // Every anchor is `ANCHOR_LEN` bytes long and they are distinct, so at most one ends at any
-        // position: restarting one byte after each match start finds every occurrence, the
-        // overlapping ones included, as an overlapping search would.
-        while *from < end {
-            let input = aho_corasick::Input::new(hay).range(*from..limit);
-            let Some(m) = self.ac.find(input).filter(|m| m.start() < end) else {
-                break;
-            };
-            *from = m.start() + 1;
-            self.keys_at(hay, m.pattern().as_usize(), m.end(), out);
-        }
-        *from = (*from).max(end);
+        // Every anchor is `ANCHOR_LEN` bytes long and they are distinct, so at most one starts
+        // at any position: the search's one occurrence per start is every occurrence.
+        self.search.upto(hay, from, end, |anchor, _, at_end| {
+            self.keys_at(hay, anchor, at_end, out)
+        });
     }
 
     /// The distinct anchors (keys' last 4 characters), in pattern order (a joined search,
