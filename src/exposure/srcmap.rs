@@ -22,6 +22,78 @@ pub struct MapLayout {
 #[error("source map: {0}")]
 pub struct MapError(pub String);
 
+/// Which bytes of a JSON string's text backslashes escape, 64 bytes at a time, carried from
+/// chunk to chunk (the branch-free form simdjson uses): a run of backslashes escapes the byte
+/// after it when the run is odd, and every second backslash inside it.
+#[derive(Debug, Default)]
+struct Escapes {
+    /// 1 when the previous chunk's last byte was an escaping backslash.
+    carry: u64,
+}
+
+impl Escapes {
+    /// The escaped bytes of the next chunk, given its backslashes.
+    #[inline(always)]
+    fn next(&mut self, backslash: u64) -> u64 {
+        const ODD: u64 = 0xAAAA_AAAA_AAAA_AAAA;
+        // A backslash escaped by the previous chunk escapes nothing.
+        let escaping = backslash & !self.carry;
+        // Subtracting each run's start from its bits (odd bits set) clears the even-aligned
+        // runs; the xor with the odd bits then leaves every escaping backslash and every byte
+        // escaped, whatever the run's alignment.
+        let codes = ((escaping << 1 | ODD).wrapping_sub(escaping)) ^ ODD;
+        let escaped = codes ^ (backslash | self.carry);
+        self.carry = (codes & backslash) >> 63;
+        escaped
+    }
+}
+
+/// The masks of the bytes `a` and `b` in the 64 bytes at `at` (bytes past the end read as
+/// zero), sixteen bytes per compare.
+#[inline(always)]
+fn masks_at(s: &[u8], at: usize, [a, b]: [u8; 2]) -> [u64; 2] {
+    #[inline(always)]
+    fn of(c: &[u8; 64], a: u8, b: u8) -> [u64; 2] {
+        use wide::u8x16;
+        let mut masks = [0u64; 2];
+        for (k, block) in c.chunks_exact(16).enumerate() {
+            let mut bytes = [0u8; 16];
+            bytes.copy_from_slice(block);
+            let v = u8x16::new(bytes);
+            for (m, byte) in masks.iter_mut().zip([a, b]) {
+                *m |= u64::from(v.simd_eq(u8x16::splat(byte)).to_bitmask()) << (16 * k);
+            }
+        }
+        masks
+    }
+    let rest = s.get(at..).unwrap_or_default();
+    match rest.first_chunk::<64>() {
+        Some(c) => of(c, a, b),
+        None => {
+            let mut c = [0u8; 64];
+            c[..rest.len()].copy_from_slice(rest);
+            of(&c, a, b)
+        }
+    }
+}
+
+/// Where the JSON string whose text starts at `start` ends: its closing quote, the first quote
+/// no backslash escapes, found 64 bytes at a time. `sourcesContent` escapes a quote every few
+/// hundred bytes, where a search for quotes alone would stop and look back.
+fn string_end(s: &[u8], start: usize) -> Option<usize> {
+    let mut escapes = Escapes::default();
+    let mut at = start;
+    while at < s.len() {
+        let [backslash, quote] = masks_at(s, at, [b'\\', b'"']);
+        let closing = quote & !escapes.next(backslash);
+        if closing != 0 {
+            return Some(at + closing.trailing_zeros() as usize);
+        }
+        at += 64;
+    }
+    None
+}
+
 /// The text of a JSON string read 64 bytes at a time from a point that is not inside an
 /// escape, yielding each chunk's escaped `n`s: the decoded text's line breaks (bit `k` is byte
 /// `at + k`; bytes past the end read as zero). `sourcesContent` escapes a line break every few
@@ -29,8 +101,7 @@ pub struct MapError(pub String);
 struct LineBreaks<'a> {
     s: &'a [u8],
     at: usize,
-    /// Whether the next chunk's first byte is escaped (a backslash ended this one).
-    carry: bool,
+    escapes: Escapes,
 }
 
 impl<'a> LineBreaks<'a> {
@@ -38,7 +109,7 @@ impl<'a> LineBreaks<'a> {
         LineBreaks {
             s,
             at,
-            carry: false,
+            escapes: Escapes::default(),
         }
     }
 }
@@ -48,49 +119,14 @@ impl Iterator for LineBreaks<'_> {
     type Item = (usize, u64);
 
     fn next(&mut self) -> Option<(usize, u64)> {
-        let rest = self.s.get(self.at..).filter(|r| !r.is_empty())?;
-        let [backslash, n] = match rest.first_chunk::<64>() {
-            Some(c) => masks(c),
-            None => {
-                let mut c = [0u8; 64];
-                c[..rest.len()].copy_from_slice(rest);
-                masks(&c)
-            }
-        };
-        // Each backslash that is not itself escaped escapes the byte after it.
-        let mut escaped = u64::from(self.carry);
-        self.carry = false;
-        let mut b = backslash;
-        while b != 0 {
-            let k = b.trailing_zeros();
-            b &= b - 1;
-            if escaped >> k & 1 == 0 {
-                match k {
-                    63 => self.carry = true,
-                    _ => escaped |= 1 << (k + 1),
-                }
-            }
+        if self.at >= self.s.len() {
+            return None;
         }
+        let [backslash, n] = masks_at(self.s, self.at, [b'\\', b'n']);
         let at = self.at;
         self.at += 64;
-        Some((at, n & escaped))
+        Some((at, n & self.escapes.next(backslash)))
     }
-}
-
-/// The masks of `\` and `n` in 64 bytes, sixteen bytes per compare.
-#[inline]
-fn masks(c: &[u8; 64]) -> [u64; 2] {
-    use wide::u8x16;
-    let mut masks = [0u64; 2];
-    for (k, block) in c.chunks_exact(16).enumerate() {
-        let mut b = [0u8; 16];
-        b.copy_from_slice(block);
-        let v = u8x16::new(b);
-        for (m, byte) in masks.iter_mut().zip([b'\\', b'n']) {
-            *m |= u64::from(v.simd_eq(u8x16::splat(byte)).to_bitmask()) << (16 * k);
-        }
-    }
-    masks
 }
 
 struct Tok<'a> {
@@ -119,28 +155,14 @@ impl<'a> Tok<'a> {
             )))
         }
     }
-    /// A string's raw span (between the quotes). Searches for quotes only (escapes are far more
-    /// frequent than quotes in `sourcesContent`) and checks the backslashes before each.
+    /// A string's raw span (between the quotes), its end found by [`string_end`].
     fn string(&mut self) -> Result<(usize, usize), MapError> {
         self.eat(b'"')?;
         let start = self.i;
-        let mut from = start;
-        loop {
-            let Some(k) = memchr::memchr(b'"', &self.s[from..]) else {
-                return Err(MapError("unterminated string".into()));
-            };
-            let q = from + k;
-            let slashes = self.s[start..q]
-                .iter()
-                .rev()
-                .take_while(|&&b| b == b'\\')
-                .count();
-            if slashes % 2 == 0 {
-                self.i = q + 1;
-                return Ok((start, q));
-            }
-            from = q + 1;
-        }
+        let end =
+            string_end(self.s, start).ok_or_else(|| MapError("unterminated string".into()))?;
+        self.i = end + 1;
+        Ok((start, end))
     }
     fn skip_value(&mut self, depth: usize) -> Result<(), MapError> {
         if depth > MAX_DEPTH {
@@ -775,8 +797,51 @@ mod tests {
         assert_eq!(o.column, 12);
     }
 
-    /// String ends (found by quote, then the backslashes before it) agree with a byte walk,
-    /// for escaped quotes and runs of backslashes of every length.
+    /// The escaped bytes, chunk by chunk, agree with a byte walk from the start, for runs of
+    /// backslashes of every length and alignment, across chunk boundaries (runs longer than a
+    /// chunk included).
+    #[test]
+    fn escapes_agree_with_a_byte_walk() {
+        let mut rng = crate::testing::Rng::new(0x51ed_270b_27a1_c3d5);
+        for _ in 0..3000 {
+            let mut text = vec![];
+            while text.len() < 64 * 5 {
+                let run = match rng.below(4) {
+                    0 => rng.below(140),
+                    _ => rng.below(4),
+                };
+                text.extend(std::iter::repeat_n(b'\\', run));
+                text.extend(std::iter::repeat_n(b'a', rng.below(70)));
+            }
+            let mut expected = vec![false; text.len() + 64];
+            let mut i = 0;
+            while i < text.len() {
+                if text[i] == b'\\' {
+                    expected[i + 1] = true;
+                    i += 2;
+                } else {
+                    i += 1;
+                }
+            }
+            let mut escapes = Escapes::default();
+            for at in (0..text.len()).step_by(64) {
+                let [backslash, _] = masks_at(&text, at, [b'\\', b'"']);
+                let got = escapes.next(backslash);
+                for k in 0..64 {
+                    assert_eq!(
+                        got >> k & 1 == 1,
+                        expected[at + k],
+                        "byte {} of {:?}",
+                        at + k,
+                        String::from_utf8_lossy(&text)
+                    );
+                }
+            }
+        }
+    }
+
+    /// String ends agree with a byte walk, for escaped quotes and runs of backslashes of every
+    /// length.
     #[test]
     fn string_ends_agree_with_a_byte_walk() {
         let naive = |s: &[u8], start: usize| {
