@@ -245,7 +245,7 @@ pub fn scan_paths(roots: &[PathBuf], exclude: &GlobSet, scanner: &Scanner) -> Ar
         &scanner.redactor,
     );
     let outputs = from_both_ends(&files, |(path, root, len)| {
-        let out = scan_file(path, root, scanner);
+        let out = scan_file(path, root, *len, scanner);
         phase.add(1, *len);
         out
     });
@@ -343,8 +343,9 @@ fn walk_error_path(err: &ignore::Error) -> Option<String> {
     }
 }
 
-/// Reads (or maps, see [`READ_MAX`]) and scans one file.
-pub fn scan_file(path: &Path, root: &Path, scanner: &Scanner) -> ScanOutput {
+/// Reads (or maps, see [`READ_MAX`]) and scans one file, `len` bytes long when the walk
+/// listed it.
+pub fn scan_file(path: &Path, root: &Path, len: u64, scanner: &Scanner) -> ScanOutput {
     let name = path.display().to_string();
     let fail = |msg: String| ScanOutput {
         errors: vec![(name.clone(), msg)],
@@ -353,10 +354,6 @@ pub fn scan_file(path: &Path, root: &Path, scanner: &Scanner) -> ScanOutput {
     let file = match std::fs::File::open(path) {
         Ok(f) => f,
         Err(e) => return fail(format!("cannot open: {e}")),
-    };
-    let len = match file.metadata() {
-        Ok(m) => m.len(),
-        Err(e) => return fail(format!("cannot stat: {e}")),
     };
     let maps = FsMaps {
         dir: path.parent().map(Path::to_path_buf).unwrap_or_default(),
@@ -371,16 +368,40 @@ pub fn scan_file(path: &Path, root: &Path, scanner: &Scanner) -> ScanOutput {
     }
     // Taken, not borrowed: a nested read on this thread (none today) would allocate its own.
     let mut buf = READ_BUFFER.take();
-    buf.clear();
-    let out = match std::io::Read::read_to_end(&mut &file, &mut buf) {
-        Ok(_) => scanner.scan_bytes_with(&name, &buf, &maps),
+    let out = match read_whole(&file, &mut buf, len) {
+        Ok(n) => scanner.scan_bytes_with(&name, &buf[..n], &maps),
         Err(e) => fail(format!("cannot read: {e}")),
     };
     // A file that grew past the bound while read is not kept for the next one.
-    if buf.capacity() <= READ_MAX as usize {
+    if buf.len() <= READ_MAX as usize + 1 {
         READ_BUFFER.set(buf);
     }
     out
+}
+
+/// Reads `file` to its end into `buf` from the start, `len` bytes expected; returns how many
+/// were read (`buf[..n]`; bytes past `n` are a previous file's). `buf` stays initialised to its
+/// full length, so a buffer kept from file to file is not zeroed again, and the length known
+/// from the walk spares the two calls `read_to_end` makes to size the file (a file that grew
+/// meanwhile is still read whole; the last, empty read finds the end).
+fn read_whole(mut file: &std::fs::File, buf: &mut Vec<u8>, len: u64) -> std::io::Result<usize> {
+    use std::io::Read;
+    let want = usize::try_from(len).unwrap_or(usize::MAX).saturating_add(1);
+    if buf.len() < want {
+        buf.resize(want, 0);
+    }
+    let mut n = 0;
+    loop {
+        if n == buf.len() {
+            buf.resize(buf.len().saturating_mul(2).max(8 << 10), 0);
+        }
+        match file.read(&mut buf[n..]) {
+            Ok(0) => return Ok(n),
+            Ok(k) => n += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
 }
 
 /// Files up to this size are read into their scanning thread's buffer, kept from file to file
@@ -446,6 +467,30 @@ mod tests {
                     "{threads} workers, {n} items"
                 );
             }
+        }
+    }
+
+    /// A file is read whole whatever the length the walk saw (shorter, longer, empty, or
+    /// longer than the buffer doubling), and the bytes a previous file left past the end are
+    /// not part of it.
+    #[test]
+    fn read_whole_reads_the_file_as_it_is() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut buf = vec![];
+        for (size, hint) in [
+            (5000, 5000),
+            (10, 5000),
+            (0, 0),
+            (3000, 10),
+            (100_000, 0),
+            (7, 7),
+        ] {
+            let body: Vec<u8> = (0..size).map(|i| (i % 251) as u8 + 1).collect();
+            let path = dir.path().join(format!("f{size}-{hint}"));
+            std::fs::write(&path, &body).expect("write");
+            let file = std::fs::File::open(&path).expect("open");
+            let n = read_whole(&file, &mut buf, hint).expect("read");
+            assert_eq!(&buf[..n], &body[..], "{size} bytes, {hint} expected");
         }
     }
 }
