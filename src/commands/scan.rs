@@ -36,10 +36,23 @@ pub struct PreviousKeys {
 
 pub fn run(ctx: &Ctx, args: &ScanArgs) -> anyhow::Result<u8> {
     let fp = Arc::new(Fingerprinter::load().context("cannot load the fingerprint key")?);
-    // The detectors compile while the policies load (both are most of the start-up time);
-    // nothing is printed before the detectors feed the output filter.
-    let (detectors, policy_load) = std::thread::scope(|s| {
+    let exclude = walk::excludes(&args.exclude);
+    // The local targets (checked again below, where a bad one stops the run).
+    let local: Vec<PathBuf> = args
+        .targets
+        .iter()
+        .filter(|t| !t.contains("://"))
+        .map(PathBuf::from)
+        .collect();
+    // The detectors compile while the policies load and the files are listed (together most of
+    // the start-up time); nothing is printed before the detectors feed the output filter.
+    let (detectors, policy_load, listing) = std::thread::scope(|s| {
         let d = s.spawn(|| Detectors::load(&args.detectors));
+        let l = s.spawn(|| {
+            let ex = exclude.as_ref().ok()?;
+            let exist = local.iter().all(|p| std::fs::symlink_metadata(p).is_ok());
+            (exist && !local.is_empty()).then(|| walk::list(&local, ex, args.follow_symlinks))
+        });
         let p = super::audit::policy_options(&args.policy).map(|opts| {
             let loaded = crate::audit::load_policies(
                 &opts.policies,
@@ -48,7 +61,7 @@ pub fn run(ctx: &Ctx, args: &ScanArgs) -> anyhow::Result<u8> {
             );
             (opts, loaded)
         });
-        (d.join(), p)
+        (d.join(), p, l.join().ok().flatten())
     });
     let detectors = match detectors {
         Ok(Ok(d)) => Arc::new(d),
@@ -60,7 +73,7 @@ pub fn run(ctx: &Ctx, args: &ScanArgs) -> anyhow::Result<u8> {
     };
     // Detectors feed the output filter before anything is printed.
     ctx.out.redactor.add_matcher(detectors.matcher());
-    let exclude = match walk::excludes(&args.exclude) {
+    let exclude = match exclude {
         Ok(g) => g,
         Err(e) => {
             ctx.out.error(&e);
@@ -270,7 +283,11 @@ pub fn run(ctx: &Ctx, args: &ScanArgs) -> anyhow::Result<u8> {
         None => None,
     };
     if !paths.is_empty() {
-        let mut res = walk::scan_paths(&paths, &exclude, &scanner);
+        let listing = match listing {
+            Some(l) if local == paths => l,
+            _ => walk::list(&paths, &exclude, args.follow_symlinks),
+        };
+        let mut res = walk::scan_listed(listing, &scanner);
         tracing::info!(
             files = res.files,
             bytes = res.bytes,

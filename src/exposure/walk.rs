@@ -143,11 +143,27 @@ impl MapSource for FsMaps {
 /// Walks and scans every root. Symlinks follow [`permitted`]; loops and broken links are
 /// noted, not errors (nothing readable was missed).
 pub fn scan_paths(roots: &[PathBuf], exclude: &GlobSet, scanner: &Scanner) -> ArtifactScan {
+    scan_listed(list(roots, exclude, scanner.follow_symlinks), scanner)
+}
+
+/// The files under some roots, largest first (what [`scan_listed`] scans), with what the walk
+/// could not read or follow.
+#[derive(Debug)]
+pub struct Listing {
+    /// (path, the root's folder, length)
+    files: Vec<(PathBuf, PathBuf, u64)>,
+    errors: Vec<(String, String)>,
+    not_followed: Vec<(String, String)>,
+    started: std::time::Instant,
+}
+
+/// Walks every root (the walk of [`scan_paths`]), following symlinks as [`permitted`] allows
+/// when `follow`. Needs no detectors: `scan` lists the files while they compile.
+pub fn list(roots: &[PathBuf], exclude: &GlobSet, follow: bool) -> Listing {
     let started = std::time::Instant::now();
     let files: Mutex<Vec<(PathBuf, PathBuf, u64)>> = Mutex::new(vec![]);
     let errors: Mutex<Vec<(String, String)>> = Mutex::new(vec![]);
     let not_followed: Arc<Mutex<Vec<(String, String)>>> = Arc::new(Mutex::new(vec![]));
-    let follow = scanner.follow_symlinks;
     for root in roots {
         let root_dir = if root.is_dir() {
             root.clone()
@@ -223,8 +239,8 @@ pub fn scan_paths(roots: &[PathBuf], exclude: &GlobSet, scanner: &Scanner) -> Ar
         });
     }
     let mut files = files.into_inner().unwrap_or_default();
-    let mut errors = errors.into_inner().unwrap_or_default();
-    let mut not_followed = not_followed
+    let errors = errors.into_inner().unwrap_or_default();
+    let not_followed = not_followed
         .lock()
         .map(|mut v| std::mem::take(&mut *v))
         .unwrap_or_default();
@@ -233,8 +249,24 @@ pub fn scan_paths(roots: &[PathBuf], exclude: &GlobSet, scanner: &Scanner) -> Ar
         files = files.len(),
         "walk done"
     );
-    // Largest first: keeps both cores busy until the end.
+    // Largest first: keeps both cores busy until the end (see `from_both_ends`).
     files.sort_by(|a, b| b.2.cmp(&a.2).then_with(|| a.0.cmp(&b.0)));
+    Listing {
+        files,
+        errors,
+        not_followed,
+        started,
+    }
+}
+
+/// Scans the files of a [`Listing`].
+pub fn scan_listed(listing: Listing, scanner: &Scanner) -> ArtifactScan {
+    let Listing {
+        files,
+        mut errors,
+        mut not_followed,
+        started,
+    } = listing;
     let total_bytes = files.iter().map(|f| f.2).sum();
     let phase = Phase::start(
         Spec::new("scan", Unit::FILES)
