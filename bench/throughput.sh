@@ -16,8 +16,8 @@
 # known-value search included. Goals (issues #4, #14): throughput >= 40% of rg's on 200 MB and
 # >= 35% on a 1 GB tree, recall 100%, precision >= 99%, peak memory <= 100 MB on a 1 GB tree
 # (checked for every vendorscope variant). Exits 1 when a goal is missed.
-# Last figures (2 shared cores, CPU steal 0%, README "Performance"): 200 MB 1,817 MiB/s = 38% of
-# rg, 49 MB (with --inventory 1,713 MiB/s = 36%); 1 GB 2,171 MiB/s = 34% of rg, 77 MB.
+# Last figures (2 shared cores, README "Performance"): 200 MB 1,952 MiB/s = 44% of rg, 49 MB
+# (with --inventory 1,832 MiB/s = 41%); 1 GB 2,344 MiB/s = 38% of rg, 77 MB.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 kit="$here/../shared/bench"
