@@ -65,16 +65,21 @@ const PREFIXES: &[&str] = &[
 /// the last 4.
 pub fn redact(raw: &str) -> String {
     let chars: Vec<char> = raw.chars().collect();
-    let prefix = PREFIXES
-        .iter()
-        .find(|p| raw.starts_with(*p))
-        .copied()
-        .unwrap_or("");
+    let prefix = known_prefix(raw);
     if chars.len() <= 12 {
         return format!("{prefix}…");
     }
     let tail: String = chars[chars.len() - 4..].iter().collect();
     format!("{prefix}…{tail}")
+}
+
+/// The known prefix a value starts with ([`redact`] keeps it), or `""`.
+pub fn known_prefix(raw: &str) -> &'static str {
+    PREFIXES
+        .iter()
+        .find(|p| raw.starts_with(*p))
+        .copied()
+        .unwrap_or("")
 }
 
 /// Where a secret comes from. Secrets are never read from argv.

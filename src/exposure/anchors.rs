@@ -205,6 +205,26 @@ fn teddy_order(anchors: Vec<Anchor>) -> Vec<Anchor> {
     order.into_iter().flatten().collect()
 }
 
+/// Which of a known key's windows (4-byte literals, `known.rs`) to search for beside the
+/// literals already `searched` in the same pass: one whose first three bytes a searched literal
+/// starts with costs Teddy nothing (it lands in that literal's bucket, whose nibbles it does
+/// not widen), else the one admitting the fewest windows by the estimate (see [`admits`]).
+/// Deterministic; only speed depends on it, never what is found.
+pub fn pick_window(windows: &[&[u8]], searched: &[Vec<u8>]) -> usize {
+    let cost = |w: &[u8]| match w.get(..3) {
+        Some(t) if !searched.iter().any(|l| l.starts_with(t)) => admits(&[w]),
+        _ => 0.0,
+    };
+    let mut best = (f64::INFINITY, 0);
+    for (i, w) in windows.iter().enumerate() {
+        let c = cost(w);
+        if c < best.0 {
+            best = (c, i);
+        }
+    }
+    best.1
+}
+
 /// The estimated share of windows a bucket holding `literals` admits (see [`teddy_order`]).
 fn admits(literals: &[&[u8]]) -> f64 {
     let fits = |i: usize, b: u8| {
@@ -380,6 +400,18 @@ mod tests {
                 keywords: vec![(1, 2), (0, 1)],
             }]
         );
+    }
+
+    /// A known key's window starting like a searched literal is free; otherwise the rarer one
+    /// is chosen (a hex tail admits far more of a bundle than uppercase and `=`).
+    #[test]
+    fn known_windows_share_searched_trigrams_or_are_rare() {
+        let searched = kws(&["shp", "ve_", "AQE"]);
+        let windows: [&[u8]; 4] = [b"hpat", b"pat_", b"0886", b"shpa"];
+        assert_eq!(pick_window(&windows, &searched), 3);
+        assert_eq!(pick_window(&[b"0886", b"QZ=X"], &[]), 1);
+        assert!(admits(&[b"0886"]) > admits(&[b"QZ=X"]));
+        assert_eq!(pick_window(&[b"0886"], &searched), 0);
     }
 
     /// The built-in keywords need 12 anchors for Teddy's 8 buckets: the 4 pairs sharing one

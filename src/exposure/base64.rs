@@ -22,8 +22,19 @@
 
 /// Shortest run decoded for the detectors: 27 bytes, less than any key they find.
 pub const MIN_RUN: usize = 36;
-/// Shortest run decoded when known keys are searched for: 16 bytes ([`super::known::MIN_KNOWN_LEN`]).
-pub const MIN_RUN_KNOWN: usize = 22;
+/// Shortest run decoded when known keys are searched for, whatever their lengths: one that can
+/// hold 16 bytes ([`super::known::MIN_KNOWN_LEN`]). The scanner decodes runs that can hold its
+/// shortest known key ([`super::known::KnownKeys::min_run`]).
+pub const MIN_RUN_KNOWN: usize = run_holding(super::known::MIN_KNOWN_LEN);
+
+/// The fewest base64 characters that can encode `bytes` bytes, at any alignment: byte `k` of a
+/// decoded text comes from characters `4k/3` and the next, so `bytes` consecutive bytes cover
+/// at least `4 × bytes / 3` characters, rounded up. Escaped forms (JSON, URL, HTML) are longer
+/// than the bytes they stand for, so they need no fewer.
+pub const fn run_holding(bytes: usize) -> usize {
+    (4 * bytes).div_ceil(3)
+}
+
 /// Longest run decoded (longer ones are assets, never configuration).
 pub const MAX_RUN: usize = 8 << 20;
 /// Characters decoded by the pre-check.

@@ -1,8 +1,8 @@
 //! One search for the detectors' keyword anchors and the known keys' anchors together.
 //!
 //! With known keys (`scan --inventory`, `--known-keys`, `audit`) the scanner looks for two sets
-//! of short literals in every text: the keyword anchors (`anchors.rs`) and each known key's last
-//! 4 characters (`known.rs`). Searched one after the other, each set costs a full SIMD pass over
+//! of short literals in every text: the keyword anchors (`anchors.rs`) and each known key's anchor
+//! (`known.rs`). Searched one after the other, each set costs a full SIMD pass over
 //! the bytes; joined in one Aho-Corasick automaton they cost one (200 MB corpus with ten
 //! inventory keys: the known-value search no longer doubles the prefilter's share).
 //!
@@ -69,12 +69,9 @@ impl JoinedAnchors {
         keywords: &mut Vec<(usize, usize)>,
         keys: &mut Vec<(usize, usize, usize)>,
     ) {
-        let mut found = |p: usize, at: usize| {
-            let len = self.literals[p].len();
-            match p.checked_sub(self.keyword_anchors) {
-                None => detectors.keywords_at(hay, p, at, keywords),
-                Some(k) => known.keys_at(hay, k, at + len, keys),
-            }
+        let mut found = |p: usize, at: usize| match p.checked_sub(self.keyword_anchors) {
+            None => detectors.keywords_at(hay, p, at, keywords),
+            Some(k) => known.keys_at(hay, k, at, keys),
         };
         self.search.upto(hay, from, end, |p, at, _| {
             found(p, at);
@@ -122,10 +119,14 @@ mod tests {
         tails.truncate(6);
         tails.push(body(&mut rng, 4));
         tails.push(body(&mut rng, 4));
-        let values: Vec<String> = tails
+        let mut values: Vec<String> = tails
             .iter()
             .map(|t| format!("{}{t}", body(&mut rng, 20)))
             .collect();
+        // Keys with known prefixes, anchored in them (`shpa` starts like the anchor `shp`).
+        for prefix in ["shpat_", "AQE", "sk_live_"] {
+            values.push(format!("{prefix}{}", body(&mut rng, 30)));
+        }
         let fp = Arc::new(Fingerprinter::from_bytes(b"joined-test", KeyOrigin::Fixed));
         let keys: Vec<KnownKey> = values
             .iter()
@@ -137,7 +138,16 @@ mod tests {
                 )
             })
             .collect();
-        let known = KnownKeys::new(keys, fp).expect("known");
+        let known = KnownKeys::new(keys, fp)
+            .expect("known")
+            .beside(detectors.anchors());
+        assert!(
+            known
+                .anchors()
+                .iter()
+                .any(|a| anchors.iter().any(|k| a.starts_with(&k[..3]))),
+            "a known anchor starts like a keyword anchor"
+        );
         let joined = JoinedAnchors::new(&detectors, &known).expect("joined");
         assert!(
             joined.overlapping.iter().any(|o| !o.is_empty()),
@@ -147,6 +157,7 @@ mod tests {
         pieces.extend(values.iter().map(|v| v.as_bytes().to_vec()));
         pieces.extend(tails.iter().map(|t| t.as_bytes().to_vec()));
         pieces.extend([b"sk_live_".to_vec(), b" ".to_vec(), b"live_".to_vec()]);
+        pieces.extend([b"shpat_".to_vec(), b"AQE".to_vec()]);
         for round in 0..300 {
             let mut hay = vec![];
             for _ in 0..rng.below(60) {

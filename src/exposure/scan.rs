@@ -18,6 +18,15 @@ use crate::inventory::model::Environment;
 use crate::run::{Confidence, Location, OriginalSource};
 use crate::secret::Secret;
 
+/// Anchor occurrences found so far in one text, and where each search goes on.
+#[derive(Default)]
+struct Anchored {
+    keywords: Vec<(usize, usize)>,
+    known: Vec<(usize, usize, usize)>,
+    at_keyword: usize,
+    at_known: usize,
+}
+
 /// Locations kept per exposure by default.
 pub const DEFAULT_MAX_LOCATIONS: usize = 10;
 /// Distinct exposures reported per file or response by default.
@@ -241,7 +250,9 @@ impl Scanner {
 
     /// Searches every scanned text for these keys too (see [`Scanner::known`]).
     pub fn with_known(mut self, known: Option<KnownKeys>) -> Self {
-        self.known = known.map(Arc::new);
+        self.known = known
+            .map(|k| k.beside(self.detectors.anchors()))
+            .map(Arc::new);
         self.joined = self
             .known
             .as_deref()
@@ -624,7 +635,7 @@ impl Scanner {
                 break;
             };
             if ty == b"tEXt" || ty == b"iTXt" {
-                for h in self.detectors.find(&bytes[data_s..data_e]) {
+                for h in self.hits_in(&bytes[data_s..data_e]) {
                     raw.push(RawHit {
                         start: h.start + data_s,
                         end: h.end + data_s,
@@ -733,18 +744,15 @@ impl Scanner {
     /// value; one the bytes as written already hold (same start and rule) is not repeated.
     fn find_all(&self, hay: &[u8], depth: u32, out: &mut Vec<Found>) {
         let first = out.len();
-        let min = match self.known {
-            Some(_) => base64::MIN_RUN_KNOWN,
+        let min = match &self.known {
+            Some(k) => k.min_run(),
             None => base64::MIN_RUN,
         };
         // Below the last layer, the layers pass also finds base64 runs.
         let (keywords, known, found) = self.passes(hay, (depth < MAX_LAYERS).then_some(min));
-        let plain = self.detectors.find_keywords(hay, keywords);
-        let spans: HashSet<(usize, usize)> = plain.iter().map(|h| (h.start, h.end)).collect();
-        out.extend(plain.into_iter().map(Found::plain));
         out.extend(
-            self.known_raw(known)
-                .filter(|h| !spans.contains(&(h.start, h.end)))
+            self.hits_from(hay, keywords, known)
+                .into_iter()
                 .map(Found::plain),
         );
         let mut seen: HashSet<(usize, usize)> = out[first..]
@@ -755,12 +763,7 @@ impl Scanner {
         for (rs, re) in decode::regions_at(hay, &found.escapes) {
             let region = &hay[rs..re];
             decode::decode_into(region, &mut buf);
-            let mut hits = self.detectors.find(&buf);
-            let spans: HashSet<(usize, usize)> = hits.iter().map(|h| (h.start, h.end)).collect();
-            hits.extend(
-                self.known_hits(&buf)
-                    .filter(|h| !spans.contains(&(h.start, h.end))),
-            );
+            let hits = self.hits_in(&buf);
             if hits.is_empty() {
                 continue;
             }
@@ -827,42 +830,64 @@ impl Scanner {
         Vec<(usize, usize, usize)>,
         layers::Layers,
     ) {
-        let (mut keywords, mut known) = (vec![], vec![]);
+        let mut anchors = Anchored::default();
         let mut walk = layers::Walk::new(min_run);
-        let (mut at_keyword, mut at_known, mut end) = (0, 0, 0);
+        let mut end = 0;
         while end < hay.len() {
             end = (end + PASS_BLOCK).min(hay.len());
-            match (&self.joined, &self.known) {
-                (Some(j), Some(k)) => j.find_upto(
-                    (&self.detectors, k),
-                    hay,
-                    &mut at_keyword,
-                    end,
-                    &mut keywords,
-                    &mut known,
-                ),
-                (_, k) => {
-                    self.detectors
-                        .keywords_upto(hay, &mut at_keyword, end, &mut keywords);
-                    if let Some(k) = k {
-                        k.find_upto(hay, &mut at_known, end, &mut known);
-                    }
-                }
-            }
+            self.anchors_upto(hay, end, &mut anchors);
             walk.advance(hay, end);
         }
-        KnownKeys::order(&mut known);
-        (keywords, known, walk.finish(hay))
+        KnownKeys::order(&mut anchors.known);
+        (anchors.keywords, anchors.known, walk.finish(hay))
     }
 
-    /// The known keys' occurrences in `hay` as hits of the known-value rule.
-    fn known_hits<'a>(&'a self, hay: &'a [u8]) -> impl Iterator<Item = RawHit> + 'a {
-        self.known_raw(
-            self.known
-                .as_deref()
-                .map(|k| k.find(hay))
-                .unwrap_or_default(),
-        )
+    /// The keyword and known-key anchor occurrences that start before `end`, from where the
+    /// last call stopped: one joined search when there are known keys (`joined.rs`).
+    fn anchors_upto(&self, hay: &[u8], end: usize, a: &mut Anchored) {
+        match (&self.joined, &self.known) {
+            (Some(j), Some(k)) => j.find_upto(
+                (&self.detectors, k),
+                hay,
+                &mut a.at_keyword,
+                end,
+                &mut a.keywords,
+                &mut a.known,
+            ),
+            (_, k) => {
+                self.detectors
+                    .keywords_upto(hay, &mut a.at_keyword, end, &mut a.keywords);
+                if let Some(k) = k {
+                    k.find_upto(hay, &mut a.at_known, end, &mut a.known);
+                }
+            }
+        }
+    }
+
+    /// Every detector and known-value hit in the bytes of `hay` as written (no layers): what
+    /// a decoded text or a PNG text chunk holds.
+    fn hits_in(&self, hay: &[u8]) -> Vec<RawHit> {
+        let mut a = Anchored::default();
+        self.anchors_upto(hay, hay.len(), &mut a);
+        KnownKeys::order(&mut a.known);
+        self.hits_from(hay, a.keywords, a.known)
+    }
+
+    /// The detectors' hits from their keyword occurrences, then the known keys' occurrences as
+    /// hits of the known-value rule, unless a detector reports the same span.
+    fn hits_from(
+        &self,
+        hay: &[u8],
+        keywords: Vec<(usize, usize)>,
+        known: Vec<(usize, usize, usize)>,
+    ) -> Vec<RawHit> {
+        let mut hits = self.detectors.find_keywords(hay, keywords);
+        let spans: HashSet<(usize, usize)> = hits.iter().map(|h| (h.start, h.end)).collect();
+        hits.extend(
+            self.known_raw(known)
+                .filter(|h| !spans.contains(&(h.start, h.end))),
+        );
+        hits
     }
 
     /// Known-key occurrences (key, start, end) as hits of the known-value rule.
@@ -1459,7 +1484,41 @@ mod base64_layer {
         }
     }
 
-    /// A bare known value (no detector context) inside base64 and hex is found too.
+    /// A known key shorter than any detector's finds is found in base64 runs shorter than the
+    /// detectors decode, at every alignment, padded or not.
+    #[test]
+    fn short_known_values_are_found_in_short_base64_runs() {
+        use ::base64::Engine;
+        let fp = Arc::new(crate::secret::Fingerprinter::from_bytes(
+            b"k",
+            crate::secret::KeyOrigin::Fixed,
+        ));
+        let key = crate::secret::Secret::new("q7Vd2kLm9xZp4RtW");
+        let known = KnownKeys::new(
+            vec![
+                super::super::known::KnownKey::by_value(KnownIdentity::bare("short", "v"), &key)
+                    .expect("long"),
+            ],
+            fp,
+        );
+        let s = scanner().clone().with_known(known);
+        for lead in ["", "a", "ab"] {
+            for e in [
+                &::base64::engine::general_purpose::STANDARD,
+                &::base64::engine::general_purpose::URL_SAFE_NO_PAD,
+            ] {
+                let enc = e.encode(format!("{lead}{}", key.expose()));
+                assert!(enc.len() < base64::MIN_RUN, "{enc}");
+                let text = format!("x=atob('{enc}')");
+                let out = s.scan_bytes("dist/a.js", text.as_bytes());
+                assert_eq!(out.hits.len(), 1, "{text}");
+                assert_eq!(out.hits[0].secret.expose(), key.expose());
+            }
+        }
+    }
+
+    /// A bare known value (no detector context) is found raw, inside base64 and hex, JSON
+    /// escapes and a PNG text chunk.
     #[test]
     fn known_values_are_found_in_base64_and_hex() {
         let fp = Arc::new(crate::secret::Fingerprinter::from_bytes(
@@ -1478,15 +1537,43 @@ mod base64_layer {
             fp,
         );
         let s = scanner().clone().with_known(known);
-        for text in [
-            format!("window.IT='{}';", key.expose()),
-            format!(
-                "x=atob('{}')",
-                ::base64::engine::general_purpose::STANDARD.encode(key.expose())
+        // A PNG whose text chunk holds the bare key.
+        let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+        let chunk = format!("Comment\0cfg={}", key.expose());
+        png.extend((chunk.len() as u32).to_be_bytes());
+        png.extend(b"tEXt");
+        png.extend(chunk.as_bytes());
+        png.extend([0; 4]);
+        png.extend(0u32.to_be_bytes());
+        png.extend(b"IEND");
+        png.extend([0; 4]);
+        let escaped: String = key
+            .expose()
+            .chars()
+            .map(|c| format!("\\u{:04x}", c as u32))
+            .collect();
+        for (name, text) in [
+            (
+                "dist/a.js",
+                format!("window.IT='{}';", key.expose()).into_bytes(),
             ),
-            format!("x=\"{}\"", hex::encode(key.expose())),
+            (
+                "dist/a.js",
+                format!(
+                    "x=atob('{}')",
+                    ::base64::engine::general_purpose::STANDARD.encode(key.expose())
+                )
+                .into_bytes(),
+            ),
+            (
+                "dist/a.js",
+                format!("x=\"{}\"", hex::encode(key.expose())).into_bytes(),
+            ),
+            ("dist/a.js", format!("x=\"{escaped}\"").into_bytes()),
+            ("dist/logo.png", png),
         ] {
-            let out = s.scan_bytes("dist/a.js", text.as_bytes());
+            let out = s.scan_bytes(name, &text);
+            let text = String::from_utf8_lossy(&text);
             assert_eq!(out.hits.len(), 1, "{text}");
             assert_eq!(out.hits[0].secret.expose(), key.expose());
             assert_eq!(out.hits[0].rule, s.detectors.known_rule);
