@@ -225,13 +225,22 @@ impl Redactor {
         if raw.len() < MIN_SECRET_LEN {
             return;
         }
-        let Ok(mut inner) = self.inner.write() else {
-            return;
-        };
+        // A value already registered (the same key found in another file) needs only the
+        // shared lock: scanning threads do not queue for the exclusive one.
         let key = {
+            let Ok(inner) = self.inner.read() else {
+                return;
+            };
             let mut h = inner.seen_hasher.build_hasher();
             h.write(raw.as_bytes());
-            h.finish()
+            let key = h.finish();
+            if inner.seen.contains(&key) {
+                return;
+            }
+            key
+        };
+        let Ok(mut inner) = self.inner.write() else {
+            return;
         };
         if !inner.seen.insert(key) {
             return;

@@ -354,10 +354,7 @@ pub fn evaluate_json(
         // large tree has thousands of exposures), each with its own CEL context, and the parts
         // joined in subject order, so the result is the same as one pass.
         use rayon::prelude::*;
-        let chunk = subjects
-            .len()
-            .div_ceil(rayon::current_num_threads().max(1) * 4)
-            .max(PARALLEL_CHUNK);
+        let chunk = chunk_len(subjects.len(), rayon::current_num_threads());
         let parts: Vec<Part> = subjects
             .par_chunks(chunk)
             .map(|c| scope.evaluate(kind, &rules, c))
@@ -383,6 +380,19 @@ pub fn evaluate_json(
 
 /// Subjects evaluated in one chunk at least (smaller sets are not worth a thread).
 const PARALLEL_CHUNK: usize = 128;
+
+/// How many subjects each parallel chunk evaluates: equal chunks, a whole number per thread
+/// (up to four, so one slow chunk does not hold the others back) and no more chunks than
+/// [`PARALLEL_CHUNK`] fills. Unequal chunks leave threads idle: 380 exposures on two threads
+/// in chunks of 128, 128 and 124 take two chunks' time; in halves of 190, one and a half.
+fn chunk_len(subjects: usize, threads: usize) -> usize {
+    let threads = threads.max(1);
+    let per_thread = (subjects / (threads * PARALLEL_CHUNK)).clamp(1, 4);
+    let chunks = (threads * per_thread)
+        .min(subjects.div_ceil(PARALLEL_CHUNK))
+        .max(1);
+    subjects.div_ceil(chunks).max(1)
+}
 
 /// What every subject's evaluation reads.
 struct Scope<'a> {
@@ -582,6 +592,28 @@ pub fn tally(results: &[RuleResult]) -> BTreeMap<String, BTreeMap<&'static str, 
 
 #[cfg(test)]
 mod tests {
+    /// Chunks are equal, never smaller than the floor unless the set is, and as many as the
+    /// threads once there are enough subjects (four per thread at most).
+    #[test]
+    fn chunks_are_equal_and_fill_the_threads() {
+        use super::{PARALLEL_CHUNK, chunk_len};
+        assert_eq!(chunk_len(0, 2), 1);
+        assert_eq!(chunk_len(10, 2), 10);
+        assert_eq!(chunk_len(380, 2), 190);
+        assert_eq!(chunk_len(200, 2), 100);
+        assert_eq!(chunk_len(10_000, 2), 1_250);
+        for n in [1, 127, 128, 129, 380, 1_000, 5_000, 100_000] {
+            for t in [1, 2, 3, 8] {
+                let c = chunk_len(n, t);
+                let chunks = n.div_ceil(c);
+                assert!(chunks <= 4 * t, "{n} {t}");
+                assert!(c >= PARALLEL_CHUNK.min(n).div_ceil(2), "{n} {t}");
+                // Equal: the last chunk is short by less than one subject per chunk.
+                assert!(c * chunks - n < chunks, "{n} {t}");
+            }
+        }
+    }
+
     use super::*;
 
     #[test]
