@@ -287,7 +287,9 @@ impl KnownKeys {
         &self.keys[k].identity
     }
 
-    /// Every occurrence of a known key in `hay` as (key, start, end), by start.
+    /// Every occurrence of a known key in `hay` as (key, start, end), by start (the scanner
+    /// searches in blocks, with the detectors: [`Self::find_upto`], then [`Self::order`]).
+    #[cfg(test)]
     pub fn find(&self, hay: &[u8]) -> Vec<(usize, usize, usize)> {
         let mut out = vec![];
         self.find_upto(hay, &mut 0, hay.len(), &mut out);
@@ -295,7 +297,7 @@ impl KnownKeys {
         out
     }
 
-    /// Puts the occurrences [`Self::find_upto`] found in the order [`Self::find`] gives.
+    /// Puts the occurrences [`Self::find_upto`] found in order: by start, then by key.
     pub fn order(found: &mut [(usize, usize, usize)]) {
         found.sort_unstable_by_key(|&(k, s, _)| (s, k));
     }

@@ -1383,6 +1383,19 @@ mod base64_layer {
         S.get_or_init(|| Scanner::new(Arc::new(Detectors::load(&[]).expect("detectors"))))
     }
 
+    /// The test scanner, searching also for `key` by value as inventory key `id` of `vendor`.
+    fn knowing(key: &Secret, id: &str, vendor: &str) -> Scanner {
+        let fp = Arc::new(crate::secret::Fingerprinter::from_bytes(
+            b"k",
+            crate::secret::KeyOrigin::Fixed,
+        ));
+        let known = super::super::known::KnownKey::by_value(KnownIdentity::bare(id, vendor), key)
+            .expect("long");
+        scanner()
+            .clone()
+            .with_known(KnownKeys::new(vec![known], fp))
+    }
+
     fn pick(set: &[u8], seed: &[u8]) -> String {
         seed.iter()
             .map(|&b| set[b as usize % set.len()] as char)
@@ -1488,20 +1501,8 @@ mod base64_layer {
     /// detectors decode, at every alignment, padded or not.
     #[test]
     fn short_known_values_are_found_in_short_base64_runs() {
-        use ::base64::Engine;
-        let fp = Arc::new(crate::secret::Fingerprinter::from_bytes(
-            b"k",
-            crate::secret::KeyOrigin::Fixed,
-        ));
-        let key = crate::secret::Secret::new("q7Vd2kLm9xZp4RtW");
-        let known = KnownKeys::new(
-            vec![
-                super::super::known::KnownKey::by_value(KnownIdentity::bare("short", "v"), &key)
-                    .expect("long"),
-            ],
-            fp,
-        );
-        let s = scanner().clone().with_known(known);
+        let key = Secret::new("q7Vd2kLm9xZp4RtW");
+        let s = knowing(&key, "short", "v");
         for lead in ["", "a", "ab"] {
             for e in [
                 &::base64::engine::general_purpose::STANDARD,
@@ -1521,22 +1522,8 @@ mod base64_layer {
     /// escapes and a PNG text chunk.
     #[test]
     fn known_values_are_found_in_base64_and_hex() {
-        let fp = Arc::new(crate::secret::Fingerprinter::from_bytes(
-            b"k",
-            crate::secret::KeyOrigin::Fixed,
-        ));
-        let key = crate::secret::Secret::new("8f68d9d9b0341314a5534ea92b26fa8a");
-        let known = KnownKeys::new(
-            vec![
-                super::super::known::KnownKey::by_value(
-                    KnownIdentity::bare("web", "iterable"),
-                    &key,
-                )
-                .expect("long"),
-            ],
-            fp,
-        );
-        let s = scanner().clone().with_known(known);
+        let key = Secret::new("8f68d9d9b0341314a5534ea92b26fa8a");
+        let s = knowing(&key, "web", "iterable");
         // A PNG whose text chunk holds the bare key.
         let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
         let chunk = format!("Comment\0cfg={}", key.expose());
