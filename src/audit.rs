@@ -738,7 +738,9 @@ pub fn evaluate_into(
         .map(|k| ((k.vendor.as_str(), k.id.as_str()), k))
         .collect();
     let mut findings = ev.findings;
-    for f in &mut findings {
+    // Findings and outcomes are filled in parallel (a large tree's are thousands).
+    use rayon::prelude::*;
+    findings.par_iter_mut().with_min_len(256).for_each(|f| {
         let rule = policies.rule(&f.rule);
         match f.subject.kind {
             SubjectKind::Exposure => {
@@ -790,11 +792,12 @@ pub fn evaluate_into(
                     .collect();
             }
         }
-    }
+    });
     findings.sort_by(crate::run::finding_order);
     run.outcomes = ev
         .results
-        .iter()
+        .par_iter()
+        .with_min_len(256)
         .map(|r| {
             let rule = policies.rule(&r.rule);
             OutcomeRecord {

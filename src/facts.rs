@@ -578,15 +578,24 @@ pub fn build(
             }
         }
     }
-    for e in exposures {
-        facts.exposures.push(exposure_facts(e, &facts.keys));
-    }
+    facts.exposures = all_exposure_facts(exposures, &facts.keys);
     facts
 }
 
+/// [`exposure_facts`] of every exposure, in order (a large tree's in parallel).
+fn all_exposure_facts(exposures: &[Exposure], keys: &[KeyFacts]) -> Vec<ExposureFacts> {
+    use rayon::prelude::*;
+    exposures
+        .par_iter()
+        .with_min_len(256)
+        .map(|e| exposure_facts(e, keys))
+        .collect()
+}
+
 /// Adds the keys a previous run knew (`scan --known-keys`) that the inventory did not give,
-/// with [`known_key_facts`], and re-derives the exposures' key facts: a key attributed by
-/// fingerprint gets the same key-level rules as one attributed through the inventory.
+/// with [`known_key_facts`], and re-derives the exposures' key facts (`facts` is what [`build`]
+/// made of the same `exposures`): a key attributed by fingerprint gets the same key-level rules
+/// as one attributed through the inventory.
 pub fn add_known_keys(
     facts: &mut Facts,
     known: &[KeyFacts],
@@ -594,6 +603,7 @@ pub fn add_known_keys(
     exposures: &[Exposure],
     ctx: &RunContext,
 ) {
+    let before = facts.keys.len();
     for prev in known {
         if facts
             .keys
@@ -609,10 +619,10 @@ pub fn add_known_keys(
             .keys
             .push(known_key_facts(prev, rec, exposures, ctx.scan_complete()));
     }
-    facts.exposures = exposures
-        .iter()
-        .map(|e| exposure_facts(e, &facts.keys))
-        .collect();
+    // Only a key added here changes what an exposure's facts copy from its key.
+    if facts.keys.len() > before {
+        facts.exposures = all_exposure_facts(exposures, &facts.keys);
+    }
 }
 
 /// One observation of a vendor account as seen through all its keys: any key that saw it is

@@ -400,22 +400,28 @@ impl MapLayout {
 /// line: the last 4 KiB are searched, then the whole last line when the file ends in URI
 /// characters (an inline `data:` map can be megabytes long; minified code ends in `})`, not
 /// in base64). A reference buried earlier in the file is not one browsers or bundlers honour.
+/// Only the last 4 KiB are read unless that fallback applies (a minified bundle is one line of
+/// megabytes, and every bundle with a hit is asked for its map).
 pub fn mapping_url(bundle: &[u8]) -> Option<String> {
     const MARK: &[u8] = b"sourceMappingURL=";
     let uri_byte = |b: &u8| b.is_ascii_alphanumeric() || b"+/=%-_.~:,;!$&*@?#".contains(b);
     let finder = memchr::memmem::FinderRev::new(MARK);
     let tail_from = bundle.len().saturating_sub(4096);
     let trimmed = bundle.trim_ascii_end();
-    let last_line = memchr::memrchr(b'\n', trimmed).map_or(0, |i| i + 1);
-    let ends_in_uri = trimmed[last_line.max(tail_from).min(trimmed.len())..]
-        .iter()
-        .all(uri_byte);
+    let tail = tail_from.min(trimmed.len());
+    // The last line's start when it is in the last 4 KiB.
+    let last_in_tail = memchr::memrchr(b'\n', &trimmed[tail..]).map(|i| tail + i + 1);
+    let ends_in_uri = trimmed[last_in_tail.unwrap_or(tail)..].iter().all(uri_byte);
     let at = finder
         .rfind(&bundle[tail_from..])
         .map(|i| tail_from + i)
         .or_else(|| {
-            let from = last_line.min(tail_from);
-            (ends_in_uri && from < tail_from)
+            // The last line starts before the last 4 KiB: search it whole.
+            if !ends_in_uri || last_in_tail.is_some() {
+                return None;
+            }
+            let from = memchr::memrchr(b'\n', &trimmed[..tail]).map_or(0, |i| i + 1);
+            (from < tail_from)
                 .then(|| finder.rfind(&bundle[from..]).map(|i| from + i))
                 .flatten()
         })?
@@ -987,6 +993,61 @@ mod tests {
         let mut c = b"x//# sourceMappingURL=a.map ".to_vec();
         c.extend(std::iter::repeat_n(b'}', 5_000));
         assert_eq!(mapping_url(&c), None);
+    }
+
+    /// Reading only the last 4 KiB unless the fallback applies finds what a search from the
+    /// last line break (looked for over the whole bundle) finds: around the 4 KiB boundary,
+    /// with and without line breaks, trailing whitespace and URI or code bytes at the end.
+    #[test]
+    fn mapping_url_reads_the_tail_as_the_whole_did() {
+        fn whole(bundle: &[u8]) -> Option<String> {
+            const MARK: &[u8] = b"sourceMappingURL=";
+            let uri_byte = |b: &u8| b.is_ascii_alphanumeric() || b"+/=%-_.~:,;!$&*@?#".contains(b);
+            let finder = memchr::memmem::FinderRev::new(MARK);
+            let tail_from = bundle.len().saturating_sub(4096);
+            let trimmed = bundle.trim_ascii_end();
+            let last_line = memchr::memrchr(b'\n', trimmed).map_or(0, |i| i + 1);
+            let ends_in_uri = trimmed[last_line.max(tail_from).min(trimmed.len())..]
+                .iter()
+                .all(uri_byte);
+            let at = finder
+                .rfind(&bundle[tail_from..])
+                .map(|i| tail_from + i)
+                .or_else(|| {
+                    let from = last_line.min(tail_from);
+                    (ends_in_uri && from < tail_from)
+                        .then(|| finder.rfind(&bundle[from..]).map(|i| from + i))
+                        .flatten()
+                })?
+                + MARK.len();
+            let rest = &bundle[at..];
+            let end = rest
+                .iter()
+                .position(|b| b.is_ascii_whitespace() || *b == b'*' || *b == b'"' || *b == b'\'')
+                .unwrap_or(rest.len());
+            let url = std::str::from_utf8(&rest[..end]).ok()?.trim();
+            (!url.is_empty()).then(|| url.to_string())
+        }
+        let mut rng = crate::testing::Rng::new(41);
+        for round in 0..3000 {
+            let len = [0, 100, 4000, 4096, 4200, 9000][rng.below(6)] + rng.below(300);
+            // Line breaks throughout, or one at most (a minified bundle's single line).
+            let bytes: &[u8] = match round % 2 {
+                0 => b"QQQQQQQQ=}\n ",
+                _ => b"QQQQQQQQQQ=}",
+            };
+            let mut b: Vec<u8> = (0..len).map(|_| bytes[rng.below(bytes.len())]).collect();
+            if round % 4 == 1 {
+                let at = rng.below(b.len() + 1);
+                b.insert(at, b'\n');
+            }
+            for _ in 0..rng.below(3) {
+                let at = rng.below(b.len() + 1);
+                b.splice(at..at, b"//# sourceMappingURL=x.map".iter().copied());
+            }
+            b.extend(std::iter::repeat_n(b' ', [0, 0, 5, 5000][rng.below(4)]));
+            assert_eq!(mapping_url(&b), whole(&b), "round {round}");
+        }
     }
 
     #[test]

@@ -136,8 +136,9 @@ impl<T: Serialize + DeserializeOwned> Clean<T> {
 const CHUNK_ITEMS: usize = 512;
 
 impl Clean<crate::run::Run> {
-    /// [`Clean::new`] for a run the caller is done with: its long lists (exposures, findings,
-    /// outcomes) are cleaned in parallel chunks, the rest of the document as one. Every string
+    /// [`Clean::new`] for a run the caller is done with: its long lists (exposures, their
+    /// facts, findings, outcomes) are cleaned in parallel chunks, the rest of the document as
+    /// one, each kept as it is when no string in it changes. Every string
     /// passes the same [`Cleaning`] formatter, object keys included; the result is the one
     /// [`Clean::new`] gives.
     pub fn of_run(
@@ -147,8 +148,14 @@ impl Clean<crate::run::Run> {
         let exposures = std::mem::take(&mut run.exposures);
         let findings = std::mem::take(&mut run.findings);
         let outcomes = std::mem::take(&mut run.outcomes);
-        let (shell, (exposures, (findings, outcomes))) = rayon::join(
-            || Clean::new(&run, redactor),
+        let facts = std::mem::take(&mut run.facts.exposures);
+        let ((shell, facts), (exposures, (findings, outcomes))) = rayon::join(
+            || {
+                rayon::join(
+                    || clean_owned(run, redactor),
+                    || clean_list(facts, redactor),
+                )
+            },
             || {
                 rayon::join(
                     || clean_list(exposures, redactor),
@@ -161,7 +168,8 @@ impl Clean<crate::run::Run> {
                 )
             },
         );
-        let mut clean = shell?.0;
+        let mut clean = shell?;
+        clean.facts.exposures = facts?;
         clean.exposures = exposures?;
         clean.findings = findings?;
         clean.outcomes = outcomes?;
@@ -170,8 +178,9 @@ impl Clean<crate::run::Run> {
 }
 
 /// `items` with every string cleaned, chunk by chunk in parallel. A chunk in which no string
-/// changes (most of a run: paths, rule ids, fingerprints) keeps its items as they are; only a
-/// chunk with a string to rewrite is read back from its cleaned JSON.
+/// changes (most of a run: paths, rule ids, fingerprints) keeps its items as they are, found
+/// by [`is_clean`] without writing it out; only a chunk with a string to rewrite is written
+/// through [`Cleaning`] and read back from its cleaned JSON.
 fn clean_list<T>(items: Vec<T>, redactor: &Redactor) -> Result<Vec<T>, serde_json::Error>
 where
     T: Serialize + DeserializeOwned + Send + Sync,
@@ -180,6 +189,9 @@ where
     let cleaned: Vec<Option<Vec<T>>> = items
         .par_chunks(CHUNK_ITEMS)
         .map(|c| {
+            if is_clean(c, redactor) {
+                return Ok(None);
+            }
             let (json, changed) = cleaned_json(c, redactor)?;
             changed.then(|| serde_json::from_slice(&json)).transpose()
         })
@@ -200,6 +212,17 @@ where
         }
     }
     Ok(out)
+}
+
+/// `doc` cleaned: itself when [`is_clean`], else read back from its cleaned JSON.
+fn clean_owned<T: Serialize + DeserializeOwned>(
+    doc: T,
+    redactor: &Redactor,
+) -> Result<T, serde_json::Error> {
+    if is_clean(&doc, redactor) {
+        return Ok(doc);
+    }
+    clean_doc(&doc, redactor)
 }
 
 /// `doc` serialised through [`Cleaning`] and read back as `D`.
@@ -323,6 +346,240 @@ impl serde_json::ser::Formatter for Cleaning<'_> {
     }
 }
 
+/// Whether every string of `doc`'s serde form is its own [`clean_str`]: the strings
+/// [`Cleaning`] sees (values, object keys, struct field and variant names, characters), each
+/// checked where it is, with nothing written; the walk stops at the first that is not. Must
+/// agree with the `changed` flag of [`cleaned_json`] (tested on documents with a string to
+/// rewrite in each of those places).
+fn is_clean<S: Serialize + ?Sized>(doc: &S, redactor: &Redactor) -> bool {
+    doc.serialize(&mut Inspect { redactor }).is_ok()
+}
+
+/// The serializer of [`is_clean`]: an error is the first string to rewrite.
+struct Inspect<'a> {
+    redactor: &'a Redactor,
+}
+
+/// A string to rewrite was found (or a serialisation error: either way, not known clean).
+#[derive(Debug)]
+struct NotClean;
+
+impl std::fmt::Display for NotClean {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a string to sanitise")
+    }
+}
+
+impl std::error::Error for NotClean {}
+
+impl serde::ser::Error for NotClean {
+    fn custom<T: std::fmt::Display>(_: T) -> Self {
+        NotClean
+    }
+}
+
+impl Inspect<'_> {
+    fn text(&self, s: &str) -> Result<(), NotClean> {
+        match clean_str(s, self.redactor) {
+            Cow::Borrowed(_) => Ok(()),
+            Cow::Owned(o) if o == s => Ok(()),
+            Cow::Owned(_) => Err(NotClean),
+        }
+    }
+}
+
+impl<'a, 'r> serde::Serializer for &'a mut Inspect<'r> {
+    type Ok = ();
+    type Error = NotClean;
+    type SerializeSeq = Self;
+    type SerializeTuple = Self;
+    type SerializeTupleStruct = Self;
+    type SerializeTupleVariant = Self;
+    type SerializeMap = Self;
+    type SerializeStruct = Self;
+    type SerializeStructVariant = Self;
+
+    fn serialize_bool(self, _: bool) -> Result<(), NotClean> {
+        Ok(())
+    }
+    fn serialize_i8(self, _: i8) -> Result<(), NotClean> {
+        Ok(())
+    }
+    fn serialize_i16(self, _: i16) -> Result<(), NotClean> {
+        Ok(())
+    }
+    fn serialize_i32(self, _: i32) -> Result<(), NotClean> {
+        Ok(())
+    }
+    fn serialize_i64(self, _: i64) -> Result<(), NotClean> {
+        Ok(())
+    }
+    fn serialize_i128(self, _: i128) -> Result<(), NotClean> {
+        Ok(())
+    }
+    fn serialize_u8(self, _: u8) -> Result<(), NotClean> {
+        Ok(())
+    }
+    fn serialize_u16(self, _: u16) -> Result<(), NotClean> {
+        Ok(())
+    }
+    fn serialize_u32(self, _: u32) -> Result<(), NotClean> {
+        Ok(())
+    }
+    fn serialize_u64(self, _: u64) -> Result<(), NotClean> {
+        Ok(())
+    }
+    fn serialize_u128(self, _: u128) -> Result<(), NotClean> {
+        Ok(())
+    }
+    fn serialize_f32(self, _: f32) -> Result<(), NotClean> {
+        Ok(())
+    }
+    fn serialize_f64(self, _: f64) -> Result<(), NotClean> {
+        Ok(())
+    }
+    fn serialize_char(self, c: char) -> Result<(), NotClean> {
+        self.text(c.encode_utf8(&mut [0; 4]))
+    }
+    fn serialize_str(self, s: &str) -> Result<(), NotClean> {
+        self.text(s)
+    }
+    fn serialize_bytes(self, _: &[u8]) -> Result<(), NotClean> {
+        // JSON writes bytes as an array of numbers.
+        Ok(())
+    }
+    fn serialize_none(self) -> Result<(), NotClean> {
+        Ok(())
+    }
+    fn serialize_some<T: Serialize + ?Sized>(self, v: &T) -> Result<(), NotClean> {
+        v.serialize(self)
+    }
+    fn serialize_unit(self) -> Result<(), NotClean> {
+        Ok(())
+    }
+    fn serialize_unit_struct(self, _: &'static str) -> Result<(), NotClean> {
+        Ok(())
+    }
+    fn serialize_unit_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        variant: &'static str,
+    ) -> Result<(), NotClean> {
+        self.text(variant)
+    }
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(
+        self,
+        _: &'static str,
+        v: &T,
+    ) -> Result<(), NotClean> {
+        v.serialize(self)
+    }
+    fn serialize_newtype_variant<T: Serialize + ?Sized>(
+        self,
+        _: &'static str,
+        _: u32,
+        variant: &'static str,
+        v: &T,
+    ) -> Result<(), NotClean> {
+        self.text(variant)?;
+        v.serialize(self)
+    }
+    fn serialize_seq(self, _: Option<usize>) -> Result<Self, NotClean> {
+        Ok(self)
+    }
+    fn serialize_tuple(self, _: usize) -> Result<Self, NotClean> {
+        Ok(self)
+    }
+    fn serialize_tuple_struct(self, _: &'static str, _: usize) -> Result<Self, NotClean> {
+        Ok(self)
+    }
+    fn serialize_tuple_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        variant: &'static str,
+        _: usize,
+    ) -> Result<Self, NotClean> {
+        self.text(variant)?;
+        Ok(self)
+    }
+    fn serialize_map(self, _: Option<usize>) -> Result<Self, NotClean> {
+        Ok(self)
+    }
+    fn serialize_struct(self, _: &'static str, _: usize) -> Result<Self, NotClean> {
+        Ok(self)
+    }
+    fn serialize_struct_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        variant: &'static str,
+        _: usize,
+    ) -> Result<Self, NotClean> {
+        self.text(variant)?;
+        Ok(self)
+    }
+}
+
+/// Elements, keys and values of every compound: each visited as [`Inspect`] visits a value.
+macro_rules! inspect_elements {
+    ($($trait:ident :: $method:ident),*) => {$(
+        impl serde::ser::$trait for &mut Inspect<'_> {
+            type Ok = ();
+            type Error = NotClean;
+            fn $method<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<(), NotClean> {
+                v.serialize(&mut **self)
+            }
+            fn end(self) -> Result<(), NotClean> {
+                Ok(())
+            }
+        }
+    )*};
+}
+inspect_elements!(
+    SerializeSeq::serialize_element,
+    SerializeTuple::serialize_element,
+    SerializeTupleStruct::serialize_field,
+    SerializeTupleVariant::serialize_field
+);
+
+impl serde::ser::SerializeMap for &mut Inspect<'_> {
+    type Ok = ();
+    type Error = NotClean;
+    fn serialize_key<T: Serialize + ?Sized>(&mut self, k: &T) -> Result<(), NotClean> {
+        k.serialize(&mut **self)
+    }
+    fn serialize_value<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<(), NotClean> {
+        v.serialize(&mut **self)
+    }
+    fn end(self) -> Result<(), NotClean> {
+        Ok(())
+    }
+}
+
+/// Struct fields: the field's name is an object key, checked like one.
+macro_rules! inspect_fields {
+    ($($trait:ident),*) => {$(
+        impl serde::ser::$trait for &mut Inspect<'_> {
+            type Ok = ();
+            type Error = NotClean;
+            fn serialize_field<T: Serialize + ?Sized>(
+                &mut self,
+                key: &'static str,
+                v: &T,
+            ) -> Result<(), NotClean> {
+                self.text(key)?;
+                v.serialize(&mut **self)
+            }
+            fn end(self) -> Result<(), NotClean> {
+                Ok(())
+            }
+        }
+    )*};
+}
+inspect_fields!(SerializeStruct, SerializeStructVariant);
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -399,6 +656,134 @@ mod tests {
         );
     }
 
+    /// [`is_clean`] says a document is clean exactly when writing it through [`Cleaning`]
+    /// changes nothing: for a string to rewrite as a value, a map key, a character, in a
+    /// sequence, an option or a tuple, and as a struct field's or a variant's name.
+    #[test]
+    fn inspecting_agrees_with_cleaning_everywhere_a_string_can_be() {
+        #[derive(Serialize)]
+        enum Variant {
+            #[serde(rename = "unit::v")]
+            Unit,
+            #[serde(rename = "new::v")]
+            New(u8),
+            #[serde(rename = "tuple::v")]
+            Tuple(u8, u8),
+            #[serde(rename = "struct::v")]
+            Struct {
+                a: u8,
+            },
+            Plain,
+            PlainNew(String),
+            PlainStruct {
+                text: String,
+            },
+        }
+        #[derive(Serialize)]
+        struct Renamed {
+            #[serde(rename = "field##name")]
+            f: u8,
+        }
+        #[derive(Serialize)]
+        struct Plain {
+            text: String,
+            list: Vec<Option<String>>,
+            pair: (u8, String),
+            letter: char,
+            keyed: std::collections::BTreeMap<String, u32>,
+            numbered: std::collections::BTreeMap<u32, String>,
+            bytes: serde_json::Value,
+        }
+        let redactor = Redactor::new();
+        let texts = [
+            "plain",
+            "é/€ \"quoted\"",
+            "a\u{1b}[2Jb",
+            "x::set-env y",
+            "##vso[x]",
+            "line\nbreak",
+            "https://u:p@example.test/x",
+            "https://example.test/x?q=1",
+            "\u{202e}bidi",
+        ];
+        let mut cases: Vec<(String, Box<dyn erased::Doc>)> = vec![];
+        for t in texts {
+            let t = t.to_string();
+            let plain = |text: String, key: String, letter: char| Plain {
+                text,
+                list: vec![None, Some("ok".into())],
+                pair: (1, "ok".into()),
+                letter,
+                keyed: [(key, 1)].into(),
+                numbered: [(7, "ok".into())].into(),
+                bytes: serde_json::json!([1, 2]),
+            };
+            cases.push((
+                format!("value {t:?}"),
+                Box::new(plain(t.clone(), "k".into(), 'a')),
+            ));
+            cases.push((
+                format!("key {t:?}"),
+                Box::new(plain("ok".into(), t.clone(), 'a')),
+            ));
+            let mut in_list = plain("ok".into(), "k".into(), 'a');
+            in_list.list.push(Some(t.clone()));
+            cases.push((format!("list {t:?}"), Box::new(in_list)));
+            let mut in_pair = plain("ok".into(), "k".into(), 'a');
+            in_pair.pair.1 = t.clone();
+            cases.push((format!("pair {t:?}"), Box::new(in_pair)));
+            let mut numbered = plain("ok".into(), "k".into(), 'a');
+            numbered.numbered.insert(8, t.clone());
+            cases.push((format!("numbered {t:?}"), Box::new(numbered)));
+            cases.push((
+                format!("newtype {t:?}"),
+                Box::new(Variant::PlainNew(t.clone())),
+            ));
+            cases.push((
+                format!("struct variant {t:?}"),
+                Box::new(Variant::PlainStruct { text: t }),
+            ));
+        }
+        for c in ['a', '\u{1b}', '\n', 'é', '\u{202e}'] {
+            cases.push((format!("char {c:?}"), Box::new(c)));
+        }
+        cases.push(("unit variant".into(), Box::new(Variant::Unit)));
+        cases.push(("newtype variant".into(), Box::new(Variant::New(1))));
+        cases.push(("tuple variant".into(), Box::new(Variant::Tuple(1, 2))));
+        cases.push(("struct variant".into(), Box::new(Variant::Struct { a: 1 })));
+        cases.push(("plain variant".into(), Box::new(Variant::Plain)));
+        cases.push(("field name".into(), Box::new(Renamed { f: 1 })));
+        let mut dirty = 0;
+        for (name, doc) in &cases {
+            let (_, changed) = doc.cleaned(&redactor);
+            dirty += usize::from(changed);
+            assert_eq!(doc.clean(&redactor), !changed, "{name}");
+        }
+        // Both verdicts occur: most of the hostile texts in every place, and every renamed name.
+        assert!(
+            dirty > cases.len() / 2 && dirty < cases.len(),
+            "{dirty} of {}",
+            cases.len()
+        );
+    }
+
+    /// Object-safe access to [`is_clean`] and [`cleaned_json`] for documents of any type.
+    mod erased {
+        use super::super::{Redactor, cleaned_json, is_clean};
+        pub trait Doc {
+            fn clean(&self, r: &Redactor) -> bool;
+            fn cleaned(&self, r: &Redactor) -> (Vec<u8>, bool);
+        }
+        impl<T: serde::Serialize> Doc for T {
+            fn clean(&self, r: &Redactor) -> bool {
+                is_clean(self, r)
+            }
+            fn cleaned(&self, r: &Redactor) -> (Vec<u8>, bool) {
+                cleaned_json(self, r).expect("json")
+            }
+        }
+    }
+
     /// A run cleaned by parts in parallel is the run cleaned whole.
     #[test]
     fn a_run_cleaned_in_parallel_chunks_is_the_run_cleaned_whole() {
@@ -428,15 +813,27 @@ mod tests {
         let exposures: Vec<crate::run::Exposure> = (0..CHUNK_ITEMS * 2 + 3)
             .map(|i| serde_json::from_value(exposure(i)).expect("exposure"))
             .collect();
+        // The exposures' facts (a list of their own) name the same paths.
+        run.facts =
+            crate::facts::build(None, &[], &exposures, &crate::facts::RunContext::default());
         run.exposures = exposures;
         let r = Redactor::new();
-        let whole = serde_json::to_string(&*Clean::new(&run, &r).expect("whole")).expect("json");
-        let parts = serde_json::to_string(&*Clean::of_run(run, &r).expect("parts")).expect("json");
-        assert_eq!(whole, parts);
-        assert!(
-            !parts.contains("::set-env") && !parts.contains("u:p@"),
-            "{parts}"
-        );
+        // With a string to rewrite outside the lists too, and without one (the rest of the
+        // run is then kept as it is).
+        for warning in ["w\u{1b}[2J::error::x", "plain warning"] {
+            let mut run = run.clone();
+            run.warnings = vec![warning.into()];
+            let whole =
+                serde_json::to_string(&*Clean::new(&run, &r).expect("whole")).expect("json");
+            let parts =
+                serde_json::to_string(&*Clean::of_run(run, &r).expect("parts")).expect("json");
+            assert_eq!(whole, parts);
+            assert!(
+                !parts.contains("::set-env") && !parts.contains("u:p@"),
+                "{parts}"
+            );
+            assert!(!parts.contains("::error"));
+        }
     }
 
     #[test]

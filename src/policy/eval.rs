@@ -6,8 +6,8 @@
 //! unknown outcomes become findings (`excepted` when a live exception matches).
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
 
+use cel::common::value::Val;
 use cel::{Context, ExecutionError, Value};
 use serde_json::Value as Json;
 
@@ -44,29 +44,34 @@ pub struct Evaluation {
     pub policy_set_hash: String,
 }
 
-/// JSON facts → CEL value; `null` members are dropped so a missing fact is `NoSuchKey`.
-pub fn to_cel(v: &Json) -> Value {
+/// JSON facts → CEL value; `null` members are dropped so a missing fact is `NoSuchKey`. Built
+/// as the interpreter's own values, borrowing the facts' strings (a subject's facts are read
+/// by every rule of its kind, and a large tree has thousands of subjects).
+pub fn to_cel(v: &Json) -> Box<dyn Val + '_> {
+    use cel::common::types::{
+        CelBool, CelDouble, CelInt, CelList, CelMap, CelMapKey, CelNull, CelString, CelUInt,
+    };
     match v {
-        Json::Null => Value::Null,
-        Json::Bool(b) => Value::Bool(*b),
+        Json::Null => Box::new(CelNull),
+        Json::Bool(b) => Box::new(CelBool::from(*b)),
         Json::Number(n) => {
             if let Some(i) = n.as_i64() {
-                Value::Int(i)
+                Box::new(CelInt::from(i))
             } else if let Some(u) = n.as_u64() {
-                Value::UInt(u)
+                Box::new(CelUInt::from(u))
             } else {
-                Value::Float(n.as_f64().unwrap_or(0.0))
+                Box::new(CelDouble::from(n.as_f64().unwrap_or(0.0)))
             }
         }
-        Json::String(s) => Value::String(Arc::new(s.clone())),
-        Json::Array(a) => Value::List(Arc::new(a.iter().map(to_cel).collect())),
+        Json::String(s) => Box::new(CelString::from(s.as_str())),
+        Json::Array(a) => Box::new(CelList::from(a.iter().map(to_cel).collect::<Vec<_>>())),
         Json::Object(o) => {
-            let m: HashMap<String, Value> = o
+            let m: HashMap<CelMapKey<'_>, Box<dyn Val + '_>> = o
                 .iter()
                 .filter(|(_, v)| !v.is_null())
-                .map(|(k, v)| (k.clone(), to_cel(v)))
+                .map(|(k, v)| (CelMapKey::from(k.as_str()), to_cel(v)))
                 .collect();
-            Value::from(m)
+            Box::new(CelMap::from(m))
         }
     }
 }
@@ -294,8 +299,50 @@ pub fn evaluate(
     now: jiff::Timestamp,
     fingerprint_check: &str,
 ) -> Evaluation {
-    let json = serde_json::to_value(facts).unwrap_or(Json::Null);
-    evaluate_json(set, &json, exceptions, now, fingerprint_check)
+    let json = facts_json(facts);
+    let ev = evaluate_json(set, &json, exceptions, now, fingerprint_check);
+    // A large tree's facts are a value per fact of thousands of exposures: freed on the pool
+    // while the caller fills the run.
+    rayon::spawn(move || drop(json));
+    ev
+}
+
+/// Exposures from which [`facts_json`] converts them in parallel.
+const PARALLEL_FACTS: usize = 1024;
+
+/// `facts` as JSON: the value `serde_json::to_value` gives. A large tree's exposures are
+/// converted in parallel parts beside the rest of the facts.
+fn facts_json(facts: &Facts) -> Json {
+    use rayon::prelude::*;
+    let serial = || serde_json::to_value(facts).unwrap_or(Json::Null);
+    if facts.exposures.len() < PARALLEL_FACTS {
+        return serial();
+    }
+    // Every field but the exposures (a field added to `Facts` must be listed here).
+    let rest = || {
+        serde_json::to_value(Facts {
+            vendors: facts.vendors.clone(),
+            keys: facts.keys.clone(),
+            exposures: vec![],
+            run: facts.run.clone(),
+        })
+    };
+    let exposures = || {
+        facts
+            .exposures
+            .par_chunks(PARALLEL_CHUNK)
+            .map(|part| part.iter().map(serde_json::to_value).collect())
+            .collect::<Result<Vec<Vec<Json>>, _>>()
+    };
+    let (rest, exposures) = rayon::join(rest, exposures);
+    let (Ok(mut json), Ok(exposures)) = (rest, exposures) else {
+        return serial();
+    };
+    match json.get_mut("exposures") {
+        Some(slot) => *slot = Json::Array(exposures.into_iter().flatten().collect()),
+        None => return serial(),
+    }
+    json
 }
 
 /// Evaluates over facts already in JSON form (the shape of [`Facts`]); fixtures and the
@@ -434,7 +481,7 @@ impl Scope<'_> {
         let today = now.to_zoned(jiff::tz::TimeZone::UTC).date().to_string();
         root.add_variable_from_value("now", now.to_string());
         root.add_variable_from_value("today", today);
-        root.add_variable_from_value("run", to_cel(run_json));
+        root.add_variable_as_val("run", to_cel(run_json));
         let var = var_name(kind);
         // Outcomes per rule, spread over the rules' controls once at the end of the chunk.
         let mut tally: HashMap<(usize, Outcome), u32> = HashMap::new();
@@ -456,7 +503,7 @@ impl Scope<'_> {
                 }
             };
             let mut ctx = root.new_inner_scope();
-            ctx.add_variable_from_value(var, to_cel(subject));
+            ctx.add_variable_as_val(var, to_cel(subject));
             let unverifiable = unverifiable_facts(subject);
             let subj = subject_of(kind, subject);
             for (ri, rule) in rules.iter().enumerate() {
@@ -615,6 +662,39 @@ mod tests {
     }
 
     use super::*;
+
+    /// The facts of a large tree, converted in parallel parts, are the value one
+    /// `to_value` gives; so are a small tree's.
+    #[test]
+    fn parallel_facts_json_is_to_value() {
+        let exposure = |i: usize| -> crate::facts::ExposureFacts {
+            serde_json::from_value(serde_json::json!({
+                "id": format!("exp-{i}"), "rule": "stripe.secret_key", "vendor": "stripe",
+                "credential_type": "secret_key", "public_by_design": false,
+                "environment": "live", "source": "artifact",
+                "location": format!("dist/{i}.js"), "fingerprint": format!("hmac256:{i:016x}"),
+                "known": i.is_multiple_of(2), "observed_at": "2026-12-04T12:00:00Z", "provenance": {}
+            }))
+            .expect("exposure facts")
+        };
+        for n in [
+            0,
+            3,
+            PARALLEL_FACTS - 1,
+            PARALLEL_FACTS,
+            2 * PARALLEL_FACTS + 77,
+        ] {
+            let mut facts = Facts {
+                exposures: (0..n).map(exposure).collect(),
+                ..Facts::default()
+            };
+            facts.run.command = "scan".into();
+            facts.run.error_count = 2;
+            let json = facts_json(&facts);
+            assert_eq!(json, serde_json::to_value(&facts).expect("json"), "{n}");
+            assert_eq!(json["exposures"].as_array().map(Vec::len), Some(n));
+        }
+    }
 
     #[test]
     fn stable_locations_drop_content_hashes() {
