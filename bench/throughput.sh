@@ -16,8 +16,8 @@
 # known-value search included. Goals (issues #4, #14): throughput >= 40% of rg's on 200 MB and
 # >= 35% on a 1 GB tree, recall 100%, precision >= 99%, peak memory <= 100 MB on a 1 GB tree
 # (checked for every vendorscope variant). Exits 1 when a goal is missed.
-# Last figures (2 shared cores, README "Performance"): 200 MB 1,827-1,874 MiB/s = 41-42% of rg,
-# 49 MB (with --inventory 1,724-1,760 MiB/s = 39%); 1 GB 2,071-2,333 MiB/s = 35-37% of rg,
+# Last figures (2 shared cores, README "Performance"): 200 MB 1,827-2,046 MiB/s = 41-43% of rg,
+# 49 MB (with --inventory 1,724-1,946 MiB/s = 39-42%); 1 GB 2,071-2,450 MiB/s = 33-37% of rg,
 # 80 MB (both tools' times move by a fifth between hours on this VM: compare alternating runs).
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
