@@ -426,6 +426,12 @@ pub fn mapping_url(bundle: &[u8]) -> Option<String> {
                 .flatten()
         })?
         + MARK.len();
+    url_at(bundle, at)
+}
+
+/// The reference that starts at `at` (just after `sourceMappingURL=`): up to whitespace, a
+/// comment's `*` or a quote; none when empty or not UTF-8.
+fn url_at(bundle: &[u8], at: usize) -> Option<String> {
     let rest = &bundle[at..];
     let end = rest
         .iter()
@@ -995,8 +1001,8 @@ mod tests {
         assert_eq!(mapping_url(&c), None);
     }
 
-    /// Reading only the last 4 KiB unless the fallback applies finds what a search from the
-    /// last line break (looked for over the whole bundle) finds: around the 4 KiB boundary,
+    /// Reading only the last 4 KiB unless the fallback applies finds the reference where a
+    /// search from the last line break (looked for over the whole bundle) finds it: around the 4 KiB boundary,
     /// with and without line breaks, trailing whitespace and URI or code bytes at the end.
     #[test]
     fn mapping_url_reads_the_tail_as_the_whole_did() {
@@ -1020,13 +1026,7 @@ mod tests {
                         .flatten()
                 })?
                 + MARK.len();
-            let rest = &bundle[at..];
-            let end = rest
-                .iter()
-                .position(|b| b.is_ascii_whitespace() || *b == b'*' || *b == b'"' || *b == b'\'')
-                .unwrap_or(rest.len());
-            let url = std::str::from_utf8(&rest[..end]).ok()?.trim();
-            (!url.is_empty()).then(|| url.to_string())
+            url_at(bundle, at)
         }
         let mut rng = crate::testing::Rng::new(41);
         for round in 0..3000 {

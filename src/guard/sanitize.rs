@@ -138,9 +138,9 @@ const CHUNK_ITEMS: usize = 512;
 impl Clean<crate::run::Run> {
     /// [`Clean::new`] for a run the caller is done with: its long lists (exposures, their
     /// facts, findings, outcomes) are cleaned in parallel chunks, the rest of the document as
-    /// one, each kept as it is when no string in it changes. Every string
-    /// passes the same [`Cleaning`] formatter, object keys included; the result is the one
-    /// [`Clean::new`] gives.
+    /// one, each kept as it is when [`is_clean`] finds no string in it to rewrite, and written
+    /// through the same [`Cleaning`] formatter, object keys included, when it does; the result
+    /// is the one [`Clean::new`] gives.
     pub fn of_run(
         mut run: crate::run::Run,
         redactor: &Redactor,

@@ -330,16 +330,17 @@ fn facts_json(facts: &Facts) -> Json {
     let exposures = || {
         facts
             .exposures
-            .par_chunks(PARALLEL_CHUNK)
-            .map(|part| part.iter().map(serde_json::to_value).collect())
-            .collect::<Result<Vec<Vec<Json>>, _>>()
+            .par_iter()
+            .with_min_len(PARALLEL_CHUNK)
+            .map(serde_json::to_value)
+            .collect::<Result<Vec<Json>, _>>()
     };
     let (rest, exposures) = rayon::join(rest, exposures);
     let (Ok(mut json), Ok(exposures)) = (rest, exposures) else {
         return serial();
     };
     match json.get_mut("exposures") {
-        Some(slot) => *slot = Json::Array(exposures.into_iter().flatten().collect()),
+        Some(slot) => *slot = Json::Array(exposures),
         None => return serial(),
     }
     json
