@@ -161,28 +161,48 @@ fn merge_prefixes(anchors: &mut Vec<Anchor>) {
 }
 
 /// Teddy's buckets: the packed searcher puts pattern `id` in bucket `7 - id % 8` (of eight),
-/// and reports a candidate wherever a window's bytes match the union of the nibbles of a
-/// bucket's patterns, position by position. With 9 to 16 anchors, some share a bucket; a pair
-/// such as `TERABLE` and `AQE` then also admits `AAE`, which source-map mappings are full of,
-/// and halves the search's speed. So the pairs are chosen (greedily, least added cost first)
-/// by an estimate of how often a bucket admits a window: its bytes' frequencies, as if
-/// independent, plus a charge for each common trigram it admits; the order then puts each
-/// pair at ids `j` and `j + 8`. Only speed depends on this, never what is found.
-fn teddy_order(anchors: Vec<Anchor>) -> Vec<Anchor> {
+/// unless an earlier pattern's first three bytes have the same low nybbles (then it joins that
+/// pattern's bucket), and reports a candidate wherever a window's bytes match the union of the
+/// nibbles of a bucket's patterns, position by position. With 9 to 16 such groups, some share a
+/// bucket; a pair such as `TERABLE` and `AQE` then also admits `AAE`, which source-map mappings
+/// are full of, and halves the search's speed. So the pairs are chosen (greedily, least added
+/// cost first) by an estimate of how often a bucket admits a window: its bytes' frequencies, as
+/// if independent, plus a charge for each common trigram it admits; the order then puts each
+/// pair's first patterns at ids `j` and `j + 8`, and the rest of each group after all of those
+/// (where they join their group's bucket). Returns the literals' indices in search order. Only
+/// speed depends on this, never what is found.
+pub fn teddy_order_of(literals: &[&[u8]]) -> Vec<usize> {
     const BUCKETS: usize = 8;
-    let n = anchors.len();
-    if n <= BUCKETS || n > 2 * BUCKETS || anchors.iter().any(|a| a.literal.len() < 3) {
-        return anchors;
+    if literals.iter().any(|l| l.len() < 3) {
+        return (0..literals.len()).collect();
     }
-    let single: Vec<f64> = anchors.iter().map(|a| admits(&[&a.literal])).collect();
+    let nybbles = |l: &[u8]| [l[0] & 0xF, l[1] & 0xF, l[2] & 0xF];
+    let mut groups: Vec<Vec<usize>> = vec![];
+    for (i, l) in literals.iter().enumerate() {
+        match groups
+            .iter_mut()
+            .find(|g| nybbles(literals[g[0]]) == nybbles(l))
+        {
+            Some(g) => g.push(i),
+            None => groups.push(vec![i]),
+        }
+    }
+    let n = groups.len();
+    if n > 2 * BUCKETS {
+        return (0..literals.len()).collect();
+    }
+    let members = |k: usize| groups[k].iter().map(|&i| literals[i]);
+    let single: Vec<f64> = (0..n)
+        .map(|k| admits(&members(k).collect::<Vec<_>>()))
+        .collect();
     let mut free: Vec<usize> = (0..n).collect();
     let mut pairs = vec![];
-    for _ in 0..n - BUCKETS {
+    for _ in 0..n.saturating_sub(BUCKETS) {
         let mut best: Option<(f64, usize, usize)> = None;
         for (x, &a) in free.iter().enumerate() {
             for &b in &free[x + 1..] {
-                let added =
-                    admits(&[&anchors[a].literal, &anchors[b].literal]) - single[a] - single[b];
+                let both: Vec<&[u8]> = members(a).chain(members(b)).collect();
+                let added = admits(&both) - single[a] - single[b];
                 if best.is_none_or(|(c, ..)| added < c) {
                     best = Some((added, a, b));
                 }
@@ -192,17 +212,27 @@ fn teddy_order(anchors: Vec<Anchor>) -> Vec<Anchor> {
         free.retain(|&k| k != a && k != b);
         pairs.push((a, b));
     }
-    let mut slots: Vec<Option<Anchor>> = anchors.into_iter().map(Some).collect();
-    let mut take = |k: usize| slots[k].take();
-    let mut order: Vec<Option<Anchor>> = (0..n).map(|_| None).collect();
+    // Each group's first pattern decides its bucket: those first, then the rest of each group.
+    let mut leaders: Vec<Option<usize>> = vec![None; n];
     for (j, &(a, b)) in pairs.iter().enumerate() {
-        order[j] = take(a);
-        order[j + BUCKETS] = take(b);
+        leaders[j] = Some(a);
+        leaders[j + BUCKETS] = Some(b);
     }
-    for (slot, k) in (pairs.len()..BUCKETS).zip(free) {
-        order[slot] = take(k);
+    for (slot, k) in (pairs.len()..).zip(free) {
+        leaders[slot] = Some(k);
     }
-    order.into_iter().flatten().collect()
+    let leaders: Vec<usize> = leaders.into_iter().flatten().collect();
+    let mut order: Vec<usize> = leaders.iter().map(|&k| groups[k][0]).collect();
+    order.extend(leaders.iter().flat_map(|&k| groups[k][1..].iter().copied()));
+    order
+}
+
+/// The detectors' anchors in [`teddy_order_of`]'s order.
+fn teddy_order(anchors: Vec<Anchor>) -> Vec<Anchor> {
+    let literals: Vec<&[u8]> = anchors.iter().map(|a| a.literal.as_slice()).collect();
+    let order = teddy_order_of(&literals);
+    let mut slots: Vec<Option<Anchor>> = anchors.into_iter().map(Some).collect();
+    order.into_iter().filter_map(|i| slots[i].take()).collect()
 }
 
 /// Which of a known key's windows (4-byte literals, `known.rs`) to search for beside the
@@ -454,6 +484,84 @@ mod tests {
         // Every keyword still served once, whatever the order.
         let served: usize = anchors.iter().map(|a| a.keywords.len()).sum();
         assert_eq!(served, k.len());
+    }
+
+    /// Teddy's bucket for each pattern of a search in this order (see [`teddy_order_of`]), and
+    /// the estimated share of windows all buckets together admit.
+    fn buckets(order: &[&[u8]]) -> (Vec<usize>, f64) {
+        let mut by_nybbles: std::collections::HashMap<[u8; 3], usize> = Default::default();
+        let bucket: Vec<usize> = order
+            .iter()
+            .enumerate()
+            .map(|(id, l)| {
+                *by_nybbles
+                    .entry([l[0] & 0xF, l[1] & 0xF, l[2] & 0xF])
+                    .or_insert(7 - id % 8)
+            })
+            .collect();
+        let cost = (0..8)
+            .map(|b| {
+                let held: Vec<&[u8]> = (0..order.len())
+                    .filter(|&i| bucket[i] == b)
+                    .map(|i| order[i])
+                    .collect();
+                if held.is_empty() { 0.0 } else { admits(&held) }
+            })
+            .sum();
+        (bucket, cost)
+    }
+
+    /// The detectors' anchors and the bench inventory's key anchors (`scan --inventory`): three
+    /// new trigrams (`agE`, `088`, `k_l`) and five that join a detector anchor's bucket. Searched
+    /// in the joint order they are a permutation of the literals, at most two groups share a
+    /// bucket, and the buckets admit fewer windows than with the keys' anchors appended after the
+    /// detectors' (where `k_l` shared the bucket of `st_` and `ox_`, admitting `cto`).
+    #[test]
+    fn joint_order_shares_buckets_better_than_appending() {
+        let detectors: [&[u8]; 12] = [
+            b"rable",
+            b"NTREE",
+            b"shp",
+            b"st_",
+            b"ve_",
+            b"rod",
+            b"AQE",
+            b"en$",
+            b"raintree",
+            b"TERABLE",
+            b"whsec_",
+            b"ox_",
+        ];
+        let keys: [&[u8]; 8] = [
+            b"agE=", b"0886", b"shpa", b"shpp", b"shps", b"shpc", b"whse", b"k_li",
+        ];
+        let appended: Vec<&[u8]> = detectors.iter().chain(&keys).copied().collect();
+        let order = teddy_order_of(&appended);
+        let mut sorted = order.clone();
+        sorted.sort_unstable();
+        assert_eq!(sorted, (0..appended.len()).collect::<Vec<_>>());
+        let joint: Vec<&[u8]> = order.iter().map(|&i| appended[i]).collect();
+        let (bucket, cost) = buckets(&joint);
+        for b in 0..8 {
+            let mut groups: Vec<[u8; 3]> = (0..joint.len())
+                .filter(|&i| bucket[i] == b)
+                .map(|i| [joint[i][0] & 0xF, joint[i][1] & 0xF, joint[i][2] & 0xF])
+                .collect();
+            groups.sort_unstable();
+            groups.dedup();
+            assert!(groups.len() <= 2, "bucket {b}: {groups:?}");
+        }
+        let (_, before) = buckets(&appended);
+        assert!(cost < before, "{cost} >= {before}");
+        // The five joiners sit in their detector anchor's bucket.
+        let at = |l: &[u8]| bucket[joint.iter().position(|x| *x == l).expect("listed")];
+        for (key, anchor) in [
+            (&b"shpa"[..], &b"shp"[..]),
+            (b"shpc", b"shp"),
+            (b"whse", b"whsec_"),
+        ] {
+            assert_eq!(at(key), at(anchor));
+        }
     }
 
     #[test]

@@ -21,10 +21,14 @@ use super::known::KnownKeys;
 #[derive(Debug)]
 pub struct JoinedAnchors {
     search: super::anchors::Search,
-    /// Pattern `i < keyword_anchors` is the detectors' anchor `i`; pattern `keyword_anchors + j`
+    /// Literal `i < keyword_anchors` is the detectors' anchor `i`; literal `keyword_anchors + j`
     /// is the known keys' anchor `j`.
     keyword_anchors: usize,
     literals: Vec<Vec<u8>>,
+    /// The literal each pattern of the automaton is: the literals in the order that shares
+    /// Teddy's buckets best between both sets ([`super::anchors::teddy_order_of`]; a key's
+    /// anchor appended after the detectors' could share the bucket of a common one).
+    order: Vec<usize>,
     /// Per pattern: the other patterns that can occur at the same position.
     overlapping: Vec<Vec<usize>>,
 }
@@ -49,11 +53,15 @@ impl JoinedAnchors {
                     .collect()
             })
             .collect();
+        let refs: Vec<&[u8]> = literals.iter().map(Vec::as_slice).collect();
+        let order = super::anchors::teddy_order_of(&refs);
+        let patterns: Vec<&[u8]> = order.iter().map(|&i| refs[i]).collect();
         Some(JoinedAnchors {
-            search: super::anchors::Search::new(&literals).ok()?,
+            search: super::anchors::Search::new(&patterns).ok()?,
             keyword_anchors: detectors.anchors().len(),
             literals,
             overlapping,
+            order,
         })
     }
 
@@ -74,6 +82,7 @@ impl JoinedAnchors {
             Some(k) => known.keys_at(hay, k, at, keys),
         };
         self.search.upto(hay, from, end, |p, at, _| {
+            let p = self.order[p];
             found(p, at);
             for &q in &self.overlapping[p] {
                 if hay[at..].starts_with(&self.literals[q]) {
