@@ -16,9 +16,10 @@
 # known-value search included. Goals (issues #4, #14): throughput >= 40% of rg's on 200 MB and
 # >= 35% on a 1 GB tree, recall 100%, precision >= 99%, peak memory <= 100 MB on a 1 GB tree
 # (checked for every vendorscope variant). Exits 1 when a goal is missed.
-# Last figures (2 shared cores, README "Performance"): 200 MB 1,827-2,046 MiB/s = 41-43% of rg,
-# 49 MB (with --inventory 1,724-1,946 MiB/s = 39-42%); 1 GB 2,071-2,450 MiB/s = 33-37% of rg,
-# 80 MB (both tools' times move by a fifth between hours on this VM: compare alternating runs).
+# Last figures (2 shared cores, README "Performance"): 200 MB 1,367-1,540 MiB/s = 47-50% of rg,
+# 49 MB (with --inventory 1,333-1,518 MiB/s = 44-49%); 1 GB 1,708-1,838 MiB/s = 38-41% of rg
+# (--inventory 38-39%), 83-87 MB (both tools' times move by a fifth between hours on this VM:
+# compare alternating runs).
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 kit="$here/../shared/bench"
