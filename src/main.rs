@@ -19,10 +19,10 @@ const PURGE_DELAY: libmimalloc_sys::mi_option_t = libmimalloc_sys::mi_option_use
 /// How long freed memory waits before it goes back to the OS, in milliseconds: mimalloc 2's
 /// default, set explicitly (mimalloc 3's is 1,000). Memory freed and allocated again within the
 /// delay is reused without page faults, zeroing, or the TLB shootdowns that returning it costs
-/// every other thread of the process. Returning it at once (0) cost 1 GB trees 3% of their CPU
-/// time. File buffers do not churn (each scanning thread keeps its own, see `READ_MAX` in
-/// `exposure/walk.rs`), and the peak RSS stays within its published bound (README
-/// "Performance"). Transparent huge pages are off at build time (`no_thp`).
+/// every other thread of the process. Returning it at once (0) cost 1 GB trees 3-8% of their
+/// CPU time in alternating runs. File buffers do not churn (each scanning thread keeps its
+/// own, see `READ_MAX` in `exposure/walk.rs`), and the peak RSS stays within its published
+/// bound (README "Performance"). Transparent huge pages are off at build time (`no_thp`).
 const PURGE_DELAY_MS: std::ffi::c_long = 10;
 
 #[allow(unsafe_code)]

@@ -29,7 +29,7 @@ pub struct JoinedAnchors {
     /// Teddy's buckets best between both sets ([`super::anchors::teddy_order_of`]; a key's
     /// anchor appended after the detectors' could share the bucket of a common one).
     order: Vec<usize>,
-    /// Per pattern: the other patterns that can occur at the same position.
+    /// Per literal: the other literals that can occur at the same position.
     overlapping: Vec<Vec<usize>>,
 }
 
