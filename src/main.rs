@@ -16,20 +16,17 @@ static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 /// `mi_option_use_numa_nodes`; the sys crate names no constant for it).
 const PURGE_DELAY: libmimalloc_sys::mi_option_t = libmimalloc_sys::mi_option_use_numa_nodes - 1;
 
-/// How long freed memory waits before it goes back to the OS, in milliseconds: mimalloc 2's
-/// default, set explicitly (mimalloc 3's is 1,000). Memory freed and allocated again within the
-/// delay is reused without page faults, zeroing, or the TLB shootdowns that returning it costs
-/// every other thread of the process. Returning it at once (0) cost 1 GB trees 3-8% of their
-/// CPU time in alternating runs. File buffers do not churn (each scanning thread keeps its
-/// own, see `READ_MAX` in `exposure/walk.rs`), and the peak RSS stays within its published
-/// bound (README "Performance"). Transparent huge pages are off at build time (`no_thp`).
-const PURGE_DELAY_MS: std::ffi::c_long = 10;
-
+/// Freed memory goes back to the OS at once instead of after mimalloc's default delay (10 ms):
+/// the peak RSS is a published bound (README "Performance"). The delay would save a 1 GB tree
+/// 3-8% of its CPU time (memory freed and allocated again would be reused without page faults,
+/// zeroing and TLB shootdowns), but a 32 MiB crawled page of keys would then peak at 205 MB
+/// instead of 181 MB, over the 200 MB that `tests/bounded.rs` allows. Transparent huge pages
+/// are off at build time (`no_thp`).
 #[allow(unsafe_code)]
 fn tune_allocator() {
     // SAFETY: `mi_option_set` stores one integer option of the allocator; it takes no pointers
     // and is called first thing in `main`, before any other thread exists.
-    unsafe { libmimalloc_sys::mi_option_set(PURGE_DELAY, PURGE_DELAY_MS) };
+    unsafe { libmimalloc_sys::mi_option_set(PURGE_DELAY, 0) };
 }
 
 fn main() -> ExitCode {
