@@ -16,9 +16,9 @@
 # known-value search included. Goals (issues #4, #14): throughput >= 40% of rg's on 200 MB and
 # >= 35% on a 1 GB tree, recall 100%, precision >= 99%, peak memory <= 100 MB on a 1 GB tree
 # (checked for every vendorscope variant). Exits 1 when a goal is missed.
-# Last figures (2 shared cores, README "Performance"): 200 MB 1,367-1,540 MiB/s = 47-50% of rg,
-# 49 MB (with --inventory 1,333-1,518 MiB/s = 44-49%); 1 GB 1,708-1,838 MiB/s = 38-41% of rg
-# (--inventory 38-39%), 83-87 MB (both tools' times move by a fifth between hours on this VM:
+# Last figures (2 shared cores, README "Performance"): 200 MB 1,510-1,613 MiB/s = 48% of rg,
+# 49 MB (with --inventory 1,352-1,540 MiB/s = 43-45%); 1 GB 1,991-2,180 MiB/s = 38-42% of rg
+# (--inventory 33-41%), 79-80 MB (both tools' times move by a fifth between hours on this VM:
 # compare alternating runs).
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
