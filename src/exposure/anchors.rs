@@ -176,7 +176,6 @@ pub fn teddy_order_of(literals: &[&[u8]]) -> Vec<usize> {
     if literals.iter().any(|l| l.len() < 3) {
         return (0..literals.len()).collect();
     }
-    let nybbles = |l: &[u8]| [l[0] & 0xF, l[1] & 0xF, l[2] & 0xF];
     let mut groups: Vec<Vec<usize>> = vec![];
     for (i, l) in literals.iter().enumerate() {
         match groups
@@ -225,6 +224,11 @@ pub fn teddy_order_of(literals: &[&[u8]]) -> Vec<usize> {
     let mut order: Vec<usize> = leaders.iter().map(|&k| groups[k][0]).collect();
     order.extend(leaders.iter().flat_map(|&k| groups[k][1..].iter().copied()));
     order
+}
+
+/// What Teddy groups a literal (3 bytes or more) by: the low nybbles of its first three bytes.
+fn nybbles(l: &[u8]) -> [u8; 3] {
+    [l[0] & 0xF, l[1] & 0xF, l[2] & 0xF]
 }
 
 /// The detectors' anchors in [`teddy_order_of`]'s order.
@@ -493,11 +497,7 @@ mod tests {
         let bucket: Vec<usize> = order
             .iter()
             .enumerate()
-            .map(|(id, l)| {
-                *by_nybbles
-                    .entry([l[0] & 0xF, l[1] & 0xF, l[2] & 0xF])
-                    .or_insert(7 - id % 8)
-            })
+            .map(|(id, l)| *by_nybbles.entry(nybbles(l)).or_insert(7 - id % 8))
             .collect();
         let cost = (0..8)
             .map(|b| {
@@ -545,7 +545,7 @@ mod tests {
         for b in 0..8 {
             let mut groups: Vec<[u8; 3]> = (0..joint.len())
                 .filter(|&i| bucket[i] == b)
-                .map(|i| [joint[i][0] & 0xF, joint[i][1] & 0xF, joint[i][2] & 0xF])
+                .map(|i| nybbles(joint[i]))
                 .collect();
             groups.sort_unstable();
             groups.dedup();
